@@ -1,0 +1,285 @@
+# Makefile: builds porterd (and porterctl when its source exists) and runs
+# every test suite. One GNU Makefile for the whole tree; the sanitizer and
+# fuzzing builds re-invoke this same file with another BUILD directory, so
+# each rule is written once.
+#
+#   make                 build $(BUILD)/porterd (and $(BUILD)/porterctl)
+#   make check           deps, build, unit, configs, fuzz replay, man lint,
+#                        integration, interop; ends with "N passed, M failed"
+#   make check-asan      the same rebuilt in build-asan/ under ASan+UBSan
+#   make check-valgrind  the integration suite with porterd under valgrind
+#   make fuzz            libFuzzer on the config parser for FUZZ_SECONDS
+#   make run             serve examples/porter.conf in the foreground
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make format-check    clang-format --dry-run over src/
+#   make clean
+#
+# Options: CC=clang, WERROR=1, V=1 (show commands), BUILD=dir.
+
+CC ?= cc
+AR ?= ar
+CLANG ?= clang
+CLANG_FORMAT ?= clang-format
+MANDOC ?= mandoc
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 600
+BUILD ?= build
+# SAN= (plain), SAN=1 (ASan+UBSan), SAN=fuzz (libFuzzer+ASan+UBSan, clang).
+SAN ?=
+WERROR ?=
+CFLAGS ?= -O2 -g
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla
+P_CPPFLAGS := -D_GNU_SOURCE -Isrc $(CPPFLAGS)
+P_CFLAGS := -std=c17 $(WARNINGS) $(CFLAGS)
+P_LDFLAGS := $(LDFLAGS)
+P_LIBS := $(LDLIBS)
+DEPFLAGS = -MMD -MP -MF $(@:.o=.d) -MT $@
+
+ifeq ($(WERROR),1)
+P_CFLAGS += -Werror
+endif
+
+ifeq ($(SAN),)
+# Fortification is left out of sanitizer builds: the __*_chk variants
+# bypass ASan's interceptors.
+P_CPPFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+CHECK_LABEL := check
+else ifeq ($(SAN),fuzz)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
+P_CFLAGS += $(SANFLAGS)
+P_LDFLAGS += $(SANFLAGS)
+CHECK_LABEL := check-fuzz
+else
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+P_CFLAGS += $(SANFLAGS)
+P_LDFLAGS += $(SANFLAGS)
+CHECK_LABEL := check-asan
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
+
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @printf '  %-7s %s\n'
+endif
+
+# ------------------------------------------------------------------ sources
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/main.o
+LIB := $(BUILD)/libporter.a
+PORTERD := $(BUILD)/porterd
+
+CTL_SRC := $(wildcard src/ctl/porterctl.c)
+CTL_OBJ := $(CTL_SRC:src/%.c=$(BUILD)/obj/%.o)
+PORTERCTL := $(if $(CTL_SRC),$(BUILD)/porterctl)
+BINS := $(PORTERD) $(PORTERCTL)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%.o)
+UNIT_BINS := $(UNIT_OBJS:.o=)
+
+FUZZ_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o
+REPLAY := $(BUILD)/fuzz/replay
+FUZZER := $(BUILD)/fuzz/fuzz_conf
+
+MANPAGES := $(wildcard man/*.5 man/*.8)
+EXAMPLES := $(wildcard examples/*.conf)
+FORMAT_SRCS := $(wildcard src/*.[ch] src/ctl/*.[ch])
+
+INTEGRATION := $(wildcard tests/integration/run.sh)
+INTEROP := $(wildcard tests/interop/run.sh)
+
+ALL_OBJS := $(LIB_OBJS) $(MAIN_OBJ) $(CTL_OBJ) $(UNIT_OBJS) $(FUZZ_OBJS)
+
+# Objects depend on this file, which changes only when the compiler or the
+# flags do, so `make WERROR=1` after `make` really recompiles.
+STAMP := $(BUILD)/.flags
+FLAGS_LINE = $(CC) $(P_CPPFLAGS) $(P_CFLAGS) | $(P_LDFLAGS) $(P_LIBS)
+
+# Environment the suites see: the binaries under test, absolute.
+SUITE_ENV = PORTERD=$(abspath $(PORTERD)) \
+	$(if $(PORTERCTL),PORTERCTL=$(abspath $(PORTERCTL))) BUILD=$(BUILD)
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all lib check check-asan check-valgrind check-deps check-build \
+	check-suites fuzz fuzz-run run install format format-check clean FORCE
+
+# ------------------------------------------------------------------- build
+
+all: $(BINS)
+
+lib: $(LIB)
+
+$(STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_LINE)' | cmp -s - $@ || echo '$(FLAGS_LINE)' >$@
+
+$(BUILD)/obj/%.o: src/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(P_CPPFLAGS) $(P_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(UNIT_OBJS): $(BUILD)/tests/%.o: tests/unit/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(P_CPPFLAGS) $(P_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(FUZZ_OBJS): $(BUILD)/fuzz/%.o: fuzz/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(P_CPPFLAGS) $(P_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# Recreated whole so that the object of a deleted source cannot linger.
+$(LIB): $(LIB_OBJS)
+	$(say) AR $@
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(PORTERD): $(MAIN_OBJ) $(LIB)
+	$(say) LD $@
+	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
+
+ifneq ($(CTL_SRC),)
+$(PORTERCTL): $(CTL_OBJ) $(LIB)
+	$(say) LD $@
+	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
+endif
+
+$(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(say) LD $@
+	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ -lcmocka $(P_LIBS)
+
+$(REPLAY): $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o $(LIB)
+	$(say) LD $@
+	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
+
+# Only meaningful with SAN=fuzz: `make fuzz` arranges that.
+$(FUZZER): $(BUILD)/fuzz/fuzz_conf.o $(LIB)
+	$(say) LD $@
+	$(Q)$(CC) $(P_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(P_LIBS)
+
+-include $(ALL_OBJS:.o=.d)
+
+# ------------------------------------------------------------------- check
+#
+# A suite is one command that exits 0 when it passes. Each is recorded in
+# $(RESULTS) as "passed NAME", "failed NAME" or "skipped NAME"; a failing
+# suite does not stop the others, and the last line sums them up.
+
+RESULTS := $(BUILD)/check.results
+
+# $(call suite,NAME,COMMAND)
+suite = @printf '\n=== %s\n' '$(1)'; \
+	if $(2); then echo 'passed $(1)' >>$(RESULTS); \
+	else echo 'failed $(1)' >>$(RESULTS); echo '=== $(1): FAILED'; fi
+# $(call skip,NAME,WHY)
+skip = @printf '\n=== %s: skipped (%s)\n' '$(1)' '$(2)'; \
+	echo 'skipped $(1)' >>$(RESULTS)
+
+check:
+	@scripts/check-deps.sh
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory check-suites
+
+check-deps:
+	@scripts/check-deps.sh
+
+check-build: $(BINS) $(UNIT_BINS) $(REPLAY)
+
+# A new suite is one more line here, $(call suite,NAME,COMMAND) (COMMAND
+# without commas: put it in a variable if it needs one), plus whatever it
+# needs built in check-build. Unit tests, config cases, corpus files and man
+# pages are picked up by wildcard and need no line.
+check-suites:
+	@mkdir -p $(BUILD)
+	@rm -f $(RESULTS)
+	@for t in $(UNIT_BINS); do \
+		n=unit/$${t##*/}; printf '\n=== %s\n' "$$n"; \
+		if $$t; then echo "passed $$n" >>$(RESULTS); \
+		else echo "failed $$n" >>$(RESULTS); echo "=== $$n: FAILED"; fi; \
+	done
+	$(call suite,configs,bash tests/run-configs.sh $(PORTERD))
+	$(if $(wildcard fuzz/corpus/*),$(call suite,fuzz-replay,$(REPLAY) fuzz/corpus),$(call skip,fuzz-replay,fuzz/corpus is empty))
+	$(if $(MANPAGES),$(call suite,man-lint,$(MANDOC) -Tlint -Wwarning $(MANPAGES)),$(call skip,man-lint,no man pages yet))
+	$(if $(INTEGRATION),$(call suite,integration,$(SUITE_ENV) bash $(INTEGRATION) $(PORTERD)),$(call skip,integration,no tests/integration/run.sh))
+	$(if $(INTEROP),$(call suite,interop,$(SUITE_ENV) bash $(INTEROP) $(PORTERD)),$(call skip,interop,no tests/interop/run.sh))
+	@p=$$(grep -c '^passed' $(RESULTS)); f=$$(grep -c '^failed' $(RESULTS)); \
+	s=$$(grep -c '^skipped' $(RESULTS)); echo; \
+	grep '^failed' $(RESULTS) | sed 's/^failed /failed suite: /'; \
+	if [ "$$s" -gt 0 ]; then echo "$(CHECK_LABEL): $$p passed, $$f failed, $$s skipped"; \
+	else echo "$(CHECK_LABEL): $$p passed, $$f failed"; fi; \
+	[ "$$f" -eq 0 ]
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check
+
+VALGRIND := valgrind --error-exitcode=99 --track-fds=yes --leak-check=full
+
+check-valgrind:
+	@$(MAKE) --no-print-directory all
+ifneq ($(INTEGRATION),)
+	PORTERD_WRAPPER="$(VALGRIND)" $(SUITE_ENV) bash $(INTEGRATION) $(PORTERD)
+else
+	@echo 'check-valgrind: no tests/integration/run.sh yet; skipped'
+endif
+
+# -------------------------------------------------------------------- fuzz
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=$(CLANG) fuzz-run
+
+fuzz-run: $(FUZZER)
+	@mkdir -p $(BUILD)/corpus $(BUILD)/artifacts
+	@if [ -n "$$(ls -A fuzz/corpus 2>/dev/null)" ]; then cp -R fuzz/corpus/. $(BUILD)/corpus/; fi
+	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/artifacts/ \
+		$(BUILD)/corpus
+
+# ------------------------------------------------------------ run, install
+
+run: $(PORTERD)
+	$(PORTERD) -F -f examples/porter.conf
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(PORTERD) $(DESTDIR)$(PREFIX)/sbin/porterd
+ifneq ($(PORTERCTL),)
+	install -m 0755 $(PORTERCTL) $(DESTDIR)$(PREFIX)/sbin/porterctl
+endif
+ifneq ($(filter %.5,$(MANPAGES)),)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+endif
+ifneq ($(filter %.8,$(MANPAGES)),)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+endif
+ifneq ($(EXAMPLES),)
+	install -d $(DESTDIR)$(PREFIX)/share/doc/porter/examples
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(PREFIX)/share/doc/porter/examples/
+endif
+
+# ------------------------------------------------------------------- misc
+
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+clean:
+	rm -rf build build-asan build-fuzz build-clang $(filter-out build build-asan build-fuzz build-clang,$(BUILD))
+
+FORCE:

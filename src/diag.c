@@ -1,0 +1,66 @@
+/*
+ * diag.c: configuration diagnostics. Messages are collected in order with
+ * their file and line so that a check prints them all and a reload can hand
+ * them to the daemon log; nothing here decides how loud they are.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "porterd.h"
+
+static void diag_add(struct diag *, struct loc, const char *, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
+
+static void
+diag_add(struct diag *d, struct loc at, const char *kind, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	char *line;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (at.file == NULL)
+		line = xasprintf("%s%s", kind, msg);
+	else if (at.line > 0)
+		line = xasprintf("%s:%d: %s%s", at.file, at.line, kind, msg);
+	else
+		line = xasprintf("%s: %s%s", at.file, kind, msg);
+	strv_push(&d->lines, line);
+	free(line);
+}
+
+void
+diag_error(struct diag *d, struct loc at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(d, at, "", fmt, ap);
+	va_end(ap);
+	d->errors++;
+}
+
+void
+diag_warn(struct diag *d, struct loc at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(d, at, "warning: ", fmt, ap);
+	va_end(ap);
+	d->warnings++;
+}
+
+void
+diag_print(const struct diag *d, FILE *fp)
+{
+	for (size_t i = 0; i < d->lines.n; i++)
+		fprintf(fp, "%s\n", d->lines.v[i]);
+}
+
+void
+diag_free(struct diag *d)
+{
+	strv_clear(&d->lines);
+	d->errors = d->warnings = 0;
+}
