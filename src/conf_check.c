@@ -1,0 +1,393 @@
+/*
+ * conf_check.c: the semantic checks of a finished configuration, and the
+ * resolution of everything the daemon needs from the system (users, groups,
+ * ports, bind addresses) so that it is done once at load time and never per
+ * connection. Every problem is reported with the file and line of the
+ * attribute concerned, and the checks keep going to report them all.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+/* The built-in services; tcpmux exists only as a stream service. */
+static const char *const internal_names[] = {
+	"echo", "discard", "chargen", "daytime", "time", "tcpmux", NULL,
+};
+
+static struct loc
+where(const struct service *s, enum attr_id a)
+{
+	return service_has(s, a) ? s->at[a] : s->loc;
+}
+
+static const char *
+proto_name(int proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* Whether the entry lacks a, and no refused line tried to set it: a refused
+ * value was reported already, and "missing" would only repeat it. */
+static bool
+missing(const struct service *s, enum attr_id a)
+{
+	return !service_has(s, a) && !(s->refused & (1ull << a));
+}
+
+static bool
+refused(const struct service *s, enum attr_id a)
+{
+	return (s->refused & (1ull << a)) != 0;
+}
+
+static bool
+is_internal(const struct service *s)
+{
+	return (s->type & T_INTERNAL) || (s->flags & F_SENSOR);
+}
+
+static bool
+is_tcpmux_client(const struct service *s)
+{
+	return (s->type & (T_TCPMUX | T_TCPMUXPLUS)) != 0;
+}
+
+static void
+check_kind(struct service *s, struct diag *d)
+{
+	/* socket_type and protocol imply each other for tcp and udp. */
+	if (s->socket_type == 0 && s->protocol == 0) {
+		if (!refused(s, A_SOCKET_TYPE) && !refused(s, A_PROTOCOL))
+			diag_error(d, s->loc, "%s: missing attribute socket_type (stream or dgram)",
+			    s->id);
+		s->broken = true;
+		return;
+	}
+	if (s->socket_type == 0)
+		s->socket_type = s->protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	if (s->protocol == 0)
+		s->protocol = s->socket_type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	if ((s->socket_type == SOCK_STREAM) != (s->protocol == IPPROTO_TCP))
+		diag_error(d, where(s, A_PROTOCOL), "%s: socket_type %s does not go with "
+		    "protocol %s", s->id, s->socket_type == SOCK_STREAM ? "stream" : "dgram",
+		    proto_name(s->protocol));
+	if (s->wait < 0 && missing(s, A_WAIT))
+		diag_error(d, s->loc, "%s: missing attribute wait (yes or no)", s->id);
+	if (s->wait < 0)
+		s->broken = true;
+	else if (s->wait == 0 && s->socket_type == SOCK_DGRAM && !is_internal(s))
+		diag_error(d, where(s, A_WAIT), s->from_inetd
+			? "%s: nowait is not supported for dgram services; use wait (the server "
+			  "reads the datagrams itself)"
+			: "%s: wait = no is not supported for dgram services; use wait = yes (the "
+			  "server reads the datagrams itself)",
+		    s->id);
+}
+
+static void
+check_program(struct service *s, struct diag *d)
+{
+	struct stat st;
+
+	if (is_internal(s)) {
+		bool known = false;
+
+		for (size_t i = 0; internal_names[i] != NULL; i++)
+			if (strcmp(s->name, internal_names[i]) == 0)
+				known = true;
+		if (!(s->flags & F_SENSOR) && !known)
+			diag_error(d, where(s, A_TYPE), "%s: no internal service is called \"%s\" "
+			    "(known: echo discard chargen daytime time tcpmux)", s->id, s->name);
+		else if (strcmp(s->name, "tcpmux") == 0 && s->socket_type == SOCK_DGRAM)
+			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
+			    s->id);
+		if (service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
+			diag_warn(d, s->at[A_SERVER], "%s: server is not used by an internal "
+			    "service", s->id);
+		return;
+	}
+	if (service_has(s, A_REDIRECT)) {
+		if (s->socket_type != SOCK_STREAM || s->wait != 0)
+			diag_error(d, s->at[A_REDIRECT], "%s: redirect needs socket_type = stream "
+			    "and wait = no", s->id);
+		if (s->flags & F_NAMEINARGS)
+			diag_error(d, s->at[A_FLAGS], "%s: NAMEINARGS does not go with redirect",
+			    s->id);
+		if (service_has(s, A_SERVER))
+			diag_warn(d, s->at[A_SERVER], "%s: server is not used by a redirect "
+			    "service", s->id);
+		if (!isdigit((unsigned char)s->redirect_port[0]) &&
+		    getservbyname(s->redirect_port, "tcp") == NULL)
+			diag_error(d, s->at[A_REDIRECT], "%s: redirect: unknown port \"%s\" (not "
+			    "in /etc/services for tcp)", s->id, s->redirect_port);
+	} else if (!service_has(s, A_SERVER)) {
+		if (missing(s, A_SERVER) && missing(s, A_REDIRECT))
+			diag_error(d, s->loc, "%s: missing attribute server", s->id);
+	} else if (stat(s->server, &st) != 0) {
+		diag_error(d, s->at[A_SERVER], "%s: server %s: %s", s->id, s->server,
+		    strerror(errno));
+	} else if (!S_ISREG(st.st_mode) || access(s->server, X_OK) != 0) {
+		diag_error(d, s->at[A_SERVER], "%s: server %s is not an executable file", s->id,
+		    s->server);
+	}
+	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
+		diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS needs server_args (argv[0] "
+		    "first)", s->id);
+}
+
+static bool
+parse_id(const char *v, unsigned long *out)
+{
+	unsigned long long n;
+
+	if (!util_parse_uint(v, 0x7fffffff, &n))
+		return false;
+	*out = (unsigned long)n;
+	return true;
+}
+
+static void
+check_credentials(struct service *s, struct diag *d)
+{
+	unsigned long n;
+
+	if (!service_has(s, A_USER)) {
+		if (!is_internal(s) && missing(s, A_USER))
+			diag_error(d, s->loc, "%s: missing attribute user", s->id);
+	} else if (parse_id(s->user, &n)) {
+		/* As in xinetd, a numeric user is also the group. */
+		s->uid = (uid_t)n;
+		s->gid = (gid_t)n;
+		s->have_uid = s->have_gid = true;
+		if (s->groups && getpwuid(s->uid) == NULL)
+			diag_error(d, where(s, A_GROUPS), "%s: groups = yes needs a user in the "
+			    "password database, and uid %s has none", s->id, s->user);
+	} else {
+		struct passwd *pw = getpwnam(s->user);
+
+		if (pw == NULL)
+			diag_error(d, s->at[A_USER], "%s: user %s does not exist", s->id, s->user);
+		else {
+			s->uid = pw->pw_uid;
+			s->gid = pw->pw_gid;
+			s->have_uid = s->have_gid = true;
+		}
+	}
+	if (service_has(s, A_GROUP)) {
+		if (parse_id(s->group, &n)) {
+			s->gid = (gid_t)n;
+			s->have_gid = true;
+		} else {
+			struct group *gr = getgrnam(s->group);
+
+			if (gr == NULL)
+				diag_error(d, s->at[A_GROUP], "%s: group %s does not exist", s->id,
+				    s->group);
+			else {
+				s->gid = gr->gr_gid;
+				s->have_gid = true;
+			}
+		}
+	}
+}
+
+static void
+check_port(struct service *s, struct diag *d)
+{
+	struct servent *se;
+
+	if (is_tcpmux_client(s)) {
+		/* Reached through tcpmux, with no listener of its own. */
+		if (s->socket_type != SOCK_STREAM)
+			diag_error(d, where(s, A_SOCKET_TYPE), "%s: type TCPMUX needs socket_type = "
+			    "stream (tcpmux is a TCP service)", s->id);
+		return;
+	}
+	if (refused(s, A_TYPE) || refused(s, A_PORT))
+		return;
+	if (s->type & T_UNLISTED) {
+		if (s->port < 0)
+			diag_error(d, s->loc, "%s: missing attribute port (needed with type = "
+			    "UNLISTED)", s->id);
+		return;
+	}
+	se = getservbyname(s->name, proto_name(s->protocol));
+	if (se == NULL && s->from_inetd) {
+		diag_error(d, s->loc, "%s: service %s is not in /etc/services for %s; write the "
+		    "port number instead of the name", s->id, s->name, proto_name(s->protocol));
+		return;
+	}
+	if (se == NULL) {
+		diag_error(d, s->loc, "%s: service %s is not in /etc/services for %s; add type "
+		    "= UNLISTED and a port", s->id, s->name, proto_name(s->protocol));
+		return;
+	}
+	if (s->port >= 0 && s->port != ntohs((uint16_t)se->s_port)) {
+		diag_error(d, s->at[A_PORT], "%s: /etc/services gives %s port %d, not %d; add "
+		    "type = UNLISTED to use another port", s->id, s->name,
+		    ntohs((uint16_t)se->s_port), s->port);
+		return;
+	}
+	s->port = ntohs((uint16_t)se->s_port);
+}
+
+static void
+check_address(struct service *s, struct diag *d)
+{
+	bool v4 = s->flags & F_IPV4, v6 = s->flags & F_IPV6;
+
+	if (v4 && v6) {
+		diag_warn(d, s->at[A_FLAGS], "%s: flags IPv4 and IPv6 together give one "
+		    "dual-stack IPv6 socket", s->id);
+		v4 = false;
+	}
+	s->family = v4 ? AF_INET : AF_INET6;
+	s->bind_len = 0;
+	if (service_has(s, A_BIND)) {
+		struct addrinfo hints = { 0 }, *res = NULL;
+		int e;
+
+		hints.ai_family = v4 ? AF_INET : v6 ? AF_INET6 : AF_UNSPEC;
+		hints.ai_socktype = s->socket_type;
+		hints.ai_flags = AI_PASSIVE;
+		e = getaddrinfo(s->bind, NULL, &hints, &res);
+		if (e != 0 || res == NULL) {
+			diag_error(d, s->at[A_BIND], "%s: bind %s: %s%s", s->id, s->bind,
+			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA
+				? "no address"
+				: gai_strerror(e),
+			    v4 ? " for IPv4" : v6 ? " for IPv6" : "");
+			if (res != NULL)
+				freeaddrinfo(res);
+			return;
+		}
+		memcpy(&s->bind_addr, res->ai_addr, res->ai_addrlen);
+		s->bind_len = res->ai_addrlen;
+		s->family = res->ai_family;
+		freeaddrinfo(res);
+	}
+	if (service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
+		diag_warn(d, s->at[A_V6ONLY], "%s: v6only has no effect on an IPv4 socket", s->id);
+}
+
+static void
+check_files(struct service *s, struct diag *d)
+{
+	static const enum attr_id banners[] = { A_BANNER, A_BANNER_SUCCESS, A_BANNER_FAIL };
+	const char *paths[] = { s->banner, s->banner_success, s->banner_fail };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (paths[i] != NULL && access(paths[i], R_OK) != 0)
+			diag_error(d, s->at[banners[i]], "%s: %s %s: %s", s->id,
+			    conf_attr_name(banners[i]), paths[i], strerror(errno));
+	}
+}
+
+static void
+check_misc(struct service *s, struct diag *d)
+{
+	if ((s->flags & F_IDONLY) && !((s->log_on_success | s->log_on_failure) & L_USERID))
+		diag_error(d, s->at[A_FLAGS], "%s: IDONLY needs USERID in log_on_success or "
+		    "log_on_failure", s->id);
+	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
+	    !service_has(s, A_REDIRECT))
+		diag_warn(d, s->at[A_LOG_ON_SUCCESS], "%s: TRAFFIC is only logged for redirect "
+		    "services", s->id);
+	if (service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
+		diag_warn(d, s->at[A_DENY_TIME], "%s: deny_time only applies with flags = SENSOR",
+		    s->id);
+	if (s->listen_fds && s->wait != 1)
+		diag_error(d, s->at[A_LISTEN_FDS], "%s: listen_fds needs wait = yes", s->id);
+	if (service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
+	    !service_has(s, A_REDIRECT))
+		diag_warn(d, s->at[A_REDIRECT_IDLE], "%s: redirect_idle only applies to redirect "
+		    "services", s->id);
+	if (service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
+		diag_warn(d, s->at[A_PER_SOURCE], "%s: per_source has no effect with wait = yes",
+		    s->id);
+}
+
+/* Two listeners clash when they would bind the same protocol and port on
+ * overlapping addresses. */
+static bool
+listeners_clash(const struct service *a, const struct service *b)
+{
+	if (a->protocol != b->protocol || a->port != b->port)
+		return false;
+	if (a->bind_len == 0 || b->bind_len == 0) {
+		const struct service *w = a->bind_len == 0 ? a : b;
+		const struct service *o = w == a ? b : a;
+
+		/* A dual-stack wildcard covers every address of both families. */
+		if (w->family == AF_INET6 && !w->v6only)
+			return true;
+		return w->family == o->family;
+	}
+	if (a->bind_addr.ss_family != b->bind_addr.ss_family)
+		return false;
+	if (a->bind_addr.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->bind_addr)->sin_addr,
+			   &((const struct sockaddr_in *)&b->bind_addr)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)&a->bind_addr)->sin6_addr,
+		   &((const struct sockaddr_in6 *)&b->bind_addr)->sin6_addr, 16) == 0;
+}
+
+void
+conf_check(struct config *cf, struct diag *d)
+{
+	size_t before = d->errors;
+
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		struct service *s = cf->svc[i];
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(cf->svc[j]->id, s->id) == 0) {
+				diag_error(d, where(s, A_ID), "duplicate service id %s (first at "
+				    "%s:%d); give one of them another id", s->id,
+				    cf->svc[j]->loc.file, cf->svc[j]->loc.line);
+				break;
+			}
+		}
+		size_t mine = d->errors;
+
+		check_kind(s, d);
+		if (d->errors != mine || (s->broken && (s->socket_type == 0 || s->wait < 0)))
+			continue;	/* the rest depends on the kind */
+		check_program(s, d);
+		check_credentials(s, d);
+		/* A wrong kind of program gives a wrong port too. */
+		if (d->errors == mine) {
+			check_port(s, d);
+			check_address(s, d);
+		}
+		check_files(s, d);
+		check_misc(s, d);
+	}
+	if (d->errors != before)
+		return;	/* addresses and ports may be unresolved */
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		const struct service *s = cf->svc[i];
+
+		if (is_tcpmux_client(s))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct service *o = cf->svc[j];
+
+			if (!is_tcpmux_client(o) && listeners_clash(s, o)) {
+				diag_error(d, s->loc, "%s: %s port %d is already used by %s at %s:%d",
+				    s->id, proto_name(s->protocol), s->port, o->id, o->loc.file,
+				    o->loc.line);
+				break;
+			}
+		}
+	}
+}

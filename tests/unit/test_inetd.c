@@ -1,0 +1,807 @@
+/*
+ * test_inetd.c: unit tests of conf_inetd.c. Each test reads inetd.conf text
+ * from memory and checks the services it becomes and the exact wording of
+ * every diagnostic, since golden files and the man page quote them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+struct fx {
+	struct config *cf;
+	struct diag d;
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+
+	f->cf = config_new();
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	config_free(f->cf);
+	diag_free(&f->d);
+	free(f);
+	return 0;
+}
+
+static void
+parse(struct fx *f, const char *text)
+{
+	conf_inetd_buffer(f->cf, "inetd.conf", text, strlen(text), &f->d);
+}
+
+static struct service *
+svc(struct fx *f, const char *id)
+{
+	struct service *s = conf_find_id(f->cf, id);
+
+	assert_non_null(s);
+	return s;
+}
+
+/* The diagnostics are exactly the given lines, in order. */
+static void
+expect_diag(struct fx *f, size_t n, ...)
+{
+	va_list ap;
+
+	if (f->d.lines.n != n)
+		for (size_t i = 0; i < f->d.lines.n; i++)
+			print_message("diag: %s\n", f->d.lines.v[i]);
+	assert_int_equal(f->d.lines.n, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(f->d.lines.v[i], va_arg(ap, const char *));
+	va_end(ap);
+}
+
+static bool
+owns(const struct service *s, enum attr_id a)
+{
+	return service_has(s, a) && (s->own & (1ull << a)) != 0;
+}
+
+/* ------------------------------------------------------------ entries */
+
+static void
+test_tcp_nowait_external(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f, "ftp\tstream  tcp nowait root /usr/sbin/tcpd in.ftpd -l -a\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 1);
+	s = svc(f, "ftp");
+	assert_string_equal(s->name, "ftp");
+	assert_string_equal(s->id, "ftp");
+	assert_string_equal(s->loc.file, "inetd.conf");
+	assert_int_equal(s->loc.line, 1);
+	assert_true(s->from_inetd);
+	assert_int_equal(s->type, 0);
+	assert_int_equal(s->socket_type, SOCK_STREAM);
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->wait, 0);
+	assert_string_equal(s->user, "root");
+	assert_null(s->group);
+	assert_true(s->groups);
+	assert_string_equal(s->server, "/usr/sbin/tcpd");
+	assert_int_equal(s->server_args.n, 3);
+	assert_string_equal(s->server_args.v[0], "in.ftpd");
+	assert_string_equal(s->server_args.v[1], "-l");
+	assert_string_equal(s->server_args.v[2], "-a");
+	assert_int_equal(s->flags, F_NAMEINARGS | F_REUSE | F_NOLIBWRAP);
+	assert_null(s->bind);
+	assert_int_equal(s->port, -1);
+	assert_false(s->v6only);
+	assert_int_equal(s->instances, COUNT_UNLIMITED);
+	assert_int_equal(s->per_source, COUNT_UNLIMITED);
+
+	assert_true(owns(s, A_ID));
+	assert_true(owns(s, A_FLAGS));
+	assert_true(owns(s, A_GROUPS));
+	assert_true(owns(s, A_SOCKET_TYPE));
+	assert_true(owns(s, A_PROTOCOL));
+	assert_true(owns(s, A_WAIT));
+	assert_true(owns(s, A_USER));
+	assert_true(owns(s, A_SERVER));
+	assert_true(owns(s, A_SERVER_ARGS));
+	assert_false(service_has(s, A_TYPE));
+	assert_false(service_has(s, A_GROUP));
+	assert_false(service_has(s, A_PORT));
+	assert_false(service_has(s, A_BIND));
+	assert_false(service_has(s, A_V6ONLY));
+	assert_false(service_has(s, A_INSTANCES));
+	assert_string_equal(s->at[A_SERVER].file, "inetd.conf");
+	assert_int_equal(s->at[A_SERVER].line, 1);
+}
+
+static void
+test_internal_ids(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "echo stream tcp nowait root internal\n"
+	    "echo dgram udp wait root internal these are ignored\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 2);
+	s = svc(f, "echo-stream");
+	assert_string_equal(s->name, "echo");
+	assert_int_equal(s->type, T_INTERNAL);
+	assert_true(owns(s, A_TYPE));
+	assert_int_equal(s->socket_type, SOCK_STREAM);
+	assert_int_equal(s->flags, F_REUSE | F_NOLIBWRAP);
+	assert_null(s->server);
+	assert_int_equal(s->server_args.n, 0);
+	assert_false(service_has(s, A_SERVER));
+	assert_false(service_has(s, A_SERVER_ARGS));
+	assert_true(s->groups);
+
+	s = svc(f, "echo-dgram");
+	assert_string_equal(s->name, "echo");
+	assert_int_equal(s->loc.line, 2);
+	assert_int_equal(s->type, T_INTERNAL);
+	assert_int_equal(s->socket_type, SOCK_DGRAM);
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->wait, 1);
+	assert_int_equal(s->server_args.n, 0);
+	assert_null(conf_find_id(f->cf, "echo"));
+}
+
+static void
+test_udp_wait(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f, "tftp dgram udp wait nobody /usr/sbin/in.tftpd in.tftpd -s /srv/tftp\n");
+	expect_diag(f, 0);
+	s = svc(f, "tftp");
+	assert_int_equal(s->socket_type, SOCK_DGRAM);
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->wait, 1);
+	assert_string_equal(s->user, "nobody");
+	assert_int_equal(s->server_args.n, 3);
+	assert_string_equal(s->server_args.v[2], "/srv/tftp");
+	assert_int_equal(s->flags, F_NAMEINARGS | F_REUSE | F_NOLIBWRAP);
+	assert_false(s->v6only);
+}
+
+static void
+test_protocol_families(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "a stream tcp6 nowait root /bin/a a\n"
+	    "b dgram udp6 wait root /bin/b b\n"
+	    "c stream tcp4 nowait root /bin/c c\n"
+	    "d dgram udp4 wait root /bin/d d\n"
+	    "e stream tcp46 nowait root /bin/e e\n"
+	    "g dgram udp46 wait root /bin/g g\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 6);
+
+	s = svc(f, "a");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV6);
+	assert_true(s->v6only);
+	assert_true(owns(s, A_V6ONLY));
+	s = svc(f, "b");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV6);
+	assert_true(s->v6only);
+
+	s = svc(f, "c");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
+	assert_false(s->v6only);
+	assert_false(service_has(s, A_V6ONLY));
+	s = svc(f, "d");
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
+
+	s = svc(f, "e");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
+	assert_false(service_has(s, A_V6ONLY));
+	s = svc(f, "g");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
+}
+
+static void
+test_host_prefix(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "127.0.0.1:echo stream tcp nowait root internal\n"
+	    "[::1]:daytime stream tcp6 nowait root internal\n"
+	    "*:time stream tcp nowait root internal\n"
+	    "fe80::1%eth0:discard stream tcp6 nowait root internal\n"
+	    "localhost: chargen stream tcp nowait root internal\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 5);
+	s = svc(f, "echo-stream");
+	assert_string_equal(s->name, "echo");
+	assert_string_equal(s->bind, "127.0.0.1");
+	assert_true(owns(s, A_BIND));
+	s = svc(f, "daytime-stream");
+	assert_string_equal(s->bind, "::1");
+	s = svc(f, "time-stream");
+	assert_null(s->bind);
+	assert_false(service_has(s, A_BIND));
+	s = svc(f, "discard-stream");
+	assert_string_equal(s->bind, "fe80::1%eth0");
+	/* OpenBSD also reads "host: service ..." with a blank after ':'. */
+	s = svc(f, "chargen-stream");
+	assert_string_equal(s->name, "chargen");
+	assert_string_equal(s->bind, "localhost");
+}
+
+static void
+test_default_host(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "a stream tcp nowait root /bin/a a\n"
+	    "127.0.0.1:\n"
+	    "b stream tcp nowait root /bin/b b\n"
+	    "*:c stream tcp nowait root /bin/c c\n"
+	    "10.0.0.1:d stream tcp nowait root /bin/d d\n"
+	    "e stream tcp nowait root /bin/e e\n"
+	    "[::1]:\n"
+	    "g stream tcp6 nowait root /bin/g g\n"
+	    "*:\n"
+	    "h stream tcp nowait root /bin/h h\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 7);
+	assert_null(svc(f, "a")->bind);
+	assert_string_equal(svc(f, "b")->bind, "127.0.0.1");
+	assert_null(svc(f, "c")->bind);
+	assert_string_equal(svc(f, "d")->bind, "10.0.0.1");
+	assert_string_equal(svc(f, "e")->bind, "127.0.0.1");
+	assert_string_equal(svc(f, "g")->bind, "::1");
+	assert_null(svc(f, "h")->bind);
+	assert_false(service_has(svc(f, "h"), A_BIND));
+}
+
+static void
+test_host_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    ":echo stream tcp nowait root internal\n"
+	    "[::1:echo stream tcp nowait root internal\n"
+	    "[]:echo stream tcp nowait root internal\n"
+	    "a,b:echo stream tcp nowait root internal\n"
+	    "[a]b]:echo stream tcp nowait root internal\n");
+	expect_diag(f, 5,
+	    "inetd.conf:1: host: expected an address, a host name or * before ':' in "
+	    "\":echo\"",
+	    "inetd.conf:2: host: expected [ADDRESS] with a closing ']', not \"[::1\"",
+	    "inetd.conf:3: host: expected [ADDRESS] with a closing ']', not \"[]\"",
+	    "inetd.conf:4: host: address lists (\"a,b\") are not supported by porter; "
+	    "write one line per address",
+	    "inetd.conf:5: host: expected [ADDRESS] with a closing ']', not \"a]b\"");
+	assert_int_equal(f->d.errors, 5);
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_numeric_service(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "8080 stream tcp nowait www /usr/bin/srv srv\n"
+	    "7 dgram udp wait root internal\n"
+	    "0 stream tcp nowait root /bin/a a\n"
+	    "65536 stream tcp nowait root /bin/a a\n"
+	    "3com-tsmux stream tcp nowait root /bin/a a\n");
+	expect_diag(f, 2,
+	    "inetd.conf:3: service: port 0 is out of range; expected 1 to 65535 or a service "
+	    "name",
+	    "inetd.conf:4: service: port 65536 is out of range; expected 1 to 65535 or a "
+	    "service name");
+	assert_int_equal(f->cf->nsvc, 3);
+	s = svc(f, "8080");
+	assert_string_equal(s->name, "8080");
+	assert_int_equal(s->port, 8080);
+	assert_int_equal(s->type, T_UNLISTED);
+	assert_true(owns(s, A_PORT));
+	assert_true(owns(s, A_TYPE));
+	s = svc(f, "7-dgram");
+	assert_int_equal(s->port, 7);
+	assert_int_equal(s->type, T_UNLISTED | T_INTERNAL);
+	/* A name that starts with a digit is still a name. */
+	s = svc(f, "3com-tsmux");
+	assert_int_equal(s->port, -1);
+	assert_int_equal(s->type, 0);
+	assert_false(service_has(s, A_PORT));
+}
+
+/* ------------------------------------------------------------ wait */
+
+static void
+test_wait_max(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "a stream tcp nowait.10 root /bin/a a\n"
+	    "b dgram udp wait.1 root /bin/b b\n"
+	    "c stream tcp nowait/20 root /bin/c c\n"
+	    "d stream tcp wait root /bin/d d\n");
+	expect_diag(f, 0);
+	s = svc(f, "a");
+	assert_int_equal(s->wait, 0);
+	assert_int_equal(s->instances, 10);
+	assert_true(owns(s, A_INSTANCES));
+	assert_false(service_has(s, A_PER_SOURCE));
+	assert_false(service_has(s, A_PER_SOURCE_CPS));
+	s = svc(f, "b");
+	assert_int_equal(s->wait, 1);
+	assert_int_equal(s->instances, 1);
+	s = svc(f, "c");
+	assert_int_equal(s->wait, 0);
+	assert_int_equal(s->instances, 20);
+	assert_false(service_has(s, A_PER_SOURCE_CPS));
+	s = svc(f, "d");
+	assert_int_equal(s->wait, 1);
+	assert_int_equal(s->instances, COUNT_UNLIMITED);
+	assert_false(service_has(s, A_INSTANCES));
+}
+
+static void
+test_wait_freebsd(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "a stream tcp nowait/20/90/3 root /bin/a a\n"
+	    "b stream tcp nowait/5/60 root /bin/b b\n"
+	    "c stream tcp nowait/5/61 root /bin/c c\n"
+	    "d stream tcp nowait/0/30 root /bin/d d\n"
+	    "e stream tcp nowait//1/2 root /bin/e e\n"
+	    "g stream tcp nowait/4/0/0 root /bin/g g\n");
+	expect_diag(f, 0);
+	s = svc(f, "a");
+	assert_int_equal(s->instances, 20);
+	assert_int_equal(s->per_source_cps_rate, 2);
+	assert_int_equal(s->per_source_cps_burst, 90);
+	assert_int_equal(s->per_source, 3);
+	assert_true(owns(s, A_INSTANCES));
+	assert_true(owns(s, A_PER_SOURCE_CPS));
+	assert_true(owns(s, A_PER_SOURCE));
+	s = svc(f, "b");
+	assert_int_equal(s->instances, 5);
+	assert_int_equal(s->per_source_cps_rate, 1);
+	assert_int_equal(s->per_source_cps_burst, 60);
+	assert_false(service_has(s, A_PER_SOURCE));
+	s = svc(f, "c");
+	assert_int_equal(s->per_source_cps_rate, 2);
+	assert_int_equal(s->per_source_cps_burst, 61);
+	/* FreeBSD reads 0, or an empty field, as no limit. */
+	s = svc(f, "d");
+	assert_int_equal(s->instances, COUNT_UNLIMITED);
+	assert_false(service_has(s, A_INSTANCES));
+	assert_int_equal(s->per_source_cps_rate, 1);
+	assert_int_equal(s->per_source_cps_burst, 30);
+	s = svc(f, "e");
+	assert_false(service_has(s, A_INSTANCES));
+	assert_int_equal(s->per_source_cps_rate, 1);
+	assert_int_equal(s->per_source_cps_burst, 1);
+	assert_int_equal(s->per_source, 2);
+	s = svc(f, "g");
+	assert_int_equal(s->instances, 4);
+	assert_false(service_has(s, A_PER_SOURCE_CPS));
+	assert_false(service_has(s, A_PER_SOURCE));
+}
+
+static void
+test_wait_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "a stream tcp nowait.0 root /bin/a a\n"
+	    "a stream tcp nowait.x root /bin/a a\n"
+	    "a stream tcp wait. root /bin/a a\n"
+	    "a stream tcp nowait.5/3 root /bin/a a\n"
+	    "a stream tcp nowait.1000001 root /bin/a a\n"
+	    "a stream tcp nowait/1/2/3/4 root /bin/a a\n"
+	    "a stream tcp nowait/x root /bin/a a\n"
+	    "a stream tcp nowait/-1 root /bin/a a\n"
+	    "a stream tcp waitx root /bin/a a\n"
+	    "a stream tcp Wait root /bin/a a\n"
+	    "a stream tcp yes root /bin/a a\n");
+	expect_diag(f, 11,
+	    "inetd.conf:1: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.0\"",
+	    "inetd.conf:2: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.x\"",
+	    "inetd.conf:3: wait: expected wait.N with N from 1 to 1000000, not \"wait.\"",
+	    "inetd.conf:4: wait: expected nowait.N with N from 1 to 1000000, not "
+	    "\"nowait.5/3\"",
+	    "inetd.conf:5: wait: expected nowait.N with N from 1 to 1000000, not "
+	    "\"nowait.1000001\"",
+	    "inetd.conf:6: wait: expected nowait/MAX[/PER_MINUTE[/PER_ADDRESS]] with numbers "
+	    "from 0 (no limit) to 1000000, not \"nowait/1/2/3/4\"",
+	    "inetd.conf:7: wait: expected nowait/MAX[/PER_MINUTE[/PER_ADDRESS]] with numbers "
+	    "from 0 (no limit) to 1000000, not \"nowait/x\"",
+	    "inetd.conf:8: wait: expected nowait/MAX[/PER_MINUTE[/PER_ADDRESS]] with numbers "
+	    "from 0 (no limit) to 1000000, not \"nowait/-1\"",
+	    "inetd.conf:9: wait: expected wait or nowait, not \"waitx\"",
+	    "inetd.conf:10: wait: expected wait or nowait, not \"Wait\"",
+	    "inetd.conf:11: wait: expected wait or nowait, not \"yes\"");
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+/* ------------------------------------------------------------ user */
+
+static void
+test_user_group(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "a stream tcp nowait nobody.nogroup /bin/a a\n"
+	    "b stream tcp nowait www-data:www /bin/b b\n"
+	    "c stream tcp nowait first.last:staff /bin/c c\n"
+	    "d stream tcp nowait 65534 /bin/d d\n");
+	expect_diag(f, 0);
+	s = svc(f, "a");
+	assert_string_equal(s->user, "nobody");
+	assert_string_equal(s->group, "nogroup");
+	assert_true(owns(s, A_USER));
+	assert_true(owns(s, A_GROUP));
+	s = svc(f, "b");
+	assert_string_equal(s->user, "www-data");
+	assert_string_equal(s->group, "www");
+	s = svc(f, "c");
+	assert_string_equal(s->user, "first.last");
+	assert_string_equal(s->group, "staff");
+	s = svc(f, "d");
+	assert_string_equal(s->user, "65534");
+	assert_null(s->group);
+	assert_false(service_has(s, A_GROUP));
+}
+
+static void
+test_user_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "a stream tcp nowait nobody/staff /bin/a a\n"
+	    "a stream tcp nowait root:wheel/daemon /bin/a a\n"
+	    "a stream tcp nowait :wheel /bin/a a\n"
+	    "a stream tcp nowait root. /bin/a a\n");
+	expect_diag(f, 4,
+	    "inetd.conf:1: user: login classes are not supported by porter; remove "
+	    "\"/staff\" from \"nobody/staff\"",
+	    "inetd.conf:2: user: login classes are not supported by porter; remove "
+	    "\"/daemon\" from \"root:wheel/daemon\"",
+	    "inetd.conf:3: user: expected USER, USER:GROUP or USER.GROUP, not \":wheel\"",
+	    "inetd.conf:4: user: expected USER, USER:GROUP or USER.GROUP, not \"root.\"");
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void
+test_protocol_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "rstatd/1-3 dgram rpc/udp wait root /usr/sbin/rpc.rstatd rpc.rstatd\n"
+	    "/var/run/x.sock stream unix nowait root /bin/x x\n"
+	    "a stream sctp nowait root /bin/a a\n"
+	    "a stream tcp,rcvbuf=65536 nowait root /bin/a a\n"
+	    "a stream TCP nowait root /bin/a a\n");
+	expect_diag(f, 5,
+	    "inetd.conf:1: RPC services are not supported by porter; run the RPC server as "
+	    "a standalone daemon registered with rpcbind",
+	    "inetd.conf:2: unix-domain services are not supported by porter",
+	    "inetd.conf:3: protocol: expected tcp, udp, tcp4, udp4, tcp6, udp6, tcp46 or "
+	    "udp46, not \"sctp\"",
+	    "inetd.conf:4: protocol: socket buffer options (\"tcp,rcvbuf=65536\") are not "
+	    "supported by porter; write the protocol alone",
+	    "inetd.conf:5: protocol: expected tcp, udp, tcp4, udp4, tcp6, udp6, tcp46 or "
+	    "udp46, not \"TCP\"");
+	assert_int_equal(f->d.errors, 5);
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_socktype_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "a stream udp nowait root /bin/a a\n"
+	    "a dgram tcp6 wait root /bin/a a\n"
+	    "a raw tcp nowait root /bin/a a\n"
+	    "a seqpacket tcp nowait root /bin/a a\n"
+	    "a rdm udp wait root /bin/a a\n"
+	    "a streams tcp nowait root /bin/a a\n"
+	    "b stream tcp nowait root /bin/b b\n");
+	expect_diag(f, 6,
+	    "inetd.conf:1: protocol udp does not go with socket type stream; use tcp, tcp4, "
+	    "tcp6 or tcp46",
+	    "inetd.conf:2: protocol tcp6 does not go with socket type dgram; use udp, udp4, "
+	    "udp6 or udp46",
+	    "inetd.conf:3: socket type raw is not supported by porter (stream or dgram)",
+	    "inetd.conf:4: socket type seqpacket is not supported by porter (stream or dgram)",
+	    "inetd.conf:5: socket type rdm is not supported by porter (stream or dgram)",
+	    "inetd.conf:6: socket type: expected stream or dgram, not \"streams\"");
+	/* The good line after the bad ones is read. */
+	assert_int_equal(f->cf->nsvc, 1);
+	assert_int_equal(svc(f, "b")->loc.line, 7);
+}
+
+static void
+test_too_few_fields(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "echo stream tcp nowait root\n"
+	    "echo\n"
+	    "127.0.0.1: echo stream tcp nowait root\n");
+	expect_diag(f, 3,
+	    "inetd.conf:1: expected SERVICE SOCKTYPE PROTO WAIT USER SERVER [ARGV0 ARGS...]",
+	    "inetd.conf:2: expected SERVICE SOCKTYPE PROTO WAIT USER SERVER [ARGV0 ARGS...]",
+	    "inetd.conf:3: expected SERVICE SOCKTYPE PROTO WAIT USER SERVER [ARGV0 ARGS...]");
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_server_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd\n"
+	    "finger stream tcp nowait nobody in.fingerd in.fingerd\n"
+	    "finger stream tcp nowait nobody Internal\n"
+	    "finger stream tcp nowait nobody /\n");
+	expect_diag(f, 4,
+	    "inetd.conf:1: missing argv0 after the server path; write "
+	    "\"/usr/sbin/in.fingerd in.fingerd\"",
+	    "inetd.conf:2: server: expected an absolute path or internal, not \"in.fingerd\"",
+	    "inetd.conf:3: server: expected an absolute path or internal, not \"Internal\"",
+	    "inetd.conf:4: missing argv0 after the server path; write \"/ NAME\"");
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_every_error_of_a_line(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f, "99999 raw rpc/tcp maybe a/b relative\n");
+	expect_diag(f, 6,
+	    "inetd.conf:1: service: port 99999 is out of range; expected 1 to 65535 or a "
+	    "service name",
+	    "inetd.conf:1: socket type raw is not supported by porter (stream or dgram)",
+	    "inetd.conf:1: RPC services are not supported by porter; run the RPC server as "
+	    "a standalone daemon registered with rpcbind",
+	    "inetd.conf:1: wait: expected wait or nowait, not \"maybe\"",
+	    "inetd.conf:1: user: login classes are not supported by porter; remove \"/b\" "
+	    "from \"a/b\"",
+	    "inetd.conf:1: server: expected an absolute path or internal, not \"relative\"");
+	assert_int_equal(f->d.errors, 6);
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_comments(void **state)
+{
+	struct fx *f = *state;
+	struct service *s;
+
+	parse(f,
+	    "# echo stream tcp nowait root internal\n"
+	    "   \t# indented comment\n"
+	    "\n"
+	    " \t \n"
+	    "#echo\n"
+	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd in.fingerd -w # no\n"
+	    "  echo stream tcp nowait root internal\r\n"
+	    "daytime stream tcp nowait root internal");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 3);
+	s = svc(f, "finger");
+	assert_int_equal(s->loc.line, 6);
+	/* A '#' after the start of a line is an argument, as in inetd. */
+	assert_int_equal(s->server_args.n, 4);
+	assert_string_equal(s->server_args.v[2], "#");
+	assert_string_equal(s->server_args.v[3], "no");
+	assert_int_equal(svc(f, "echo-stream")->loc.line, 7);
+	assert_int_equal(svc(f, "daytime-stream")->loc.line, 8);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	struct fx *f = *state;
+	static const char text[] = "echo stream tcp nowait root internal\n"
+	                           "ab\0c\n"
+	                           "daytime stream tcp nowait root internal\n";
+
+	conf_inetd_buffer(f->cf, "inetd.conf", text, sizeof(text) - 1, &f->d);
+	expect_diag(f, 1,
+	    "inetd.conf:2: the file contains a NUL byte; is it a configuration file?");
+	assert_int_equal(f->cf->nsvc, 1);
+}
+
+/* ------------------------------------------------------------ ids */
+
+static void
+test_duplicate_ids(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "time stream tcp nowait root /usr/bin/t t\n"
+	    "time dgram udp wait root /usr/bin/t t\n"
+	    "time stream tcp6 nowait root /usr/bin/t t\n"
+	    "10.0.0.1:time stream tcp6 nowait root /usr/bin/t t\n"
+	    "echo stream tcp4 nowait root internal\n"
+	    "echo stream tcp6 nowait root internal\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 6);
+	assert_int_equal(svc(f, "time")->protocol, IPPROTO_TCP);
+	assert_int_equal(svc(f, "time")->loc.line, 1);
+	assert_int_equal(svc(f, "time-udp")->loc.line, 2);
+	assert_int_equal(svc(f, "time-tcp6")->loc.line, 3);
+	assert_int_equal(svc(f, "time-tcp6-2")->loc.line, 4);
+	assert_string_equal(svc(f, "time-tcp6-2")->bind, "10.0.0.1");
+	assert_int_equal(svc(f, "echo-stream")->loc.line, 5);
+	assert_int_equal(svc(f, "echo-tcp6")->loc.line, 6);
+	assert_true(owns(svc(f, "time-udp"), A_ID));
+	assert_string_equal(svc(f, "time-udp")->name, "time");
+}
+
+static void
+test_id_defined_earlier(void **state)
+{
+	struct fx *f = *state;
+	const char *xfile = conf_intern(f->cf, "/etc/xinetd.d/echo");
+	struct service *x;
+
+	/* As if xinetd.d had been read first: echo-stream by id, ftp by name
+	 * (id is still NULL before conf_finish), time-udp by id. */
+	x = service_new("echo", (struct loc){ xfile, 3 });
+	x->id = xstrdup("echo-stream");
+	conf_add_service(f->cf, x);
+	conf_add_service(f->cf, service_new("ftp", (struct loc){ xfile, 12 }));
+	x = service_new("time", (struct loc){ xfile, 20 });
+	x->id = xstrdup("time-udp");
+	conf_add_service(f->cf, x);
+
+	parse(f,
+	    "echo stream tcp nowait root internal\n"
+	    "echo dgram udp wait root internal\n"
+	    "ftp stream tcp nowait root /usr/sbin/in.ftpd in.ftpd\n"
+	    "time stream tcp nowait root internal\n"
+	    "time stream tcp nowait root /usr/bin/t t\n"
+	    "time dgram udp wait root /usr/bin/t t\n");
+	expect_diag(f, 3,
+	    "inetd.conf:1: warning: echo-stream is already defined at /etc/xinetd.d/echo:3; "
+	    "this line is ignored",
+	    "inetd.conf:3: warning: ftp is already defined at /etc/xinetd.d/echo:12; this "
+	    "line is ignored",
+	    "inetd.conf:6: warning: time-udp is already defined at /etc/xinetd.d/echo:20; "
+	    "this line is ignored");
+	assert_int_equal(f->d.errors, 0);
+	assert_int_equal(f->d.warnings, 3);
+	assert_int_equal(f->cf->nsvc, 6);
+	assert_false(svc(f, "echo-stream")->from_inetd);
+	assert_true(svc(f, "echo-dgram")->from_inetd);
+	assert_false(conf_find_id(f->cf, "ftp")->from_inetd);
+	assert_true(svc(f, "time-stream")->from_inetd);
+	assert_true(svc(f, "time")->from_inetd);
+	assert_false(svc(f, "time-udp")->from_inetd);
+}
+
+/* ------------------------------------------------------------ files */
+
+static void
+test_file(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/tmp/test_inetd.XXXXXX";
+	static const char text[] = "echo stream tcp nowait root internal\n"
+	                           "bogus\n";
+	int fd = mkstemp(path);
+	struct service *s;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	assert_true(conf_inetd_file(f->cf, path, &f->d));
+	unlink(path);
+	assert_int_equal(f->cf->nsvc, 1);
+	s = svc(f, "echo-stream");
+	assert_string_equal(s->loc.file, path);
+	assert_int_equal(f->d.lines.n, 1);
+	assert_non_null(strstr(f->d.lines.v[0], ":2: expected SERVICE SOCKTYPE"));
+	assert_memory_equal(f->d.lines.v[0], path, strlen(path));
+}
+
+static void
+test_file_missing(void **state)
+{
+	struct fx *f = *state;
+
+	assert_false(conf_inetd_file(f->cf, "/nonexistent/inetd.conf", &f->d));
+	expect_diag(f, 1, "/nonexistent/inetd.conf: No such file or directory");
+	assert_false(conf_inetd_file(f->cf, "/tmp", &f->d));
+	assert_string_equal(f->d.lines.v[1], "/tmp: not a regular file of at most 16 MiB");
+	assert_int_equal(f->d.errors, 2);
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+		T(test_tcp_nowait_external),
+		T(test_internal_ids),
+		T(test_udp_wait),
+		T(test_protocol_families),
+		T(test_host_prefix),
+		T(test_default_host),
+		T(test_host_errors),
+		T(test_numeric_service),
+		T(test_wait_max),
+		T(test_wait_freebsd),
+		T(test_wait_errors),
+		T(test_user_group),
+		T(test_user_errors),
+		T(test_protocol_errors),
+		T(test_socktype_errors),
+		T(test_too_few_fields),
+		T(test_server_errors),
+		T(test_every_error_of_a_line),
+		T(test_comments),
+		T(test_nul_byte),
+		T(test_duplicate_ids),
+		T(test_id_defined_earlier),
+		T(test_file),
+		T(test_file_missing),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
