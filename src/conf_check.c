@@ -120,7 +120,7 @@ check_program(struct service *s, struct diag *d)
 			diag_error(d, s->at[A_REDIRECT], "%s: redirect needs socket_type = stream "
 			    "and wait = no", s->id);
 		if (s->flags & F_NAMEINARGS)
-			diag_error(d, s->at[A_FLAGS], "%s: NAMEINARGS does not go with redirect",
+			diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS does not go with redirect",
 			    s->id);
 		if (service_has(s, A_SERVER))
 			diag_warn(d, s->at[A_SERVER], "%s: server is not used by a redirect "
@@ -161,7 +161,8 @@ check_credentials(struct service *s, struct diag *d)
 	unsigned long n;
 
 	if (!service_has(s, A_USER)) {
-		if (!is_internal(s) && missing(s, A_USER))
+		/* Builtins and relays run inside porterd. */
+		if (!is_internal(s) && !service_has(s, A_REDIRECT) && missing(s, A_USER))
 			diag_error(d, s->loc, "%s: missing attribute user", s->id);
 	} else if (parse_id(s->user, &n)) {
 		/* As in xinetd, a numeric user is also the group. */
@@ -295,8 +296,18 @@ check_files(struct service *s, struct diag *d)
 static void
 check_misc(struct service *s, struct diag *d)
 {
+	if (s->log_type.kind == LOGT_FILE) {
+		char *dir = xstrdup(s->log_type.path);
+		struct stat st;
+
+		*strrchr(dir, '/') = '\0';
+		if (dir[0] != '\0' && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+			diag_error(d, where(s, A_LOG_TYPE), "%s: log_type: no directory %s for the "
+			    "log file", s->id, dir);
+		free(dir);
+	}
 	if ((s->flags & F_IDONLY) && !((s->log_on_success | s->log_on_failure) & L_USERID))
-		diag_error(d, s->at[A_FLAGS], "%s: IDONLY needs USERID in log_on_success or "
+		diag_error(d, where(s, A_FLAGS), "%s: IDONLY needs USERID in log_on_success or "
 		    "log_on_failure", s->id);
 	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
 	    !service_has(s, A_REDIRECT))
@@ -371,6 +382,18 @@ conf_check(struct config *cf, struct diag *d)
 		}
 		check_files(s, d);
 		check_misc(s, d);
+	}
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		bool mux = false;
+
+		if (!is_tcpmux_client(cf->svc[i]))
+			continue;
+		for (size_t j = 0; j < cf->nsvc; j++)
+			mux |= is_internal(cf->svc[j]) && strcmp(cf->svc[j]->name, "tcpmux") == 0;
+		if (!mux)
+			diag_warn(d, cf->svc[i]->loc, "%s: TCPMUX services are reached through the "
+			    "internal tcpmux service, and none is enabled", cf->svc[i]->id);
+		break;
 	}
 	if (d->errors != before)
 		return;	/* addresses and ports may be unresolved */

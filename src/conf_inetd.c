@@ -327,6 +327,20 @@ inetd_server(struct inetd_ctx *x, struct service *s, const struct strv *w, size_
 	return true;
 }
 
+/* The entry with this id that will run: a `disable = yes` entry does not
+ * keep an inetd.conf line from taking its id. */
+static const struct service *
+inetd_find_live(const struct config *cf, const char *id)
+{
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		const struct service *s = cf->svc[i];
+
+		if (!s->disable && strcmp(s->id != NULL ? s->id : s->name, id) == 0)
+			return s;
+	}
+	return NULL;
+}
+
 /*
  * Chooses s's id: NAME-stream or NAME-dgram for internal services, NAME
  * otherwise; when an earlier line of this file took it, NAME-PROTO, then
@@ -345,7 +359,8 @@ inetd_id(struct inetd_ctx *x, struct service *s, const char *proto, struct loc l
 		id = xasprintf("%s-dgram", s->name);
 	else
 		id = xstrdup(s->name);
-	for (int n = 1; (other = conf_find_id(x->cf, id)) != NULL && inetd_ours(x, other); n++) {
+	for (int n = 1; (other = inetd_find_live(x->cf, id)) != NULL && inetd_ours(x, other);
+	     n++) {
 		free(id);
 		if (n == 1)
 			id = xasprintf("%s-%s", s->name, proto);
@@ -373,10 +388,18 @@ inetd_line(struct inetd_ctx *x, const char *text, struct loc loc)
 	size_t at = 0; /* index in w of the service field */
 	bool ok = true;
 
-	/* A '#' only starts a comment at the start of a line: inetd passes a
-	 * later "#" to the server as an argument. */
+	/* A '#' that starts a word starts a comment, as in porter.conf: the
+	 * canonical dump must be able to say every argument. */
 	conf_split(text, &w);
-	if (w.n == 0 || w.v[0][0] == '#')
+	for (size_t i = 0; i < w.n; i++) {
+		if (w.v[i][0] == '#') {
+			while (w.n > i)
+				free(w.v[--w.n]);
+			w.v[w.n] = NULL;
+			break;
+		}
+	}
+	if (w.n == 0)
 		goto out;
 	if (!inetd_host(x, w.v[0], &host, &name, loc))
 		goto out;

@@ -644,7 +644,7 @@ attr_max_load(struct pctx *p, struct service *s, const struct attr *a, enum op o
 	errno = 0;
 	d = strtod(v->v[0], &end);
 	if (errno != 0 || *end != '\0' || end == v->v[0] || !(d > 0) || d > 1e6 ||
-	    !isdigit((unsigned char)v->v[0][0])) {
+	    strspn(v->v[0], "0123456789.") != strlen(v->v[0])) {
 		diag_error(p->d, loc, "%s: expected a load average above 0 such as 2.5, not "
 		    "\"%s\"", a->name, v->v[0]);
 		return false;
@@ -1640,7 +1640,6 @@ conf_parse_file(struct config *cf, const char *path, const struct conf_opts *opt
     struct diag *d)
 {
 	struct pctx p = { cf, opts, d, { 0 }, -1 };
-	size_t before = d->errors;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -1650,7 +1649,6 @@ conf_parse_file(struct config *cf, const char *path, const struct conf_opts *opt
 	close(fd);
 	parse_file(&p, path, (struct loc){ NULL, 0 });
 	strv_clear(&p.stack);
-	(void)before;
 	return true;
 }
 
