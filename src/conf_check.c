@@ -69,6 +69,8 @@ check_kind(struct service *s, struct diag *d)
 		if (!refused(s, A_SOCKET_TYPE) && !refused(s, A_PROTOCOL))
 			diag_error(d, s->loc, "%s: missing attribute socket_type (stream or dgram)",
 			    s->id);
+		if (s->wait < 0 && missing(s, A_WAIT))
+			diag_error(d, s->loc, "%s: missing attribute wait (yes or no)", s->id);
 		s->broken = true;
 		return;
 	}
@@ -327,25 +329,40 @@ check_misc(struct service *s, struct diag *d)
 		    s->id);
 }
 
+/* Whether s binds the wildcard address of its family. */
+static bool
+binds_any(const struct service *s)
+{
+	static const uint8_t zero[16];
+
+	if (s->bind_len == 0)
+		return true;
+	if (s->bind_addr.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&s->bind_addr)->sin_addr, zero, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)&s->bind_addr)->sin6_addr, zero, 16) == 0;
+}
+
+/* Whether s is a dual-stack IPv6 wildcard, which takes IPv4 as well. */
+static bool
+binds_dual(const struct service *s)
+{
+	return s->family == AF_INET6 && !s->v6only && binds_any(s);
+}
+
 /* Two listeners clash when they would bind the same protocol and port on
- * overlapping addresses. */
+ * overlapping addresses: bind() would fail for the second. */
 static bool
 listeners_clash(const struct service *a, const struct service *b)
 {
 	if (a->protocol != b->protocol || a->port != b->port)
 		return false;
-	if (a->bind_len == 0 || b->bind_len == 0) {
-		const struct service *w = a->bind_len == 0 ? a : b;
-		const struct service *o = w == a ? b : a;
-
-		/* A dual-stack wildcard covers every address of both families. */
-		if (w->family == AF_INET6 && !w->v6only)
-			return true;
-		return w->family == o->family;
-	}
-	if (a->bind_addr.ss_family != b->bind_addr.ss_family)
+	if (binds_dual(a) || binds_dual(b))
+		return true;
+	if (a->family != b->family)
 		return false;
-	if (a->bind_addr.ss_family == AF_INET)
+	if (binds_any(a) || binds_any(b))
+		return true;
+	if (a->family == AF_INET)
 		return memcmp(&((const struct sockaddr_in *)&a->bind_addr)->sin_addr,
 			   &((const struct sockaddr_in *)&b->bind_addr)->sin_addr, 4) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)&a->bind_addr)->sin6_addr,

@@ -119,9 +119,18 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 	case A_CPS:
 		fprintf(fp, "%u %u", s->cps_rate, s->cps_wait);
 		break;
-	case A_MAX_LOAD:
-		fprintf(fp, "%g", s->max_load);
+	case A_MAX_LOAD: {
+		char buf[40];
+
+		/* The shortest text that reads back to the same number. */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, s->max_load);
+			if (strtod(buf, NULL) == s->max_load)
+				break;
+		}
+		fputs(buf, fp);
 		break;
+	}
 	case A_TIMEOUT:
 		fprintf(fp, "%u", s->timeout);
 		break;

@@ -644,7 +644,8 @@ attr_max_load(struct pctx *p, struct service *s, const struct attr *a, enum op o
 	errno = 0;
 	d = strtod(v->v[0], &end);
 	if (errno != 0 || *end != '\0' || end == v->v[0] || !(d > 0) || d > 1e6 ||
-	    strspn(v->v[0], "0123456789.") != strlen(v->v[0])) {
+	    strspn(v->v[0], "0123456789.eE+-") != strlen(v->v[0]) ||
+	    !(isdigit((unsigned char)v->v[0][0]) || v->v[0][0] == '.')) {
 		diag_error(p->d, loc, "%s: expected a load average above 0 such as 2.5, not "
 		    "\"%s\"", a->name, v->v[0]);
 		return false;
@@ -1427,6 +1428,11 @@ parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_
 		*brace = true;
 		w.v[w.n - 1][strlen(w.v[w.n - 1]) - 1] = '\0';
 	}
+	if (w.n == 1 && !is_defaults && strpbrk(w.v[0], "{}") != NULL) {
+		diag_error(p->d, l->loc, "a service name cannot contain a brace: \"%s\"", w.v[0]);
+		strv_clear(&w);
+		return NULL;
+	}
 	if (w.n != want) {
 		if (is_defaults)
 			diag_error(p->d, l->loc, "defaults takes no name");
@@ -1477,9 +1483,11 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 				st = INSIDE;
 				continue;
 			}
-			diag_error(p->d, l->loc, "expected '{' on the line after '%s %s'",
-			    cur->is_defaults ? "defaults" : "service",
-			    cur->is_defaults ? "" : cur->name);
+			if (cur->is_defaults)
+				diag_error(p->d, l->loc, "expected '{' on the line after 'defaults'");
+			else
+				diag_error(p->d, l->loc, "expected '{' on the line after 'service %s'",
+				    cur->name);
 			st = INSIDE;
 			/* Read the line as part of the entry all the same. */
 		}
