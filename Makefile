@@ -93,6 +93,10 @@ FUZZ_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o
 REPLAY := $(BUILD)/fuzz/replay
 FUZZER := $(BUILD)/fuzz/fuzz_conf
 
+# Small programs the integration tests run as servers.
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
 MANPAGES := $(wildcard man/*.5 man/*.8)
 EXAMPLES := $(wildcard examples/*.conf)
 FORMAT_SRCS := $(wildcard src/*.[ch] src/ctl/*.[ch])
@@ -108,7 +112,7 @@ STAMP := $(BUILD)/.flags
 FLAGS_LINE = $(CC) $(P_CPPFLAGS) $(P_CFLAGS) | $(P_LDFLAGS) $(P_LIBS)
 
 # Environment the suites see: the binaries under test, absolute.
-SUITE_ENV = PORTERD=$(abspath $(PORTERD)) \
+SUITE_ENV = PORTERD=$(abspath $(PORTERD)) HELPERS=$(abspath $(BUILD)/tests/helpers) \
 	$(if $(PORTERCTL),PORTERCTL=$(abspath $(PORTERCTL))) BUILD=$(BUILD)
 
 .DEFAULT_GOAL := all
@@ -162,6 +166,13 @@ $(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ -lcmocka $(P_LIBS)
 
+# Plain programs, not linked with porter, built static so that they start
+# fast and behave the same inside a chroot.
+$(HELPER_BINS): $(BUILD)/tests/helpers/%: tests/helpers/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra $(if $(SAN),,-static) -o $@ $<
+
 $(REPLAY): $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o $(LIB)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
@@ -197,7 +208,7 @@ check:
 check-deps:
 	@scripts/check-deps.sh
 
-check-build: $(BINS) $(UNIT_BINS) $(REPLAY)
+check-build: $(BINS) $(UNIT_BINS) $(REPLAY) $(HELPER_BINS)
 
 # A new suite is one more line here, $(call suite,NAME,COMMAND) (COMMAND
 # without commas: put it in a variable if it needs one), plus whatever it

@@ -3,11 +3,29 @@
  * and the start-up order. `-t` and `-T` run exactly the parse-and-check path
  * the daemon runs at start-up and reload, then print and exit.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "porterd.h"
+
+#define STOP_GRACE_MS 3000	/* SIGTERM to SIGKILL for servers at shutdown */
+#define CHILD_NOFILE_MAX 65536
+
+extern char **environ;
+
+struct porter porter;
 
 struct options {
 	const char *conf;
@@ -61,7 +79,7 @@ need_num(int argc, char **argv, int *i)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	bool conf_given = false;
+	bool conf_given = false, inetd_compat = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -75,8 +93,11 @@ parse_options(int argc, char **argv, struct options *o)
 			conf_given = true;
 		} else if (strcmp(a, "-i") == 0)
 			o->inetd_conf = need_arg(argc, argv, &i);
-		else if (strcmp(a, "-inetd_compat") == 0)
+		else if (strcmp(a, "-inetd_compat") == 0) {
+			/* In addition to the main file, as in xinetd. */
 			o->inetd_conf = PORTER_INETD_CONF;
+			inetd_compat = true;
+		}
 		else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
 		    strcmp(a, "-dontfork") == 0) {
 			o->foreground = true;
@@ -118,32 +139,325 @@ parse_options(int argc, char **argv, struct options *o)
 		exit(EXIT_USAGE);
 	}
 	/* With -i alone, the inetd.conf file is the whole configuration. */
-	if (!conf_given && o->inetd_conf == NULL)
+	if (!conf_given && (o->inetd_conf == NULL || inetd_compat))
 		o->conf = PORTER_DEFAULT_CONF;
+}
+
+static struct options opts;
+static struct config *current;
+static bool stopping;
+static struct timer stop_timer;
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void
+notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) < 0)
+		log_warn("notify %s", path);
+	close(fd);
+}
+
+/* Credentials only change when porterd runs as root; say so once. */
+static void
+warn_credentials(const struct config *cf)
+{
+	size_t n = 0;
+
+	if (porter.root)
+		return;
+	for (size_t i = 0; i < cf->nsvc; i++)
+		if (cf->svc[i]->have_uid && cf->svc[i]->uid != geteuid())
+			n++;
+	if (n > 0)
+		log_info("porterd is not root: servers run as uid %d; the user and group of "
+		    "%zu service%s are not applied", (int)geteuid(), n, n == 1 ? "" : "s");
+}
+
+static void
+reload(void)
+{
+	struct diag d = { 0 };
+	struct config *cf;
+
+	notify("RELOADING=1");
+	log_info("reloading the configuration");
+	cf = conf_load(opts.conf, opts.inetd_conf, &d);
+	for (size_t i = 0; i < d.lines.n; i++)
+		log_warnx("%s", d.lines.v[i]);
+	if (d.errors > 0) {
+		log_warnx("reload: %zu error%s; the configuration in force stays", d.errors,
+		    d.errors == 1 ? "" : "s");
+		config_free(cf);
+	} else {
+		if (service_apply(cf) != 0)
+			log_warnx("reload: some services could not listen (see above)");
+		config_free(current);
+		current = cf;
+		warn_credentials(current);
+		log_reopen();
+		log_info("reloaded: %zu services", service_count());
+	}
+	diag_free(&d);
+	notify("READY=1");
+}
+
+static void
+stop_force(void *arg)
+{
+	(void)arg;
+	if (child_count() > 0) {
+		log_warnx("killing %zu servers that did not stop", child_count());
+		child_kill(NULL, SIGKILL);
+	}
+	loop_stop();
+}
+
+static void
+shutdown_start(void)
+{
+	if (stopping)
+		return;
+	stopping = true;
+	notify("STOPPING=1");
+	log_info("stopping");
+	service_close_all();
+	internal_close(NULL);
+	accept_forget(NULL);
+	if (child_count() == 0) {
+		loop_stop();
+		return;
+	}
+	child_kill(NULL, SIGTERM);
+	stop_timer.fn = stop_force;
+	timer_set(&stop_timer, STOP_GRACE_MS);
+}
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		child_reap();
+		if (stopping && child_count() == 0)
+			loop_stop();
+		break;
+	case SIGHUP:
+	case SIGUSR2:
+		if (!stopping)
+			reload();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		shutdown_start();
+		break;
+	case SIGQUIT:
+		/* xinetd's habit: leave the servers running. */
+		log_info("quitting; servers keep running");
+		loop_stop();
+		break;
+	case SIGUSR1:
+		log_info("SIGUSR1: no state dump in this version");
+		break;
+	}
+}
+
+/* Servers must find 0, 1 and 2 open, and no accepted socket may land
+ * there. */
+static void
+fill_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static void
+setup_limits(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	/* Servers get what porterd was given, capped: a container's hard
+	 * limit of a billion descriptors is no soft limit for a server. */
+	porter.child_nofile_soft = rl.rlim_cur > CHILD_NOFILE_MAX ? CHILD_NOFILE_MAX : rl.rlim_cur;
+	porter.child_nofile_hard = rl.rlim_max > CHILD_NOFILE_MAX ? CHILD_NOFILE_MAX : rl.rlim_max;
+	if (porter.child_nofile_hard < porter.child_nofile_soft)
+		porter.child_nofile_hard = porter.child_nofile_soft;
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		fatal("setsid");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	dup2(porter.devnull, 0);
+	dup2(porter.devnull, 1);
+	if (opts.filelog != NULL || !opts.foreground)
+		dup2(porter.devnull, 2);
+}
+
+static void
+write_pidfile(void)
+{
+	FILE *fp;
+
+	if (opts.pidfile == NULL)
+		return;
+	if ((fp = fopen(opts.pidfile, "we")) == NULL) {
+		log_warn("pid file %s", opts.pidfile);
+		return;
+	}
+	fprintf(fp, "%d\n", (int)getpid());
+	fclose(fp);
+}
+
+static char *
+absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path == NULL || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return path != NULL ? xstrdup(path) : NULL;
+	return xasprintf("%s/%s", cwd, path);
+}
+
+static int
+facility_of(const char *name)
+{
+	for (int f = 0; f < 24; f++) {
+		const char *n = conf_facility_name(f << 3);
+
+		if (strcmp(n, "?") != 0 && strcmp(n, name) == 0)
+			return f << 3;
+	}
+	fprintf(stderr, "porterd: unknown syslog facility \"%s\"\n", name);
+	exit(EXIT_USAGE);
+}
+
+static int
+serve(void)
+{
+	char *conf = absolute(opts.conf), *inetd = absolute(opts.inetd_conf);
+	char *filelog = absolute(opts.filelog), *pidfile = absolute(opts.pidfile);
+	sigset_t sigs;
+
+	opts.conf = conf;
+	opts.inetd_conf = inetd;
+	opts.filelog = filelog;
+	opts.pidfile = pidfile;
+	porter.environ0 = environ;
+	porter.root = geteuid() == 0;
+	porter.foreground = opts.foreground;
+	porter.limit = opts.limit;
+	setup_limits();
+	if ((porter.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		fatal("/dev/null");
+	if (opts.filelog != NULL)
+		log_init(LOGTO_FILE, opts.filelog, LOG_DAEMON, false);
+	else if (opts.syslog_facility != NULL)
+		log_init(LOGTO_SYSLOG, NULL, facility_of(opts.syslog_facility), false);
+	else if (opts.foreground)
+		log_init(LOGTO_STDERR, NULL, LOG_DAEMON, false);
+	else
+		log_init(LOGTO_SYSLOG, NULL, LOG_DAEMON, false);
+	if (!opts.foreground)
+		daemonize();
+	if (chdir("/") != 0)
+		log_warn("chdir /");
+	write_pidfile();
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGCHLD);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGQUIT);
+	if (loop_init(&sigs, on_signal) != 0)
+		fatal("event loop");
+
+	if (service_apply(current) != 0)
+		log_warnx("some services could not listen (see above)");
+	warn_credentials(current);
+	if (service_count() == 0 && !opts.stayalive) {
+		log_warnx("no services; exiting");
+		return 1;
+	}
+	log_info("porterd %s started: %zu services", PORTER_VERSION, service_count());
+	notify("READY=1");
+	loop_run();
+
+	internal_shutdown();
+	service_free_all();
+	accept_forget(NULL);
+	child_free_all();
+	loop_end();
+	if (opts.pidfile != NULL)
+		unlink(opts.pidfile);
+	log_info("stopped");
+	log_end();
+	close(porter.devnull);
+	free(conf);
+	free(inetd);
+	free(filelog);
+	free(pidfile);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct options o = { 0 };
 	struct diag d = { 0 };
-	struct config *cf;
 	int rc = 0;
 
-	parse_options(argc, argv, &o);
-	cf = conf_load(o.conf, o.inetd_conf, &d);
+	parse_options(argc, argv, &opts);
+	fill_std_fds();
+	current = conf_load(opts.conf, opts.inetd_conf, &d);
 	diag_print(&d, stderr);
-	if (d.errors > 0) {
+	if (d.errors > 0)
 		rc = EXIT_CONFIG;
-	} else if (o.dump) {
-		conf_dump(cf, stdout);
-	} else if (o.check) {
+	else if (opts.dump)
+		conf_dump(current, stdout);
+	else if (opts.check)
 		puts("configuration OK");
-	} else {
-		fputs("porterd: serving is not built yet; use -t or -T\n", stderr);
-		rc = 1;
+	else {
+		fflush(stderr);
+		rc = serve();
 	}
-	config_free(cf);
+	config_free(current);
 	diag_free(&d);
 	return rc;
 }

@@ -127,6 +127,36 @@ bool access_match_addr(const struct addrlist *list, int family, const uint8_t *a
 /* "H:MM-H:MM"; 24:00 is allowed as an end. */
 bool access_times_parse(const char *tok, struct timerange *, char *err, size_t errlen);
 
+/*
+ * The compiled form of a service's only_from and no_access, built at load
+ * time. A numeric lookup costs one hash probe per distinct prefix length in
+ * the lists, whatever the number of rules. When both lists match, the more
+ * specific match wins (an exact address or host name, then a .domain by its
+ * number of labels, then a network by its prefix length); an exact tie
+ * denies. Host and domain rules need the client's reverse-DNS name.
+ */
+struct acl;
+
+enum acl_verdict { ACL_ALLOW, ACL_DENY, ACL_NEED_NAME };
+
+/* only_from_set: the attribute was given (an empty list denies everyone). */
+struct acl *acl_compile(const struct addrlist *only_from, bool only_from_set,
+    const struct addrlist *no_access);
+void acl_free(struct acl *);
+bool acl_has_names(const struct acl *);
+/* The decision for an address (AF_INET: 4 bytes, AF_INET6: 16, already
+ * de-mapped); ACL_NEED_NAME when a host or domain rule could change it. why
+ * gets the deciding rule, e.g. "no_access 10.0.0.0/8" or "not in only_from". */
+enum acl_verdict acl_check(const struct acl *, int family, const uint8_t *addr, char *why,
+    size_t whylen);
+/* The decision once the reverse name is known (NULL: the address has none);
+ * never ACL_NEED_NAME. */
+enum acl_verdict acl_check_name(const struct acl *, int family, const uint8_t *addr,
+    const char *name, char *why, size_t whylen);
+/* Whether minute (0..1439, local time) falls in one of the ranges; an empty
+ * list allows all day. */
+bool access_times_allow(const struct timerange *, size_t n, int minute);
+
 /* ----------------------------------------------------------- conf_lex.c */
 
 /* One logical line of a configuration file, comments removed. */
@@ -537,6 +567,7 @@ struct svc {
 #define PAUSE_EMFILE 0x2u	/* out of descriptors */
 #define PAUSE_CPS 0x4u		/* over the connection rate */
 #define PAUSE_LIMIT 0x8u	/* at instances */
+#define PAUSE_RETRY 0x10u	/* fork failed; try again later */
 
 extern struct svc *svc_list;
 
@@ -566,6 +597,11 @@ void listener_tune(int fd, const struct service *s);
 /* ------------------------------------------------------------- accept.c */
 
 void accept_ready(int fd, uint32_t events, void *arg);
+/* Logs START or FAIL lines in xinetd's format. */
+void accept_log_start(const struct svc *, pid_t, const struct peer *);
+void accept_log_fail(const struct svc *, const char *reason, const struct peer *);
+/* Drops the connections waiting for a retry of svc (removed or exit). */
+void accept_forget(const struct svc *);
 
 /* -------------------------------------------------------------- spawn.c */
 
@@ -589,7 +625,9 @@ struct child {
 	struct child *next;	/* hash chain */
 };
 
-void child_add(pid_t, struct svc *, const struct peer *);
+/* Records a started server; counts it as running for svc. */
+struct child *child_add(pid_t, struct svc *, const struct peer *);
+struct child *child_find(pid_t);
 void child_reap(void);
 /* Sends sig to the process groups of svc's servers (all when svc is NULL). */
 void child_kill(const struct svc *, int sig);
@@ -599,6 +637,66 @@ void child_orphan(const struct svc *);
 size_t child_count(void);
 void child_free_all(void);
 
+/* ------------------------------------------------------------- limits.c */
+
+/*
+ * Limits as pure functions: the clock (milliseconds, monotonic) and the
+ * address are passed in, nothing here reads the time or the system, so the
+ * unit tests need no sleeping. Tables are sized at creation and never grow
+ * past it, so a flood of sources cannot grow memory.
+ */
+
+/* A client's source as counted by per_source: the address masked to the
+ * service's per_source_prefix (32/128 = the exact address). */
+struct srckey {
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+void srckey_make(struct srckey *, int family, const uint8_t *addr, int prefix4, int prefix6);
+
+/* Concurrent servers per source. */
+struct srccount;
+struct srccount *srccount_new(size_t max_sources);
+void srccount_free(struct srccount *);
+unsigned srccount_get(const struct srccount *, const struct srckey *);
+/* false when the table is full (the caller refuses the client). */
+bool srccount_inc(struct srccount *, const struct srckey *);
+void srccount_dec(struct srccount *, const struct srckey *);
+
+/* cps = RATE WAIT: more than RATE connections within one second. */
+struct cps_state {
+	uint64_t window;	/* start of the current one-second window */
+	unsigned count;
+};
+/* Counts a connection at now; true when it is over the rate (the caller
+ * pauses the listener for WAIT seconds and resets the state). */
+bool limits_cps(struct cps_state *, unsigned rate, uint64_t now);
+
+/* per_source_cps = RATE BURST: a token bucket per source. */
+struct srcrate;
+struct srcrate *srcrate_new(size_t max_sources, unsigned rate, unsigned burst);
+void srcrate_free(struct srcrate *);
+/* Takes a token for key at now; false when its bucket is empty. A full
+ * table forgets its stalest (fullest) bucket first. */
+bool srcrate_take(struct srcrate *, const struct srckey *, uint64_t now);
+
+/* The SENSOR deny list: global, bounded, expiring. */
+#define SENSOR_MAX 10240
+struct sensor;
+struct sensor *sensor_new(size_t max);
+void sensor_free(struct sensor *);
+/* until: expiry in loop_now() milliseconds, UINT64_MAX = forever. A full
+ * list replaces the entry that expires first. */
+void sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
+bool sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
+/* Drops expired entries; returns how many remain. */
+size_t sensor_expire(struct sensor *, uint64_t now);
+
+/* The one-minute load average from the text of /proc/loadavg; -1 on bad
+ * input. */
+double limits_parse_loadavg(const char *text);
+
 /* ----------------------------------------------------------- internal.c */
 
 /* The builtin index of a name for a socket type, or -1. */
@@ -607,6 +705,11 @@ int internal_find(const char *name, int socket_type);
 void internal_stream(struct svc *, int conn, const struct peer *);
 /* Serves the datagrams waiting on the service socket. */
 void internal_dgram(struct svc *);
+/* Closes the stream sessions of svc (all when NULL), e.g. when a reload
+ * drops it; the memory goes after the current round of events. */
+void internal_close(const struct svc *);
+/* Closes and frees every session at once: only outside a round of events,
+ * before loop_end(). */
 void internal_shutdown(void);
 
 #endif

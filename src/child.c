@@ -1,0 +1,162 @@
+/*
+ * child.c: the table of running servers, keyed by pid. Reaping happens on
+ * SIGCHLD through the loop; every exit is logged, releases its service's
+ * instance and resumes a wait = yes service. Pids porterd does not know
+ * (orphans re-parented to porterd as PID 1) are reaped quietly.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "porterd.h"
+
+#define CHILD_BUCKETS 1024
+
+static struct child *child_hash[CHILD_BUCKETS];
+static size_t child_n;
+
+static size_t
+child_bucket(pid_t pid)
+{
+	return (size_t)pid % CHILD_BUCKETS;
+}
+
+struct child *
+child_add(pid_t pid, struct svc *svc, const struct peer *peer)
+{
+	struct child *c = xcalloc(1, sizeof(*c));
+	size_t b = child_bucket(pid);
+
+	c->pid = pid;
+	c->svc = svc;
+	if (peer != NULL)
+		c->peer = *peer;
+	c->start = loop_now();
+	c->start_wall = time(NULL);
+	c->next = child_hash[b];
+	child_hash[b] = c;
+	child_n++;
+	svc->running++;
+	return c;
+}
+
+struct child *
+child_find(pid_t pid)
+{
+	for (struct child *c = child_hash[child_bucket(pid)]; c != NULL; c = c->next)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static void
+child_remove(struct child *c)
+{
+	struct child **pp = &child_hash[child_bucket(c->pid)];
+
+	while (*pp != c)
+		pp = &(*pp)->next;
+	*pp = c->next;
+	child_n--;
+	free(c);
+}
+
+static void
+child_log_exit(const struct child *c, int status)
+{
+	const struct service *s = c->svc->conf;
+	unsigned what = s->log_on_success;
+	char line[256];
+	size_t n;
+
+	if (!(what & (L_EXIT | L_DURATION)))
+		return;
+	n = (size_t)snprintf(line, sizeof(line), "EXIT: %s", s->id);
+	if (what & L_EXIT) {
+		if (WIFSIGNALED(status))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " signal=%d",
+			    WTERMSIG(status));
+		else
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " status=%d",
+			    WEXITSTATUS(status));
+	}
+	if (what & L_PID)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)c->pid);
+	if (what & L_DURATION)
+		snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
+		    (long long)(time(NULL) - c->start_wall));
+	log_service(c->svc, "%s", line);
+}
+
+void
+child_reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct child *c = child_find(pid);
+		struct svc *svc;
+
+		if (c == NULL)
+			continue;	/* not ours: an orphan we inherited */
+		svc = c->svc;
+		if (svc != NULL) {
+			if (!c->exec_failed)
+				child_log_exit(c, status);
+			if (svc->running > 0)
+				svc->running--;
+			if (svc->conf->wait == 1)
+				service_resume(svc, PAUSE_WAIT);
+			service_resume(svc, PAUSE_LIMIT);
+		}
+		child_remove(c);
+	}
+}
+
+void
+child_kill(const struct svc *svc, int sig)
+{
+	for (size_t b = 0; b < CHILD_BUCKETS; b++) {
+		for (struct child *c = child_hash[b]; c != NULL; c = c->next) {
+			if (svc != NULL && c->svc != svc)
+				continue;
+			/* Each server leads its own session and process group,
+			 * so what it started goes with it. */
+			if (kill(-c->pid, sig) != 0 && errno == ESRCH)
+				kill(c->pid, sig);
+		}
+	}
+}
+
+void
+child_orphan(const struct svc *svc)
+{
+	for (size_t b = 0; b < CHILD_BUCKETS; b++)
+		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
+			if (c->svc == svc)
+				c->svc = NULL;
+}
+
+size_t
+child_count(void)
+{
+	return child_n;
+}
+
+void
+child_free_all(void)
+{
+	for (size_t b = 0; b < CHILD_BUCKETS; b++) {
+		while (child_hash[b] != NULL) {
+			struct child *c = child_hash[b];
+
+			child_hash[b] = c->next;
+			free(c);
+		}
+	}
+	child_n = 0;
+}

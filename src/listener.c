@@ -1,0 +1,123 @@
+/*
+ * listener.c: the listening socket of a service. IPv4, IPv6 and dual-stack
+ * sockets, the socket options that belong on a listener, and the key that
+ * decides whether a reloaded service may keep the socket it already has.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+static int
+listener_try(struct service *s, int family, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, fd;
+	bool blocking;
+
+	memset(&ss, 0, sizeof(ss));
+	if (s->bind_len > 0) {
+		memcpy(&ss, &s->bind_addr, s->bind_len);
+		len = s->bind_len;
+	} else if (family == AF_INET) {
+		ss.ss_family = AF_INET;
+		len = sizeof(struct sockaddr_in);
+	} else {
+		ss.ss_family = AF_INET6;
+		len = sizeof(struct sockaddr_in6);
+	}
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)s->port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)s->port);
+
+	/* A wait = yes server reads the socket itself and expects it to
+	 * block; porterd only polls it. */
+	blocking = s->wait == 1 && !(s->type & T_INTERNAL) && !(s->flags & F_SENSOR);
+	fd = socket(ss.ss_family, s->socket_type | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) {
+		int v6only = s->v6only ? 1 : 0;
+
+		/* Set both ways: the system default (bindv6only) must not
+		 * decide what the configuration says. */
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0) {
+			snprintf(err, errlen, "IPV6_V6ONLY: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (s->socket_type == SOCK_STREAM) {
+		/* Linux passes both on to accepted sockets. */
+		if (s->flags & F_NODELAY)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (s->flags & F_KEEPALIVE)
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		snprintf(err, errlen, "bind: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* The kernel caps the backlog at net.core.somaxconn. */
+	if (s->socket_type == SOCK_STREAM &&
+	    listen(fd, s->backlog > 0 ? s->backlog : INT_MAX) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+listener_open(struct service *s, char *err, size_t errlen)
+{
+	int fd = listener_try(s, s->family, err, errlen);
+
+	/* Without IPv6 in the kernel, a service that did not ask for IPv6
+	 * falls back to IPv4. */
+	if (fd < 0 && s->family == AF_INET6 && s->bind_len == 0 && !(s->flags & F_IPV6) &&
+	    strstr(err, "socket: ") == err) {
+		fd = listener_try(s, AF_INET, err, errlen);
+		if (fd >= 0)
+			s->family = AF_INET;
+	}
+	return fd;
+}
+
+bool
+listener_same(const struct service *a, const struct service *b)
+{
+	if (a->protocol != b->protocol || a->socket_type != b->socket_type ||
+	    a->port != b->port || a->family != b->family || a->bind_len != b->bind_len)
+		return false;
+	if (a->family == AF_INET6 && a->v6only != b->v6only)
+		return false;
+	return memcmp(&a->bind_addr, &b->bind_addr, a->bind_len) == 0;
+}
+
+void
+listener_tune(int fd, const struct service *s)
+{
+	int on;
+
+	if (s->socket_type != SOCK_STREAM)
+		return;
+	on = (s->flags & F_NODELAY) != 0;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	on = (s->flags & F_KEEPALIVE) != 0;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	/* listen() again on a listening socket changes its backlog. */
+	if (s->wait == 0)
+		listen(fd, s->backlog > 0 ? s->backlog : INT_MAX);
+}

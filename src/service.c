@@ -1,0 +1,370 @@
+/*
+ * service.c: the table of running services and reload. A reload is a
+ * mark-and-sweep in the manner of inetd: a new entry whose id and socket
+ * key match a running service takes over its listener and its running
+ * servers; the others get new listeners; the services left unmarked close
+ * theirs and their servers are told to stop. Everything the connection path
+ * needs (argv, environment, groups) is prepared here, once per load.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+struct svc *svc_list;
+
+/* Variables set per connection; a same-named one from the environment or
+ * env would only confuse the server. */
+static const char *const per_connection[] = {
+	"REMOTE_HOST", "REMOTE_ADDR", "REMOTE_PORT", "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
+	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
+};
+
+static bool
+env_is(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+static bool
+env_per_connection(const char *entry)
+{
+	for (size_t i = 0; per_connection[i] != NULL; i++)
+		if (env_is(entry, per_connection[i]))
+			return true;
+	return false;
+}
+
+static void
+env_add(struct strv *sv, const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+
+	if (env_per_connection(entry))
+		return;
+	for (size_t i = 0; i < sv->n; i++) {
+		if (strncmp(sv->v[i], entry, n + 1) == 0) {
+			free(sv->v[i]);
+			sv->v[i] = xstrdup(entry);
+			return;
+		}
+	}
+	strv_push(sv, entry);
+}
+
+static void
+svc_prepare_free(struct svc *svc)
+{
+	if (svc->argv != NULL)
+		for (char **a = svc->argv; *a != NULL; a++)
+			free(*a);
+	free(svc->argv);
+	if (svc->env != NULL)
+		for (size_t i = 0; i < svc->nenv; i++)
+			free(svc->env[i]);
+	free(svc->env);
+	free(svc->groups);
+	svc->argv = NULL;
+	svc->env = NULL;
+	svc->groups = NULL;
+	svc->nenv = 0;
+	svc->ngroups = 0;
+}
+
+/* argv, the environment template and the groups of a spawned server. */
+static void
+svc_prepare(struct svc *svc)
+{
+	const struct service *s = svc->conf;
+	struct strv env = { 0 };
+	size_t n = 0;
+
+	svc_prepare_free(svc);
+	svc->path = s->server;
+	svc->argv = xcalloc(s->server_args.n + 2, sizeof(char *));
+	if (s->flags & F_NAMEINARGS) {
+		for (size_t i = 0; i < s->server_args.n; i++)
+			svc->argv[n++] = xstrdup(s->server_args.v[i]);
+	} else if (s->server != NULL) {
+		const char *base = strrchr(s->server, '/');
+
+		svc->argv[n++] = xstrdup(base != NULL ? base + 1 : s->server);
+		for (size_t i = 0; i < s->server_args.n; i++)
+			svc->argv[n++] = xstrdup(s->server_args.v[i]);
+	}
+	svc->argv[n] = NULL;
+
+	/* Once passenv is given, only the variables it names pass. */
+	for (char **e = porter.environ0; e != NULL && *e != NULL; e++) {
+		bool pass = !service_has(s, A_PASSENV);
+
+		for (size_t i = 0; !pass && i < s->passenv.n; i++)
+			pass = env_is(*e, s->passenv.v[i]);
+		if (pass)
+			env_add(&env, *e);
+	}
+	for (size_t i = 0; i < s->env.n; i++)
+		env_add(&env, s->env.v[i]);
+	/* Room for the per-connection variables spawn adds. */
+	svc->env = xcalloc(env.n + SPAWN_ENV_EXTRA + 1, sizeof(char *));
+	for (size_t i = 0; i < env.n; i++)
+		svc->env[i] = xstrdup(env.v[i]);
+	svc->nenv = env.n;
+	strv_clear(&env);
+
+	if (porter.root && s->groups && s->have_gid && s->user != NULL) {
+		struct passwd *pw = getpwuid(s->uid);
+		int ng = 64;
+
+		if (pw != NULL) {
+			svc->groups = xcalloc((size_t)ng, sizeof(gid_t));
+			if (getgrouplist(pw->pw_name, s->gid, svc->groups, &ng) < 0) {
+				svc->groups = xrealloc(svc->groups, (size_t)ng * sizeof(gid_t));
+				if (getgrouplist(pw->pw_name, s->gid, svc->groups, &ng) < 0)
+					ng = 0;
+			}
+			svc->ngroups = ng;
+		}
+	}
+}
+
+static enum svc_kind
+svc_kind_of(const struct service *s)
+{
+	if (s->flags & F_SENSOR)
+		return SVC_SENSOR;
+	if (s->type & T_INTERNAL)
+		return SVC_INTERNAL;
+	if (s->type & (T_TCPMUX | T_TCPMUXPLUS))
+		return SVC_TCPMUX_CLIENT;
+	if (service_has(s, A_REDIRECT))
+		return SVC_REDIRECT;
+	return SVC_SPAWN;
+}
+
+static void
+svc_free_deferred(void *p)
+{
+	svc_free(p);
+}
+
+static void
+svc_resume_timer(void *arg)
+{
+	struct svc *svc = arg;
+
+	service_resume(svc, PAUSE_EMFILE | PAUSE_CPS | PAUSE_RETRY);
+}
+
+static struct svc *
+svc_new(struct service *s)
+{
+	struct svc *svc = xcalloc(1, sizeof(*svc));
+
+	svc->conf = s;
+	svc->fd = -1;
+	svc->lw.fd = -1;
+	svc->lw.fn = accept_ready;
+	svc->lw.arg = svc;
+	svc->resume.fn = svc_resume_timer;
+	svc->resume.arg = svc;
+	return svc;
+}
+
+void
+svc_free(struct svc *svc)
+{
+	if (svc == NULL)
+		return;
+	svc_prepare_free(svc);
+	free(svc);
+}
+
+static void
+svc_update_watch(struct svc *svc)
+{
+	bool want = svc->fd >= 0 && svc->pause_why == 0 && !svc->removed;
+
+	if (want && !svc->lw.armed)
+		loop_watch(&svc->lw, EPOLLIN);
+	else if (!want && svc->lw.armed)
+		loop_unwatch(&svc->lw);
+	svc->paused = svc->fd >= 0 && !want;
+}
+
+void
+service_pause(struct svc *svc, unsigned why)
+{
+	svc->pause_why |= why;
+	svc_update_watch(svc);
+}
+
+void
+service_resume(struct svc *svc, unsigned why)
+{
+	svc->pause_why &= ~why;
+	svc_update_watch(svc);
+}
+
+static void
+svc_close(struct svc *svc)
+{
+	loop_unwatch(&svc->lw);
+	timer_cancel(&svc->resume);
+	if (svc->fd >= 0)
+		close(svc->fd);
+	svc->fd = svc->lw.fd = -1;
+}
+
+static void
+svc_describe(const struct svc *svc, char *buf, size_t len)
+{
+	const struct service *s = svc->conf;
+	char addr[INET6_ADDRSTRLEN] = "*";
+	struct peer p;
+
+	if (s->bind_len > 0) {
+		memcpy(&p.sa, &s->bind_addr, s->bind_len);
+		p.len = s->bind_len;
+		peer_addr(&p, addr, sizeof(addr));
+	} else if (s->family == AF_INET6)
+		snprintf(addr, sizeof(addr), "%s", s->v6only ? "[::]" : "*");
+	snprintf(buf, len, "%s %s%s%s port %d", s->protocol == IPPROTO_UDP ? "udp" : "tcp",
+	    strchr(addr, ':') != NULL && addr[0] != '[' ? "[" : "", addr,
+	    strchr(addr, ':') != NULL && addr[0] != '[' ? "]" : "", s->port);
+}
+
+static bool
+svc_open(struct svc *svc, bool quiet_inuse)
+{
+	char err[256], where[128];
+	int fd;
+
+	if (svc->kind == SVC_TCPMUX_CLIENT)
+		return true;
+	fd = listener_open(svc->conf, err, sizeof(err));
+	svc_describe(svc, where, sizeof(where));
+	if (fd < 0) {
+		if (!quiet_inuse)
+			log_warnx("%s: %s: %s", svc->conf->id, where, err);
+		return false;
+	}
+	svc->fd = svc->lw.fd = fd;
+	svc_update_watch(svc);
+	log_info("%s: listening on %s", svc->conf->id, where);
+	return true;
+}
+
+int
+service_apply(struct config *cf)
+{
+	struct svc *fresh = NULL, **tail = &fresh;
+	struct svc **later;
+	size_t nlater = 0;
+	bool failed = false;
+
+	for (struct svc *o = svc_list; o != NULL; o = o->next)
+		o->mark = false;
+	later = xcalloc(cf->nsvc + 1, sizeof(*later));
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		struct service *s = cf->svc[i];
+		struct svc *svc = NULL;
+
+		for (struct svc *o = svc_list; o != NULL; o = o->next) {
+			if (!o->mark && strcmp(o->conf->id, s->id) == 0 &&
+			    svc_kind_of(o->conf) == svc_kind_of(s) && o->conf->wait == s->wait &&
+			    listener_same(o->conf, s)) {
+				svc = o;
+				break;
+			}
+		}
+		if (svc != NULL) {
+			svc->mark = true;
+			svc->conf = s;
+			if (svc->fd >= 0)
+				listener_tune(svc->fd, s);
+		} else {
+			svc = svc_new(s);
+			svc->kind = svc_kind_of(s);
+			if (svc->kind == SVC_INTERNAL)
+				svc->internal = internal_find(s->name, s->socket_type);
+			/* The port may still be held by a service this reload
+			 * drops: try again once that one is closed. */
+			if (!svc_open(svc, true))
+				later[nlater++] = svc;
+			svc->mark = true;
+			svc->accepted = svc->refused = 0;
+		}
+		svc->kind = svc_kind_of(s);
+		svc_prepare(svc);
+		*tail = svc;
+		tail = &svc->next;
+	}
+	*tail = NULL;
+
+	/* Sweep: what the new configuration no longer has. */
+	for (struct svc *o = svc_list, *next; o != NULL; o = next) {
+		bool kept = false;
+
+		next = o->next;
+		for (struct svc *f = fresh; f != NULL; f = f->next)
+			kept |= f == o;
+		if (kept)
+			continue;
+		log_info("%s: removed; closing its listener", o->conf->id);
+		svc_close(o);
+		accept_forget(o);
+		internal_close(o);
+		o->removed = true;
+		o->conf = NULL;
+		if (o->running > 0) {
+			child_kill(o, SIGTERM);
+			child_orphan(o);
+		}
+		/* An event of this round may still name its listener. */
+		loop_defer_free(o, svc_free_deferred);
+	}
+	for (size_t i = 0; i < nlater; i++)
+		if (!svc_open(later[i], false))
+			failed = true;
+	free(later);
+	svc_list = fresh;
+	return failed ? -1 : 0;
+}
+
+void
+service_close_all(void)
+{
+	for (struct svc *s = svc_list; s != NULL; s = s->next)
+		svc_close(s);
+}
+
+void
+service_free_all(void)
+{
+	for (struct svc *s = svc_list, *next; s != NULL; s = next) {
+		next = s->next;
+		svc_close(s);
+		accept_forget(s);
+		child_orphan(s);
+		svc_free(s);
+	}
+	svc_list = NULL;
+}
+
+size_t
+service_count(void)
+{
+	size_t n = 0;
+
+	for (struct svc *s = svc_list; s != NULL; s = s->next)
+		n++;
+	return n;
+}

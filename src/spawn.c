@@ -1,0 +1,224 @@
+/*
+ * spawn.c: starts a server. The parent prepares everything (argv, the
+ * environment, credentials, limits) before vfork(), and the child runs one
+ * function of plain system calls in a fixed order, then execs. Because the
+ * child shares the parent's memory until it execs, it reports a failure by
+ * writing into the context the parent reads as soon as vfork() returns: an
+ * exec failure costs no pipe and is logged as what it is.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define VAR_LEN 80
+
+struct spawn_ctx {
+	const struct svc *svc;
+	int conn;		/* fds 0, 1, 2, or -1 with listen_fds */
+	int listen_fd;		/* fd 3 with listen_fds, else -1 */
+	bool tcp_local;		/* fill TCPLOCALIP/TCPLOCALPORT in the child */
+	char **envp;
+	size_t nenv;
+	char local_ip[VAR_LEN];
+	char local_port[VAR_LEN];
+	char listen_pid[VAR_LEN];
+	volatile int err;
+	const char *volatile stage;
+};
+
+/* Decimal digits of v at the end of buf; returns the first digit. No
+ * library call: this runs in the vfork child too. */
+static char *
+spawn_utoa(unsigned long v, char *end)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return end;
+}
+
+static void
+spawn_setvar(char *buf, const char *name, const char *value)
+{
+	size_t n = strlen(name), m = strlen(value);
+
+	if (n + m + 2 > VAR_LEN)
+		m = VAR_LEN - n - 2;
+	memcpy(buf, name, n);
+	buf[n] = '=';
+	memcpy(buf + n + 1, value, m);
+	buf[n + 1 + m] = '\0';
+}
+
+static _Noreturn void
+spawn_fail(struct spawn_ctx *c, const char *stage)
+{
+	c->err = errno;
+	c->stage = stage;
+	_exit(127);
+}
+
+/* The child: one fixed order, each step checked. */
+static _Noreturn void
+spawn_child(struct spawn_ctx *c)
+{
+	const struct svc *svc = c->svc;
+	const struct service *s = svc->conf;
+	sigset_t none;
+	struct rlimit rl;
+	char num[24];
+
+	if (setsid() < 0)
+		spawn_fail(c, "setsid");
+	if (c->conn >= 0) {
+		for (int fd = 0; fd < 3; fd++)
+			if (dup2(c->conn, fd) < 0)
+				spawn_fail(c, "dup2");
+	} else {
+		for (int fd = 0; fd < 3; fd++)
+			if (dup2(porter.devnull, fd) < 0)
+				spawn_fail(c, "dup2");
+		if (dup2(c->listen_fd, 3) < 0)
+			spawn_fail(c, "dup2");
+	}
+	/* Everything porterd opens is close-on-exec; this is the guarantee. */
+	close_range(c->listen_fd >= 0 ? 4 : 3, ~0u, 0);
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+
+	if (c->tcp_local) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct peer p;
+		char ip[INET6_ADDRSTRLEN];
+
+		if (getsockname(0, (struct sockaddr *)&ss, &len) == 0) {
+			memcpy(&p.sa, &ss, sizeof(ss));
+			p.len = len;
+			peer_normalize(&p);
+			peer_addr(&p, ip, sizeof(ip));
+			spawn_setvar(c->local_ip, "TCPLOCALIP", ip);
+			spawn_setvar(c->local_port, "TCPLOCALPORT",
+			    spawn_utoa((unsigned long)peer_port(&p), num + sizeof(num)));
+		}
+	}
+	if (c->listen_fd >= 0)
+		spawn_setvar(c->listen_pid, "LISTEN_PID",
+		    spawn_utoa((unsigned long)getpid(), num + sizeof(num)));
+
+	for (int r = 0; r < RL_MAX; r++) {
+		static const int res[RL_MAX] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_RSS,
+			RLIMIT_STACK, RLIMIT_NOFILE };
+
+		if (!service_has(s, (enum attr_id)(A_RLIMIT_AS + r)))
+			continue;
+		rl.rlim_cur = rl.rlim_max =
+		    s->rlimit[r] == LIMIT_UNLIMITED ? RLIM_INFINITY : (rlim_t)s->rlimit[r];
+		if (setrlimit(res[r], &rl) != 0)
+			spawn_fail(c, "setrlimit");
+	}
+	if (!service_has(s, A_RLIMIT_FILES)) {
+		rl.rlim_cur = porter.child_nofile_soft;
+		rl.rlim_max = porter.child_nofile_hard;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (s->nice != 0) {
+		errno = 0;
+		if (nice(s->nice) == -1 && errno != 0)
+			spawn_fail(c, "nice");
+	}
+	if (s->umask >= 0)
+		umask((mode_t)s->umask);
+
+	if (porter.root) {
+		if (s->have_gid) {
+			if (setgroups((size_t)svc->ngroups, svc->groups) != 0)
+				spawn_fail(c, "setgroups");
+			if (setresgid(s->gid, s->gid, s->gid) != 0)
+				spawn_fail(c, "setresgid");
+		}
+		if (s->have_uid && setresuid(s->uid, s->uid, s->uid) != 0)
+			spawn_fail(c, "setresuid");
+	}
+	execve(svc->path, svc->argv, c->envp);
+	spawn_fail(c, "exec");
+}
+
+pid_t
+spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
+{
+	const struct service *s = svc->conf;
+	struct spawn_ctx c;
+	char vars[SPAWN_ENV_EXTRA][VAR_LEN];
+	char fdnames[VAR_LEN];
+	char addr[INET6_ADDRSTRLEN], num[24];
+	size_t n = svc->nenv, v = 0;
+	pid_t pid;
+
+	memset(&c, 0, sizeof(c));
+	c.svc = svc;
+	c.conn = conn;
+	c.listen_fd = -1;
+	c.envp = svc->env;
+	*exec_err = 0;
+
+	if (s->listen_fds) {
+		c.conn = -1;
+		c.listen_fd = conn;
+		spawn_setvar(vars[v], "LISTEN_FDS", "1");
+		svc->env[n++] = vars[v++];
+		snprintf(fdnames, sizeof(fdnames), "LISTEN_FDNAMES=%s", s->id);
+		svc->env[n++] = fdnames;
+		spawn_setvar(c.listen_pid, "LISTEN_PID", "0");
+		svc->env[n++] = c.listen_pid;
+	}
+	if (peer != NULL && peer->sa.ss_family != AF_UNSPEC) {
+		const char *port = spawn_utoa((unsigned long)peer_port(peer), num + sizeof(num));
+
+		peer_addr(peer, addr, sizeof(addr));
+		spawn_setvar(vars[v], "REMOTE_HOST", addr);
+		svc->env[n++] = vars[v++];
+		spawn_setvar(vars[v], "REMOTE_ADDR", addr);
+		svc->env[n++] = vars[v++];
+		spawn_setvar(vars[v], "REMOTE_PORT", port);
+		svc->env[n++] = vars[v++];
+		if (s->socket_type == SOCK_STREAM) {
+			spawn_setvar(vars[v], "PROTO", "TCP");
+			svc->env[n++] = vars[v++];
+			spawn_setvar(vars[v], "TCPREMOTEIP", addr);
+			svc->env[n++] = vars[v++];
+			spawn_setvar(vars[v], "TCPREMOTEPORT", port);
+			svc->env[n++] = vars[v++];
+			c.tcp_local = true;
+			/* The child fills these in from getsockname(). */
+			spawn_setvar(c.local_ip, "TCPLOCALIP", "");
+			svc->env[n++] = c.local_ip;
+			spawn_setvar(c.local_port, "TCPLOCALPORT", "");
+			svc->env[n++] = c.local_port;
+		}
+	}
+	svc->env[n] = NULL;
+
+	pid = vfork();
+	if (pid == 0)
+		spawn_child(&c);
+	svc->env[svc->nenv] = NULL;
+	if (pid < 0)
+		return -1;
+	if (c.stage != NULL) {
+		*exec_err = c.err;
+		log_warnx("%s: %s %s: %s", s->id, c.stage, svc->path, strerror(c.err));
+	}
+	return pid;
+}

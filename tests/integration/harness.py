@@ -1,0 +1,222 @@
+"""harness.py: black-box tests of a real porterd over real sockets.
+
+A test writes a configuration with {PORT0}, {PORT1}, ... and {DIR}
+placeholders, starts porterd in the foreground on it, talks to it over
+loopback and asserts on the bytes it gets and on the log lines porterd
+writes. Waiting is always for a condition with a deadline, never a bare
+sleep. At teardown the daemon's log must hold no sanitizer report.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+PORTERD = os.environ.get("PORTERD", os.path.abspath("build/porterd"))
+WRAPPER = os.environ.get("PORTERD_WRAPPER", "").split()
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Sanitizer builds are slower; every deadline scales with this.
+SLOW = 3.0 if (os.environ.get("ASAN_OPTIONS") or WRAPPER) else 1.0
+SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                       r"==\d+==ERROR|Invalid (read|write)|definitely lost|"
+                       r"FILE DESCRIPTORS: \d+ open .*at exit")
+
+
+def wait_for(cond, timeout=5.0, what="condition", interval=0.01):
+    """Polls cond() until it returns a true value; fails after timeout."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def free_ports(n, kind=socket.SOCK_STREAM):
+    """n ports free for both TCP and UDP on 127.0.0.1 and ::1 right now."""
+    ports = []
+    socks = []
+    while len(ports) < n:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        ok = True
+        for fam, typ, addr in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+                               (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
+                               (socket.AF_INET6, socket.SOCK_DGRAM, "::1")):
+            t = socket.socket(fam, typ)
+            try:
+                t.bind((addr, p))
+            except OSError:
+                ok = False
+            t.close()
+        socks.append(s)
+        if ok and p not in ports:
+            ports.append(p)
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Porterd:
+    """One porterd in the foreground on a configuration of the test's."""
+
+    def __init__(self, conf, nports=4, args=(), env=None, preexec=None, user=None,
+                 files=None, ready=True):
+        self.dir = tempfile.mkdtemp(prefix="porter-it-")
+        os.chmod(self.dir, 0o755)
+        self.ports = free_ports(nports)
+        self.files = files or {}
+        subst = {"DIR": self.dir, "HERE": HERE}
+        for i, p in enumerate(self.ports):
+            subst["PORT%d" % i] = str(p)
+        for name, text in self.files.items():
+            path = os.path.join(self.dir, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text.format(**subst))
+            if name.endswith(".sh"):
+                os.chmod(path, 0o755)
+        self.conf = os.path.join(self.dir, "porter.conf")
+        self.write_conf(conf)
+        self.logpath = os.path.join(self.dir, "porterd.log")
+        self.log = open(self.logpath, "wb")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen(WRAPPER + [PORTERD, "-F", "-f", self.conf] + list(args),
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=e,
+                                     preexec_fn=preexec, user=user)
+        self.port = self.ports[0]
+        if ready:
+            self.wait_log(r"porterd \S+ started", 10)
+
+    def subst(self, text):
+        d = {"DIR": self.dir, "HERE": HERE}
+        for i, p in enumerate(self.ports):
+            d["PORT%d" % i] = str(p)
+        return text.format(**d)
+
+    def write_conf(self, conf):
+        with open(self.conf, "w") as f:
+            f.write(self.subst(conf))
+
+    def text(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=5.0, count=1):
+        """Waits until pattern matches count lines of the log; returns the
+        last match."""
+        rx = re.compile(pattern)
+
+        def found():
+            if self.proc.poll() is not None and len(rx.findall(self.text())) < count:
+                raise AssertionError("porterd exited (%s) before logging %r:\n%s" %
+                                     (self.proc.returncode, pattern, self.text()))
+            m = [x for x in (rx.search(l) for l in self.text().splitlines()) if x]
+            return m[count - 1] if len(m) >= count else None
+        try:
+            return wait_for(found, timeout, "log line %r" % pattern)
+        except AssertionError:
+            raise AssertionError("no log line %r in:\n%s" % (pattern, self.text()))
+
+    def count_log(self, pattern):
+        rx = re.compile(pattern)
+        return sum(1 for l in self.text().splitlines() if rx.search(l))
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self, conf=None):
+        """Rewrites the configuration (if given), sends SIGHUP and waits
+        until the reload is done."""
+        n = self.count_log(r"reloaded: |the configuration in force stays")
+        if conf is not None:
+            self.write_conf(conf)
+        self.send(signal.SIGHUP)
+        self.wait_log(r"reloaded: |the configuration in force stays", count=n + 1)
+
+    def connect(self, port=None, host="127.0.0.1", source=None, timeout=5.0):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(timeout * SLOW)
+        if source:
+            s.bind((source, 0))
+        s.connect((host, port or self.port))
+        return s
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("porterd did not stop on %s:\n%s" % (sig, self.text()))
+        return self.proc.returncode
+
+    def close(self):
+        """Stops porterd; fails on a sanitizer report in its output."""
+        try:
+            self.stop()
+        finally:
+            self.log.close()
+            text = self.text()
+            shutil.rmtree(self.dir, ignore_errors=True)
+        m = SANITIZER.search(text)
+        if m:
+            raise AssertionError("sanitizer report in porterd's output:\n" + text)
+
+
+def recv_all(s, limit=1 << 24):
+    """Reads until EOF."""
+    out = b""
+    while len(out) < limit:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    return out
+
+
+def converse(port, data=b"", host="127.0.0.1", shut=True, timeout=5.0):
+    """Connects, sends data, half-closes, returns everything until EOF."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout * SLOW)
+        s.connect((host, port))
+        if data:
+            s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return recv_all(s)
+
+
+def udp_ask(port, data, host="127.0.0.1", timeout=2.0, source_port=0):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout * SLOW)
+        if source_port:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, source_port))
+        s.sendto(data, (host, port))
+        return s.recvfrom(65536)[0]
+
+
+class PorterTest(unittest.TestCase):
+    """Base class: self.start(conf) gives a Porterd that is closed (and
+    checked for sanitizer reports) at the end of the test."""
+
+    def start(self, conf, **kw):
+        d = Porterd(conf, **kw)
+        self.addCleanup(d.close)
+        return d
