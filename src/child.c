@@ -53,9 +53,32 @@ child_find(pid_t pid)
 }
 
 static void
+child_cap_fire(void *arg)
+{
+	struct child *c = arg;
+
+	/* The whole process group: what the server started goes too. */
+	c->timed_out = true;
+	if (kill(-c->pid, SIGKILL) != 0)
+		kill(c->pid, SIGKILL);
+}
+
+void
+child_cap(struct child *c, uint64_t ms)
+{
+	c->cap.fn = child_cap_fire;
+	c->cap.arg = c;
+	timer_set(&c->cap, ms);
+}
+
+static void
 child_remove(struct child *c)
 {
 	struct child **pp = &child_hash[child_bucket(c->pid)];
+
+	timer_cancel(&c->cap);
+	if (c->counted && c->svc != NULL && c->svc->per_source != NULL)
+		srccount_dec(c->svc->per_source, &c->key);
 
 	while (*pp != c)
 		pp = &(*pp)->next;
@@ -86,8 +109,11 @@ child_log_exit(const struct child *c, int status)
 	if (what & L_PID)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)c->pid);
 	if (what & L_DURATION)
-		snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
 		    (long long)(time(NULL) - c->start_wall));
+	/* Say why the server was killed. */
+	if (c->timed_out && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " timeout=%u(sec)", s->timeout);
 	log_service(c->svc, "%s", line);
 }
 
@@ -137,8 +163,10 @@ child_orphan(const struct svc *svc)
 {
 	for (size_t b = 0; b < CHILD_BUCKETS; b++)
 		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
-			if (c->svc == svc)
+			if (c->svc == svc) {
 				c->svc = NULL;
+				c->counted = false;
+			}
 }
 
 size_t
@@ -155,6 +183,7 @@ child_free_all(void)
 			struct child *c = child_hash[b];
 
 			child_hash[b] = c->next;
+			timer_cancel(&c->cap);
 			free(c);
 		}
 	}

@@ -565,6 +565,15 @@ internal_dgram(struct svc *svc)
 		/* An unknown builtin only drains its socket. */
 		if (b == NULL)
 			continue;
+		{
+			struct peer p;
+
+			memcpy(&p.sa, &ss, sizeof(ss));
+			p.len = sslen;
+			peer_normalize(&p);
+			if (!accept_datagram_ok(svc, &p))
+				continue;
+		}
 		if (b->kind == IB_DISCARD) {
 			svc->accepted++;
 			continue;

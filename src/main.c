@@ -218,14 +218,26 @@ reload(void)
 }
 
 static void
+stop_now(void *arg)
+{
+	(void)arg;
+	loop_stop();
+}
+
+static void
 stop_force(void *arg)
 {
 	(void)arg;
-	if (child_count() > 0) {
-		log_warnx("killing %zu servers that did not stop", child_count());
-		child_kill(NULL, SIGKILL);
+	if (child_count() == 0) {
+		loop_stop();
+		return;
 	}
-	loop_stop();
+	log_warnx("killing %zu server%s that did not stop", child_count(),
+	    child_count() == 1 ? "" : "s");
+	child_kill(NULL, SIGKILL);
+	/* Reap them (and log their EXIT lines); give up after a second. */
+	stop_timer.fn = stop_now;
+	timer_set(&stop_timer, 1000);
 }
 
 static void
@@ -371,6 +383,7 @@ serve(void)
 	char *conf = absolute(opts.conf), *inetd = absolute(opts.inetd_conf);
 	char *filelog = absolute(opts.filelog), *pidfile = absolute(opts.pidfile);
 	sigset_t sigs;
+	int rc = 0;
 
 	opts.conf = conf;
 	opts.inetd_conf = inetd;
@@ -414,27 +427,30 @@ serve(void)
 	warn_credentials(current);
 	if (service_count() == 0 && !opts.stayalive) {
 		log_warnx("no services; exiting");
-		return 1;
+		rc = 1;
+	} else {
+		log_info("porterd %s started: %zu services", PORTER_VERSION, service_count());
+		notify("READY=1");
+		loop_run();
 	}
-	log_info("porterd %s started: %zu services", PORTER_VERSION, service_count());
-	notify("READY=1");
-	loop_run();
 
 	internal_shutdown();
 	service_free_all();
 	accept_forget(NULL);
 	child_free_all();
+	resolve_end();
 	loop_end();
 	if (opts.pidfile != NULL)
 		unlink(opts.pidfile);
-	log_info("stopped");
+	if (rc == 0)
+		log_info("stopped");
 	log_end();
 	close(porter.devnull);
 	free(conf);
 	free(inetd);
 	free(filelog);
 	free(pidfile);
-	return 0;
+	return rc;
 }
 
 int

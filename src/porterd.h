@@ -119,11 +119,6 @@ void access_format(const struct addr_rule *, char *buf, size_t len);
 void access_remove(struct addrlist *list, const struct addrlist *del);
 void access_copy(struct addrlist *dst, const struct addrlist *src);
 void access_clear(struct addrlist *);
-/* Whether an AR_NET rule of list contains the address (4 bytes for AF_INET,
- * 16 for AF_INET6; a v4-mapped IPv6 address is matched as IPv4). The
- * longest matching prefix goes to *best_prefix (if not NULL), -1 when none. */
-bool access_match_addr(const struct addrlist *list, int family, const uint8_t *addr,
-    int *best_prefix);
 /* "H:MM-H:MM"; 24:00 is allowed as an end. */
 bool access_times_parse(const char *tok, struct timerange *, char *err, size_t errlen);
 
@@ -156,6 +151,66 @@ enum acl_verdict acl_check_name(const struct acl *, int family, const uint8_t *a
 /* Whether minute (0..1439, local time) falls in one of the ranges; an empty
  * list allows all day. */
 bool access_times_allow(const struct timerange *, size_t n, int minute);
+
+/* ------------------------------------------------------------- limits.c */
+
+/*
+ * Limits as pure functions: the clock (milliseconds, monotonic) and the
+ * address are passed in, nothing here reads the time or the system, so the
+ * unit tests need no sleeping. Tables are sized at creation and never grow
+ * past it, so a flood of sources cannot grow memory.
+ */
+
+/* A client's source as counted by per_source: the address masked to the
+ * service's per_source_prefix (32/128 = the exact address). */
+struct srckey {
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+void srckey_make(struct srckey *, int family, const uint8_t *addr, int prefix4, int prefix6);
+
+/* Concurrent servers per source. */
+struct srccount;
+struct srccount *srccount_new(size_t max_sources);
+void srccount_free(struct srccount *);
+unsigned srccount_get(const struct srccount *, const struct srckey *);
+/* false when the table is full (the caller refuses the client). */
+bool srccount_inc(struct srccount *, const struct srckey *);
+void srccount_dec(struct srccount *, const struct srckey *);
+
+/* cps = RATE WAIT: more than RATE connections within one second. */
+struct cps_state {
+	uint64_t window;	/* start of the current one-second window */
+	unsigned count;
+};
+/* Counts a connection at now; true when it is over the rate (the caller
+ * pauses the listener for WAIT seconds and resets the state). */
+bool limits_cps(struct cps_state *, unsigned rate, uint64_t now);
+
+/* per_source_cps = RATE BURST: a token bucket per source. */
+struct srcrate;
+struct srcrate *srcrate_new(size_t max_sources, unsigned rate, unsigned burst);
+void srcrate_free(struct srcrate *);
+/* Takes a token for key at now; false when its bucket is empty. A full
+ * table forgets its stalest (fullest) bucket first. */
+bool srcrate_take(struct srcrate *, const struct srckey *, uint64_t now);
+
+/* The SENSOR deny list: global, bounded, expiring. */
+#define SENSOR_MAX 10240
+struct sensor;
+struct sensor *sensor_new(size_t max);
+void sensor_free(struct sensor *);
+/* until: expiry in loop_now() milliseconds, UINT64_MAX = forever. A full
+ * list replaces the entry that expires first. */
+void sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
+bool sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
+/* Drops expired entries; returns how many remain. */
+size_t sensor_expire(struct sensor *, uint64_t now);
+
+/* The one-minute load average from the text of /proc/loadavg; -1 on bad
+ * input. */
+double limits_parse_loadavg(const char *text);
 
 /* ----------------------------------------------------------- conf_lex.c */
 
@@ -529,6 +584,29 @@ void peer_normalize(struct peer *);
 void peer_addr(const struct peer *, char *buf, size_t len);
 int peer_port(const struct peer *);
 
+/* ------------------------------------------------------------ resolve.c */
+
+/* name: the reverse-DNS name in lower case, or NULL when there is none. */
+typedef void resolve_fn(void *arg, const char *name);
+struct rquery;
+/* Starts a reverse lookup of peer; fn is called from the loop. NULL when
+ * the lookup cannot be queued (the caller treats the client as nameless). */
+struct rquery *resolve_peer(const struct peer *, resolve_fn *, void *arg);
+/* fn will not be called (the query itself finishes in the background). */
+void resolve_cancel(struct rquery *);
+void resolve_end(void);
+
+/* -------------------------------------------------------------- ident.c */
+
+/* userid: "USERID : UNIX : name" on success, else NULL with reason one of
+ * xinetd's words ("no server", "timeout", "system error", "error while
+ * receiving response", "bad response"). */
+typedef void ident_fn(void *arg, const char *userid, const char *reason);
+struct ident;
+struct ident *ident_start(const struct peer *remote, const struct peer *local,
+    unsigned timeout_ms, ident_fn *, void *arg);
+void ident_cancel(struct ident *);
+
 /* ------------------------------------------------------------ service.c */
 
 enum svc_kind { SVC_SPAWN, SVC_INTERNAL, SVC_REDIRECT, SVC_TCPMUX_CLIENT, SVC_SENSOR };
@@ -553,6 +631,15 @@ struct svc {
 	bool mark;		/* reload: still in the new config */
 	bool removed;		/* closed; freed when its last child is gone */
 
+	/* Guards, built at load time (a reload rebuilds them). */
+	struct acl *acl;
+	struct srccount *per_source;	/* NULL: per_source unlimited */
+	struct srcrate *src_rate;	/* NULL: no per_source_cps */
+	struct cps_state cps;
+	struct pconn *pending;	/* clients waiting for a name or ident */
+	char *banner[3];	/* banner, banner_success, banner_fail */
+	size_t banner_len[3];
+
 	/* Prepared for spawn. */
 	char **argv;		/* server path first, NULL-terminated */
 	const char *path;
@@ -568,6 +655,10 @@ struct svc {
 #define PAUSE_CPS 0x4u		/* over the connection rate */
 #define PAUSE_LIMIT 0x8u	/* at instances */
 #define PAUSE_RETRY 0x10u	/* fork failed; try again later */
+#define PAUSE_LOOKUP 0x20u	/* wait = yes: deciding on the first datagram */
+
+enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
+#define BANNER_MAX (64 * 1024)
 
 extern struct svc *svc_list;
 
@@ -597,6 +688,10 @@ void listener_tune(int fd, const struct service *s);
 /* ------------------------------------------------------------- accept.c */
 
 void accept_ready(int fd, uint32_t events, void *arg);
+/* The checks of a datagram to a builtin: true when it may be answered. */
+bool accept_datagram_ok(struct svc *, const struct peer *);
+/* The global SENSOR list, created on first use. */
+struct sensor *accept_sensor(void);
 /* Logs START or FAIL lines in xinetd's format. */
 void accept_log_start(const struct svc *, pid_t, const struct peer *);
 void accept_log_fail(const struct svc *, const char *reason, const struct peer *);
@@ -622,12 +717,18 @@ struct child {
 	uint64_t start;		/* loop_now() */
 	time_t start_wall;
 	bool exec_failed;
+	bool counted;		/* holds a per_source slot under key */
+	struct srckey key;
+	struct timer cap;	/* the timeout attribute */
+	bool timed_out;
 	struct child *next;	/* hash chain */
 };
 
 /* Records a started server; counts it as running for svc. */
 struct child *child_add(pid_t, struct svc *, const struct peer *);
 struct child *child_find(pid_t);
+/* Kills the server's process group after ms (the timeout attribute). */
+void child_cap(struct child *, uint64_t ms);
 void child_reap(void);
 /* Sends sig to the process groups of svc's servers (all when svc is NULL). */
 void child_kill(const struct svc *, int sig);
@@ -636,66 +737,6 @@ void child_kill(const struct svc *, int sig);
 void child_orphan(const struct svc *);
 size_t child_count(void);
 void child_free_all(void);
-
-/* ------------------------------------------------------------- limits.c */
-
-/*
- * Limits as pure functions: the clock (milliseconds, monotonic) and the
- * address are passed in, nothing here reads the time or the system, so the
- * unit tests need no sleeping. Tables are sized at creation and never grow
- * past it, so a flood of sources cannot grow memory.
- */
-
-/* A client's source as counted by per_source: the address masked to the
- * service's per_source_prefix (32/128 = the exact address). */
-struct srckey {
-	uint8_t family;
-	uint8_t addr[16];
-};
-
-void srckey_make(struct srckey *, int family, const uint8_t *addr, int prefix4, int prefix6);
-
-/* Concurrent servers per source. */
-struct srccount;
-struct srccount *srccount_new(size_t max_sources);
-void srccount_free(struct srccount *);
-unsigned srccount_get(const struct srccount *, const struct srckey *);
-/* false when the table is full (the caller refuses the client). */
-bool srccount_inc(struct srccount *, const struct srckey *);
-void srccount_dec(struct srccount *, const struct srckey *);
-
-/* cps = RATE WAIT: more than RATE connections within one second. */
-struct cps_state {
-	uint64_t window;	/* start of the current one-second window */
-	unsigned count;
-};
-/* Counts a connection at now; true when it is over the rate (the caller
- * pauses the listener for WAIT seconds and resets the state). */
-bool limits_cps(struct cps_state *, unsigned rate, uint64_t now);
-
-/* per_source_cps = RATE BURST: a token bucket per source. */
-struct srcrate;
-struct srcrate *srcrate_new(size_t max_sources, unsigned rate, unsigned burst);
-void srcrate_free(struct srcrate *);
-/* Takes a token for key at now; false when its bucket is empty. A full
- * table forgets its stalest (fullest) bucket first. */
-bool srcrate_take(struct srcrate *, const struct srckey *, uint64_t now);
-
-/* The SENSOR deny list: global, bounded, expiring. */
-#define SENSOR_MAX 10240
-struct sensor;
-struct sensor *sensor_new(size_t max);
-void sensor_free(struct sensor *);
-/* until: expiry in loop_now() milliseconds, UINT64_MAX = forever. A full
- * list replaces the entry that expires first. */
-void sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
-bool sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
-/* Drops expired entries; returns how many remain. */
-size_t sensor_expire(struct sensor *, uint64_t now);
-
-/* The one-minute load average from the text of /proc/loadavg; -1 on bad
- * input. */
-double limits_parse_loadavg(const char *text);
 
 /* ----------------------------------------------------------- internal.c */
 

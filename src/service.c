@@ -7,6 +7,7 @@
  * needs (argv, environment, groups) is prepared here, once per load.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -57,6 +58,60 @@ env_add(struct strv *sv, const char *entry)
 		}
 	}
 	strv_push(sv, entry);
+}
+
+#define SOURCES_MAX 4096	/* sources tracked per service for per_source */
+
+/* Reads a banner file; it is sent from memory, never read per client. */
+static void
+svc_banner(struct svc *svc, int which, const char *path)
+{
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	free(svc->banner[which]);
+	svc->banner[which] = NULL;
+	svc->banner_len[which] = 0;
+	if (path == NULL)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("%s: banner %s", svc->conf->id, path);
+		return;
+	}
+	buf = xmalloc(BANNER_MAX);
+	n = read(fd, buf, BANNER_MAX);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return;
+	}
+	svc->banner[which] = buf;
+	svc->banner_len[which] = (size_t)n;
+}
+
+/* The access list, the per-source tables and the banners. Counters that
+ * running servers hold survive a reload. */
+static void
+svc_guards(struct svc *svc)
+{
+	const struct service *s = svc->conf;
+
+	acl_free(svc->acl);
+	svc->acl = NULL;
+	if (service_has(s, A_ONLY_FROM) || service_has(s, A_NO_ACCESS))
+		svc->acl = acl_compile(&s->only_from, service_has(s, A_ONLY_FROM), &s->no_access);
+	if (s->per_source != COUNT_UNLIMITED && svc->per_source == NULL)
+		svc->per_source = srccount_new(s->instances != COUNT_UNLIMITED &&
+			s->instances < SOURCES_MAX ? (size_t)s->instances : SOURCES_MAX);
+	srcrate_free(svc->src_rate);
+	svc->src_rate = NULL;
+	if (s->per_source_cps_rate > 0)
+		svc->src_rate = srcrate_new(SOURCES_MAX, s->per_source_cps_rate,
+		    s->per_source_cps_burst);
+	svc_banner(svc, BANNER, s->banner);
+	svc_banner(svc, BANNER_SUCCESS, s->banner_success);
+	svc_banner(svc, BANNER_FAIL, s->banner_fail);
 }
 
 static void
@@ -184,6 +239,11 @@ svc_free(struct svc *svc)
 	if (svc == NULL)
 		return;
 	svc_prepare_free(svc);
+	acl_free(svc->acl);
+	srccount_free(svc->per_source);
+	srcrate_free(svc->src_rate);
+	for (int i = 0; i < 3; i++)
+		free(svc->banner[i]);
 	free(svc);
 }
 
@@ -304,6 +364,7 @@ service_apply(struct config *cf)
 		}
 		svc->kind = svc_kind_of(s);
 		svc_prepare(svc);
+		svc_guards(svc);
 		*tail = svc;
 		tail = &svc->next;
 	}

@@ -1,0 +1,175 @@
+/*
+ * ident.c: the RFC 1413 identification client, run inside the event loop.
+ * It connects from the address the client reached to the client's port
+ * 113, asks about the connection and waits for one line, all non-blocking
+ * and bounded by a timeout, so USERID logging and IDONLY never stall other
+ * clients.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define IDENT_REPLY_MAX 1024
+
+struct ident {
+	struct watch w;
+	struct timer t;
+	ident_fn *fn;
+	void *arg;
+	char query[64];
+	size_t qlen;
+	size_t qsent;
+	char reply[IDENT_REPLY_MAX + 1];
+	size_t rlen;
+	bool done;
+};
+
+static void
+ident_free(void *p)
+{
+	free(p);
+}
+
+static void
+ident_finish(struct ident *id, const char *user, const char *reason)
+{
+	if (id->done)
+		return;
+	id->done = true;
+	loop_unwatch(&id->w);
+	timer_cancel(&id->t);
+	close(id->w.fd);
+	id->w.fd = -1;
+	id->fn(id->arg, user, reason);
+	loop_defer_free(id, ident_free);
+}
+
+static void
+ident_timeout(void *arg)
+{
+	ident_finish(arg, NULL, "timeout");
+}
+
+/* "6193, 23 : USERID : UNIX : stjohns" gives "USERID : UNIX : stjohns";
+ * only a USERID answer counts as success. */
+static void
+ident_parse(struct ident *id)
+{
+	char *text = id->reply, *colon;
+
+	id->reply[id->rlen] = '\0';
+	text[strcspn(text, "\r\n")] = '\0';
+	colon = strchr(text, ':');
+	if (colon == NULL) {
+		ident_finish(id, NULL, "bad response");
+		return;
+	}
+	colon++;
+	while (*colon == ' ' || *colon == '\t')
+		colon++;
+	if (strncmp(colon, "USERID", 6) != 0) {
+		ident_finish(id, NULL, "bad response");
+		return;
+	}
+	ident_finish(id, colon, NULL);
+}
+
+static void
+ident_io(int fd, uint32_t events, void *arg)
+{
+	struct ident *id = arg;
+	ssize_t n;
+
+	if (id->qsent < id->qlen) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+			ident_finish(id, NULL, err == ECONNREFUSED ? "no server" : "system error");
+			return;
+		}
+		n = send(fd, id->query + id->qsent, id->qlen - id->qsent, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN) {
+			ident_finish(id, NULL, "system error");
+			return;
+		}
+		if (n > 0)
+			id->qsent += (size_t)n;
+		if (id->qsent == id->qlen)
+			loop_watch(&id->w, EPOLLIN);
+		return;
+	}
+	(void)events;
+	n = recv(fd, id->reply + id->rlen, IDENT_REPLY_MAX - id->rlen, 0);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			ident_finish(id, NULL, "error while receiving response");
+		return;
+	}
+	id->rlen += (size_t)n;
+	if (memchr(id->reply, '\n', id->rlen) != NULL || n == 0 || id->rlen == IDENT_REPLY_MAX)
+		ident_parse(id);
+}
+
+struct ident *
+ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms,
+    ident_fn *fn, void *arg)
+{
+	struct ident *id = calloc(1, sizeof(*id));
+	struct peer src = *local, dst = *remote;
+	int fd;
+
+	if (id == NULL)
+		return NULL;
+	fd = socket(dst.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		free(id);
+		return NULL;
+	}
+	/* Ask from the address the client talked to, on any port. */
+	if (src.sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&src.sa)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src.sa)->sin6_port = 0;
+	if (dst.sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&dst.sa)->sin_port = htons(113);
+	else
+		((struct sockaddr_in6 *)&dst.sa)->sin6_port = htons(113);
+	id->qlen = (size_t)snprintf(id->query, sizeof(id->query), "%d , %d\r\n",
+	    peer_port(remote), peer_port(local));
+	id->fn = fn;
+	id->arg = arg;
+	id->w.fd = fd;
+	id->w.fn = ident_io;
+	id->w.arg = id;
+	id->t.fn = ident_timeout;
+	id->t.arg = id;
+	if (src.sa.ss_family == dst.sa.ss_family)
+		bind(fd, (struct sockaddr *)&src.sa, src.len);
+	if ((connect(fd, (struct sockaddr *)&dst.sa, dst.len) != 0 && errno != EINPROGRESS) ||
+	    loop_watch(&id->w, EPOLLOUT) != 0) {
+		close(fd);
+		free(id);
+		return NULL;
+	}
+	timer_set(&id->t, timeout_ms);
+	return id;
+}
+
+void
+ident_cancel(struct ident *id)
+{
+	if (id == NULL || id->done)
+		return;
+	id->done = true;
+	loop_unwatch(&id->w);
+	timer_cancel(&id->t);
+	close(id->w.fd);
+	loop_defer_free(id, ident_free);
+}
