@@ -452,10 +452,14 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 			sensor_add(accept_sensor(), family, addr,
 			    s->deny_time == DENY_FOREVER
 				? UINT64_MAX
-				: loop_now() + (uint64_t)s->deny_time * 60000);
+				: loop_now() + (uint64_t)s->deny_time * 1000);
 			peer_addr(peer, a, sizeof(a));
-			log_info("%s: %s touched the sensor; denied everywhere for %s", s->id, a,
-			    s->deny_time == DENY_FOREVER ? "ever" : "deny_time minutes");
+			if (s->deny_time == DENY_FOREVER)
+				log_info("%s: %s touched the sensor; denied everywhere for good", s->id,
+				    a);
+			else
+				log_info("%s: %s touched the sensor; denied everywhere for %d s", s->id,
+				    a, s->deny_time);
 		}
 		close(conn);
 		return true;

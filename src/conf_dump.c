@@ -160,6 +160,8 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 			if (s->log_type.soft != 0)
 				fprintf(fp, " %llu %llu", (unsigned long long)s->log_type.soft,
 				    (unsigned long long)s->log_type.hard);
+			if (s->log_type.json)
+				fputs(" json", fp);
 		}
 		break;
 	case A_LOG_ON_SUCCESS:
@@ -211,8 +213,10 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 			fputs("FOREVER", fp);
 		else if (s->deny_time == 0)
 			fputs("NEVER", fp);
+		else if (s->deny_time % 60 == 0)
+			fprintf(fp, "%d", s->deny_time / 60);
 		else
-			fprintf(fp, "%d", s->deny_time);
+			fprintf(fp, "%ds", s->deny_time);
 		break;
 	case A_RPC_VERSION:
 		if (s->rpc_version_lo == s->rpc_version_hi)

@@ -750,15 +750,23 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 			lt->level = (int)nb->bit;
 		}
 		lt->kind = LOGT_SYSLOG;
+		lt->json = false;
 		free(lt->path);
 		lt->path = NULL;
 		return true;
 	}
 	if (strcasecmp(v->v[0], "FILE") == 0) {
 		uint64_t soft = 0, hard = 0;
+		size_t nv = v->n;
+		bool json = false;
 
-		if (v->n < 2 || v->n > 4) {
-			diag_error(p->d, loc, "%s: expected FILE PATH [SOFT [HARD]]", a->name);
+		/* A last word "json" asks for JSON lines (porter extension). */
+		if (nv >= 3 && strcasecmp(v->v[nv - 1], "json") == 0) {
+			json = true;
+			nv--;
+		}
+		if (nv < 2 || nv > 4) {
+			diag_error(p->d, loc, "%s: expected FILE PATH [SOFT [HARD]] [json]", a->name);
 			return false;
 		}
 		if (v->v[1][0] != '/') {
@@ -766,17 +774,17 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 			    v->v[1]);
 			return false;
 		}
-		if (v->n >= 3 && (!parse_size(v->v[2], &soft) || soft == 0)) {
+		if (nv >= 3 && (!parse_size(v->v[2], &soft) || soft == 0)) {
 			diag_error(p->d, loc, "%s: bad soft limit \"%s\": expected a size such "
 			    "as 512K or 5M", a->name, v->v[2]);
 			return false;
 		}
-		if (v->n == 4 && (!parse_size(v->v[3], &hard) || hard == 0)) {
+		if (nv == 4 && (!parse_size(v->v[3], &hard) || hard == 0)) {
 			diag_error(p->d, loc, "%s: bad hard limit \"%s\": expected a size such "
 			    "as 512K or 5M", a->name, v->v[3]);
 			return false;
 		}
-		if (v->n == 3) {
+		if (nv == 3) {
 			/* xinetd's rule: 1 % more, at least 5K, at most 20K. */
 			uint64_t extra = soft / 100;
 
@@ -786,7 +794,7 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 				extra = 20 * 1024;
 			hard = soft + extra;
 		}
-		if (v->n == 4 && hard < soft) {
+		if (nv == 4 && hard < soft) {
 			diag_error(p->d, loc, "%s: the hard limit %s is below the soft limit %s",
 			    a->name, v->v[3], v->v[2]);
 			return false;
@@ -795,6 +803,7 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 		set_str(&lt->path, v->v[1]);
 		lt->soft = soft;
 		lt->hard = hard;
+		lt->json = json;
 		return true;
 	}
 	diag_error(p->d, loc, "%s: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], "
@@ -969,22 +978,38 @@ attr_rlimit(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 	return true;
 }
 
+/* Minutes as in xinetd, or seconds with an s suffix (porter extension). */
 static bool
 attr_deny_time(struct pctx *p, struct service *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
-	long long n;
+	const char *t = v->v[0];
+	size_t len = strlen(t);
+	unsigned long long n;
 
 	(void)op;
-	if (strcasecmp(v->v[0], "FOREVER") == 0)
+	if (strcasecmp(t, "FOREVER") == 0)
 		s->deny_time = DENY_FOREVER;
-	else if (strcasecmp(v->v[0], "NEVER") == 0)
+	else if (strcasecmp(t, "NEVER") == 0)
 		s->deny_time = 0;
-	else if (!util_parse_uint(v->v[0], 366 * 24 * 60, (unsigned long long *)&n)) {
-		diag_error(p->d, loc, "%s: expected a number from 0 to %d, FOREVER or NEVER, not \"%s\"", a->name, 366 * 24 * 60, v->v[0]);
+	else if (len > 1 && strspn(t, "0123456789") == len - 1 &&
+	    (t[len - 1] == 's' || t[len - 1] == 'S')) {
+		char *secs = xstrndup(t, len - 1);
+		bool ok = util_parse_uint(secs, 366 * 24 * 3600, &n);
+
+		free(secs);
+		if (!ok) {
+			diag_error(p->d, loc, "%s: expected a number of seconds from 0 to %d before "
+			    "the s, not \"%s\"", a->name, 366 * 24 * 3600, t);
+			return false;
+		}
+		s->deny_time = (int)n;
+	} else if (!util_parse_uint(t, 366 * 24 * 60, &n)) {
+		diag_error(p->d, loc, "%s: expected a number from 0 to %d, FOREVER or NEVER, not "
+		    "\"%s\"", a->name, 366 * 24 * 60, t);
 		return false;
 	} else
-		s->deny_time = (int)n;
+		s->deny_time = (int)n * 60;
 	return true;
 }
 
@@ -1046,7 +1071,7 @@ static const struct attr attrs[] = {
 	{ "access_times", A_ACCESS_TIMES, S | K_SINGLE, 1, -1, attr_access_times },
 	{ "only_from", A_ONLY_FROM, S | D | K_LIST | K_COPIED, 0, -1, attr_addrs },
 	{ "no_access", A_NO_ACCESS, S | D | K_LIST | K_COPIED, 0, -1, attr_addrs },
-	{ "log_type", A_LOG_TYPE, S | D | K_SINGLE | K_FILLED, 1, 4, attr_log_type },
+	{ "log_type", A_LOG_TYPE, S | D | K_SINGLE | K_FILLED, 1, 5, attr_log_type },
 	{ "log_on_success", A_LOG_ON_SUCCESS, S | D | K_LIST | K_COPIED, 0, -1, attr_log_on },
 	{ "log_on_failure", A_LOG_ON_FAILURE, S | D | K_LIST | K_COPIED, 0, -1, attr_log_on },
 	{ "env", A_ENV, S | K_ADD, 1, -1, attr_env },

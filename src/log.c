@@ -226,6 +226,102 @@ log_service_reopen(void)
 	}
 }
 
+/* Appends s as a JSON string body (no quotes). */
+static size_t
+log_json_str(char *out, size_t len, size_t o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && o + 7 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * A service line as one JSON object: "EVENT: id k=v ... words" becomes
+ * {"time":..,"event":"EVENT","service":"id","k":v,..,"reason":"words"};
+ * numbers stay numbers and "(sec)" or "(bytes)" units are dropped. USERID
+ * lines keep their text whole.
+ */
+static void
+log_json(const char *msg, char *out, size_t len)
+{
+	const char *colon = strstr(msg, ": "), *p, *end;
+	char reason[512] = "";
+	size_t o, r = 0;
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	o = (size_t)snprintf(out, len,
+	    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"event\":\"",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    ts.tv_nsec / 1000000);
+	if (colon == NULL) {
+		o = log_json_str(out, len, o, "MESSAGE", 7);
+		o += (size_t)snprintf(out + o, len - o, "\",\"text\":\"");
+		o = log_json_str(out, len, o, msg, strlen(msg));
+		snprintf(out + o, len - o, "\"}");
+		return;
+	}
+	o = log_json_str(out, len, o, msg, (size_t)(colon - msg));
+	p = colon + 2;
+	end = p + strcspn(p, " ");
+	o += (size_t)snprintf(out + o, len - o, "\",\"service\":\"");
+	o = log_json_str(out, len, o, p, (size_t)(end - p));
+	o += (size_t)snprintf(out + o, len - o, "\"");
+	p = *end == ' ' ? end + 1 : end;
+	if (strncmp(msg, "USERID", 6) == 0) {
+		o += (size_t)snprintf(out + o, len - o, ",\"text\":\"");
+		o = log_json_str(out, len, o, p, strlen(p));
+		o += (size_t)snprintf(out + o, len - o, "\"");
+		p += strlen(p);
+	}
+	while (*p != '\0' && o + 8 < len) {
+		const char *w = p, *we = p + strcspn(p, " "), *eq = memchr(w, '=', (size_t)(we - w));
+
+		p = *we == ' ' ? we + 1 : we;
+		if (eq == NULL) {
+			if (r > 0 && r + 1 < sizeof(reason))
+				reason[r++] = ' ';
+			while (w < we && r + 1 < sizeof(reason))
+				reason[r++] = *w++;
+			reason[r] = '\0';
+			continue;
+		}
+		{
+			const char *v = eq + 1, *ve = we;
+			const char *paren = memchr(v, '(', (size_t)(ve - v));
+			bool num;
+
+			if (paren != NULL)
+				ve = paren;
+			num = ve > v && strspn(v, "0123456789") == (size_t)(ve - v);
+			o += (size_t)snprintf(out + o, len - o, ",\"");
+			o = log_json_str(out, len, o, w, (size_t)(eq - w));
+			o += (size_t)snprintf(out + o, len - o, num ? "\":" : "\":\"");
+			o = log_json_str(out, len, o, v, (size_t)(ve - v));
+			if (!num)
+				o += (size_t)snprintf(out + o, len - o, "\"");
+		}
+	}
+	if (r > 0) {
+		o += (size_t)snprintf(out + o, len - o, ",\"reason\":\"");
+		o = log_json_str(out, len, o, reason, r);
+		o += (size_t)snprintf(out + o, len - o, "\"");
+	}
+	snprintf(out + o, len - o, "}");
+}
+
 static void
 log_service_file(const struct logtype *lt, const char *msg)
 {
@@ -248,8 +344,14 @@ log_service_file(const struct logtype *lt, const char *msg)
 		    (unsigned long long)lt->soft);
 		lf->soft_told = true;
 	}
-	log_stamp(stamp, sizeof(stamp));
-	n = snprintf(line, sizeof(line), "%s: %s\n", stamp, msg);
+	if (lt->json) {
+		log_json(msg, line, sizeof(line) - 1);
+		n = (int)strlen(line);
+		line[n++] = '\n';
+	} else {
+		log_stamp(stamp, sizeof(stamp));
+		n = snprintf(line, sizeof(line), "%s: %s\n", stamp, msg);
+	}
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))

@@ -337,6 +337,7 @@ struct logtype {
 	char *path;		/* FILE */
 	uint64_t soft;		/* FILE soft limit in bytes, 0 = none */
 	uint64_t hard;		/* FILE hard limit in bytes, 0 = none */
+	bool json;		/* FILE: one JSON object per line */
 };
 
 /*
@@ -399,7 +400,7 @@ struct service {
 	int nice;
 	int umask;		/* -1 unset */
 	uint64_t rlimit[RL_MAX];	/* valid where at[A_RLIMIT_x] is set */
-	int deny_time;		/* minutes; DENY_FOREVER; 0 = NEVER */
+	int deny_time;		/* seconds; DENY_FOREVER; 0 = NEVER */
 	int rpc_version_lo;
 	int rpc_version_hi;
 	unsigned long rpc_number;
