@@ -860,7 +860,7 @@ test_parse_value_counts(void **state)
 	    "t.conf:3: user takes 1 value, not 0",
 	    "t.conf:4: type needs a value",
 	    "t.conf:5: cps takes 2 values, not 1",
-	    "t.conf:6: log_type takes at most 4 values, not 5",
+	    "t.conf:6: log_type: expected FILE PATH [SOFT [HARD]] [json]",
 	    "t.conf:7: redirect takes 2 values, not 3",
 	    "t.conf:8: server_args needs a value");
 }
@@ -1343,7 +1343,7 @@ test_attr_log_type_file(void **state)
 	    "t.conf:4: log_type: the hard limit 1M is below the soft limit 2M",
 	    "t.conf:5: log_type: bad soft limit \"0\": expected a size such as 512K or 5M",
 	    "t.conf:6: log_type: bad hard limit \"5X\": expected a size such as 512K or 5M",
-	    "t.conf:7: log_type: expected FILE PATH [SOFT [HARD]]");
+	    "t.conf:7: log_type: expected FILE PATH [SOFT [HARD]] [json]");
 	assert_false(service_has(s, A_LOG_TYPE));
 	assert_int_equal(s->log_type.kind, LOGT_NONE);
 }
@@ -1557,10 +1557,30 @@ test_attr_deny_time(void **state)
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->deny_time, 0);
 	assert_true(service_has(s, A_DENY_TIME));
+	/* Stored in seconds: minutes as in xinetd, or Ns. */
 	s = one(f, "deny_time = 60\n", FINISH);
-	assert_int_equal(s->deny_time, 60);
+	assert_int_equal(s->deny_time, 3600);
 	s = one(f, "deny_time = 0\n", FINISH);
 	assert_int_equal(s->deny_time, 0);
+	s = one(f, "deny_time = 90s\n", FINISH);
+	EXPECT_CLEAN(&f->d);
+	assert_int_equal(s->deny_time, 90);
+}
+
+static void
+test_attr_log_type_json(void **state)
+{
+	struct fx *f = *state;
+	struct service *s = one(f, "log_type = FILE /var/log/j 1M json\n", FINISH);
+
+	EXPECT_CLEAN(&f->d);
+	assert_true(s->log_type.json);
+	assert_true(s->log_type.soft == 1048576);
+	s = one(f, "log_type = FILE /var/log/j JSON\n", FINISH);
+	assert_true(s->log_type.json);
+	assert_true(s->log_type.soft == 0);
+	s = one(f, "log_type = FILE /var/log/j\n", FINISH);
+	assert_false(s->log_type.json);
 }
 
 static void
@@ -3133,6 +3153,7 @@ main(void)
 		T(test_attr_nice_umask),
 		T(test_attr_rlimits),
 		T(test_attr_deny_time),
+	    T(test_attr_log_type_json),
 		T(test_attr_deny_time_errors),
 		T(test_attr_ignored_ones_warn),
 		T(test_attr_enabled_disabled_parse),
