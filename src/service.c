@@ -410,14 +410,17 @@ service_close_all(void)
 void
 service_free_all(void)
 {
-	for (struct svc *s = svc_list, *next; s != NULL; s = next) {
-		next = s->next;
+	while (svc_list != NULL) {
+		struct svc *s = svc_list;
+
 		svc_close(s);
 		accept_forget(s);
+		internal_close(s);
 		child_orphan(s);
+		/* Off the list first: nothing may walk into freed memory. */
+		svc_list = s->next;
 		svc_free(s);
 	}
-	svc_list = NULL;
 }
 
 size_t
