@@ -328,8 +328,17 @@ accept_datagram_ok(struct svc *svc, const struct peer *peer)
 			why = "address";
 	}
 	if (why != NULL) {
+		uint64_t now = loop_now();
+
 		svc->refused++;
-		accept_log_fail(svc, why, peer);
+		/* Spoofed datagrams must not flood the log: one line per
+		 * sender a minute, as xinetd does. */
+		if (svc->fail_when == 0 || now - svc->fail_when >= 60000 ||
+		    memcmp(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer)) != 0) {
+			accept_log_fail(svc, why, peer);
+			svc->fail_when = now;
+			memcpy(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer));
+		}
 		return false;
 	}
 	return true;
@@ -433,7 +442,8 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 	const struct service *s = svc->conf;
 
 	accept_banner(svc, conn, BANNER);
-	if ((s->log_on_success & L_USERID) && s->port != 113)
+	/* With IDONLY the answer was awaited and logged already. */
+	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY))
 		accept_userid(svc, conn, peer);
 	switch (svc->kind) {
 	case SVC_INTERNAL:
@@ -668,8 +678,13 @@ accept_stream(struct svc *svc)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("%s: accept (pausing the service for %d ms)",
-				    svc->conf->id, EMFILE_PAUSE_MS);
+				/* Said once in a while, not every re-arm. */
+				if (svc->emfile_said == 0 ||
+				    loop_now() - svc->emfile_said >= 10000) {
+					log_warn("%s: accept (pausing the service for %d ms)",
+					    svc->conf->id, EMFILE_PAUSE_MS);
+					svc->emfile_said = loop_now();
+				}
 				accept_pause(svc, PAUSE_EMFILE, EMFILE_PAUSE_MS);
 				return;
 			default:
@@ -760,13 +775,42 @@ accept_wait(struct svc *svc)
 	accept_wait_start(svc, pp);
 }
 
+/* A datagram SENSOR: every sender goes on the deny list. */
+static void
+accept_sensor_dgram(struct svc *svc)
+{
+	const struct service *s = svc->conf;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct peer peer;
+		char byte;
+		int family;
+		const uint8_t *addr;
+
+		peer.len = sizeof(peer.sa);
+		if (recvfrom(svc->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC,
+			(struct sockaddr *)&peer.sa, &peer.len) < 0)
+			return;
+		peer_normalize(&peer);
+		svc->accepted++;
+		if (s->deny_time == 0)
+			continue;
+		peer_bytes(&peer, &family, &addr);
+		sensor_add(accept_sensor(), family, addr,
+		    s->deny_time == DENY_FOREVER ? UINT64_MAX
+						 : loop_now() + (uint64_t)s->deny_time * 1000);
+	}
+}
+
 void
 accept_ready(int fd, uint32_t events, void *arg)
 {
 	struct svc *svc = arg;
 
 	(void)fd, (void)events;
-	if (svc->kind == SVC_INTERNAL && svc->conf->socket_type == SOCK_DGRAM)
+	if (svc->kind == SVC_SENSOR && svc->conf->socket_type == SOCK_DGRAM)
+		accept_sensor_dgram(svc);
+	else if (svc->kind == SVC_INTERNAL && svc->conf->socket_type == SOCK_DGRAM)
 		internal_dgram(svc);
 	else if (svc->conf->wait == 1 && svc->kind == SVC_SPAWN)
 		accept_wait(svc);

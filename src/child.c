@@ -158,15 +158,43 @@ child_kill(const struct svc *svc, int sig)
 	}
 }
 
+#define ORPHAN_GRACE_MS 3000
+
+static struct timer orphan_timer;
+
+/* Servers of removed services that outlived their SIGTERM get SIGKILL. */
+static void
+child_orphans_kill(void *arg)
+{
+	(void)arg;
+	for (size_t b = 0; b < CHILD_BUCKETS; b++)
+		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
+			if (c->svc == NULL && c->doomed && loop_now() >= c->doomed) {
+				log_warnx("pid %d of a removed service did not stop; killing it",
+				    (int)c->pid);
+				if (kill(-c->pid, SIGKILL) != 0)
+					kill(c->pid, SIGKILL);
+			}
+}
+
 void
 child_orphan(const struct svc *svc)
 {
+	bool any = false;
+
 	for (size_t b = 0; b < CHILD_BUCKETS; b++)
 		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
 			if (c->svc == svc) {
 				c->svc = NULL;
 				c->counted = false;
+				timer_cancel(&c->cap);
+				c->doomed = loop_now() + ORPHAN_GRACE_MS;
+				any = true;
 			}
+	if (any) {
+		orphan_timer.fn = child_orphans_kill;
+		timer_set(&orphan_timer, ORPHAN_GRACE_MS);
+	}
 }
 
 size_t
@@ -188,4 +216,5 @@ child_free_all(void)
 		}
 	}
 	child_n = 0;
+	timer_cancel(&orphan_timer);
 }

@@ -278,6 +278,7 @@ check_address(struct service *s, struct diag *d)
 		s->family = res->ai_family;
 		freeaddrinfo(res);
 	}
+	s->family_conf = s->family;
 	if (service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
 		diag_warn(d, s->at[A_V6ONLY], "%s: v6only has no effect on an IPv4 socket", s->id);
 }

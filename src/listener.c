@@ -98,8 +98,10 @@ listener_open(struct service *s, char *err, size_t errlen)
 bool
 listener_same(const struct service *a, const struct service *b)
 {
+	/* The family asked for: an IPv4 fallback must not look like a change. */
 	if (a->protocol != b->protocol || a->socket_type != b->socket_type ||
-	    a->port != b->port || a->family != b->family || a->bind_len != b->bind_len)
+	    a->port != b->port || a->family_conf != b->family_conf ||
+	    a->bind_len != b->bind_len)
 		return false;
 	if (a->family == AF_INET6 && a->v6only != b->v6only)
 		return false;

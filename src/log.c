@@ -56,7 +56,7 @@ log_open_file(void)
 	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
-void
+int
 log_init(enum log_dest to, const char *path, int facility, bool debug)
 {
 	log_to = to;
@@ -68,6 +68,7 @@ log_init(enum log_dest to, const char *path, int facility, bool debug)
 	else
 		openlog("porterd", LOG_PID, LOG_DAEMON);
 	log_open_file();
+	return to == LOGTO_FILE && log_fd < 0 ? -1 : 0;
 }
 
 void

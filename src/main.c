@@ -76,6 +76,19 @@ need_num(int argc, char **argv, int *i)
 	return (long)n;
 }
 
+static int
+facility_of(const char *name)
+{
+	for (int f = 0; f < 24; f++) {
+		const char *n = conf_facility_name(f << 3);
+
+		if (strcmp(n, "?") != 0 && strcmp(n, name) == 0)
+			return f << 3;
+	}
+	fprintf(stderr, "porterd: unknown syslog facility \"%s\"\n", name);
+	exit(EXIT_USAGE);
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -134,6 +147,8 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
+	if (o->syslog_facility != NULL)
+		(void)facility_of(o->syslog_facility);
 	if (o->syslog_facility != NULL && o->filelog != NULL) {
 		fputs("porterd: -syslog and -filelog exclude each other\n", stderr);
 		exit(EXIT_USAGE);
@@ -195,7 +210,17 @@ reload(void)
 	struct diag d = { 0 };
 	struct config *cf;
 
-	notify("RELOADING=1");
+	{
+		char msg[64];
+		struct timespec ts;
+
+		/* systemd's Type=notify-reload wants the time with it. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		    (unsigned long long)ts.tv_sec * 1000000ull +
+			(unsigned long long)ts.tv_nsec / 1000);
+		notify(msg);
+	}
 	log_info("reloading the configuration");
 	cf = conf_load(opts.conf, opts.inetd_conf, &d);
 	for (size_t i = 0; i < d.lines.n; i++)
@@ -204,6 +229,7 @@ reload(void)
 		log_warnx("reload: %zu error%s; the configuration in force stays", d.errors,
 		    d.errors == 1 ? "" : "s");
 		config_free(cf);
+		log_reopen();	/* logrotate's SIGHUP still gets new files */
 	} else {
 		if (service_apply(cf) != 0)
 			log_warnx("reload: some services could not listen (see above)");
@@ -280,6 +306,7 @@ on_signal(int sig)
 		break;
 	case SIGQUIT:
 		/* xinetd's habit: leave the servers running. */
+		notify("STOPPING=1");
 		log_info("quitting; servers keep running");
 		loop_stop();
 		break;
@@ -364,18 +391,6 @@ absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
-static int
-facility_of(const char *name)
-{
-	for (int f = 0; f < 24; f++) {
-		const char *n = conf_facility_name(f << 3);
-
-		if (strcmp(n, "?") != 0 && strcmp(n, name) == 0)
-			return f << 3;
-	}
-	fprintf(stderr, "porterd: unknown syslog facility \"%s\"\n", name);
-	exit(EXIT_USAGE);
-}
 
 static int
 serve(void)
@@ -396,9 +411,12 @@ serve(void)
 	setup_limits();
 	if ((porter.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
-	if (opts.filelog != NULL)
-		log_init(LOGTO_FILE, opts.filelog, LOG_DAEMON, false);
-	else if (opts.syslog_facility != NULL)
+	if (opts.filelog != NULL) {
+		if (log_init(LOGTO_FILE, opts.filelog, LOG_DAEMON, false) != 0) {
+			fprintf(stderr, "porterd: -filelog %s: %s\n", opts.filelog, strerror(errno));
+			exit(1);
+		}
+	} else if (opts.syslog_facility != NULL)
 		log_init(LOGTO_SYSLOG, NULL, facility_of(opts.syslog_facility), false);
 	else if (opts.foreground)
 		log_init(LOGTO_STDERR, NULL, LOG_DAEMON, false);
@@ -410,6 +428,11 @@ serve(void)
 		log_warn("chdir /");
 	write_pidfile();
 
+	/* Start from default dispositions (a shell may have left SIGINT and
+	 * SIGQUIT ignored); servers then only need SIGPIPE put back. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGCHLD);

@@ -416,6 +416,7 @@ struct service {
 	struct sockaddr_storage bind_addr;
 	socklen_t bind_len;	/* 0: wildcard */
 	int family;		/* AF_INET or AF_INET6 */
+	int family_conf;	/* the family asked for, before any fallback */
 };
 
 #define DENY_FOREVER (-1)
@@ -520,8 +521,9 @@ extern struct porter porter;
 
 enum log_dest { LOGTO_STDERR, LOGTO_SYSLOG, LOGTO_FILE };
 
-/* Where porterd's own messages go; path for LOGTO_FILE. */
-void log_init(enum log_dest, const char *path, int facility, bool debug);
+/* Where porterd's own messages go; path for LOGTO_FILE. -1 when the file
+ * cannot be opened. */
+int log_init(enum log_dest, const char *path, int facility, bool debug);
 void log_reopen(void);
 void log_end(void);	/* closes and frees everything (exit) */
 void log_warn(const char *, ...) PRINTF(1, 2);	/* appends strerror(errno) */
@@ -629,6 +631,9 @@ struct svc {
 	unsigned running;	/* servers or internal sessions running */
 	uint64_t accepted;
 	uint64_t refused;
+	uint64_t emfile_said;	/* when EMFILE was last logged */
+	uint64_t fail_when;	/* builtin datagrams: the last FAIL line */
+	struct sockaddr_storage fail_peer;
 	bool mark;		/* reload: still in the new config */
 	bool removed;		/* closed; freed when its last child is gone */
 
@@ -722,6 +727,7 @@ struct child {
 	struct srckey key;
 	struct timer cap;	/* the timeout attribute */
 	bool timed_out;
+	uint64_t doomed;	/* removed service: SIGKILL after this time */
 	struct child *next;	/* hash chain */
 };
 

@@ -23,7 +23,8 @@ struct svc *svc_list;
  * env would only confuse the server. */
 static const char *const per_connection[] = {
 	"REMOTE_HOST", "REMOTE_ADDR", "REMOTE_PORT", "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
-	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
+	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"NOTIFY_SOCKET", NULL,	/* porterd's own; a server must not answer to it */
 };
 
 static bool
@@ -347,9 +348,13 @@ service_apply(struct config *cf)
 		}
 		if (svc != NULL) {
 			svc->mark = true;
+			/* The socket keeps the family it fell back to. */
+			s->family = svc->conf->family;
 			svc->conf = s;
 			if (svc->fd >= 0)
 				listener_tune(svc->fd, s);
+			else if (svc->kind != SVC_TCPMUX_CLIENT)
+				later[nlater++] = svc;	/* it could not listen before */
 		} else {
 			svc = svc_new(s);
 			svc->kind = svc_kind_of(s);
@@ -386,6 +391,7 @@ service_apply(struct config *cf)
 		o->removed = true;
 		o->conf = NULL;
 		if (o->running > 0) {
+			/* SIGTERM now, SIGKILL for what is left after a grace. */
 			child_kill(o, SIGTERM);
 			child_orphan(o);
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "porterd.h"
@@ -141,14 +142,17 @@ spawn_child(struct spawn_ctx *c)
 	if (s->umask >= 0)
 		umask((mode_t)s->umask);
 
+	/* Raw system calls: glibc's wrappers would signal every thread of
+	 * the process to change their credentials too, and in a vfork child
+	 * those are the parent's resolver threads. */
 	if (porter.root) {
 		if (s->have_gid) {
-			if (setgroups((size_t)svc->ngroups, svc->groups) != 0)
+			if (syscall(SYS_setgroups, (size_t)svc->ngroups, svc->groups) != 0)
 				spawn_fail(c, "setgroups");
-			if (setresgid(s->gid, s->gid, s->gid) != 0)
+			if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0)
 				spawn_fail(c, "setresgid");
 		}
-		if (s->have_uid && setresuid(s->uid, s->uid, s->uid) != 0)
+		if (s->have_uid && syscall(SYS_setresuid, s->uid, s->uid, s->uid) != 0)
 			spawn_fail(c, "setresuid");
 	}
 	execve(svc->path, svc->argv, c->envp);
@@ -161,7 +165,7 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 	const struct service *s = svc->conf;
 	struct spawn_ctx c;
 	char vars[SPAWN_ENV_EXTRA][VAR_LEN];
-	char fdnames[VAR_LEN];
+	char fdnames[320];
 	char addr[INET6_ADDRSTRLEN], num[24];
 	size_t n = svc->nenv, v = 0;
 	pid_t pid;
