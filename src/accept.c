@@ -288,7 +288,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 			return "address";
 		*need_name = v == ACL_NEED_NAME;
 	}
-	if (svc->kind == SVC_SPAWN || svc->kind == SVC_REDIRECT) {
+	if (svc->kind == SVC_SPAWN || svc->kind == SVC_REDIRECT ||
+	    svc->kind == SVC_TCPMUX_CLIENT) {
 		if (s->instances != COUNT_UNLIMITED && svc->running >= (unsigned)s->instances)
 			return "service_limit";
 		if (addr != NULL && svc->per_source != NULL && s->per_source != COUNT_UNLIMITED &&
@@ -474,6 +475,12 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		close(conn);
 		return true;
 	}
+	case SVC_TCPMUX_CLIENT:
+		/* TCPMUXPLUS: porterd says yes; TCPMUX: the server does. */
+		if ((s->type & T_TCPMUXPLUS) &&
+		    send(conn, "+Go\r\n", 5, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_debug("%s: tcpmux reply: %s", s->id, strerror(errno));
+		/* FALLTHROUGH */
 	case SVC_SPAWN:
 		accept_banner(svc, conn, BANNER_SUCCESS);
 		if (!accept_spawn(svc, conn, peer))
@@ -481,8 +488,18 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		if (s->wait != 1)
 			close(conn);
 		return true;
+	case SVC_TCPMUX:
+		accept_log_start(svc, 0, peer);
+		svc->accepted++;
+		tcpmux_start(svc, conn, peer);
+		return true;
+	case SVC_REDIRECT:
+		if (!redirect_start(svc, conn, peer))
+			accept_refuse(svc, conn, peer, "redirect");
+		else
+			svc->accepted++;
+		return true;
 	default:
-		/* Relays and tcpmux are not served yet. */
 		accept_refuse(svc, conn, peer, "service");
 		return true;
 	}
@@ -635,9 +652,10 @@ accept_forget(const struct svc *svc)
 			accept_retry_free(r);
 		}
 	}
-	for (struct svc *s = svc_list; s != NULL; s = s->next) {
-		if (svc != NULL && s != svc)
-			continue;
+	/* Only svc itself is touched: during a reload the list is being
+	 * rebuilt. */
+	for (struct svc *s = svc != NULL ? (struct svc *)svc : svc_list; s != NULL;
+	     s = svc != NULL ? NULL : s->next) {
 		while (s->pending != NULL) {
 			if (s->pending->fd >= 0)
 				close(s->pending->fd);
@@ -652,15 +670,29 @@ accept_forget(const struct svc *svc)
 
 /* ------------------------------------------------------------ listeners */
 
+void
+accept_client(struct svc *svc, int conn, const struct peer *peer)
+{
+	const char *why;
+	bool need_name;
+
+	if ((why = accept_check(svc, peer, &need_name)) != NULL)
+		accept_refuse(svc, conn, peer, why);
+	else if (need_name || (svc->conf->flags & F_IDONLY))
+		accept_hold(svc, conn, peer, need_name);
+	else if (!accept_dispatch(svc, conn, peer))
+		accept_fork_failed(svc, conn, peer);
+}
+
 static void
 accept_stream(struct svc *svc)
 {
-	bool nonblock = svc->kind == SVC_INTERNAL;
+	/* Served inside the loop: the socket must not block. */
+	bool nonblock = svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT ||
+	    svc->kind == SVC_TCPMUX;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct peer peer;
-		const char *why;
-		bool need_name;
 		int conn;
 
 		peer.len = sizeof(peer.sa);
@@ -693,12 +725,7 @@ accept_stream(struct svc *svc)
 			}
 		}
 		peer_normalize(&peer);
-		if ((why = accept_check(svc, &peer, &need_name)) != NULL)
-			accept_refuse(svc, conn, &peer, why);
-		else if (need_name || (svc->conf->flags & F_IDONLY))
-			accept_hold(svc, conn, &peer, need_name);
-		else if (!accept_dispatch(svc, conn, &peer))
-			accept_fork_failed(svc, conn, &peer);
+		accept_client(svc, conn, &peer);
 		if (svc->paused)
 			return;	/* cps: the rest wait in the backlog */
 	}

@@ -218,3 +218,11 @@ child_free_all(void)
 	child_n = 0;
 	timer_cancel(&orphan_timer);
 }
+
+void
+child_foreach(void (*fn)(void *arg, const struct child *), void *arg)
+{
+	for (size_t b = 0; b < CHILD_BUCKETS; b++)
+		for (const struct child *c = child_hash[b]; c != NULL; c = c->next)
+			fn(arg, c);
+}

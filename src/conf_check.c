@@ -95,6 +95,28 @@ check_kind(struct service *s, struct diag *d)
 		    s->id);
 }
 
+/* The relay's target is resolved once, at load time, IPv4 or IPv6. */
+static void
+check_redirect_target(struct service *s, struct diag *d)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int e;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	e = getaddrinfo(s->redirect_host, s->redirect_port, &hints, &res);
+	if (e != 0 || res == NULL) {
+		diag_error(d, s->at[A_REDIRECT], "%s: redirect %s: %s", s->id, s->redirect_host,
+		    e == EAI_NONAME || e == EAI_NODATA ? "no address" : gai_strerror(e));
+		if (res != NULL)
+			freeaddrinfo(res);
+		return;
+	}
+	memcpy(&s->redirect_addr, res->ai_addr, res->ai_addrlen);
+	s->redirect_len = res->ai_addrlen;
+	freeaddrinfo(res);
+}
+
 static void
 check_program(struct service *s, struct diag *d)
 {
@@ -131,6 +153,8 @@ check_program(struct service *s, struct diag *d)
 		    getservbyname(s->redirect_port, "tcp") == NULL)
 			diag_error(d, s->at[A_REDIRECT], "%s: redirect: unknown port \"%s\" (not "
 			    "in /etc/services for tcp)", s->id, s->redirect_port);
+		else
+			check_redirect_target(s, d);
 	} else if (!service_has(s, A_SERVER)) {
 		if (missing(s, A_SERVER) && missing(s, A_REDIRECT))
 			diag_error(d, s->loc, "%s: missing attribute server", s->id);

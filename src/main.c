@@ -204,11 +204,16 @@ warn_credentials(const struct config *cf)
 		    "%zu service%s are not applied", (int)geteuid(), n, n == 1 ? "" : "s");
 }
 
-static void
-reload(void)
+size_t
+porter_reload(struct diag *d)
 {
-	struct diag d = { 0 };
 	struct config *cf;
+	size_t errors;
+
+	if (stopping) {
+		diag_error(d, (struct loc){ 0 }, "porterd is stopping");
+		return d->errors;
+	}
 
 	{
 		char msg[64];
@@ -222,25 +227,40 @@ reload(void)
 		notify(msg);
 	}
 	log_info("reloading the configuration");
-	cf = conf_load(opts.conf, opts.inetd_conf, &d);
-	for (size_t i = 0; i < d.lines.n; i++)
-		log_warnx("%s", d.lines.v[i]);
-	if (d.errors > 0) {
-		log_warnx("reload: %zu error%s; the configuration in force stays", d.errors,
-		    d.errors == 1 ? "" : "s");
+	cf = conf_load(opts.conf, opts.inetd_conf, d);
+	for (size_t i = 0; i < d->lines.n; i++)
+		log_warnx("%s", d->lines.v[i]);
+	errors = d->errors;
+	if (errors > 0) {
+		log_warnx("reload: %zu error%s; the configuration in force stays", errors,
+		    errors == 1 ? "" : "s");
 		config_free(cf);
 		log_reopen();	/* logrotate's SIGHUP still gets new files */
+		porter.reload_failures++;
 	} else {
-		if (service_apply(cf) != 0)
+		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
+			diag_warn(d, (struct loc){ 0 },
+			    "some services could not listen (see the daemon log)");
+		}
 		config_free(current);
 		current = cf;
 		warn_credentials(current);
 		log_reopen();
 		log_info("reloaded: %zu services", service_count());
+		porter.reloads++;
 	}
-	diag_free(&d);
 	notify("READY=1");
+	return errors;
+}
+
+static void
+reload(void)
+{
+	struct diag d = { 0 };
+
+	(void)porter_reload(&d);
+	diag_free(&d);
 }
 
 static void
@@ -276,6 +296,8 @@ shutdown_start(void)
 	log_info("stopping");
 	service_close_all();
 	internal_close(NULL);
+	redirect_close(NULL);
+	tcpmux_close(NULL);
 	accept_forget(NULL);
 	if (child_count() == 0) {
 		loop_stop();
@@ -311,7 +333,7 @@ on_signal(int sig)
 		loop_stop();
 		break;
 	case SIGUSR1:
-		log_info("SIGUSR1: no state dump in this version");
+		control_dump();
 		break;
 	}
 }
@@ -342,6 +364,12 @@ setup_limits(void)
 	porter.child_nofile_hard = rl.rlim_max > CHILD_NOFILE_MAX ? CHILD_NOFILE_MAX : rl.rlim_max;
 	if (porter.child_nofile_hard < porter.child_nofile_soft)
 		porter.child_nofile_hard = porter.child_nofile_soft;
+	/* porterd itself holds two sockets and two pipes per relay: it takes
+	 * what the hard limit allows, up to a million. */
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void
@@ -408,6 +436,8 @@ serve(void)
 	porter.root = geteuid() == 0;
 	porter.foreground = opts.foreground;
 	porter.limit = opts.limit;
+	porter.conf_path = opts.conf;
+	porter.inetd_path = opts.inetd_conf;
 	setup_limits();
 	if ((porter.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
@@ -448,8 +478,11 @@ serve(void)
 	if (service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
 	warn_credentials(current);
+	porter.start_time = time(NULL);
 	if (service_count() == 0 && !opts.stayalive) {
 		log_warnx("no services; exiting");
+		rc = 1;
+	} else if (control_init(opts.control) != 0) {
 		rc = 1;
 	} else {
 		log_info("porterd %s started: %zu services", PORTER_VERSION, service_count());
@@ -457,6 +490,7 @@ serve(void)
 		loop_run();
 	}
 
+	control_end();
 	internal_shutdown();
 	service_free_all();
 	accept_forget(NULL);

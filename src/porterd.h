@@ -417,6 +417,8 @@ struct service {
 	socklen_t bind_len;	/* 0: wildcard */
 	int family;		/* AF_INET or AF_INET6 */
 	int family_conf;	/* the family asked for, before any fallback */
+	struct sockaddr_storage redirect_addr;	/* the relay's target */
+	socklen_t redirect_len;
 };
 
 #define DENY_FOREVER (-1)
@@ -514,8 +516,18 @@ struct porter {
 	uint64_t child_nofile_soft;	/* RLIMIT_NOFILE for servers */
 	uint64_t child_nofile_hard;
 	long limit;		/* -limit: servers at once, 0 = none */
+	const char *conf_path;	/* -f file, absolute; NULL with -i alone */
+	const char *inetd_path;	/* -i file, absolute, or NULL */
+	time_t start_time;	/* wall clock when serving started */
+	uint64_t reloads;	/* reloads applied */
+	uint64_t reload_failures;	/* reloads refused for errors */
 };
 extern struct porter porter;
+
+/* Reloads the configuration as SIGHUP does. The diagnostics go to the
+ * daemon log and into d (owned by the caller); returns the number of errors
+ * (0: the new configuration is in force). */
+size_t porter_reload(struct diag *d);
 
 /* ---------------------------------------------------------------- log.c */
 
@@ -612,7 +624,14 @@ void ident_cancel(struct ident *);
 
 /* ------------------------------------------------------------ service.c */
 
-enum svc_kind { SVC_SPAWN, SVC_INTERNAL, SVC_REDIRECT, SVC_TCPMUX_CLIENT, SVC_SENSOR };
+enum svc_kind {
+	SVC_SPAWN,		/* a server per client (or one with wait = yes) */
+	SVC_INTERNAL,		/* a builtin served in the loop */
+	SVC_REDIRECT,		/* a relay in the loop */
+	SVC_TCPMUX,		/* the tcpmux builtin itself */
+	SVC_TCPMUX_CLIENT,	/* type TCPMUX/TCPMUXPLUS: reached through tcpmux */
+	SVC_SENSOR,		/* flags SENSOR */
+};
 
 /*
  * A running service: the listener and counters that survive a reload, and
@@ -662,6 +681,7 @@ struct svc {
 #define PAUSE_LIMIT 0x8u	/* at instances */
 #define PAUSE_RETRY 0x10u	/* fork failed; try again later */
 #define PAUSE_LOOKUP 0x20u	/* wait = yes: deciding on the first datagram */
+#define PAUSE_DISABLED 0x40u	/* disabled at run time (porterctl) */
 
 enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
 #define BANNER_MAX (64 * 1024)
@@ -680,6 +700,12 @@ void service_close_all(void);
 void service_free_all(void);
 size_t service_count(void);
 void svc_free(struct svc *);
+/* The running service with this id, or NULL. */
+struct svc *service_find(const char *id);
+/* Stops or resumes accepting on svc at run time (PAUSE_DISABLED); running
+ * servers are left alone, and a reload keeps the state. Returns false when
+ * svc already was in that state. */
+bool service_set_disabled(struct svc *, bool disabled);
 
 /* ----------------------------------------------------------- listener.c */
 
@@ -694,6 +720,9 @@ void listener_tune(int fd, const struct service *s);
 /* ------------------------------------------------------------- accept.c */
 
 void accept_ready(int fd, uint32_t events, void *arg);
+/* The path of an accepted client: checks, then the wait for a name or an
+ * ident answer when needed, then the builtin, relay or server; takes conn. */
+void accept_client(struct svc *, int conn, const struct peer *);
 /* The checks of a datagram to a builtin: true when it may be answered. */
 bool accept_datagram_ok(struct svc *, const struct peer *);
 /* The global SENSOR list, created on first use. */
@@ -744,6 +773,30 @@ void child_kill(const struct svc *, int sig);
 void child_orphan(const struct svc *);
 size_t child_count(void);
 void child_free_all(void);
+/* Calls fn for every server in the table, in no particular order; fn must
+ * not add or remove servers. */
+void child_foreach(void (*fn)(void *arg, const struct child *), void *arg);
+
+/* ----------------------------------------------------------- redirect.c */
+
+/* Relays the accepted, non-blocking connection conn to svc's target; takes
+ * conn. false (conn still the caller's) when no relay could be set up. */
+bool redirect_start(struct svc *, int conn, const struct peer *);
+/* Ends the relays of svc (all when NULL), logging them. */
+void redirect_close(const struct svc *);
+/* Calls fn for each connected relay: id, client, start (loop_now() ms),
+ * bytes client to target, bytes target to client. */
+void redirect_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
+			  uint64_t start_ms, uint64_t in, uint64_t out),
+    void *arg);
+size_t redirect_count(void);
+
+/* ------------------------------------------------------------- tcpmux.c */
+
+/* Reads the service name of an RFC 1078 client on conn; takes conn. */
+void tcpmux_start(struct svc *, int conn, const struct peer *);
+/* Drops the clients still naming a service (of svc, or all). */
+void tcpmux_close(const struct svc *);
 
 /* ----------------------------------------------------------- internal.c */
 
@@ -759,5 +812,27 @@ void internal_close(const struct svc *);
 /* Closes and frees every session at once: only outside a round of events,
  * before loop_end(). */
 void internal_shutdown(void);
+
+/* ------------------------------------------------------------ control.c */
+
+/*
+ * The control socket porterctl talks to. Without -C, porterd tries
+ * PORTER_CONTROL; when it cannot create that, it falls back to
+ * PORTER_CONTROL_FALLBACK_DIR/PORTER_CONTROL_NAME with its effective uid,
+ * and porterctl looks there when PORTER_CONTROL does not exist.
+ */
+#define PORTER_CONTROL "/run/porter/control.sock"
+#define PORTER_CONTROL_FALLBACK_DIR "/tmp/porter-%lu"	/* printf'd with the euid */
+#define PORTER_CONTROL_NAME "control.sock"
+#define PORTER_DUMP_NAME "porterd.dump"	/* SIGUSR1, next to the socket */
+
+/* Opens the control socket at path (NULL: the default rule). Returns 0,
+ * also when porterd goes on without one (after a warning), and -1 when
+ * another porterd answers there and this one must not start. */
+int control_init(const char *path);
+/* Closes and removes the socket, and drops every client (exit). */
+void control_end(void);
+/* Writes the state dump (SIGUSR1) and logs where it went. */
+void control_dump(void);
 
 #endif

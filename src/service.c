@@ -196,6 +196,8 @@ svc_kind_of(const struct service *s)
 {
 	if (s->flags & F_SENSOR)
 		return SVC_SENSOR;
+	if ((s->type & T_INTERNAL) && strcmp(s->name, "tcpmux") == 0)
+		return SVC_TCPMUX;
 	if (s->type & T_INTERNAL)
 		return SVC_INTERNAL;
 	if (s->type & (T_TCPMUX | T_TCPMUXPLUS))
@@ -323,6 +325,19 @@ svc_open(struct svc *svc, bool quiet_inuse)
 	return true;
 }
 
+/* PAUSE_DISABLED when a service of that id among the old ones was
+ * disabled at run time: a reload that gives the service a new listener
+ * keeps it so. */
+static unsigned
+svc_disabled_before(struct svc *const *old, size_t nold, const char *id)
+{
+	for (size_t i = 0; i < nold; i++)
+		if (old[i]->conf != NULL && strcmp(old[i]->conf->id, id) == 0 &&
+		    (old[i]->pause_why & PAUSE_DISABLED))
+			return PAUSE_DISABLED;
+	return 0;
+}
+
 int
 service_apply(struct config *cf)
 {
@@ -331,8 +346,19 @@ service_apply(struct config *cf)
 	size_t nlater = 0;
 	bool failed = false;
 
+	struct svc **old;
+	size_t nold = 0;
+
+	/* The new list reuses the next pointers of the services it keeps:
+	 * remember the old list as it is. */
 	for (struct svc *o = svc_list; o != NULL; o = o->next)
+		nold++;
+	old = xcalloc(nold + 1, sizeof(*old));
+	nold = 0;
+	for (struct svc *o = svc_list; o != NULL; o = o->next) {
 		o->mark = false;
+		old[nold++] = o;
+	}
 	later = xcalloc(cf->nsvc + 1, sizeof(*later));
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		struct service *s = cf->svc[i];
@@ -358,6 +384,7 @@ service_apply(struct config *cf)
 		} else {
 			svc = svc_new(s);
 			svc->kind = svc_kind_of(s);
+			svc->pause_why |= svc_disabled_before(old, nold, s->id);
 			if (svc->kind == SVC_INTERNAL)
 				svc->internal = internal_find(s->name, s->socket_type);
 			/* The port may still be held by a service this reload
@@ -376,18 +403,17 @@ service_apply(struct config *cf)
 	*tail = NULL;
 
 	/* Sweep: what the new configuration no longer has. */
-	for (struct svc *o = svc_list, *next; o != NULL; o = next) {
-		bool kept = false;
+	for (size_t i = 0; i < nold; i++) {
+		struct svc *o = old[i];
 
-		next = o->next;
-		for (struct svc *f = fresh; f != NULL; f = f->next)
-			kept |= f == o;
-		if (kept)
+		if (o->mark)
 			continue;
 		log_info("%s: removed; closing its listener", o->conf->id);
 		svc_close(o);
 		accept_forget(o);
 		internal_close(o);
+		redirect_close(o);
+		tcpmux_close(o);
 		o->removed = true;
 		o->conf = NULL;
 		if (o->running > 0) {
@@ -402,6 +428,7 @@ service_apply(struct config *cf)
 		if (!svc_open(later[i], false))
 			failed = true;
 	free(later);
+	free(old);
 	svc_list = fresh;
 	return failed ? -1 : 0;
 }
@@ -422,6 +449,8 @@ service_free_all(void)
 		svc_close(s);
 		accept_forget(s);
 		internal_close(s);
+		redirect_close(s);
+		tcpmux_close(s);
 		child_orphan(s);
 		/* Off the list first: nothing may walk into freed memory. */
 		svc_list = s->next;
@@ -437,4 +466,25 @@ service_count(void)
 	for (struct svc *s = svc_list; s != NULL; s = s->next)
 		n++;
 	return n;
+}
+
+struct svc *
+service_find(const char *id)
+{
+	for (struct svc *s = svc_list; s != NULL; s = s->next)
+		if (s->conf != NULL && strcmp(s->conf->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+bool
+service_set_disabled(struct svc *svc, bool disabled)
+{
+	if (((svc->pause_why & PAUSE_DISABLED) != 0) == disabled)
+		return false;
+	if (disabled)
+		service_pause(svc, PAUSE_DISABLED);
+	else
+		service_resume(svc, PAUSE_DISABLED);
+	return true;
 }

@@ -92,7 +92,13 @@ class Porterd:
         e = dict(os.environ)
         if env:
             e.update(env)
-        self.proc = subprocess.Popen(WRAPPER + [PORTERD, "-F", "-f", self.conf] + list(args),
+        # A control socket of its own: daemons of parallel runs must not
+        # meet at the default path.
+        self.control = os.path.join(self.dir, "control.sock")
+        args = list(args)
+        if "-C" not in args:
+            args = ["-C", self.control] + args
+        self.proc = subprocess.Popen(WRAPPER + [PORTERD, "-F", "-f", self.conf] + args,
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=e,
                                      preexec_fn=preexec, user=user)
@@ -120,7 +126,7 @@ class Porterd:
         rx = re.compile(pattern)
 
         def found():
-            if self.proc.poll() is not None and len(rx.findall(self.text())) < count:
+            if self.proc.poll() is not None and self.count_log(pattern) < count:
                 raise AssertionError("porterd exited (%s) before logging %r:\n%s" %
                                      (self.proc.returncode, pattern, self.text()))
             m = [x for x in (rx.search(l) for l in self.text().splitlines()) if x]

@@ -1,0 +1,351 @@
+/*
+ * redirect.c: the relay of `redirect` services, served inside the event
+ * loop with no process per connection. The connect to the target is
+ * non-blocking with a timeout; bytes move with splice() through a pipe per
+ * direction, so they are never copied into porterd; a half-close is passed
+ * on in each direction; an idle timeout and the service's time cap end
+ * stalled relays; the byte counts feed the TRAFFIC line. A relay costs two
+ * sockets, two pipes and this small struct, whatever its traffic.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define CONNECT_MS 10000	/* how long the target has to accept */
+#define PIPE_BYTES (256 * 1024)	/* per direction; the kernel may give less */
+
+/* One direction: from src through the pipe to dst. */
+struct flow {
+	int src;
+	int dst;
+	int pr, pw;		/* pipe read and write ends */
+	size_t queued;		/* bytes in the pipe */
+	size_t cap;
+	bool eof;		/* src said EOF */
+	bool shut;		/* dst was shut down for writing */
+	uint64_t bytes;
+};
+
+struct relay {
+	struct svc *svc;
+	char id[128];
+	struct peer peer;
+	int cfd;		/* the client */
+	int sfd;		/* the target */
+	struct watch cw, sw;
+	struct timer t;
+	bool connected;
+	struct flow up;		/* client to target: "in" */
+	struct flow down;	/* target to client: "out" */
+	uint64_t start;
+	time_t start_wall;
+	uint64_t last;		/* last traffic */
+	struct relay *prev, *next;
+};
+
+static struct relay *relays;
+static size_t nrelays;
+
+static void
+relay_free(void *p)
+{
+	free(p);
+}
+
+static void
+relay_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Ends the relay: the TRAFFIC and EXIT lines, every descriptor closed. */
+static void
+relay_end(struct relay *r, const char *why)
+{
+	struct svc *svc = r->svc;
+
+	loop_unwatch(&r->cw);
+	loop_unwatch(&r->sw);
+	timer_cancel(&r->t);
+	relay_close_fd(&r->cfd);
+	relay_close_fd(&r->sfd);
+	relay_close_fd(&r->up.pr);
+	relay_close_fd(&r->up.pw);
+	relay_close_fd(&r->down.pr);
+	relay_close_fd(&r->down.pw);
+	if (svc != NULL && svc->conf != NULL) {
+		const struct service *s = svc->conf;
+
+		if (r->connected && (s->log_on_success & L_TRAFFIC))
+			log_service(svc, "TRAFFIC: %s in=%llu(bytes) out=%llu(bytes)", r->id,
+			    (unsigned long long)r->up.bytes, (unsigned long long)r->down.bytes);
+		if (r->connected && (s->log_on_success & (L_EXIT | L_DURATION))) {
+			char line[256];
+			size_t n = (size_t)snprintf(line, sizeof(line), "EXIT: %s", r->id);
+
+			if (s->log_on_success & L_EXIT)
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " status=0");
+			if (s->log_on_success & L_PID)
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=0");
+			if (s->log_on_success & L_DURATION)
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
+				    (long long)(time(NULL) - r->start_wall));
+			if (why != NULL)
+				snprintf(line + n, sizeof(line) - n, " %s", why);
+			log_service(svc, "%s", line);
+		}
+		if (svc->running > 0)
+			svc->running--;
+		service_resume(svc, PAUSE_LIMIT);
+	}
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		relays = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	nrelays--;
+	loop_defer_free(r, relay_free);
+}
+
+/* Moves what it can in one direction; false on a fatal error. */
+static bool
+flow_pump(struct flow *f, bool *moved)
+{
+	for (;;) {
+		bool progress = false;
+		ssize_t n;
+
+		if (!f->eof && f->queued < f->cap) {
+			n = splice(f->src, NULL, f->pw, NULL, f->cap - f->queued,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				f->queued += (size_t)n;
+				progress = true;
+			} else if (n == 0)
+				f->eof = true;
+			else if (errno != EAGAIN && errno != EINTR)
+				return false;
+		}
+		if (f->queued > 0) {
+			n = splice(f->pr, NULL, f->dst, NULL, f->queued,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				f->queued -= (size_t)n;
+				f->bytes += (uint64_t)n;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return false;
+		}
+		/* Everything read and written: pass the half-close on. */
+		if (f->eof && f->queued == 0 && !f->shut) {
+			shutdown(f->dst, SHUT_WR);
+			f->shut = true;
+		}
+		if (!progress)
+			return true;
+		*moved = true;
+	}
+}
+
+static void
+relay_pump(struct relay *r)
+{
+	bool moved = false;
+
+	if (!flow_pump(&r->up, &moved) || !flow_pump(&r->down, &moved)) {
+		relay_end(r, "reset");
+		return;
+	}
+	if (moved)
+		r->last = loop_now();
+	if (r->up.shut && r->down.shut)
+		relay_end(r, NULL);
+}
+
+static void
+relay_io(int fd, uint32_t events, void *arg)
+{
+	(void)fd, (void)events;
+	relay_pump(arg);
+}
+
+static bool
+relay_pipe(struct flow *f)
+{
+	int p[2];
+	int size;
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+		return false;
+	f->pr = p[0];
+	f->pw = p[1];
+	size = fcntl(f->pw, F_SETPIPE_SZ, PIPE_BYTES);
+	if (size <= 0)
+		size = fcntl(f->pw, F_GETPIPE_SZ);
+	f->cap = size > 0 ? (size_t)size : 65536;
+	return true;
+}
+
+static void
+relay_timer(void *arg)
+{
+	struct relay *r = arg;
+	const struct service *s = r->svc != NULL ? r->svc->conf : NULL;
+	uint64_t now = loop_now(), next = UINT64_MAX;
+
+	if (!r->connected) {
+		if (r->svc != NULL)
+			accept_log_fail(r->svc, "connect", &r->peer);
+		relay_end(r, NULL);
+		return;
+	}
+	if (s != NULL && s->timeout > 0) {
+		if (now - r->start >= (uint64_t)s->timeout * 1000) {
+			relay_end(r, "timeout");
+			return;
+		}
+		next = r->start + (uint64_t)s->timeout * 1000 - now;
+	}
+	if (s != NULL && s->redirect_idle > 0) {
+		uint64_t idle = (uint64_t)s->redirect_idle * 1000;
+
+		if (now - r->last >= idle) {
+			relay_end(r, "idle");
+			return;
+		}
+		if (r->last + idle - now < next)
+			next = r->last + idle - now;
+	}
+	if (next != UINT64_MAX)
+		timer_set(&r->t, next);
+}
+
+static void
+relay_connected(int fd, uint32_t events, void *arg)
+{
+	struct relay *r = arg;
+	int err = 0, one = 1;
+	socklen_t len = sizeof(err);
+
+	(void)events;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+		char a[INET6_ADDRSTRLEN];
+
+		peer_addr(&r->peer, a, sizeof(a));
+		log_warnx("%s: relay for %s: connect: %s", r->id, a, strerror(err ? err : errno));
+		if (r->svc != NULL)
+			accept_log_fail(r->svc, "connect", &r->peer);
+		relay_end(r, NULL);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!relay_pipe(&r->up) || !relay_pipe(&r->down)) {
+		log_warn("%s: relay pipe", r->id);
+		relay_end(r, NULL);
+		return;
+	}
+	r->connected = true;
+	r->last = loop_now();
+	accept_log_start(r->svc, 0, &r->peer);
+	r->sw.fn = relay_io;
+	r->cw.fd = r->cfd;
+	r->cw.fn = relay_io;
+	r->cw.arg = r;
+	/* Edge-triggered: every wakeup pumps both ways until they block. */
+	if (loop_watch(&r->sw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0 ||
+	    loop_watch(&r->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+		relay_end(r, NULL);
+		return;
+	}
+	timer_cancel(&r->t);
+	relay_timer(r);
+	relay_pump(r);
+}
+
+bool
+redirect_start(struct svc *svc, int conn, const struct peer *peer)
+{
+	const struct service *s = svc->conf;
+	struct relay *r;
+	int one = 1;
+
+	if (s->redirect_len == 0 || (r = calloc(1, sizeof(*r))) == NULL)
+		return false;
+	r->svc = svc;
+	snprintf(r->id, sizeof(r->id), "%s", s->id);
+	r->peer = *peer;
+	r->cfd = conn;
+	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;
+	r->start = loop_now();
+	r->start_wall = time(NULL);
+	r->sfd = socket(s->redirect_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (r->sfd < 0) {
+		free(r);
+		return false;
+	}
+	if (s->flags & F_KEEPALIVE)
+		setsockopt(r->sfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	r->up.src = r->down.dst = conn;
+	r->up.dst = r->down.src = r->sfd;
+	r->sw.fd = r->sfd;
+	r->sw.fn = relay_connected;
+	r->sw.arg = r;
+	r->t.fn = relay_timer;
+	r->t.arg = r;
+	r->next = relays;
+	if (relays != NULL)
+		relays->prev = r;
+	relays = r;
+	nrelays++;
+	svc->running++;
+	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&
+		errno != EINPROGRESS) ||
+	    loop_watch(&r->sw, EPOLLOUT) != 0) {
+		log_warn("%s: relay connect", r->id);
+		accept_log_fail(svc, "connect", peer);
+		relay_end(r, NULL);
+		return true;
+	}
+	timer_set(&r->t, CONNECT_MS);
+	return true;
+}
+
+void
+redirect_close(const struct svc *svc)
+{
+	for (struct relay *r = relays, *next; r != NULL; r = next) {
+		next = r->next;
+		if (svc == NULL || r->svc == svc)
+			relay_end(r, "stopped");
+	}
+}
+
+void
+redirect_foreach(void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t,
+		     uint64_t),
+    void *arg)
+{
+	for (struct relay *r = relays; r != NULL; r = r->next)
+		if (r->connected)
+			fn(arg, r->id, &r->peer, r->start, r->up.bytes, r->down.bytes);
+}
+
+size_t
+redirect_count(void)
+{
+	return nrelays;
+}

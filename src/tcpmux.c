@@ -1,0 +1,187 @@
+/*
+ * tcpmux.c: the RFC 1078 multiplexer, in the event loop. A client names a
+ * service on its first line; only services of type TCPMUX or TCPMUXPLUS
+ * can be reached this way (xinetd's CVE-2012-0862 let a client start any
+ * service), and the service found goes through its own access checks and
+ * runs with its own credentials (CVE-2013-4342 ran them as root). The
+ * name is consumed exactly, with no byte of what follows, and replies
+ * carry no stray NUL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define MUX_LINE_MAX 256
+#define MUX_WAIT_MS 10000	/* for the client to name its service */
+
+struct mux {
+	struct svc *svc;
+	int fd;
+	struct peer peer;
+	struct watch w;
+	struct timer t;
+	struct mux *prev, *next;
+};
+
+static struct mux *muxes;
+
+static void
+mux_free(void *p)
+{
+	free(p);
+}
+
+static void
+mux_end(struct mux *m, bool close_fd)
+{
+	loop_unwatch(&m->w);
+	timer_cancel(&m->t);
+	if (close_fd && m->fd >= 0)
+		close(m->fd);
+	if (m->svc->running > 0)
+		m->svc->running--;
+	if (m->prev != NULL)
+		m->prev->next = m->next;
+	else
+		muxes = m->next;
+	if (m->next != NULL)
+		m->next->prev = m->prev;
+	loop_defer_free(m, mux_free);
+}
+
+static void
+mux_say(int fd, const char *text)
+{
+	if (send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+		log_debug("tcpmux: reply: %s", strerror(errno));
+}
+
+static void
+mux_help(struct mux *m)
+{
+	char line[MUX_LINE_MAX + 3];
+
+	for (const struct svc *s = svc_list; s != NULL; s = s->next) {
+		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL || (s->pause_why & PAUSE_DISABLED))
+			continue;
+		snprintf(line, sizeof(line), "%s\r\n", s->conf->name);
+		mux_say(m->fd, line);
+	}
+}
+
+static struct svc *
+mux_find(const char *name)
+{
+	for (struct svc *s = svc_list; s != NULL; s = s->next)
+		if (s->kind == SVC_TCPMUX_CLIENT && s->conf != NULL &&
+		    strcasecmp(s->conf->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+mux_read(int fd, uint32_t events, void *arg)
+{
+	struct mux *m = arg;
+	char buf[MUX_LINE_MAX + 1];
+	struct svc *target;
+	char *nl;
+	ssize_t n;
+
+	(void)events;
+	/* Peek, then take exactly the line: what follows is the server's. */
+	n = recv(fd, buf, MUX_LINE_MAX, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		mux_end(m, true);
+		return;
+	}
+	buf[n] = '\0';
+	if ((nl = memchr(buf, '\n', (size_t)n)) == NULL) {
+		if (n == MUX_LINE_MAX) {
+			mux_say(fd, "-Line too long\r\n");
+			mux_end(m, true);
+		}
+		return;
+	}
+	n = recv(fd, buf, (size_t)(nl - buf) + 1, 0);
+	if (n <= 0) {
+		mux_end(m, true);
+		return;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strcasecmp(buf, "help") == 0) {
+		mux_help(m);
+		mux_end(m, true);
+		return;
+	}
+	target = mux_find(buf);
+	if (target == NULL || (target->pause_why & PAUSE_DISABLED)) {
+		accept_log_fail(m->svc, "service", &m->peer);
+		mux_say(fd, "-Service not available\r\n");
+		mux_end(m, true);
+		return;
+	}
+	/* The server gets the blocking socket it expects. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	m->fd = -1;
+	mux_end(m, false);
+	accept_client(target, fd, &m->peer);
+}
+
+static void
+mux_timeout(void *arg)
+{
+	struct mux *m = arg;
+
+	mux_say(m->fd, "-Timeout\r\n");
+	mux_end(m, true);
+}
+
+void
+tcpmux_start(struct svc *svc, int conn, const struct peer *peer)
+{
+	struct mux *m = calloc(1, sizeof(*m));
+
+	if (m == NULL) {
+		close(conn);
+		return;
+	}
+	m->svc = svc;
+	m->fd = conn;
+	m->peer = *peer;
+	m->w.fd = conn;
+	m->w.fn = mux_read;
+	m->w.arg = m;
+	m->t.fn = mux_timeout;
+	m->t.arg = m;
+	m->next = muxes;
+	if (muxes != NULL)
+		muxes->prev = m;
+	muxes = m;
+	svc->running++;
+	if (loop_watch(&m->w, EPOLLIN) != 0) {
+		mux_end(m, true);
+		return;
+	}
+	timer_set(&m->t, MUX_WAIT_MS);
+}
+
+void
+tcpmux_close(const struct svc *svc)
+{
+	for (struct mux *m = muxes, *next; m != NULL; m = next) {
+		next = m->next;
+		if (svc == NULL || m->svc == svc)
+			mux_end(m, true);
+	}
+}

@@ -1,0 +1,737 @@
+"""Access control, black box: only_from and no_access (more specific rule
+wins, an exact tie denies), host and .domain rules decided by reverse DNS
+without blocking the loop, access_times, the SENSOR deny list, banners,
+USERID and IDONLY against a fake RFC 1413 server, and JSON log lines.
+
+Clients bind distinct loopback sources (127.0.0.2, 127.0.0.3, ... and ::1)
+so that each is a different peer for porterd.
+"""
+import ctypes
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import tempfile
+import threading
+import time
+
+from harness import Porterd, PorterTest, recv_all, wait_for, SLOW
+
+LOG = r"porterd\[\d+\]: INFO: "
+FAIL_BYTES = "Go away.\r\n"
+BANNER_BYTES = "Welcome to porter.\r\n"
+SUCCESS_BYTES = "You may pass.\r\n"
+
+
+def spawn_service(sid, port, extra="", bind="127.0.0.1", server="/bin/echo", args="ok",
+                  log_success="PID HOST", log_failure="HOST"):
+    """A spawned stream service; port is a placeholder such as "{PORT0}".
+    Braces are doubled for the harness's str.format."""
+    return """
+service %s
+{{
+	type           = UNLISTED
+	port           = %s
+	socket_type    = stream
+	wait           = no
+	user           = root
+	server         = %s
+	server_args    = %s
+	%s
+	log_on_success = %s
+	log_on_failure = %s
+	%s
+}}
+""" % (sid, port, server, args, "bind = " + bind if bind else "", log_success, log_failure,
+       extra)
+
+
+def udp_echo(sid, port, extra="", bind="127.0.0.1"):
+    return """
+service echo
+{{
+	id             = %s
+	type           = INTERNAL UNLISTED
+	socket_type    = dgram
+	wait           = yes
+	port           = %s
+	%s
+	log_on_failure = HOST
+	%s
+}}
+""" % (sid, port, "bind = " + bind if bind else "", extra)
+
+
+def ask(d, port, source, host="127.0.0.1"):
+    """Connects from source and returns everything until EOF. The client
+    never closes first (/bin/echo reads nothing), so its port is not left
+    in TIME_WAIT where it would keep a later wildcard listener from
+    binding."""
+    with d.connect(port, host=host, source=source) as s:
+        return recv_all(s)
+
+
+def arrived(s):
+    """What has arrived on s so far without waiting: None when nothing
+    has, b"" for EOF."""
+    s.setblocking(False)
+    try:
+        return s.recv(65536, socket.MSG_PEEK)
+    except BlockingIOError:
+        return None
+    finally:
+        s.settimeout(5.0 * SLOW)
+
+
+def q(addr):
+    return re.escape(addr) + "$"
+
+
+# ---------------------------------------------------------------- fakes
+
+class FakeIdentd:
+    """An RFC 1413 server on addr:113 in a thread. Each query must be
+    "<client port> , <server port>\\r\\n"; while gate is clear, answers
+    wait. queries holds (lport, rport) pairs as received, bad holds any
+    query that did not have the right form."""
+
+    QUERY = re.compile(rb"^(\d+) , (\d+)\r\n$")
+
+    def __init__(self, addr, user="alice"):
+        self.user = user
+        self.gate = threading.Event()
+        self.gate.set()
+        self.queries = []
+        self.bad = []
+        self.accepted = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, 113))
+        self.sock.listen(64)
+        self.stopping = False
+        self.threads = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.stopping:
+                c.close()
+                return
+            with self.lock:
+                self.accepted += 1
+            t = threading.Thread(target=self.answer, args=(c,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def answer(self, c):
+        with c:
+            c.settimeout(10)
+            data = b""
+            try:
+                while not data.endswith(b"\n") and len(data) < 1024:
+                    b = c.recv(1024)
+                    if not b:
+                        break
+                    data += b
+            except OSError:
+                return
+            m = self.QUERY.match(data)
+            with self.lock:
+                if m is None:
+                    self.bad.append(data)
+                    return
+                self.queries.append((int(m.group(1)), int(m.group(2))))
+            self.gate.wait(10)
+            try:
+                c.sendall(b"%s , %s : USERID : UNIX : %s\r\n" %
+                          (m.group(1), m.group(2), self.user.encode()))
+            except OSError:
+                pass
+
+    def count(self):
+        with self.lock:
+            return len(self.queries)
+
+    def settled(self):
+        """True when every connection accepted so far has been read."""
+        with self.lock:
+            return len(self.queries) + len(self.bad) == self.accepted
+
+    def close(self):
+        self.gate.set()
+        self.stopping = True
+        try:
+            poke = socket.create_connection(self.sock.getsockname(), timeout=1)
+            poke.close()
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.sock.close()
+        for t in self.threads:
+            t.join(5)
+
+
+class FakeDNS:
+    """A DNS server on addr:53 (UDP) answering PTR queries from names;
+    the queries in held wait until gate is set; everything else gets
+    NXDOMAIN at once."""
+
+    def __init__(self, addr, names, held=()):
+        self.names = names
+        self.held = set(held)
+        self.gate = threading.Event()
+        self.seen = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((addr, 53))
+        self.threads = []
+        self.thread = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def encode(name):
+        return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+
+    def reply(self, data, addr):
+        qid, _flags, qd = struct.unpack("!HHH", data[:6])
+        p = 12
+        labels = []
+        while data[p] != 0:
+            labels.append(data[p + 1:p + 1 + data[p]].decode())
+            p += 1 + data[p]
+        qname = ".".join(labels).lower()
+        qtype = struct.unpack("!H", data[p + 1:p + 3])[0]
+        question = data[12:p + 5]
+        with self.lock:
+            self.seen.append(qname)
+        name = self.names.get(qname) if qtype == 12 else None
+        if name is None:
+            out = struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
+        else:
+            rdata = self.encode(name)
+            out = (struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question +
+                   struct.pack("!HHHIH", 0xc00c, 12, 1, 60, len(rdata)) + rdata)
+        if qname in self.held:
+            t = threading.Thread(target=self.later, args=(out, addr), daemon=True)
+            t.start()
+            self.threads.append(t)
+        else:
+            self.sock.sendto(out, addr)
+
+    def later(self, out, addr):
+        self.gate.wait(20)
+        self.sock.sendto(out, addr)
+
+    def serve(self):
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            if data == b"stop":
+                return
+            try:
+                self.reply(data, addr)
+            except (IndexError, struct.error, UnicodeDecodeError):
+                pass
+
+    def queried(self, qname):
+        with self.lock:
+            return qname in self.seen
+
+    def close(self):
+        self.gate.set()
+        if self.thread is not None:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.sendto(b"stop", self.sock.getsockname())
+            s.close()
+            self.thread.join(5)
+        for t in self.threads:
+            t.join(5)
+        self.sock.close()
+
+
+CLONE_NEWNS = 0x20000
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+
+
+def private_etc(files):
+    """A preexec function that gives porterd a mount namespace of its own in
+    which each target (/etc/hosts, /etc/resolv.conf) is the given file.
+    libc is loaded here, before the fork."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def setup():
+        if libc.unshare(CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+        for target, source in files.items():
+            if libc.mount(source.encode(), target.encode(), None, MS_BIND, None) != 0:
+                raise OSError(ctypes.get_errno(), "mount --bind " + source)
+    return setup
+
+
+def can_private_etc():
+    """Whether a child can get a mount namespace with a private /etc/hosts."""
+    if os.geteuid() != 0:
+        return False
+    tmp = tempfile.NamedTemporaryFile("w", delete=False)
+    tmp.write("127.0.0.1 localhost\n")
+    tmp.close()
+    setup = private_etc({"/etc/hosts": tmp.name})
+    pid = os.fork()
+    if pid == 0:
+        try:
+            setup()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    os.unlink(tmp.name)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+# ---------------------------------------------------------------- tests
+
+# Each stream case: id, extra configuration, bind (None: dual stack), and
+# the clients as (source, server address, expected bytes or None for
+# "refused").
+TCP_CASES = [
+    ("only", "only_from = 127.0.0.2\n\tbanner_fail = {DIR}/fail.txt", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", FAIL_BYTES.encode()), ("127.0.0.2", "127.0.0.1", b"ok\n")]),
+    ("noacc", "no_access = 127.0.0.3", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", b"ok\n")]),
+    # The more specific rule wins, whichever list holds it.
+    ("narrowdeny", "only_from = 127.0.0.0/8\n\tno_access = 127.0.0.3", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", b"ok\n")]),
+    ("narrowallow", "no_access = 127.0.0.0/8\n\tonly_from = 127.0.0.2", "127.0.0.1",
+     [("127.0.0.2", "127.0.0.1", b"ok\n"), ("127.0.0.3", "127.0.0.1", None)]),
+    # An exact tie denies: the same address, or the same network.
+    ("tie", "only_from = 127.0.0.2 127.0.0.3\n\tno_access = 127.0.0.3", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", b"ok\n")]),
+    ("tienet", "only_from = 127.0.0.0/24\n\tno_access = 127.0.0.0/24", "127.0.0.1",
+     [("127.0.0.2", "127.0.0.1", None)]),
+    # An empty only_from lets nobody in.
+    ("empty", "only_from =", "127.0.0.1",
+     [("127.0.0.1", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", None)]),
+    # Trailing zero octets are wildcards: 127.0.0.0 is 127.0.0.0/8.
+    ("wild", "only_from = 127.0.0.0", "127.0.0.1",
+     [("127.0.0.2", "127.0.0.1", b"ok\n"), ("127.0.0.3", "127.0.0.1", b"ok\n")]),
+    ("wildno", "no_access = 127.0.0.0", "127.0.0.1",
+     [("127.0.0.2", "127.0.0.1", None)]),
+    ("cidr", "only_from = 127.0.0.0/30", "127.0.0.1",
+     [("127.0.0.4", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", b"ok\n"),
+      ("127.0.0.3", "127.0.0.1", b"ok\n")]),
+    ("fact", "only_from = 127.0.0.{{2,4}}", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", None), ("127.0.0.2", "127.0.0.1", b"ok\n"),
+      ("127.0.0.4", "127.0.0.1", b"ok\n")]),
+    ("six", "only_from = ::1", "::1",
+     [("::1", "::1", b"ok\n")]),
+    ("sixno", "only_from = ::2", "::1",
+     [("::1", "::1", None)]),
+    # Dual stack: an IPv4 client arrives through [::] and is matched by
+    # IPv4 rules as a plain IPv4 address; an IPv4 rule, even 0.0.0.0 (every
+    # IPv4 address), never matches ::1, nor an IPv6 rule an IPv4 client.
+    ("dual", "only_from = 127.0.0.2", None,
+     [("127.0.0.2", "127.0.0.1", b"ok\n"), ("127.0.0.3", "127.0.0.1", None),
+      ("::1", "::1", None)]),
+    ("dualall4", "only_from = 0.0.0.0", None,
+     [("::1", "::1", None), ("127.0.0.3", "127.0.0.1", b"ok\n")]),
+    ("dual6", "only_from = ::1", None,
+     [("::1", "::1", b"ok\n"), ("127.0.0.2", "127.0.0.1", None)]),
+]
+
+UDP_CASES = [
+    ("uonly", "only_from = 127.0.0.2", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", False), ("127.0.0.2", "127.0.0.1", True)]),
+    ("unarrow", "only_from = 127.0.0.0/8\n\tno_access = 127.0.0.3", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", False), ("127.0.0.2", "127.0.0.1", True)]),
+    ("utie", "only_from = 127.0.0.{{2,3}}\n\tno_access = 127.0.0.3/32", "127.0.0.1",
+     [("127.0.0.3", "127.0.0.1", False), ("127.0.0.2", "127.0.0.1", True)]),
+    ("udual", "only_from = 127.0.0.2", None,
+     [("::1", "::1", False), ("127.0.0.3", "127.0.0.1", False),
+      ("127.0.0.2", "127.0.0.1", True)]),
+]
+
+
+class AddressTest(PorterTest):
+    def start_listening(self, conf, **kw):
+        """self.start, on fresh ports again when a listener could not bind:
+        free_ports checks 127.0.0.1 and ::1, but a dual-stack listener
+        binds the wildcard address, which a TIME_WAIT connection from
+        another loopback address (127.0.0.2:P) still holds."""
+        for attempt in range(3):
+            d = Porterd(conf, **kw)
+            if "could not listen" not in d.text() or attempt == 2:
+                self.addCleanup(d.close)
+                return d
+            d.close()
+
+    def test_address_matrix(self):
+        conf = ""
+        n = 0
+        for sid, extra, bind, _ in TCP_CASES:
+            conf += spawn_service(sid, "{PORT%d}" % n, extra, bind)
+            n += 1
+        for sid, extra, bind, _ in UDP_CASES:
+            conf += udp_echo(sid, "{PORT%d}" % n, extra, bind)
+            n += 1
+        d = self.start_listening(conf, nports=n, files={"fail.txt": FAIL_BYTES})
+        port = dict(zip([c[0] for c in TCP_CASES + UDP_CASES], d.ports))
+
+        for sid, _, _, clients in TCP_CASES:
+            # Every client of the service at once: a refused one is closed
+            # at once while the allowed ones are served.
+            socks = []
+            for source, host, _ in clients:
+                s = d.connect(port[sid], host=host, source=source)
+                socks.append(s)
+            for s, (source, host, want) in zip(socks, clients):
+                t0 = time.monotonic()
+                got = recv_all(s)
+                s.close()
+                what = "%s from %s" % (sid, source)
+                if want is None:
+                    self.assertEqual(got, b"", what)
+                elif want == b"ok\n":
+                    self.assertEqual(got, want, what)
+                else:
+                    self.assertEqual(got, want, what + ": exactly banner_fail")
+                if want == b"ok\n":
+                    d.wait_log(LOG + r"START: %s pid=\d+ from=%s" % (sid, q(source)))
+                else:
+                    self.assertLess(time.monotonic() - t0, 2.0 * SLOW, what)
+                    d.wait_log(LOG + r"FAIL: %s address from=%s" % (sid, q(source)))
+            for source, _, want in clients:
+                starts = d.count_log(r"START: %s pid=\d+ from=%s" % (sid, q(source)))
+                fails = d.count_log(r"FAIL: %s \S+ from=%s" % (sid, q(source)))
+                if want == b"ok\n":
+                    self.assertEqual((starts, fails), (1, 0), "%s from %s" % (sid, source))
+                else:
+                    # Refused in the parent: no server was ever started.
+                    self.assertEqual((starts, fails), (0, 1), "%s from %s" % (sid, source))
+
+        for sid, _, _, clients in UDP_CASES:
+            socks = []
+            for source, host, _ in clients:
+                fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+                s = socket.socket(fam, socket.SOCK_DGRAM)
+                s.settimeout(2.0 * SLOW)
+                s.bind((source, 0))
+                self.addCleanup(s.close)
+                socks.append(s)
+            for s, (source, host, allowed) in zip(socks, clients):
+                payload = ("%s from %s" % (sid, source)).encode()
+                s.sendto(payload, (host, port[sid]))
+                if allowed:
+                    self.assertEqual(s.recvfrom(65536)[0], payload)
+                else:
+                    d.wait_log(LOG + r"FAIL: %s address from=%s" % (sid, q(source)))
+            # The allowed clients' answers came after the refused ones were
+            # decided: had a refused client been answered, it would be here.
+            for s, (source, _, allowed) in zip(socks, clients):
+                if not allowed:
+                    self.assertIsNone(arrived(s), "%s answered %s" % (sid, source))
+                    self.assertEqual(d.count_log(r"FAIL: %s address from=%s" %
+                                                 (sid, q(source))), 1)
+
+
+class NameTest(PorterTest):
+    def test_host_name_rule(self):
+        try:
+            name = socket.gethostbyaddr("127.0.0.1")[0]
+        except OSError as e:
+            self.skipTest("127.0.0.1 has no reverse name here (%s)" % e)
+        if name != "localhost":
+            self.skipTest("127.0.0.1 resolves to %r, not localhost" % name)
+        d = self.start(spawn_service("byname", "{PORT0}", "only_from = localhost") +
+                       spawn_service("plain", "{PORT1}"))
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.1"), b"ok\n")
+        d.wait_log(LOG + r"START: byname pid=\d+ from=127\.0\.0\.1$")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.5"), b"")
+        d.wait_log(LOG + r"FAIL: byname address from=127\.0\.0\.5$")
+        self.assertEqual(d.count_log(r"START: byname pid=\d+ from=127\.0\.0\.5$"), 0)
+        # Clients of the name service and of a plain one, all at once.
+        socks = []
+        for i in range(20):
+            src = "127.0.0.1" if i % 2 else "127.0.0.5"
+            socks.append((src, d.ports[0], d.connect(d.ports[0], source=src)))
+            socks.append((src, d.ports[1], d.connect(d.ports[1], source=src)))
+        for src, p, s in socks:
+            want = b"ok\n" if p == d.ports[1] or src == "127.0.0.1" else b""
+            self.assertEqual(recv_all(s), want, "%s to %d" % (src, p))
+            s.close()
+        d.wait_log(LOG + r"FAIL: byname address from=127\.0\.0\.5$", count=11)
+        d.wait_log(LOG + r"START: byname pid=\d+ from=127\.0\.0\.1$", count=11)
+
+    def test_domain_rules_do_not_block(self):
+        """Reverse names come from a private /etc/hosts and a fake DNS
+        server in a mount namespace of porterd's own. The fake server holds
+        the answer for 127.0.0.6, which proves a lookup is in flight while
+        porterd serves other clients and services."""
+        if not can_private_etc():
+            self.skipTest("needs root and mount namespaces (private /etc/hosts)")
+        tmp = tempfile.mkdtemp(prefix="porter-etc-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        hosts = os.path.join(tmp, "hosts")
+        resolv = os.path.join(tmp, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.2 two.porter.test\n"
+                    "127.0.0.3 three.porter.test\n127.0.0.4 four.other.test\n")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.99\noptions timeout:15 attempts:1\n")
+        six = "6.0.0.127.in-addr.arpa"
+        dns = FakeDNS("127.0.0.99", {six: "Six.Porter.Test"}, held=[six])
+        self.addCleanup(dns.close)
+        d = self.start(spawn_service("dom", "{PORT0}",
+                                     "only_from = .porter.test\n\tno_access = three.porter.test") +
+                       spawn_service("plain", "{PORT1}"),
+                       preexec=private_etc({"/etc/hosts": hosts, "/etc/resolv.conf": resolv}))
+        dns.start()
+
+        # 127.0.0.6 waits for its name: the DNS server has the query.
+        c6 = d.connect(d.ports[0], source="127.0.0.6")
+        wait_for(lambda: dns.queried(six), what="the PTR query for 127.0.0.6")
+        # Meanwhile the loop serves: another service, and other clients of
+        # this one, allowed and refused.
+        self.assertEqual(ask(d, d.ports[1], "127.0.0.6"), b"ok\n")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.2"), b"ok\n")
+        d.wait_log(LOG + r"START: dom pid=\d+ from=127\.0\.0\.2$")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.3"), b"")
+        d.wait_log(LOG + r"FAIL: dom address from=127\.0\.0\.3$")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.5"), b"")
+        d.wait_log(LOG + r"FAIL: dom address from=127\.0\.0\.5$")
+        self.assertIsNone(arrived(c6), "127.0.0.6 decided before its name was known:\n" +
+                          d.text())
+        self.assertEqual(d.count_log(r"(START|FAIL): dom .*from=127\.0\.0\.6$"), 0)
+        # The answer comes: 127.0.0.6 is six.porter.test, allowed.
+        dns.gate.set()
+        self.assertEqual(recv_all(c6), b"ok\n")
+        c6.close()
+        d.wait_log(LOG + r"START: dom pid=\d+ from=127\.0\.0\.6$")
+
+        # 50 clients at once, each decided by its own name.
+        verdict = {"127.0.0.2": True, "127.0.0.3": False, "127.0.0.4": False,
+                   "127.0.0.5": False, "127.0.0.6": True}
+        srcs = sorted(verdict)
+        clients = []
+        for i in range(50):
+            src = srcs[i % len(srcs)]
+            s = d.connect(d.ports[0], source=src)
+            clients.append((src, s))
+        for src, s in clients:
+            self.assertEqual(recv_all(s), b"ok\n" if verdict[src] else b"", src)
+            s.close()
+        for src, ok in verdict.items():
+            before = {"127.0.0.2": 1, "127.0.0.6": 1, "127.0.0.3": 1, "127.0.0.5": 1,
+                      "127.0.0.4": 0}[src]
+            if ok:
+                d.wait_log(LOG + r"START: dom pid=\d+ from=%s" % q(src), count=before + 10)
+            else:
+                d.wait_log(LOG + r"FAIL: dom address from=%s" % q(src), count=before + 10)
+            self.assertEqual(d.count_log(r"(START|FAIL): dom .*from=%s" % q(src)),
+                             before + 10, src)
+
+
+class TimesTest(PorterTest):
+    def test_access_times(self):
+        # Ranges a couple of minutes wide on each side, so that the minute
+        # turning over during the test changes no decision.
+        t = time.localtime()
+        now = t.tm_hour * 60 + t.tm_min
+
+        def hm(m):
+            m %= 1440
+            return "%d:%02d" % (m // 60, m % 60)
+        inside = "%s-%s" % (hm(now - 1), hm(now + 2))
+        outside = "%s-%s" % (hm(now + 3), hm(now - 3))   # the rest of the day but 7 minutes
+        d = self.start(spawn_service("open", "{PORT0}", "access_times = " + inside) +
+                       spawn_service("shut", "{PORT1}", "access_times = " + outside))
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.2"), b"ok\n")
+        d.wait_log(LOG + r"START: open pid=\d+ from=127\.0\.0\.2$")
+        self.assertEqual(ask(d, d.ports[1], "127.0.0.2"), b"")
+        d.wait_log(LOG + r"FAIL: shut time from=127\.0\.0\.2$")
+        self.assertEqual(d.count_log(r"START: shut "), 0)
+
+
+class SensorTest(PorterTest):
+    def test_sensor_denies_everywhere_for_deny_time(self):
+        conf = """
+service sensor
+{{
+	type           = UNLISTED
+	port           = {PORT0}
+	socket_type    = stream
+	wait           = no
+	flags          = SENSOR
+	deny_time      = 3s
+	bind           = 127.0.0.1
+	log_on_success = HOST
+}}
+service lookout
+{{
+	type           = UNLISTED
+	port           = {PORT1}
+	socket_type    = stream
+	wait           = no
+	flags          = SENSOR
+	deny_time      = NEVER
+	bind           = 127.0.0.1
+	log_on_success = HOST
+}}
+""" + spawn_service("plain", "{PORT2}")
+        d = self.start(conf)
+        sensor, lookout, plain = d.ports[:3]
+
+        # deny_time = NEVER only logs.
+        self.assertEqual(ask(d, lookout, "127.0.0.11"), b"")
+        d.wait_log(LOG + r"START: lookout from=127\.0\.0\.11$")
+        self.assertEqual(ask(d, plain, "127.0.0.11"), b"ok\n")
+        d.wait_log(LOG + r"START: plain pid=\d+ from=127\.0\.0\.11$")
+
+        t0 = time.monotonic()
+        self.assertEqual(ask(d, sensor, "127.0.0.7"), b"")
+        d.wait_log(LOG + r"START: sensor from=127\.0\.0\.7$")
+        d.wait_log(LOG + r"sensor: 127\.0\.0\.7 touched the sensor; denied everywhere for 3 s$")
+        # Refused by an unrelated service, while another source is served.
+        self.assertEqual(ask(d, plain, "127.0.0.7"), b"")
+        d.wait_log(LOG + r"FAIL: plain address from=127\.0\.0\.7$")
+        self.assertEqual(d.count_log(r"START: plain pid=\d+ from=127\.0\.0\.7$"), 0)
+        self.assertEqual(ask(d, plain, "127.0.0.8"), b"ok\n")
+        d.wait_log(LOG + r"START: plain pid=\d+ from=127\.0\.0\.8$")
+        self.assertEqual(ask(d, plain, "127.0.0.11"), b"ok\n")
+        # After the ban, 127.0.0.7 is served again.
+        wait_for(lambda: ask(d, plain, "127.0.0.7") == b"ok\n", 6.0,
+                 "127.0.0.7 to be served again", interval=0.1)
+        self.assertGreaterEqual(time.monotonic() - t0, 2.9)
+        d.wait_log(LOG + r"START: plain pid=\d+ from=127\.0\.0\.7$")
+
+
+class BannerTest(PorterTest):
+    def test_banners(self):
+        d = self.start(spawn_service("ban", "{PORT0}",
+                                     "only_from = 127.0.0.2\n"
+                                     "\tbanner = {DIR}/banner.txt\n"
+                                     "\tbanner_success = {DIR}/success.txt\n"
+                                     "\tbanner_fail = {DIR}/fail.txt") +
+                       spawn_service("hello", "{PORT1}", "banner = {DIR}/banner.txt"),
+                       files={"banner.txt": BANNER_BYTES, "success.txt": SUCCESS_BYTES,
+                              "fail.txt": FAIL_BYTES})
+        # banner, then banner_success, then what the server writes.
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.2"),
+                         (BANNER_BYTES + SUCCESS_BYTES + "ok\n").encode())
+        self.assertEqual(ask(d, d.ports[1], "127.0.0.2"), (BANNER_BYTES + "ok\n").encode())
+        # A refused client gets banner_fail and nothing else.
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.3"), FAIL_BYTES.encode())
+        d.wait_log(LOG + r"FAIL: ban address from=127\.0\.0\.3$")
+
+
+class IdentTest(PorterTest):
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root (a fake identd on port 113)")
+        self.identd = FakeIdentd("127.0.0.9")
+        self.addCleanup(self.identd.close)
+
+    def test_userid_logged_without_waiting(self):
+        d = self.start(spawn_service("who", "{PORT0}", log_success="PID HOST USERID"))
+        self.identd.gate.clear()
+        s = d.connect(d.port, source="127.0.0.9")
+        cport = s.getsockname()[1]
+        # Served while the ident answer is still held back.
+        self.assertEqual(recv_all(s), b"ok\n")
+        s.close()
+        d.wait_log(LOG + r"START: who pid=\d+ from=127\.0\.0\.9$")
+        wait_for(lambda: self.identd.count() == 1, what="the ident query")
+        self.assertEqual(self.identd.queries, [(cport, d.port)])
+        self.assertEqual(d.count_log(r"USERID: "), 0)
+        self.identd.gate.set()
+        d.wait_log(LOG + r"USERID: who USERID : UNIX : alice$")
+        self.assertEqual(self.identd.bad, [])
+
+    def test_idonly(self):
+        d = self.start(spawn_service("idonly", "{PORT0}", "flags = IDONLY",
+                                     log_success="PID HOST USERID") +
+                       spawn_service("marker", "{PORT1}", log_success="PID HOST USERID"))
+        self.identd.gate.clear()
+        s = d.connect(d.port, source="127.0.0.9")
+        cport = s.getsockname()[1]
+        wait_for(lambda: self.identd.count() == 1, what="the ident query")
+        self.assertEqual(self.identd.queries, [(cport, d.port)])
+        # Not served before the answer.
+        self.assertIsNone(arrived(s), "decided before the ident answer:\n" + d.text())
+        self.assertEqual(d.count_log(r"START: idonly "), 0)
+        self.identd.gate.set()
+        self.assertEqual(recv_all(s), b"ok\n")
+        s.close()
+        d.wait_log(LOG + r"USERID: idonly USERID : UNIX : alice$")
+        d.wait_log(LOG + r"START: idonly pid=\d+ from=127\.0\.0\.9$")
+        text = d.text()
+        self.assertLess(text.index("USERID: idonly"), text.index("START: idonly"))
+        # One query per client: a marker client's query, asked later, comes
+        # in second.
+        self.assertEqual(ask(d, d.ports[1], "127.0.0.9"), b"ok\n")
+        wait_for(lambda: any(lp == d.ports[1] for _, lp in self.identd.queries),
+                 what="the marker's ident query")
+        wait_for(self.identd.settled, what="every ident query read")
+        self.assertEqual([lp for _, lp in self.identd.queries], [d.port, d.ports[1]])
+        d.wait_log(LOG + r"USERID: marker USERID : UNIX : alice$")
+        self.assertEqual(d.count_log(r"USERID: idonly "), 1)
+
+        # No identd on 127.0.0.10: refused.
+        self.assertEqual(ask(d, d.port, "127.0.0.10"), b"")
+        d.wait_log(LOG + r"NOID: idonly 127\.0\.0\.10 no server$")
+        d.wait_log(LOG + r"FAIL: idonly ident from=127\.0\.0\.10$")
+        self.assertEqual(d.count_log(r"START: idonly .*from=127\.0\.0\.10$"), 0)
+        self.assertEqual(self.identd.bad, [])
+
+
+class JsonLogTest(PorterTest):
+    def test_json_lines(self):
+        d = self.start(spawn_service("j", "{PORT0}",
+                                     "only_from = 127.0.0.2\n"
+                                     "\tlog_type = FILE {DIR}/s.json json",
+                                     log_success="PID HOST EXIT DURATION"))
+        path = os.path.join(d.dir, "s.json")
+
+        def records(n):
+            try:
+                with open(path) as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                return None
+            return [json.loads(l) for l in lines] if len(lines) >= n else None
+        self.assertEqual(ask(d, d.port, "127.0.0.2"), b"ok\n")
+        wait_for(lambda: records(2), what="START and EXIT in s.json")
+        self.assertEqual(ask(d, d.port, "127.0.0.3"), b"")
+        recs = wait_for(lambda: records(3), what="FAIL in s.json")
+        self.assertEqual(len(recs), 3)
+        stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        for r in recs:
+            self.assertRegex(r.pop("time"), stamp)
+        start, exit_, fail = recs
+        pid = start.get("pid")
+        self.assertIsInstance(pid, int)
+        self.assertEqual(start, {"event": "START", "service": "j", "pid": pid,
+                                 "from": "127.0.0.2"})
+        self.assertIsInstance(exit_.get("duration"), int)
+        self.assertEqual(exit_, {"event": "EXIT", "service": "j", "status": 0, "pid": pid,
+                                 "duration": exit_["duration"]})
+        self.assertEqual(fail, {"event": "FAIL", "service": "j", "from": "127.0.0.3",
+                                "reason": "address"})
+        # Those lines go to the file, not to the daemon's log.
+        self.assertEqual(d.count_log(r"(START|EXIT|FAIL): j "), 0)
