@@ -254,6 +254,8 @@ static const struct {
 	{ PAUSE_DISABLED, "disabled" },
 };
 
+#define CONTROL_NPAUSES (sizeof(control_pauses) / sizeof(control_pauses[0]))
+
 /* The address a service listens on: "*" for both families, "0.0.0.0" or
  * "::" for one, "tcpmux" for a service reached through tcpmux. */
 static void
@@ -348,7 +350,7 @@ cmd_status(struct reply *r, int argc, char **argv)
 			cbuf_json(b, control_state(svc));
 			cbuf_key(b, &first, "paused_why");
 			cbuf_puts(b, "[");
-			for (size_t i = 0; i < sizeof(control_pauses) / sizeof(control_pauses[0]); i++) {
+			for (size_t i = 0; i < CONTROL_NPAUSES; i++) {
 				if (!(svc->pause_why & control_pauses[i].bit))
 					continue;
 				cbuf_puts(b, first_why ? "" : ",");
@@ -525,7 +527,8 @@ control_connections(struct cbuf *b, bool json)
 		if (json) {
 			bool first = true;
 			char a[INET6_ADDRSTRLEN];
-			bool has = c->peer.sa.ss_family == AF_INET || c->peer.sa.ss_family == AF_INET6;
+			int fam = c->peer.sa.ss_family;
+			bool has = fam == AF_INET || fam == AF_INET6;
 
 			cbuf_puts(b, i == 0 ? "\n{" : ",\n{");
 			cbuf_key(b, &first, "service");
@@ -939,7 +942,8 @@ cmd_explain(struct reply *r, int argc, char **argv)
 		}
 	}
 	if (s->flags & F_IDONLY)
-		explain_line(&e, "ident", "required (IDONLY): the client's ident server must answer");
+		explain_line(&e, "ident",
+		    "required (IDONLY): the client's ident server must answer");
 	if (deny != NULL && deny != rule)
 		snprintf(rule, sizeof(rule), "%s", deny);
 
@@ -1634,7 +1638,8 @@ control_open(const char *path, bool private, char *err, size_t errlen)
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "the path is longer than %zu bytes", sizeof(sun.sun_path) - 1);
+		snprintf(err, errlen, "the path is longer than %zu bytes",
+		    sizeof(sun.sun_path) - 1);
 		return OPEN_FAILED;
 	}
 	dir = control_dirname(path);

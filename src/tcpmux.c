@@ -169,7 +169,8 @@ tcpmux_start(struct svc *svc, int conn, const struct peer *peer)
 		muxes->prev = m;
 	muxes = m;
 	svc->running++;
-	if (loop_watch(&m->w, EPOLLIN) != 0) {
+	/* Edge-triggered: only peeked, a partial line stays readable. */
+	if (loop_watch(&m->w, EPOLLIN | EPOLLET) != 0) {
 		mux_end(m, true);
 		return;
 	}

@@ -1,0 +1,567 @@
+"""porterctl and the control socket: every command, in text and in JSON,
+against a running porterd with live connections (a spawned server that
+sleeps, an echo session held open); permissions; disable and enable taking
+effect at once; explain; metrics; reload and check; the SIGUSR1 dump. Every
+porterd here gets -C with a socket in a directory of the test's own, so the
+tests never touch /run."""
+import datetime
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import PorterTest, Porterd, SLOW, converse, wait_for
+
+PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
+HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
+
+CONF = """
+service slow
+{{
+	type        = UNLISTED
+	port        = {PORT0}
+	socket_type = stream
+	wait        = no
+	user        = root
+	server      = %(helpers)s/slow
+	server_args = 30000
+	bind        = 127.0.0.1
+	instances   = 10
+	per_source  = 5
+}}
+
+service echo
+{{
+	type        = INTERNAL UNLISTED
+	port        = {PORT1}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+	only_from   = 127.0.0.0/8 10.0.0.0/8 .example.test
+	no_access   = 10.1.0.0/16
+}}
+
+service daytime
+{{
+	id           = daytime-am
+	type         = INTERNAL UNLISTED
+	port         = {PORT2}
+	socket_type  = stream
+	wait         = no
+	bind         = 127.0.0.1
+	access_times = 08:00-09:00
+}}
+%(extra)s
+"""
+
+ECHO2 = """
+service echo
+{{
+	id          = echo2
+	type        = INTERNAL UNLISTED
+	port        = {PORT3}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+}}
+"""
+
+BROKEN = """
+service broken
+{{
+	socket_type = stream
+	bogus       = 1
+}}
+"""
+
+# One sample of the Prometheus text format: name{labels} value.
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+                    r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? '
+                    r'(-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
+
+
+def conf(extra=""):
+    return CONF % {"helpers": HELPERS, "extra": extra}
+
+
+class CtlTest(PorterTest):
+    def start_ctl(self, text=None, **kw):
+        """A porterd with its control socket in a directory of its own."""
+        self.sockdir = tempfile.mkdtemp(prefix="porter-ctl-")
+        os.chmod(self.sockdir, 0o755)
+        self.addCleanup(shutil.rmtree, self.sockdir, True)
+        self.sock = os.path.join(self.sockdir, "ctl.sock")
+        d = self.start(text if text is not None else conf(), args=("-C", self.sock), **kw)
+        d.wait_log(r"control: listening on " + re.escape(self.sock))
+        return d
+
+    def ctl(self, *args, sock=None, **kw):
+        return subprocess.run([PORTERCTL, "-C", sock or self.sock] + list(args),
+                              capture_output=True, text=True, timeout=30 * SLOW, **kw)
+
+    def ok(self, *args):
+        r = self.ctl(*args)
+        self.assertEqual(r.returncode, 0, "porterctl %s: %s%s" % (args, r.stdout, r.stderr))
+        return r.stdout
+
+    def json(self, *args):
+        return json.loads(self.ok(*(args + ("--json",))))
+
+    def raw(self, data, timeout=10.0):
+        """Sends bytes to the control socket; returns the whole answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout * SLOW)
+            s.connect(self.sock)
+            s.sendall(data)
+            out = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    return out
+                out += b
+
+    def status(self, sid):
+        for svc in self.json("status"):
+            if svc["id"] == sid:
+                return svc
+        raise AssertionError("no service %r in status" % sid)
+
+    def live(self, d):
+        """A slow server running and an echo session open; returns both
+        client sockets."""
+        slow = d.connect(d.ports[0])
+        self.addCleanup(slow.close)
+        echo = d.connect(d.ports[1])
+        self.addCleanup(echo.close)
+        echo.sendall(b"hi\n")
+        self.assertEqual(echo.recv(16), b"hi\n")
+        wait_for(lambda: self.status("slow")["running"] == 1, what="the slow server")
+        return slow, echo
+
+    # ------------------------------------------------------------ status
+
+    def test_status_text_and_json(self):
+        d = self.start_ctl()
+        self.live(d)
+        out = self.ok("status")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["SERVICE", "PROTO", "ADDRESS", "PORT", "STATE", "RUNNING", "ACCEPTED",
+                          "REFUSED"])
+        rows = {l.split()[0]: l.split() for l in lines[1:]}
+        self.assertEqual(rows["slow"], ["slow", "tcp", "127.0.0.1", str(d.ports[0]), "active",
+                                        "1", "1", "0"])
+        self.assertEqual(rows["echo"][:6], ["echo", "tcp", "127.0.0.1", str(d.ports[1]),
+                                            "active", "1"])
+        self.assertIn("daytime-am", rows)
+        # The table is aligned: every header starts where its column does.
+        self.assertEqual(len({len(l) for l in lines}), 1, out)
+
+        js = {s["id"]: s for s in self.json("status")}
+        self.assertEqual(set(js), {"slow", "echo", "daytime-am"})
+        slow = js["slow"]
+        self.assertEqual((slow["kind"], slow["protocol"], slow["address"], slow["port"],
+                          slow["state"], slow["running"], slow["accepted"], slow["refused"],
+                          slow["paused_why"]),
+                         ("server", "tcp", "127.0.0.1", d.ports[0], "active", 1, 1, 0, []))
+        self.assertEqual((js["echo"]["kind"], js["echo"]["running"]), ("internal", 1))
+        # --json may come before the command as well.
+        r = self.ctl("--json", "status")
+        self.assertEqual([s["id"] for s in json.loads(r.stdout)],
+                         ["slow", "echo", "daytime-am"])
+
+    def test_connections_text_and_json(self):
+        d = self.start_ctl()
+        slow, _ = self.live(d)
+        cport = slow.getsockname()[1]
+        conns = [c for c in self.json("connections") if c["service"] == "slow"]
+        self.assertEqual(len(conns), 1, conns)
+        c = conns[0]
+        self.assertEqual((c["kind"], c["peer"], c["port"], c["bytes_in"], c["bytes_out"]),
+                         ("server", "127.0.0.1", cport, None, None))
+        self.assertGreater(c["pid"], 0)
+        with open("/proc/%d/cmdline" % c["pid"], "rb") as f:
+            self.assertIn(b"slow", f.read())
+        start = datetime.datetime.strptime(c["start"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        self.assertLess(abs(time.time() - start.timestamp()), 60)
+        self.assertGreaterEqual(c["duration"], 0)
+
+        out = self.ok("connections")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["SERVICE", "PEER", "PID", "START", "DURATION", "IN", "OUT", "KIND"])
+        row = [l.split() for l in lines[1:] if l.startswith("slow ")]
+        self.assertEqual(len(row), 1, out)
+        self.assertEqual(row[0][1:4], ["127.0.0.1:%d" % cport, str(c["pid"]), c["start"]])
+        self.assertEqual(row[0][5:], ["-", "-", "server"])
+
+    # ------------------------------------------------------- disable, enable
+
+    def test_disable_and_enable_at_once(self):
+        d = self.start_ctl()
+        _, session = self.live(d)
+        self.assertEqual(self.ok("disable", "echo"), "echo: disabled\n")
+        d.wait_log(r"echo: disabled through the control socket by uid %d" % os.geteuid())
+        self.assertEqual(self.status("echo")["state"], "disabled")
+        self.assertIn("disabled", self.status("echo")["paused_why"])
+        row = [l.split() for l in self.ok("status").splitlines() if l.startswith("echo ")]
+        self.assertEqual(row[0][4], "disabled")
+
+        # The listener is paused: connect() may land in the backlog, but
+        # nobody serves the client.
+        waiting = d.connect(d.ports[1])
+        self.addCleanup(waiting.close)
+        waiting.sendall(b"ping\n")
+        waiting.settimeout(1.0)
+        with self.assertRaises(socket.timeout):
+            waiting.recv(16)
+        # A session that was running goes on.
+        session.sendall(b"still\n")
+        self.assertEqual(session.recv(16), b"still\n")
+        # Disabling twice changes nothing.
+        js = self.json("disable", "echo")
+        self.assertEqual(js, {"service": "echo", "state": "disabled", "changed": False})
+
+        js = self.json("enable", "echo")
+        self.assertEqual(js, {"service": "echo", "state": "active", "changed": True})
+        waiting.settimeout(5.0 * SLOW)
+        self.assertEqual(waiting.recv(16), b"ping\n")
+        self.assertEqual(converse(d.ports[1], b"x"), b"x")
+        self.assertEqual(self.ok("enable", "echo"), "echo: already enabled\n")
+
+        r = self.ctl("disable", "nosuch")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('no service "nosuch"', r.stderr)
+        self.assertEqual(self.ctl("enable", "nosuch").returncode, 1)
+
+    def test_disabled_service_stays_disabled_through_reloads(self):
+        d = self.start_ctl()
+        self.ok("disable", "echo")
+        d.reload()
+        self.assertEqual(self.status("echo")["state"], "disabled")
+        # A new port means a new listener: still disabled.
+        d.reload(conf().replace("{PORT1}", "{PORT3}", 1))
+        echo = self.status("echo")
+        self.assertEqual((echo["port"], echo["state"]), (d.ports[3], "disabled"))
+        s = d.connect(d.ports[3])
+        self.addCleanup(s.close)
+        s.sendall(b"a")
+        s.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            s.recv(1)
+        self.ok("enable", "echo")
+        s.settimeout(5.0 * SLOW)
+        self.assertEqual(s.recv(1), b"a")
+
+    # ---------------------------------------------------------- explain
+
+    def explain(self, *args):
+        r = self.ctl("-n", "explain", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return dict(l.split(": ", 1) for l in r.stdout.splitlines())
+
+    def test_explain_allow_and_deny_with_the_rule(self):
+        d = self.start_ctl()
+        self.live(d)
+        e = self.explain("echo", "10.1.2.3")
+        self.assertEqual((e["service"], e["client"], e["verdict"], e["rule"]),
+                         ("echo", "10.1.2.3", "denied", "no_access 10.1.0.0/16"))
+        e = self.explain("echo", "10.2.3.4")
+        self.assertEqual((e["verdict"], e["rule"]), ("allowed", "only_from 10.0.0.0/8"))
+        e = self.explain("echo", "192.0.2.1")
+        self.assertEqual((e["verdict"], e["rule"]), ("denied", "not in only_from"))
+        e = self.explain("echo", "::ffff:10.1.0.9")
+        self.assertEqual((e["verdict"], e["rule"]), ("denied", "no_access 10.1.0.0/16"))
+        # The first lines come in tcpdmatch's order.
+        r = self.ctl("-n", "explain", "echo", "10.2.3.4")
+        self.assertEqual([l.split(":")[0] for l in r.stdout.splitlines()[:4]],
+                         ["service", "client", "verdict", "rule"])
+
+        # access_times, at a time given and at one outside.
+        e = self.explain("daytime-am", "127.0.0.1", "08:30")
+        self.assertEqual((e["verdict"], e["time"]), ("allowed", "08:30"))
+        e = self.explain("daytime-am", "127.0.0.1", "12:00")
+        self.assertEqual((e["verdict"], e["rule"]), ("denied", "access_times 08:00-09:00"))
+
+        # A domain rule sees the name porterctl passes on.
+        out = self.raw(b"explain echo 192.0.2.1 name=host.example.test\n").decode()
+        self.assertTrue(out.startswith("OK\n"), out)
+        self.assertIn("verdict: allowed\nrule: only_from .example.test\n", out)
+        out = self.raw(b"explain echo 192.0.2.1 name=\n").decode()
+        self.assertIn("verdict: denied\n", out)
+        self.assertIn("name: none\n", out)
+
+        # The limits that depend on load, with the numbers of now; the
+        # reverse lookup of 127.0.0.1 is done by porterctl itself.
+        r = self.ctl("explain", "slow", "127.0.0.1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        js = json.loads(r.stdout)
+        self.assertEqual((js["service"], js["verdict"], js["name_looked_up"]),
+                         ("slow", "allowed", True))
+        self.assertEqual(js["limits"]["instances"], {"current": 1, "max": 10, "reached": False})
+        self.assertEqual(js["limits"]["per_source"], {"current": 1, "max": 5, "reached": False})
+        e = self.explain("slow", "127.0.0.2")
+        self.assertEqual(e["instances"], "1 running of 10")
+        self.assertEqual(e["per_source"], "0 running for this source of 5")
+
+        for bad in (("echo", "not-an-address"), ("echo", "10.0.0.1", "25:00"),
+                    ("echo",)):
+            self.assertEqual(self.ctl("-n", "explain", *bad).returncode, 64, bad)
+        r = self.ctl("-n", "explain", "nosuch", "10.0.0.1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('no service "nosuch"', r.stderr)
+
+    def test_explain_sensor_list(self):
+        d = self.start_ctl(conf("""
+service trap
+{{
+	type        = UNLISTED
+	port        = {PORT3}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+	flags       = SENSOR
+	deny_time   = 10
+}}
+"""))
+        self.assertEqual(self.explain("echo", "127.0.0.1")["verdict"], "allowed")
+        converse(d.ports[3])
+        d.wait_log(r"trap: 127\.0\.0\.1 touched the sensor")
+        e = self.explain("echo", "127.0.0.1")
+        self.assertEqual((e["verdict"], e["rule"]), ("denied", "sensor list"))
+
+    # ---------------------------------------------------------- metrics
+
+    def test_metrics_parse(self):
+        d = self.start_ctl()
+        self.live(d)
+        out = self.ok("metrics")
+        self.assertTrue(out.endswith("\n"))
+        samples = {}
+        helped, typed = set(), {}
+        for line in out.splitlines():
+            if line.startswith("# HELP "):
+                helped.add(line.split()[2])
+                continue
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split()
+                self.assertIn(kind, ("counter", "gauge"))
+                typed[name] = kind
+                continue
+            m = SAMPLE.match(line)
+            self.assertIsNotNone(m, "not a sample line: %r" % line)
+            self.assertIn(m.group(1), typed, "sample before its TYPE: %r" % line)
+            samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+        self.assertEqual(set(typed), helped)
+        for name in ("porter_service_accepted_total", "porter_service_refused_total",
+                     "porter_reloads_total"):
+            self.assertEqual(typed[name], "counter")
+        for name in ("porter_service_running", "porter_service_paused", "porter_children",
+                     "porter_start_time_seconds"):
+            self.assertEqual(typed[name], "gauge")
+        self.assertEqual(samples['porter_service_accepted_total{service="slow"}'], 1)
+        self.assertEqual(samples['porter_service_refused_total{service="slow"}'], 0)
+        self.assertEqual(samples['porter_service_running{service="slow"}'], 1)
+        self.assertEqual(samples['porter_service_running{service="echo"}'], 1)
+        self.assertEqual(samples['porter_service_paused{service="echo"}'], 0)
+        self.assertEqual(samples["porter_children"], 1)
+        self.assertEqual(samples["porter_reloads_total"], 0)
+        self.assertLess(abs(samples["porter_start_time_seconds"] - time.time()), 120)
+
+        self.ok("disable", "echo")
+        js = self.json("metrics")
+        svc = {s["service"]: s for s in js["services"]}
+        self.assertEqual((svc["echo"]["paused"], svc["echo"]["disabled"], svc["echo"]["running"]),
+                         (1, 1, 1))
+        self.assertEqual((svc["slow"]["accepted"], svc["slow"]["running"]), (1, 1))
+        self.assertEqual(js["children"], 1)
+        self.assertEqual(js["start_time_seconds"], int(samples["porter_start_time_seconds"]))
+
+    # ------------------------------------------------------ reload, check
+
+    def test_reload_applies_a_changed_configuration(self):
+        d = self.start_ctl()
+        d.write_conf(conf(ECHO2))
+        out = self.ok("reload")
+        self.assertEqual(out, "reloaded: 4 services\n")
+        d.wait_log(r"reload requested through the control socket by uid %d" % os.geteuid())
+        self.assertEqual(converse(d.ports[3], b"new"), b"new")
+        self.assertEqual(self.status("echo2")["state"], "active")
+        js = self.json("reload")
+        self.assertEqual((js["errors"], js["services"]), (0, 4))
+
+        # A broken file changes nothing, and the answer carries the errors.
+        d.write_conf(conf(ECHO2) + BROKEN)
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("reload refused", r.stderr)
+        self.assertRegex(r.stdout, re.escape(d.conf) + r":\d+: ")
+        self.assertEqual(converse(d.ports[3], b"still"), b"still")
+        js = self.json("metrics")
+        self.assertEqual((js["reloads"], js["reload_failures"]), (2, 1))
+        # SIGHUP still reloads as before.
+        d.reload(conf())
+        wait_for(lambda: "echo2" not in [s["id"] for s in self.json("status")],
+                 what="echo2 removed")
+
+    def test_check_with_a_broken_configuration_on_disk(self):
+        d = self.start_ctl()
+        self.assertEqual(self.ok("check"), "configuration OK\n")
+        self.assertEqual(self.json("check"),
+                         {"errors": 0, "warnings": 0, "diagnostics": []})
+        d.write_conf(conf() + BROKEN)
+        r = self.ctl("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"porterctl: \d+ errors? in the configuration")
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines, r.stdout)
+        for line in lines:
+            self.assertRegex(line, re.escape(d.conf) + r":\d+: ")
+        # The same lines as porterd -t prints.
+        t = subprocess.run([os.environ.get("PORTERD", "build/porterd"), "-t", "-f", d.conf],
+                           capture_output=True, text=True)
+        self.assertEqual(t.returncode, 78)
+        self.assertEqual(t.stderr.splitlines(), lines)
+        r = self.ctl("check", "--json")
+        self.assertEqual(r.returncode, 1)
+        js = json.loads(r.stdout)
+        self.assertGreaterEqual(js["errors"], 1)
+        self.assertEqual(js["diagnostics"], lines)
+        # Nothing was applied.
+        self.assertEqual(converse(d.ports[1], b"ok"), b"ok")
+        self.assertEqual(d.count_log(r"reloading"), 0)
+
+    # ------------------------------------------------------ permissions
+
+    def test_a_user_without_rights_is_refused(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run porterctl as another user")
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        d = self.start_ctl()
+        st = os.stat(self.sock)
+        self.assertEqual((st.st_mode & 0o777, st.st_gid), (0o660, 0))
+        self.assertNotEqual(nobody.pw_gid, 0)
+
+        # nobody with its own groups only: subprocess would keep root's.
+        as_nobody = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+        # The file modes keep nobody out.
+        r = self.ctl("status", **as_nobody)
+        self.assertEqual(r.returncode, 69, r.stderr)
+        self.assertIn(self.sock, r.stderr)
+        self.assertIn("Permission denied", r.stderr)
+
+        # With the modes open, porterd checks the credentials itself.
+        os.chmod(self.sock, 0o666)
+        r = self.ctl("status", **as_nobody)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.stderr, "porterctl: permission denied\n")
+        self.assertEqual(r.stdout, "")
+        d.wait_log(r"control: uid %d \(pid \d+\) refused" % nobody.pw_uid)
+        r = self.ctl("disable", "echo", **as_nobody)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.status("echo")["state"], "active")
+
+        # A member of the socket's group is let in, by its primary or by a
+        # supplementary group.
+        other = [g for g in grp.getgrall() if g.gr_gid not in (0, nobody.pw_gid)][0]
+        os.chown(self.sock, 0, other.gr_gid)
+        os.chmod(self.sock, 0o660)
+        r = self.ctl("status", user=nobody.pw_uid, group=other.gr_gid, extra_groups=[])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("status", user=nobody.pw_uid, group=nobody.pw_gid,
+                     extra_groups=[other.gr_gid])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("slow", r.stdout)
+
+    # ------------------------------------------------------ the socket
+
+    def test_sigusr1_writes_the_state_dump(self):
+        d = self.start_ctl()
+        slow, _ = self.live(d)
+        pid = self.json("connections")[0]["pid"]
+        dump = os.path.join(self.sockdir, "porterd.dump")
+        d.send(signal.SIGUSR1)
+        d.wait_log(r"state dump written to " + re.escape(dump))
+        st = os.stat(dump)
+        self.assertEqual(st.st_mode & 0o777, 0o640)
+        with open(dump) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("porterd "), text)
+        self.assertRegex(text, r"\ntime: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n")
+        self.assertIn("\npid: %d\n" % d.proc.pid, text)
+        self.assertRegex(text, r"\nslow +tcp +127\.0\.0\.1 +%d +active +1 " % d.ports[0])
+        self.assertRegex(text, r"\nslow +127\.0\.0\.1:%d +%d " % (slow.getsockname()[1], pid))
+        # A second dump replaces the first.
+        d.send(signal.SIGUSR1)
+        d.wait_log(r"state dump written to ", count=2)
+        with open(dump) as f:
+            self.assertEqual(f.read().count("state dump"), 1)
+
+    def test_protocol_errors(self):
+        self.start_ctl()
+        self.assertTrue(self.raw(b"status\n").startswith(b"OK\nSERVICE"))
+        self.assertEqual(self.raw(b"bogus\n"), b'ERR unknown command "bogus"\n')
+        self.assertEqual(self.raw(b"\n"), b"ERR empty request\n")
+        self.assertEqual(self.raw(b"disable\n"), b"ERR usage: disable ID\n")
+        self.assertTrue(self.raw(b"x" * 5000).startswith(b"ERR the request is longer"))
+        # A line without its newline still counts at end of input.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10 * SLOW)
+            s.connect(self.sock)
+            s.sendall(b"status")
+            s.shutdown(socket.SHUT_WR)
+            self.assertTrue(s.recv(3).startswith(b"OK"))
+        # A client that sends nothing is dropped after 5 seconds.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10 * SLOW)
+            s.connect(self.sock)
+            t0 = time.monotonic()
+            self.assertEqual(s.recv(100), b"ERR no request line within 5 seconds\n")
+            self.assertGreater(time.monotonic() - t0, 4)
+
+    def test_usage_and_unreachable(self):
+        d = self.start_ctl()
+        for args in ((), ("bogus",), ("disable",), ("status", "extra"), ("-x", "status")):
+            r = self.ctl(*args)
+            self.assertEqual(r.returncode, 64, (args, r.stderr))
+            self.assertIn("usage", r.stderr)
+        gone = os.path.join(self.sockdir, "none.sock")
+        r = self.ctl("status", sock=gone)
+        self.assertEqual(r.returncode, 69)
+        self.assertIn(gone, r.stderr)
+        d.stop()
+        self.assertFalse(os.path.exists(self.sock))
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 69)
+        self.assertIn(self.sock, r.stderr)
+
+    def test_a_second_porterd_on_the_socket_refuses_to_start(self):
+        d = self.start_ctl()
+        other = Porterd(conf(), args=("-C", self.sock), ready=False)
+        try:
+            other.proc.wait(10 * SLOW)
+            self.assertEqual(other.proc.returncode, 1, other.text())
+            self.assertIn("control socket %s: another porterd answers there; not starting"
+                          % self.sock, other.text())
+        finally:
+            other.close()
+        # The first one still answers.
+        self.ok("status")
+        # A socket left by a porterd that died is stale and replaced.
+        d.stop(signal.SIGKILL)
+        self.assertTrue(os.path.exists(self.sock))
+        third = self.start(conf(), args=("-C", self.sock))
+        third.wait_log(r"control: removed the stale socket " + re.escape(self.sock))
+        self.assertEqual(self.status("slow")["state"], "active")
