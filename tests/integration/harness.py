@@ -48,9 +48,13 @@ def free_ports(n, kind=socket.SOCK_STREAM):
         s.bind(("127.0.0.1", 0))
         p = s.getsockname()[1]
         ok = True
+        # Wildcard binds too: a dual-stack listener clashes with a TIME_WAIT
+        # of any loopback address on that port.
         for fam, typ, addr in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
                                (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
-                               (socket.AF_INET6, socket.SOCK_DGRAM, "::1")):
+                               (socket.AF_INET6, socket.SOCK_DGRAM, "::1"),
+                               (socket.AF_INET6, socket.SOCK_STREAM, "::"),
+                               (socket.AF_INET6, socket.SOCK_DGRAM, "::")):
             t = socket.socket(fam, typ)
             try:
                 t.bind((addr, p))
