@@ -403,17 +403,34 @@ accept_banner(const struct svc *svc, int conn, int which)
 	}
 }
 
+/* Closes a client porterd has answered: what it sent unread would make the
+ * close a reset, which can destroy the answer on its way. */
+void
+accept_close_gently(int conn)
+{
+	char buf[4096];
+
+	shutdown(conn, SHUT_WR);
+	for (int i = 0; i < 16 && recv(conn, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	close(conn);
+}
+
 /* A refused client: banner_fail, the FAIL line, closed. */
 static void
 accept_refuse(struct svc *svc, int conn, const struct peer *peer, const char *why)
 {
 	svc->refused++;
+	/* Through tcpmux the client waits for a '-' or '+' line. */
+	if (svc->kind == SVC_TCPMUX_CLIENT && conn >= 0 &&
+	    send(conn, "-Access denied\r\n", 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("%s: tcpmux reply: %s", svc->conf->id, strerror(errno));
 	accept_banner(svc, conn, BANNER_FAIL);
 	accept_log_fail(svc, why, peer);
 	if ((svc->conf->log_on_failure & L_USERID) && svc->conf->port != 113)
 		accept_userid(svc, conn, peer);
 	if (conn >= 0)
-		close(conn);
+		accept_close_gently(conn);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -442,6 +459,10 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 {
 	const struct service *s = svc->conf;
 
+	/* RFC 1078: the "+Go" comes before anything else. */
+	if (svc->kind == SVC_TCPMUX_CLIENT && (s->type & T_TCPMUXPLUS) &&
+	    send(conn, "+Go\r\n", 5, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("%s: tcpmux reply: %s", s->id, strerror(errno));
 	accept_banner(svc, conn, BANNER);
 	/* With IDONLY the answer was awaited and logged already. */
 	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY))
@@ -476,11 +497,7 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		return true;
 	}
 	case SVC_TCPMUX_CLIENT:
-		/* TCPMUXPLUS: porterd says yes; TCPMUX: the server does. */
-		if ((s->type & T_TCPMUXPLUS) &&
-		    send(conn, "+Go\r\n", 5, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			log_debug("%s: tcpmux reply: %s", s->id, strerror(errno));
-		/* FALLTHROUGH */
+		/* TCPMUXPLUS was answered above; a TCPMUX server answers. */
 	case SVC_SPAWN:
 		accept_banner(svc, conn, BANNER_SUCCESS);
 		if (!accept_spawn(svc, conn, peer))
@@ -767,6 +784,10 @@ accept_wait_decided(struct svc *svc, bool allowed, const struct peer *peer, cons
 	accept_log_fail(svc, why, peer);
 	if (svc->conf->socket_type == SOCK_DGRAM)
 		accept_drop_datagram(svc);
+	else
+		/* The client stays queued for the server, which only a later
+		 * check can let in: look again in a second, not at once. */
+		accept_pause(svc, PAUSE_RETRY, RETRY_MS);
 }
 
 static void

@@ -237,6 +237,9 @@ check_port(struct service *s, struct diag *d)
 		if (s->socket_type != SOCK_STREAM)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: type TCPMUX needs socket_type = "
 			    "stream (tcpmux is a TCP service)", s->id);
+		else if (s->wait != 0)
+			diag_error(d, where(s, A_WAIT), "%s: type TCPMUX needs wait = no (the "
+			    "server gets the connection tcpmux took)", s->id);
 		return;
 	}
 	if (refused(s, A_TYPE) || refused(s, A_PORT))

@@ -290,6 +290,11 @@ log_json(const char *msg, char *out, size_t len)
 	while (*p != '\0' && o + 8 < len) {
 		const char *w = p, *we = p + strcspn(p, " "), *eq = memchr(w, '=', (size_t)(we - w));
 
+		/* "from=<no address>" is one value. */
+		if (eq != NULL && eq[1] == '<' && memchr(eq, '>', (size_t)(we - eq)) == NULL &&
+		    strchr(we, '>') != NULL)
+			we = strchr(we, '>') + 1;
+
 		p = *we == ' ' ? we + 1 : we;
 		if (eq == NULL) {
 			if (r > 0 && r + 1 < sizeof(reason))

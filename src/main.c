@@ -366,9 +366,13 @@ setup_limits(void)
 		porter.child_nofile_hard = porter.child_nofile_soft;
 	/* porterd itself holds two sockets and two pipes per relay: it takes
 	 * what the hard limit allows, up to a million. */
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	{
+		rlim_t want = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+
+		if (rl.rlim_cur < want) {
+			rl.rlim_cur = want;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 }
 

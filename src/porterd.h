@@ -727,6 +727,8 @@ void accept_client(struct svc *, int conn, const struct peer *);
 bool accept_datagram_ok(struct svc *, const struct peer *);
 /* The global SENSOR list, created on first use. */
 struct sensor *accept_sensor(void);
+/* Closes an answered client without turning unread input into a reset. */
+void accept_close_gently(int conn);
 /* Logs START or FAIL lines in xinetd's format. */
 void accept_log_start(const struct svc *, pid_t, const struct peer *);
 void accept_log_fail(const struct svc *, const char *reason, const struct peer *);

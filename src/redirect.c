@@ -49,6 +49,8 @@ struct relay {
 	uint64_t start;
 	time_t start_wall;
 	uint64_t last;		/* last traffic */
+	bool counted;		/* holds a per_source slot under key */
+	struct srckey key;
 	struct relay *prev, *next;
 };
 
@@ -107,7 +109,8 @@ relay_end(struct relay *r, const char *why)
 		}
 		if (svc->running > 0)
 			svc->running--;
-		service_resume(svc, PAUSE_LIMIT);
+		if (r->counted && svc->per_source != NULL)
+			srccount_dec(svc->per_source, &r->key);
 	}
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -312,6 +315,15 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	relays = r;
 	nrelays++;
 	svc->running++;
+	if (svc->per_source != NULL && s->per_source != COUNT_UNLIMITED) {
+		const uint8_t *a = peer->sa.ss_family == AF_INET
+		    ? (const uint8_t *)&((const struct sockaddr_in *)&peer->sa)->sin_addr
+		    : (const uint8_t *)&((const struct sockaddr_in6 *)&peer->sa)->sin6_addr;
+
+		srckey_make(&r->key, peer->sa.ss_family, a, s->per_source_prefix4,
+		    s->per_source_prefix6);
+		r->counted = srccount_inc(svc->per_source, &r->key);
+	}
 	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&
 		errno != EINPROGRESS) ||
 	    loop_watch(&r->sw, EPOLLOUT) != 0) {

@@ -45,7 +45,7 @@ mux_end(struct mux *m, bool close_fd)
 	loop_unwatch(&m->w);
 	timer_cancel(&m->t);
 	if (close_fd && m->fd >= 0)
-		close(m->fd);
+		accept_close_gently(m->fd);
 	if (m->svc->running > 0)
 		m->svc->running--;
 	if (m->prev != NULL)
