@@ -39,33 +39,39 @@ def wait_for(cond, timeout=5.0, what="condition", interval=0.01):
         time.sleep(interval)
 
 
+def _can_bind(fam, typ, addr, port):
+    t = socket.socket(fam, typ)
+    try:
+        t.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        t.close()
+
+
 def free_ports(n, kind=socket.SOCK_STREAM):
-    """n ports free for both TCP and UDP on 127.0.0.1 and ::1 right now."""
+    """n ports free right now for TCP and UDP on 127.0.0.1, ::1 and the
+    wildcard address: a dual-stack listener clashes with a TIME_WAIT of any
+    loopback source on its port."""
     ports = []
-    socks = []
+    tries = 0
     while len(ports) < n:
+        tries += 1
+        if tries > 1000:
+            raise AssertionError("no free loopback ports")
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
         p = s.getsockname()[1]
-        ok = True
-        # Wildcard binds too: a dual-stack listener clashes with a TIME_WAIT
-        # of any loopback address on that port.
-        for fam, typ, addr in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
-                               (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
-                               (socket.AF_INET6, socket.SOCK_DGRAM, "::1"),
-                               (socket.AF_INET6, socket.SOCK_STREAM, "::"),
-                               (socket.AF_INET6, socket.SOCK_DGRAM, "::")):
-            t = socket.socket(fam, typ)
-            try:
-                t.bind((addr, p))
-            except OSError:
-                ok = False
-            t.close()
-        socks.append(s)
-        if ok and p not in ports:
-            ports.append(p)
-    for s in socks:
         s.close()
+        if p in ports:
+            continue
+        if all(_can_bind(fam, typ, addr, p) for fam, typ, addr in (
+                (socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1"),
+                (socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+                (socket.AF_INET6, socket.SOCK_STREAM, "::"),
+                (socket.AF_INET6, socket.SOCK_DGRAM, "::"))):
+            ports.append(p)
     return ports
 
 
