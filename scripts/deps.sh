@@ -8,8 +8,9 @@
 #   scripts/deps.sh --list      print the packages, one a line
 #   scripts/deps.sh --missing   print the packages not installed
 #
-# Meant for Debian 12. No service a package brings (tftpd-hpa) is left
-# running: the tests start their own daemons on their own ports.
+# Meant for Debian 12. No service a package brings (tftpd-hpa, vsftpd,
+# rsync, popa3d, micro-httpd's socket) is left running or enabled: the
+# tests start their own daemons, under porterd, on their own ports.
 
 set -eu
 
@@ -28,9 +29,16 @@ socat
 netcat-openbsd
 tftpd-hpa
 tftp-hpa
+rsync
+micro-httpd
+vsftpd
+popa3d
+passwd
 valgrind
 clang-format
 psmisc
+strace
+util-linux
 "
 
 missing() {
@@ -89,6 +97,13 @@ printf '#!/bin/sh\n# written by porter scripts/deps.sh during apt-get install\ne
 chmod 0755 "$policy"
 
 export DEBIAN_FRONTEND=noninteractive
+# popa3d asks whether to run standalone (its default: a daemon on port 110);
+# the answer for a machine where porterd runs it is inetd mode.
+case " $need " in
+*" popa3d "*)
+	echo "popa3d popa3d/standalone boolean false" | debconf-set-selections
+	;;
+esac
 echo "deps: installing: $need"
 apt-get update
 # shellcheck disable=SC2086 # one word per package
@@ -98,23 +113,46 @@ apt-get install -y --no-install-recommends \
 restore_policy
 trap - EXIT
 
-# On a machine whose init ignored the policy, make sure tftpd-hpa is neither
-# running nor started at boot: the interop tests run in.tftpd themselves.
-case " $need " in
-*" tftpd-hpa "*)
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-		systemctl disable --now tftpd-hpa.service >/dev/null 2>&1 || true
-	else
-		update-rc.d tftpd-hpa disable >/dev/null 2>&1 || true
-		if [ -x /etc/init.d/tftpd-hpa ]; then
-			/etc/init.d/tftpd-hpa stop >/dev/null 2>&1 || true
+# The daemons these packages bring must neither run nor start at boot: the
+# interop tests run them under porterd. This covers a machine whose init
+# ignored the policy and the units the packages enabled for the next boot,
+# and it is cheap enough to do for every one of them after each install.
+# An inetd that apt pulled in to satisfy micro-httpd is treated the same.
+systemd_up=no
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+	systemd_up=yes
+fi
+quiesce() { # quiesce PACKAGE UNIT [INITSCRIPT]
+	st=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || st=
+	[ "$st" = "install ok installed" ] || return 0
+	if command -v systemctl >/dev/null 2>&1; then
+		if [ "$systemd_up" = yes ]; then
+			systemctl disable --now "$2" >/dev/null 2>&1 || true
+		else
+			systemctl disable "$2" >/dev/null 2>&1 || true
 		fi
 	fi
-	if command -v ss >/dev/null 2>&1 && [ -n "$(ss -Hlun 'sport = :69' 2>/dev/null)" ]; then
-		echo "deps: warning: something still listens on UDP port 69" >&2
+	if [ -n "${3:-}" ] && [ -x "/etc/init.d/$3" ]; then
+		update-rc.d "$3" disable >/dev/null 2>&1 || true
+		if [ "$systemd_up" = no ]; then
+			"/etc/init.d/$3" stop >/dev/null 2>&1 || true
+		fi
 	fi
-	;;
-esac
+}
+quiesce tftpd-hpa tftpd-hpa.service tftpd-hpa
+quiesce vsftpd vsftpd.service vsftpd
+quiesce rsync rsync.service rsync
+quiesce popa3d popa3d.service popa3d
+quiesce micro-httpd micro-httpd.socket
+quiesce openbsd-inetd inetd.service openbsd-inetd
+
+if command -v ss >/dev/null 2>&1; then
+	for p in 21 69 80 110 873; do
+		if [ -n "$(ss -Hlntu "sport = :$p" 2>/dev/null)" ]; then
+			echo "deps: warning: something still listens on port $p" >&2
+		fi
+	done
+fi
 
 left=$(missing | tr '\n' ' ')
 if [ -n "$left" ]; then

@@ -1,0 +1,195 @@
+"""interop.py: what the interop tests share on top of the integration harness.
+
+Each test serves a real Debian daemon under porterd with a service file
+from examples/interop/ (the configuration the README points to), changed
+only where a test must: an unprivileged port on 127.0.0.1 and paths in a
+temporary directory. A real client talks to it; the test checks what the
+client got and the START and EXIT lines porterd logged.
+
+A missing program skips the test, and fails it when CI is set: CI
+installs every package (scripts/deps.sh).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+# Re-exported for the tests.
+from harness import PORTERD, SLOW, PorterTest, free_ports, wait_for  # noqa: E402,F401
+
+EXAMPLES = os.path.join(ROOT, "examples", "interop")
+
+
+def need(test, *programs):
+    """Skips the test unless every program is installed; in CI that is a
+    failure instead."""
+    missing = [p for p in programs
+               if not (os.path.isabs(p) and os.access(p, os.X_OK)) and not shutil.which(p)]
+    if not missing:
+        return
+    why = "not installed: %s (scripts/deps.sh installs it)" % ", ".join(missing)
+    if os.environ.get("CI"):
+        test.fail(why + "; CI must have it")
+    test.skipTest(why)
+
+
+def need_root(test, why):
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            test.fail("needs root (%s); CI runs as root" % why)
+        test.skipTest("needs root: " + why)
+
+
+def example(name):
+    with open(os.path.join(EXAMPLES, name)) as f:
+        return f.read()
+
+
+def braces(text):
+    """Escapes text for the harness, which fills {PORTn} and {DIR} in with
+    str.format."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def service(text, **attrs):
+    """Template of an xinetd-syntax file: text with braces escaped and each
+    attribute of attrs set in its (only) service entry. An attribute the
+    entry has gets the new value, an absent one is added, None removes
+    it. Values may hold {PORTn} and {DIR}."""
+    lines = braces(text).split("\n")
+    for name, value in attrs.items():
+        rx = re.compile(r"^(\s*)%s(\s*)(\+=|-=|=)(\s*).*$" % re.escape(name))
+        hit = [i for i, l in enumerate(lines) if rx.match(l)]
+        if hit:
+            i = hit[0]
+            if value is None:
+                del lines[i]
+            else:
+                m = rx.match(lines[i])
+                lines[i] = "%s%s%s=%s%s" % (m.group(1), name, m.group(2), m.group(4), value)
+            continue
+        if value is None:
+            continue
+        end = max(i for i, l in enumerate(lines) if l.strip() == "}}")
+        lines.insert(end, "\t%-14s = %s" % (name, value))
+    return "\n".join(lines)
+
+
+def settings(text, sep, **values):
+    """Template of a "key = value" file (rsyncd.conf) or a "key=value" one
+    (vsftpd.conf, sep "="): each key set (spaces in keys written as _),
+    added at the end when absent. Values may hold {PORTn} and {DIR}."""
+    lines = braces(text).split("\n")
+    for key, value in values.items():
+        key = key.replace("_", " ") if sep != "=" else key
+        rx = re.compile(r"^(\s*)%s\s*=.*$" % re.escape(key))
+        hit = [i for i, l in enumerate(lines) if rx.match(l)]
+        if hit:
+            lines[hit[0]] = rx.match(lines[hit[0]]).group(1) + key + sep + value
+        else:
+            lines.append(key + sep + value)
+    return "\n".join(lines)
+
+
+def run(cmd, timeout=30, **kw):
+    """Runs a client to the end; returns its CompletedProcess (bytes)."""
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("capture_output", True)
+    return subprocess.run(cmd, timeout=timeout * SLOW, **kw)
+
+
+def ok(test, r, d=None):
+    """Asserts a client exited 0, showing its output, and porterd's log
+    when d is given, when not."""
+    test.assertEqual(r.returncode, 0, "%s exited %s:\n%s\n%s%s" % (
+        r.args[0], r.returncode, r.stdout.decode(errors="replace")[-2000:],
+        r.stderr.decode(errors="replace")[-2000:],
+        "\nporterd's log:\n" + d.text()[-4000:] if d is not None else ""))
+
+
+START = r"START: %s pid=(\d+) from=(\S+)$"
+EXIT = r"EXIT: %s (status|signal)=(\d+) pid=(\d+) duration=\d+\(sec\)$"
+
+
+def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10.0):
+    """Waits until porterd has logged count START lines for service sid
+    (with count None: at least one) and as many EXIT lines, then checks
+    that they pair up by pid, that every client was peer and that every
+    server exited with a status in status. Returns the statuses in the
+    order the servers started."""
+    start_rx = re.compile(START % re.escape(sid), re.M)
+    exit_rx = re.compile(EXIT % re.escape(sid), re.M)
+
+    def settled():
+        text = d.text()
+        n, m = len(start_rx.findall(text)), len(exit_rx.findall(text))
+        return n == m and n >= (count or 1)
+    try:
+        wait_for(settled, timeout, "%s: START and EXIT lines" % sid)
+    except AssertionError:
+        raise AssertionError("%s: no %s START lines with an EXIT line each in:\n%s" %
+                             (sid, count or "some", d.text()))
+    text = d.text()
+    starts = {m.group(1): m.group(2) for m in start_rx.finditer(text)}
+    order = [m.group(1) for m in start_rx.finditer(text)]
+    exits = {}
+    for m in exit_rx.finditer(text):
+        test.assertEqual(m.group(1), "status", "%s: a server was killed:\n%s" % (sid, text))
+        exits[m.group(3)] = int(m.group(2))
+    if count is not None:
+        test.assertEqual(len(starts), count, "%s: START lines:\n%s" % (sid, text))
+    test.assertEqual(sorted(starts), sorted(exits),
+                     "%s: START and EXIT lines do not pair up:\n%s" % (sid, text))
+    for addr in starts.values():
+        test.assertEqual(addr, peer, text)
+    for pid, st in exits.items():
+        test.assertIn(st, status, "%s: server %s exited %d:\n%s" % (sid, pid, st, text))
+    return [exits[pid] for pid in order]
+
+
+def local_user(test, kind, home=None):
+    """Creates a local user with a password for a test that logs in as
+    one (FTP, POP3); removes it, and its /var/mail mailbox, at cleanup.
+    This and the mailbox are the only changes the tests make outside
+    their folders. Returns (name, password)."""
+    need_root(test, "creating a local user")
+    need(test, "useradd", "userdel", "chpasswd")
+    name = "porter-%s-%d" % (kind, os.getpid())
+    password = "Pw-%d-interop" % os.getpid()
+    if subprocess.run(["id", name], capture_output=True).returncode == 0:
+        # Left by an interrupted run of this same process id.
+        subprocess.run(["userdel", name], capture_output=True)
+    # No home created, no group of its own, no subordinate ids: the
+    # fewest entries to undo. /bin/sh is in /etc/shells, which vsftpd's PAM
+    # configuration (pam_shells) asks for.
+    cmd = ["useradd", "-M", "-N", "-s", "/bin/sh", "-K", "SUB_UID_COUNT=0",
+           "-K", "SUB_GID_COUNT=0", "-d", home or "/nonexistent", name]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, "useradd: %s" % r.stderr)
+    test.addCleanup(remove_user, name)
+    r = subprocess.run(["chpasswd"], input="%s:%s\n" % (name, password),
+                       capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, "chpasswd: %s" % r.stderr)
+    return name, password
+
+
+def remove_user(name):
+    def gone():
+        if subprocess.run(["id", name], capture_output=True).returncode != 0:
+            return True
+        subprocess.run(["userdel", name], capture_output=True)
+        return False
+    try:
+        # userdel refuses while a process of the user runs: give the last
+        # server a moment to go.
+        wait_for(gone, 5, "userdel " + name, interval=0.2)
+    finally:
+        for p in ("/var/mail/" + name, "/var/mail/%s.lock" % name):
+            if os.path.lexists(p):
+                os.unlink(p)
