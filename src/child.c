@@ -137,7 +137,6 @@ child_reap(void)
 				svc->running--;
 			if (svc->conf->wait == 1)
 				service_resume(svc, PAUSE_WAIT);
-			service_resume(svc, PAUSE_LIMIT);
 		}
 		child_remove(c);
 	}

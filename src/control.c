@@ -248,7 +248,6 @@ static const struct {
 	{ PAUSE_WAIT, "wait" },
 	{ PAUSE_EMFILE, "descriptors" },
 	{ PAUSE_CPS, "cps" },
-	{ PAUSE_LIMIT, "instances" },
 	{ PAUSE_RETRY, "fork" },
 	{ PAUSE_LOOKUP, "lookup" },
 	{ PAUSE_DISABLED, "disabled" },

@@ -678,7 +678,6 @@ struct svc {
 #define PAUSE_WAIT 0x1u		/* a wait = yes server has the socket */
 #define PAUSE_EMFILE 0x2u	/* out of descriptors */
 #define PAUSE_CPS 0x4u		/* over the connection rate */
-#define PAUSE_LIMIT 0x8u	/* at instances */
 #define PAUSE_RETRY 0x10u	/* fork failed; try again later */
 #define PAUSE_LOOKUP 0x20u	/* wait = yes: deciding on the first datagram */
 #define PAUSE_DISABLED 0x40u	/* disabled at run time (porterctl) */
