@@ -246,7 +246,9 @@ class LifecycleTest(PorterTest):
         elapsed = time.monotonic() - t0
         self.assertGreaterEqual(elapsed, 2.5, "the grace period is about 3 s")
         wait_for(lambda: gone(pid) and gone(bg), what="server and its job killed")
-        self.assertEqual(d.count_log(r"WARNING: killing 1 servers? that did not stop$"), 1,
+        # A probe that connected before SIGTERM was read may have started a
+        # second deaf server: one warning, for however many.
+        self.assertEqual(d.count_log(r"WARNING: killing \d+ servers? that did not stop$"), 1,
                          d.text())
 
     def test_sigkilled_server_exit_is_logged(self):
