@@ -294,3 +294,40 @@ clean:
 	rm -rf build build-asan build-fuzz build-clang $(filter-out build build-asan build-fuzz build-clang,$(BUILD))
 
 FORCE:
+
+# ------------------------------------------------------------------- bench
+#
+# `make bench` (not part of `make check`): porterd and the bench tools are
+# built in build-bench/, the peers are fetched and unpacked there by
+# bench/peers.sh (never installed), then bench/run.sh runs every workload
+# and writes bench/RESULTS.md. About 10 minutes on 2 CPUs; longer and
+# steadier: BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench (see bench/run.sh).
+
+BENCH_DIR := build-bench
+BENCH_TOOLS := $(BENCH_DIR)/load $(BENCH_DIR)/floor $(BENCH_DIR)/tiny
+
+.PHONY: bench bench-tools clean-bench
+
+bench:
+	@if [ "$$(id -u)" -eq 0 ] && [ -n "$$(scripts/deps.sh --missing)" ]; then \
+		scripts/deps.sh; fi
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_DIR) $(BENCH_DIR)/porterd bench-tools
+	BENCH_COMMAND='make bench' bash bench/run.sh
+
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_DIR)/load $(BENCH_DIR)/floor: $(BENCH_DIR)/%: bench/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARNINGS) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+
+# Static, so that exec costs as little as the kernel allows.
+$(BENCH_DIR)/tiny: bench/tiny.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) -std=c17 -O2 -static -Wall -Wextra -o $@ $<
+
+clean: clean-bench
+
+clean-bench:
+	rm -rf $(BENCH_DIR)

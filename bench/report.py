@@ -1,0 +1,708 @@
+#!/usr/bin/env python3
+"""bench/report.py: turns the JSON lines bench/run.sh collected into
+bench/RESULTS.md: medians over the rounds, ratios to a reference peer taken
+round by round (the median of the per-round ratios), the targets of issue 7
+with a verdict each, the machine, the command, and the profile (callgrind
+instruction counts, strace system calls) of the accept-to-exec path."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+from collections import defaultdict
+
+PEERS = ["porter", "xinetd", "openbsd-inetd", "rlinetd", "tcpserver", "systemd"]
+NAMES = {
+    "porter": "porter",
+    "xinetd": "xinetd",
+    "openbsd-inetd": "openbsd-inetd",
+    "rlinetd": "rlinetd",
+    "tcpserver": "tcpserver",
+    "systemd": "systemd-socket-activate",
+    "direct": "direct (no relay)",
+}
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--results", required=True)
+ap.add_argument("--profile", default="")
+ap.add_argument("--out", required=True)
+ap.add_argument("--seconds", type=int, default=0)
+ap.add_argument("--command", default="bench/run.sh")
+ap.add_argument("--rounds", type=int, default=0)
+ap.add_argument("--dur", default="")
+ap.add_argument("--bulk", default="")
+ap.add_argument("--flood", default="")
+args = ap.parse_args()
+
+rows = []
+with open(args.results) as f:
+    for line in f:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass
+
+# data[(workload, peer)][round] = list of records
+data = defaultdict(lambda: defaultdict(list))
+for r in rows:
+    data[(r["w"], r["peer"])][r["round"]].append(r)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def per_round(w, peer, key, agg=med):
+    """{round: value} of one metric (several records in a round: agg)."""
+    out = {}
+    for rnd, recs in data.get((w, peer), {}).items():
+        vals = [r.get(key) for r in recs if not r.get("error") and not r.get("unavailable")
+                and r.get(key) is not None]
+        if vals:
+            out[rnd] = agg(vals)
+    return out
+
+
+def value(w, peer, key):
+    return med(per_round(w, peer, key).values())
+
+
+def ratio(w, peer, ref, key, ref_w=None, ref_key=None):
+    a = per_round(w, peer, key)
+    b = per_round(ref_w or w, ref, ref_key or key)
+    rs = [a[k] / b[k] for k in a if k in b and b[k]]
+    return med(rs)
+
+
+def unavailable(w, peer):
+    return any(r.get("unavailable") for recs in data.get((w, peer), {}).values() for r in recs)
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "–"
+    if nd == 0:
+        return f"{v:,.0f}"
+    return f"{v:,.{nd}f}"
+
+
+def pct(v):
+    return "–" if v is None else f"{v * 100:.0f}"
+
+
+def fr(v):
+    return "–" if v is None else f"{v:.2f}"
+
+
+def table(head, body):
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for b in body:
+        out.append("| " + " | ".join(b) + " |")
+    return "\n".join(out)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=60).stdout.strip()
+    except Exception:
+        return ""
+
+
+# ------------------------------------------------------------------ machine
+
+cpu = ""
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+mem_kib = 0
+try:
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+except OSError:
+    pass
+nproc = os.cpu_count()
+kernel = platform.release()
+distro = sh(". /etc/os-release && echo $PRETTY_NAME")
+rev = sh("git describe --always --dirty 2>/dev/null")
+peer_versions = []
+envsh = os.path.join(os.path.dirname(args.results), "..", "peers", "env.sh")
+try:
+    for line in open(envsh):
+        if line.startswith("# ") and not line.startswith("# written"):
+            peer_versions.append(line[2:].strip())
+except OSError:
+    pass
+
+# ------------------------------------------------------------------ A
+
+out = []
+P = out.append
+# The time of the last measurement, so that re-running the report alone
+# does not change it.
+now = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
+                                      datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+P("# porter benchmark results\n")
+P("Written by `bench/run.sh` (`make bench`); do not edit by hand, run it again. "
+  "Absolute numbers on a shared virtual machine move a lot from run to run: "
+  "read the ratios, which are taken round by round (porter and the reference ran "
+  "in the same round) and then the median over the rounds is shown.\n")
+P(f"- **When**: {now}; {args.rounds} rounds, interleaved (every peer once per round, "
+  f"the order rotating); {args.dur} s per timed run; C moves {args.bulk} three times "
+  f"per round; E floods with {args.flood} connects. The whole run took {args.seconds} s.")
+P(f"- **Machine**: {nproc} CPUs ({cpu}), {mem_kib // 1024} MiB, Linux {kernel}, {distro}.")
+P(f"- **porter**: `{rev}`; peers unpacked from Debian packages: "
+  + ", ".join(peer_versions) + ".")
+mach = {}
+try:
+    for line in open(os.path.join(os.path.dirname(args.results), "machine.txt")):
+        k, _, v = line.strip().partition("=")
+        mach.setdefault(k, []).append(v)
+except OSError:
+    pass
+if mach:
+    P(f"- **Load**: {mach.get('idle_before', ['?'])[0]} % idle in the second before the run "
+      f"(load average {mach.get('loadavg_before', ['?'])[0]}); load average "
+      f"{mach.get('loadavg_after', ['?'])[0]} at the end. Other work on the machine "
+      "lowers every absolute number and some ratios.")
+P(f"- **Command**: `{args.command}`\n")
+P("Every server runs in the foreground with an equivalent configuration on "
+  "127.0.0.1: no per-connection logging, limits raised so that they never trigger "
+  "except in E (instances = 10 there; tcpserver `-c 10` with its default backlog), "
+  "servers run as root (no credential change that one peer would skip). A missing "
+  "cell (–) means the peer has no such feature, or (D) one process per service made "
+  "1000 services pointless.\n")
+
+floor = {m: value("floor", m, "rate") for m in ["fork", "spawn", "vfork", "fork64m", "spawn64m"]}
+floor_p50 = {m: value("floor", m, "p50_ms") for m in floor}
+
+A = {}
+for p in PEERS:
+    A[p] = {
+        "c1": value("A_c1", p, "rate"), "c8": value("A_c8", p, "rate"),
+        "c64": value("A_c64", p, "rate"),
+        "r1": ratio("A_c1", p, "tcpserver", "rate"), "r8": ratio("A_c8", p, "tcpserver", "rate"),
+        "r64": ratio("A_c64", p, "tcpserver", "rate"),
+        "x1": ratio("A_c1", p, "xinetd", "rate"), "x8": ratio("A_c8", p, "xinetd", "rate"),
+        "p50": value("A_c1", p, "p50_ms"), "p99": value("A_c1", p, "p99_ms"),
+        "p99r": ratio("A_c1", p, "tcpserver", "p99_ms"),
+        "floor": ratio("A_c1", p, "fork", "rate", ref_w="floor"),
+    }
+    # daemon CPU per connection at c=1, us
+    cpu_ms = per_round("A_c1", p, "daemon_cpu_ms")
+    ok = per_round("A_c1", p, "ok")
+    A[p]["cpu"] = med([cpu_ms[k] * 1000 / ok[k] for k in cpu_ms if k in ok and ok[k]])
+    cpu_ms = per_round("A_c8", p, "daemon_cpu_ms")
+    ok = per_round("A_c8", p, "ok")
+    A[p]["cpu8"] = med([cpu_ms[k] * 1000 / ok[k] for k in cpu_ms if k in ok and ok[k]])
+    for c in ("1", "8"):
+        A[p]["vf" + c] = value("A_c" + c, p, "d_vfork")
+        A[p]["bl" + c] = value("A_c" + c, p, "d_blocked")
+        A[p]["ru" + c] = value("A_c" + c, p, "d_run")
+
+B = {}
+for p in PEERS:
+    d_cpu = per_round("B_daytime", p, "daemon_cpu_ms")
+    d_ok = per_round("B_daytime", p, "ok")
+    B[p] = {
+        "day": value("B_daytime", p, "rate"), "dayr": ratio("B_daytime", p, "xinetd", "rate"),
+        "echo": value("B_echo", p, "rate"), "echor": ratio("B_echo", p, "xinetd", "rate"),
+        "daycpu": med([d_cpu[k] * 1000 / d_ok[k] for k in d_cpu if k in d_ok and d_ok[k]]),
+        "echop50": value("B_echo", p, "p50_ms"),
+    }
+
+C = {}
+for p in ["direct", "porter", "systemd", "xinetd"]:
+    C[p] = {
+        "mb": value("C_bulk", p, "MB_s"), "mbd": ratio("C_bulk", p, "direct", "MB_s"),
+        "mbp": ratio("C_bulk", p, "systemd", "MB_s"), "mbx": ratio("C_bulk", p, "xinetd", "MB_s"),
+        "cps": value("C_cps", p, "rate"), "cpsd": ratio("C_cps", p, "direct", "rate"),
+        "cpsx": ratio("C_cps", p, "xinetd", "rate"),
+        "cpu": value("C_bulk", p, "daemon_cpu_ms"),
+        "na": unavailable("C_bulk", p),
+    }
+
+D = {}
+for p in PEERS:
+    D[p] = {}
+    for n in (10, 100, 1000):
+        D[p][n] = {k: value(f"D_{n}", p, k) for k in ("rss_kib", "pss_kib", "ms", "connect_ms", "nproc")}
+    r100, r1000 = D[p][100]["rss_kib"], D[p][1000]["rss_kib"]
+    D[p]["per"] = (r1000 - r100) / 900 if r100 is not None and r1000 is not None else None
+    p100, p1000 = D[p][100]["pss_kib"], D[p][1000]["pss_kib"]
+    D[p]["pper"] = (p1000 - p100) / 900 if p100 is not None and p1000 is not None else None
+    D[p]["rssx"] = ratio("D_100", p, "xinetd", "rss_kib")
+
+E = {}
+for p in PEERS:
+    E[p] = {k: value("E", p, k) for k in ("served", "refused", "stalled", "never_connected",
+                                          "connect_slow", "probe_p50_ms", "probe_p99_ms",
+                                          "probe_max_ms", "recover_ms", "probe_base_ms",
+                                          "base_ms", "errors", "flood_ms", "daemon_cpu_ms",
+                                          "d_run", "d_vfork")}
+    E[p]["p50r"] = ratio("E", p, "tcpserver", "probe_p50_ms")
+    E[p]["rec_all"] = list(per_round("E", p, "recover_ms").values())
+    E[p]["stalled_max"] = max(per_round("E", p, "stalled").values(), default=None)
+
+# ------------------------------------------------------------------ profile
+
+prof = {"callgrind": {}, "strace": {}, "porter_funcs": {}}
+pdir = args.profile
+if pdir and os.path.isdir(pdir):
+    try:
+        for line in open(os.path.join(pdir, "summary.txt")):
+            f = line.split()
+            if f[0] == "callgrind" and len(f) >= 9:
+                peer, kind, n1, n2, a, _fa, b, _fb = f[1], f[2], int(f[3]), int(f[4]), int(f[5]), f[6], int(f[7]), f[8]
+                prof["callgrind"][(peer, kind)] = (b - a) / (n2 - n1)
+            elif f[0] == "strace" and len(f) >= 5:
+                prof["strace"][(f[1], f[2])] = (int(f[3]), int(f[4]))
+    except OSError:
+        pass
+
+    def strace_file(path):
+        counts = {}
+        try:
+            for line in open(path):
+                f = line.split()
+                if len(f) >= 5 and re.match(r"^[0-9.]+$", f[0]) and f[-1] != "total":
+                    counts[f[-1]] = int(f[3])
+        except OSError:
+            pass
+        return counts
+
+    tiny = strace_file(os.path.join(pdir, "st.tiny.txt"))
+    st_per = {}
+    for (peer, kind), (n1, n2) in prof["strace"].items():
+        a = strace_file(os.path.join(pdir, f"st.{peer}.{kind}.{n1}.txt"))
+        b = strace_file(os.path.join(pdir, f"st.{peer}.{kind}.{n2}.txt"))
+        per = {}
+        for k in set(a) | set(b):
+            v = (b.get(k, 0) - a.get(k, 0)) / (n2 - n1)
+            if kind == "spawn":
+                v -= tiny.get(k, 0)
+            if v > 0.05:
+                per[k] = v
+        st_per.setdefault(kind, {})[peer] = per
+    prof["st_per"] = st_per
+
+    SKIP_FUNCS = {"main", "(below main)", "loop_run", "_start"}
+
+    def annotate(path):
+        """{function: inclusive Ir} of one callgrind file."""
+        res = {}
+        txt = sh(f"callgrind_annotate --inclusive=yes --auto=no --threshold=100 '{path}'")
+        for line in txt.splitlines():
+            m = re.match(r"^\s*([\d,]+) \([\s\d.]+%\)\s+(.*?)(?: \[.*\])?$", line)
+            if m and "PROGRAM TOTALS" not in line and "=>" not in line:
+                fn = m.group(2)
+                fn = fn.split(":", 1)[1] if ":" in fn else fn
+                if fn in SKIP_FUNCS or fn.startswith("0x") or fn.startswith("__libc_start"):
+                    continue
+                res[fn] = max(res.get(fn, 0), int(m.group(1).replace(",", "")))
+        return res
+
+    def daemon_file(d):
+        try:
+            for name in sorted(os.listdir(d)):
+                p = os.path.join(d, name)
+                with open(p, errors="replace") as fh:
+                    for line in fh:
+                        if line.startswith("cmd:"):
+                            if "porterd" in line:
+                                return p
+                            break
+        except OSError:
+            pass
+        return None
+
+    for kind in ("spawn", "daytime"):
+        ns = sorted({int(m.group(1)) for name in os.listdir(pdir)
+                     if (m := re.match(rf"cg\.porter\.{kind}\.(\d+)$", name))})
+        if len(ns) >= 2:
+            n1, n2 = ns[0], ns[-1]
+            f1 = daemon_file(os.path.join(pdir, f"cg.porter.{kind}.{n1}"))
+            f2 = daemon_file(os.path.join(pdir, f"cg.porter.{kind}.{n2}"))
+            if f1 and f2:
+                a, b = annotate(f1), annotate(f2)
+                per = {k: (b.get(k, 0) - a.get(k, 0)) / (n2 - n1) for k in b}
+                prof["porter_funcs"][kind] = sorted(
+                    [(v, k) for k, v in per.items() if v >= 20], reverse=True)
+
+# ------------------------------------------------------------------ targets
+
+T = []
+
+
+def target(name, cond, measured, why_not=""):
+    ok = None if cond is None else bool(cond)
+    T.append((name, measured, "met" if ok else ("**not met**" if ok is False else "not measured"),
+              why_not))
+
+
+def ge(v, t):
+    return None if v is None else v >= t
+
+
+def le(v, t):
+    return None if v is None else v <= t
+
+
+a = A["porter"]
+target("A: conn/s ≥ 1.1× tcpserver at c=1 and c=8",
+       None if a["r1"] is None or a["r8"] is None else a["r1"] >= 1.1 and a["r8"] >= 1.1,
+       f"c=1 {fr(a['r1'])}×, c=8 {fr(a['r8'])}×")
+target("A: conn/s ≥ 1.5× xinetd at c=1 and c=8",
+       None if a["x1"] is None or a["x8"] is None else a["x1"] >= 1.5 and a["x8"] >= 1.5,
+       f"c=1 {fr(a['x1'])}×, c=8 {fr(a['x8'])}×")
+target("A: p99 at c=1 ≤ tcpserver's", le(a["p99r"], 1.0),
+       f"{fmt(a['p99'], 2)} ms, {fr(a['p99r'])}× tcpserver's")
+target("A: c=1 rate ≥ 90 % of the fork+exec floor", ge(a["floor"], 0.9),
+       f"{fmt(a['floor'] * 100 if a['floor'] else None, 1)} % of {fmt(floor['fork'])}/s")
+b = B["porter"]
+target("B: daytime ≥ 2× xinetd", ge(b["dayr"], 2.0), f"{fr(b['dayr'])}×")
+target("B: echo round trips ≥ xinetd", ge(b["echor"], 1.0), f"{fr(b['echor'])}×")
+c = C["porter"]
+if c["na"]:
+    for t in ("C: ≥ 75 % of direct throughput", "C: ≥ 2× systemd-socket-proxyd",
+              "C: ≥ 10× xinetd"):
+        target(t, False, "porter: redirect not available")
+else:
+    target("C: ≥ 75 % of direct throughput", ge(c["mbd"], 0.75),
+           f"{fmt(c['mbd'] * 100 if c['mbd'] else None)} %")
+    target("C: ≥ 2× systemd-socket-proxyd", ge(c["mbp"], 2.0), f"{fr(c['mbp'])}×")
+    target("C: ≥ 10× xinetd", ge(c["mbx"], 10.0), f"{fr(c['mbx'])}×")
+d = D["porter"]
+target("D: RSS ≤ xinetd's at 100 services", le(d["rssx"], 1.0),
+       f"{fmt(d[100]['rss_kib'])} KiB, {fr(d['rssx'])}× xinetd's")
+target("D: < 2 KiB more RSS per added service (100 → 1000)", None if d["per"] is None else d["per"] < 2,
+       f"{fmt(d['per'], 2)} KiB (PSS {fmt(d['pper'], 2)} KiB)")
+target("D: start-up with 1000 services < 100 ms",
+       None if d[1000]["ms"] is None else d[1000]["ms"] < 100,
+       f"{fmt(d[1000]['ms'], 1)} ms until listening ({fmt(d[1000]['connect_ms'], 1)} ms until every port answered a connect)")
+e = E["porter"]
+target("E: probe p50 ≤ tcpserver's", le(e["p50r"], 1.0),
+       f"{fmt(e['probe_p50_ms'], 2)} ms, {fr(e['p50r'])}× tcpserver's")
+target("E: no stalled connections", None if e["stalled_max"] is None else e["stalled_max"] == 0,
+       f"{fmt(e['stalled_max'])} stalled at most in a round")
+target("E: flooded service normal again within 1 s",
+       None if not e["rec_all"] else all(0 <= x <= 1000 for x in e["rec_all"]),
+       f"{fmt(e['recover_ms'])} ms (median), worst {fmt(max(e['rec_all']) if e['rec_all'] else None)} ms")
+
+P("## Targets (issue 7)\n")
+P(table(["target", "measured (median of per-round ratios)", "verdict"],
+        [[t[0], t[1], t[2]] for t in T]))
+P("")
+
+# ------------------------------------------------------------------ tables
+
+P("## A: spawn a tiny static program per connection\n")
+P("conn/s (ratio to tcpserver, round by round); latency at c=1; daemon CPU per "
+  "connection from /proc/PID/schedstat (the daemon's own processes, children excluded).\n")
+body = []
+for p in PEERS:
+    x = A[p]
+    if x["c1"] is None:
+        continue
+    body.append([NAMES[p], f"{fmt(x['c1'])} ({fr(x['r1'])})", f"{fmt(x['c8'])} ({fr(x['r8'])})",
+                 f"{fmt(x['c64'])} ({fr(x['r64'])})", f"{fmt(x['p50'], 2)} / {fmt(x['p99'], 2)}",
+                 f"{fr(x['floor'])}", f"{fmt(x['cpu'], 0)} / {fmt(x['cpu8'], 0)}",
+                 f"{pct(x['ru1'])} / {pct(x['ru8'])}",
+                 f"{pct(x['vf1'])} / {pct(x['vf8'])}"])
+P(table(["server", "c=1", "c=8", "c=64", "p50 / p99 ms c=1", "c=1 ÷ floor",
+         "daemon CPU µs/conn c=1 / c=8", "serving process running % c=1 / c=8",
+         "blocked in vfork % c=1 / c=8"], body))
+P("\nThe last two columns sample /proc/PID/stat (and wchan) of the process that owns "
+  "the listening socket every millisecond during the run: running (or runnable), and "
+  "blocked in `kernel_clone` waiting for a vfork child to exec.")
+P("")
+P("The floor, same rounds, no network (create the process, exec tiny, wait):\n")
+fl = [["fork + exec + wait (the floor)", fmt(floor["fork"]), fmt(floor_p50["fork"], 3)],
+      ["posix_spawn (CLONE_VM\\|CLONE_VFORK)", fmt(floor["spawn"]), fmt(floor_p50["spawn"], 3)],
+      ["vfork + exec", fmt(floor["vfork"]), fmt(floor_p50["vfork"], 3)],
+      ["fork from a process holding 64 MiB", fmt(floor["fork64m"]), fmt(floor_p50["fork64m"], 3)],
+      ["posix_spawn from a process holding 64 MiB", fmt(floor["spawn64m"]), fmt(floor_p50["spawn64m"], 3)]]
+P(table(["method", "spawns/s", "p50 ms"], fl))
+P("")
+
+P("## B: internal services\n")
+body = []
+for p in PEERS:
+    x = B[p]
+    if x["day"] is None and x["echo"] is None:
+        continue
+    body.append([NAMES[p], f"{fmt(x['day'])} ({fr(x['dayr'])})", fmt(x["daycpu"], 1),
+                 f"{fmt(x['echo'])} ({fr(x['echor'])})", fmt(x["echop50"], 3)])
+P(table(["server", "daytime conn/s c=1 (÷ xinetd)", "daemon CPU µs/conn",
+         "echo 64-byte round trips/s (÷ xinetd)", "echo p50 ms"], body))
+P("\nopenbsd-inetd's builtins bind only their official ports (13, 7), so they run there "
+  "(root only). rlinetd has no echo service (its builtins are echo *lines*; the baseline "
+  "saw the daemon crash trying); its daytime is `echo \"%I\"; close;`. tcpserver and "
+  "systemd-socket-activate have no builtins.\n")
+
+P("## C: relay\n")
+body = []
+for p in ["direct", "porter", "systemd", "xinetd"]:
+    x = C[p]
+    name = {"systemd": "systemd-socket-proxyd", "xinetd": "xinetd `redirect`",
+            "porter": "porter `redirect`"}.get(p, NAMES[p])
+    if x["na"]:
+        body.append([name, "porter: redirect not available", "", "", ""])
+        continue
+    if x["mb"] is None and x["cps"] is None:
+        continue
+    body.append([name, f"{fmt(x['mb'])}", fr(x["mbd"]), f"{fmt(x['cps'])} ({fr(x['cpsd'])})",
+                 fmt(x["cpu"], 0)])
+P(table(["path", f"MB/s, {args.bulk} to a sink", "÷ direct", "conn/s c=8 to a greeter (÷ direct)",
+         "relay CPU ms per transfer"], body))
+P("")
+
+P("## D: footprint of the idle daemon\n")
+P("RSS and PSS summed over the daemon's processes (/proc/PID/smaps_rollup) one second "
+  "after start; start = exec until the kernel lists every port as listening "
+  "(sock_diag), and in brackets until a connect to each port has succeeded.\n")
+body = []
+for p in PEERS:
+    x = D[p]
+    if x[10]["rss_kib"] is None:
+        continue
+    body.append([NAMES[p],
+                 " / ".join(fmt(x[n]["rss_kib"]) for n in (10, 100, 1000)),
+                 " / ".join(fmt(x[n]["pss_kib"]) for n in (10, 100, 1000)),
+                 fmt(x["per"], 2),
+                 f"{fmt(x[100]['ms'], 1)} ({fmt(x[100]['connect_ms'], 1)})",
+                 f"{fmt(x[1000]['ms'], 1)} ({fmt(x[1000]['connect_ms'], 1)})",
+                 fmt(x[100]["nproc"])])
+P(table(["server", "RSS KiB 10 / 100 / 1000", "PSS KiB 10 / 100 / 1000",
+         "KiB per added service", "start ms, 100", "start ms, 1000", "processes at 100"], body))
+P("")
+
+P("## E: flood\n")
+P(f"{args.flood} simultaneous connects to a service limited to 10 instances whose "
+  "program sleeps 100 ms, for a 3 s window; during the whole window a probe connects to "
+  "workload A's service (another service of the same server) every 10 ms. Served = got the line; refused = reset or closed without a "
+  "byte; stalled = nothing by the end of the window (never connected = the SYN was "
+  "never answered); recovery = from the moment every flood client has its answer "
+  "(or the window ends) until a new client of the flooded service is served as fast as "
+  "before the flood.\n")
+body = []
+for p in PEERS:
+    x = E[p]
+    if x["served"] is None:
+        continue
+    body.append([NAMES[p], f"{fmt(x['served'])} / {fmt(x['refused'])} / {fmt(x['stalled'])}",
+                 fmt(x["never_connected"]), fmt(x["connect_slow"]), fmt(x["flood_ms"]),
+                 f"{fmt(x['probe_p50_ms'], 2)} / {fmt(x['probe_p99_ms'], 2)} ({fr(x['p50r'])})",
+                 fmt(x["probe_base_ms"], 2), fmt(x["recover_ms"]), fmt(x["daemon_cpu_ms"])])
+P(table(["server", "served / refused / stalled", "never connected", "connect ≥ 0.9 s",
+         "every flood client answered, ms", "probe p50 / p99 ms (p50 ÷ tcpserver)",
+         "probe before the flood, ms", "recovery ms", "daemon CPU ms"], body))
+P("")
+
+# ------------------------------------------------------------------ profile
+
+P("## Profile of the accept-to-exec path\n")
+cg = prof["callgrind"]
+if cg:
+    P("callgrind instruction counts per connection (`valgrind --tool=callgrind`, "
+      "repeatable): the difference between runs of N2 and N1 connections divided by "
+      "N2-N1, so start-up cancels out. Only the daemon process is counted: a forked "
+      "child that execs is not written out by callgrind, so xinetd's work in its child "
+      "(it forks first and checks after) does not show here; the system calls below "
+      "count both sides.\n")
+    body = []
+    for (peer, kind), v in sorted(cg.items()):
+        body.append([NAMES.get(peer, peer), kind, fmt(v)])
+    P(table(["server", "connection", "instructions per connection (daemon process)"], body))
+    P("")
+ST = prof.get("st_per", {})
+for kind, what in (("spawn", "per spawned connection (the parent and the child up to its "
+                    "exec; tiny's own calls taken off)"),
+                   ("daytime", "per daytime connection"),
+                   ("echo", "per echo round trip (plus the connection, spread over the "
+                    "round trips)")):
+    sp = ST.get(kind)
+    if not sp:
+        continue
+    P(f"System calls {what}: `strace -f -c`, the difference between two runs divided by "
+      "the difference in their counts:\n")
+    names = sorted({k for v in sp.values() for k in v},
+                   key=lambda k: (-round(max(v.get(k, 0) for v in sp.values()), 2), k))
+    peers = [p for p in ("porter", "xinetd", "tcpserver") if p in sp]
+    body = [[k] + [fmt(sp[p].get(k), 2) if sp[p].get(k) else "" for p in peers] for k in names]
+    body.append(["**total**"] + [fmt(sum(sp[p].values()), 1) for p in peers])
+    P(table(["system call"] + [NAMES[p] for p in peers], body))
+    P("")
+for kind, funcs in prof["porter_funcs"].items():
+    P(f"porter, {kind}: instructions per connection by function (inclusive, callgrind, "
+      "the same differential):\n")
+    P(table(["Ir/conn", "function"], [[fmt(v), f"`{k}`"] for v, k in funcs[:18]]))
+    P("")
+
+# ------------------------------------------------------------------ prose
+
+P("## Where the time goes\n")
+
+
+def stv(kind, peer):
+    v = ST.get(kind, {}).get(peer)
+    return sum(v.values()) if v else None
+
+
+a, t, x = A["porter"], A["tcpserver"], A["xinetd"]
+fk, sp_ = floor["fork"], floor["spawn"]
+para = (f"**A (spawn).** Process creation decides this workload: the bare loop reaches "
+        f"{fmt(fk)} fork+exec+wait per second ({fmt(floor_p50['fork'], 3)} ms each), "
+        f"posix_spawn {fmt(sp_)}/s and vfork {fmt(floor['vfork'])}/s; from a process holding "
+        f"64 MiB fork falls to {fmt(floor['fork64m'])}/s while posix_spawn stays at "
+        f"{fmt(floor['spawn64m'])}/s. porter's own CPU per connection is {fmt(a['cpu'])} µs "
+        f"at c=1 (tcpserver {fmt(t['cpu'])}, xinetd {fmt(x['cpu'])}; schedstat, kernel time "
+        f"included), of which user space is small: callgrind counts "
+        f"{fmt(cg.get(('porter', 'spawn')))} instructions per connection in porterd "
+        f"(tcpserver {fmt(cg.get(('tcpserver', 'spawn')))})")
+pf = dict((k, v) for v, k in prof["porter_funcs"].get("spawn", []))
+if pf.get("peer_addr"):
+    para += (f", {fmt(pf['peer_addr'])} of them in peer_addr (inet_ntop and sprintf of the "
+             "client's address for REMOTE_HOST, REMOTE_ADDR and TCPREMOTEIP)")
+para += (f". strace counts "
+        f"{fmt(stv('spawn', 'porter'), 1)} system calls per connection for porter, "
+        f"{fmt(stv('spawn', 'tcpserver'), 1)} for tcpserver and {fmt(stv('spawn', 'xinetd'), 1)} "
+        "for xinetd. ")
+if a["vf8"] is not None:
+    para += (f"What separates porter from the others is waiting, not work: the process "
+             f"serving the port was blocked in vfork (in `kernel_clone`, waiting for the "
+             f"child to exec) {pct(a['vf1'])} % of the time at c=1 and {pct(a['vf8'])} % "
+             f"at c=8, and running only {pct(a['ru1'])} % / {pct(a['ru8'])} %. With vfork "
+             "the event loop stops from the clone until the child's execve has replaced its "
+             "memory, so the child's whole set-up (setsid, three dup2, close_range, signal "
+             "mask, getsockname, setrlimit, setgroups/setresgid/setresuid) and the first "
+             "half of execve run while nothing is accepted, and when the two CPUs are busy "
+             "(the load generator, the servers that exit, other work) the child first waits "
+             "for a CPU. tcpserver and xinetd use fork: the parent returns to accept() at "
+             "once and the child sets up on the other CPU, which is worth more at c=8 than "
+             "the page-table copy costs a process of this size. ")
+if a["p99r"] is not None and a["p99r"] > 1:
+    para += ("The latency tail at c=1 comes from the same waits. ")
+para += ("Changes that would meet the c=8 target: keep the loop out of vfork (start "
+         "servers from a spawner thread, where vfork stops only that thread, or fork "
+         "while the daemon is small), and drop the per-connection calls that only "
+         "restate what is known at load time: setrlimit(RLIMIT_NOFILE) when the limit is "
+         "already the daemon's, setgroups/setresgid/setresuid when the server's user is "
+         "the daemon's, getsockname when the listener is bound to one address; the address "
+         "formatting (glibc's inet_ntop goes through sprintf) is most of porter's user-space "
+         "instructions but little of its time.\n")
+P(para)
+
+b, bx = B["porter"], B["xinetd"]
+day_r = b["day"]
+bound = None
+if day_r and b["daycpu"] is not None and bx["day"]:
+    per = 1e6 / day_r
+    if per > b["daycpu"]:
+        bound = (1e6 / (per - b["daycpu"])) / bx["day"]
+para = (f"**B (internal).** A daytime connection costs porter {fmt(b['daycpu'], 1)} µs of CPU "
+        f"(xinetd {fmt(bx['daycpu'], 1)}, openbsd-inetd {fmt(B['openbsd-inetd']['daycpu'], 1)}), "
+        f"{fmt(cg.get(('porter', 'daytime')))} instructions in user space (xinetd "
+        f"{fmt(cg.get(('xinetd', 'daytime')))}) and {fmt(stv('daytime', 'porter'), 1)} system "
+        f"calls (xinetd {fmt(stv('daytime', 'xinetd'), 1)}). At c=1 a connection takes "
+        f"{fmt(1e6 / day_r if day_r else None, 0)} µs end to end, most of it the client's and "
+        "the kernel's TCP set-up and teardown: ")
+if bound is not None:
+    para += (f"even a daemon that cost nothing would reach only {bound:.2f}× xinetd here, "
+             "so the 2× target cannot be met by porter's code on this machine; what porter "
+             "can still drop per connection is the tzset() that stats /etc/localtime "
+             "(newfstatat), the snprintf/strftime formatting (cache the line for the "
+             "current second), and the shutdown plus draining recv before close. ")
+para += (f"Echo round trips (client and server pinned to one CPU so that the scheduler "
+         f"does not decide) run at {fr(b['echor'])}× xinetd: porter makes "
+         f"{fmt(stv('echo', 'porter'), 2)} system calls per round trip in its event loop "
+         f"(epoll_wait, recv, send) against {fmt(stv('echo', 'xinetd'), 2)} in xinetd's "
+         f"forked child, which blocks in read; the user-space cost is "
+         f"{fmt(cg.get(('porter', 'echo')))} instructions per round trip.\n")
+P(para)
+
+c, cd, cp, cx = C["porter"], C["direct"], C["systemd"], C["xinetd"]
+if c["na"]:
+    P("**C (relay).** porter: redirect not available in this build; the table shows the "
+      "peers and the direct path only.\n")
+else:
+    para = (f"**C (relay).** porter relays {fmt(c['mb'])} MB/s, {fmt(c['mbd'] * 100 if c['mbd'] else None)} % "
+            f"of the direct transfer ({fmt(cd['mb'])} MB/s), spending {fmt(c['cpu'])} ms of "
+            f"CPU per {args.bulk} (systemd-socket-proxyd {fmt(cp['cpu'])} ms: the same "
+            "splice-through-a-pipe design, hence the same speed). ")
+    if cd["mb"] and c["cpu"]:
+        size_mb = {"K": 1 / 1024, "M": 1, "G": 1024}.get(args.bulk[-1:], 0) * float(
+            re.sub(r"[KMG]$", "", args.bulk) or 0) * 1.048576
+        td = size_mb / cd["mb"] * 1000 if size_mb else None
+        if td:
+            ncpu = nproc or 1
+            cap = (ncpu * td) / (ncpu * td + c["cpu"]) if ncpu <= 2 else None
+            if cap is not None:
+                para += (f"On {ncpu} CPUs the direct transfer already keeps both busy "
+                         f"({fmt(td)} ms for {args.bulk}), so a relay that needs "
+                         f"{fmt(c['cpu'])} ms more CPU can reach at most about "
+                         f"{cap * 100:.0f} % of direct even with perfect overlap: 75 % needs "
+                         f"the relay below {fmt(ncpu * td / 3)} ms per transfer. ")
+    para += ("Where porter's relay spends it: each wakeup pumps both directions until "
+             "splice returns EAGAIN, so every chunk costs extra failing splice calls "
+             "(and the idle direction two more); pumping only the direction the event "
+             "names, stopping after a short splice, and a larger pipe (F_SETPIPE_SZ to "
+             "1 MiB) cut the system calls per byte. "
+             f"xinetd ({fmt(cx['mb'])} MB/s) copies through a small buffer in a process "
+             "per connection.\n")
+    P(para)
+
+d = D["porter"]
+P(f"**D (footprint).** porter's idle RSS is {fmt(d[10]['rss_kib'])} / {fmt(d[100]['rss_kib'])} / "
+  f"{fmt(d[1000]['rss_kib'])} KiB at 10 / 100 / 1000 services, {fmt(d['per'], 2)} KiB per "
+  f"added service (xinetd {fmt(D['xinetd']['per'], 2)}, rlinetd {fmt(D['rlinetd']['per'], 2)}). "
+  "Every daemon here starts with the same 1-variable environment; with a larger one "
+  "porter grows faster, because each service keeps its own strdup'd copy of the "
+  "environment (env_add, the largest user-space item of start-up in callgrind). What "
+  "a service costs: the parsed `struct service` (it keeps a source location per "
+  "attribute), the runtime `struct svc`, argv and the environment copy, plus the "
+  "listener. Start-up with 1000 services takes "
+  f"{fmt(d[1000]['ms'], 1)} ms until every port listens (xinetd {fmt(D['xinetd'][1000]['ms'], 1)}).\n")
+
+e, et = E["porter"], E["tcpserver"]
+para = (f"**E (flood).** porter answers the whole flood in {fmt(e['flood_ms'])} ms: it refuses "
+        f"over-limit clients in the parent before any fork (served / refused / stalled "
+        f"{fmt(e['served'])} / {fmt(e['refused'])} / {fmt(e['stalled'])}, {fmt(e['daemon_cpu_ms'])} ms "
+        "of daemon CPU for the whole flood) and its backlog is somaxconn, so no SYN goes "
+        f"unanswered and the flooded service is normal again {fmt(e['recover_ms'])} ms after. "
+        f"The other service's probe sees {fmt(e['probe_p50_ms'], 2)} ms p50 / "
+        f"{fmt(e['probe_p99_ms'], 2)} ms p99 (before the flood {fmt(e['probe_base_ms'], 2)} ms; "
+        f"tcpserver {fmt(et['probe_p50_ms'], 2)} / {fmt(et['probe_p99_ms'], 2)} ms, whose services "
+        f"are separate processes); the process serving the probe ran {pct(e['d_run'])} % of "
+        f"the window and was blocked in vfork {pct(e['d_vfork'])} %. ")
+if e["p50r"] is not None and e["p50r"] > 1:
+    para += ("The probe waits behind porter's single loop: up to 64 accepts per wakeup "
+             "from the flooded port, and a stop in vfork for each server started; a "
+             "smaller accept batch per listener and spawning outside the loop would "
+             "shorten it. ")
+para += ("xinetd's fixed backlog of 64 leaves SYNs unanswered (stalled, retried after "
+         "1 s); tcpserver keeps clients in its backlog of 20 and serves 10 at a time.\n")
+P(para)
+
+P("## Reproduce\n")
+P("```\nmake bench                                   # about 10 minutes on 2 CPUs\n"
+  "BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench   # longer and steadier\n"
+  "BENCH_PEERS='porter xinetd' BENCH_STAGES=main BENCH_PROFILE=0 make bench\n```\n")
+P("Raw results: build-bench/run/results.jsonl (one JSON object per measured run); "
+  "profiles: build-bench/run/profile/.")
+
+with open(args.out, "w") as f:
+    f.write("\n".join(out) + "\n")

@@ -1,0 +1,699 @@
+#!/bin/bash
+# bench/run.sh: runs porterd and the peers one after another on loopback,
+# interleaved over several rounds, each in the foreground with an equivalent
+# configuration, and writes bench/RESULTS.md (bench/report.py) from the JSON
+# lines the load generator prints. `make bench` builds what it needs and
+# runs this; it assumes build-bench/{load,floor,tiny,porterd} exist and
+# fetches the peers with bench/peers.sh.
+#
+# Knobs (environment), with the defaults that keep `make bench` near
+# 10 minutes on a 2-core machine (15 at most):
+#   BENCH_ROUNDS=3        rounds; every peer runs once per round, the order
+#                         rotating from round to round
+#   BENCH_SECONDS=3       length of each timed run of A, B and C's conn/s
+#   BENCH_BULK=256M       size of one transfer in C (three per round)
+#   BENCH_FLOOD=500       simultaneous connects in E
+#   BENCH_PEERS="porter xinetd openbsd-inetd rlinetd tcpserver systemd"
+#   BENCH_D="10 100 1000" service counts in D
+#   BENCH_PROFILE=1       the callgrind/strace profile at the end (0: skip)
+#   BENCH_STAGES="floor main d"  what the rounds run (the floor and C's
+#                         direct reference, A B C E, D)
+#   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
+#                         BASE-1000+1, +2
+#   BENCH_OUT=bench/RESULTS.md
+# A longer run: BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+B=$TOP/build-bench
+LOAD=$B/load
+FLOOR=$B/floor
+TINY=$B/tiny
+PORTERD=${PORTERD:-$B/porterd}
+ROUNDS=${BENCH_ROUNDS:-3}
+DUR=${BENCH_SECONDS:-3}
+BULK=${BENCH_BULK:-256M}
+FLOOD=${BENCH_FLOOD:-500}
+PEERS=${BENCH_PEERS:-porter xinetd openbsd-inetd rlinetd tcpserver systemd}
+DSIZES=${BENCH_D:-10 100 1000}
+PROFILE=${BENCH_PROFILE:-1}
+STAGES=" ${BENCH_STAGES:-floor main d} "
+BASE=${BENCH_PORT_BASE:-20000}
+OUT=${BENCH_OUT:-$TOP/bench/RESULTS.md}
+ADDR=127.0.0.1
+W=$B/run
+RES=$W/results.jsonl
+COMMAND=${BENCH_COMMAND:-bench/run.sh}
+
+for f in "$LOAD" "$FLOOR" "$TINY" "$PORTERD"; do
+	[ -x "$f" ] || { echo "bench: $f is missing; run make bench" >&2; exit 1; }
+done
+PEER_XINETD='' PEER_INETD='' PEER_RLINETD='' PEER_RLINETD_PARSER='' PEER_TCPSERVER=''
+PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH=''
+if bash bench/peers.sh "$B/peers" >/dev/null && [ -s "$B/peers/env.sh" ]; then
+	# shellcheck source=/dev/null
+	. "$B/peers/env.sh"
+else
+	echo "bench: the peers could not be fetched; porter runs alone" >&2
+fi
+
+rm -rf "$W"
+mkdir -p "$W/logs" "$W/conf"
+: >"$RES"
+ROOT=no
+[ "$(id -u)" -eq 0 ] && ROOT=yes
+
+# Every daemon starts with the small environment init would give it, the
+# same for all: a make's or a shell's environment would otherwise be copied
+# into each service by the servers that keep one per service.
+CLEAN=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin)
+
+say() { printf 'bench: %s %s\n' "$(date +%T)" "$*" >&2; }
+
+# ------------------------------------------------------------- bookkeeping
+
+ROUND=0
+# emit WORKLOAD PEER JSON [EXTRA-JSON-FIELDS]: one result line
+emit() {
+	local w=$1 p=$2 j=$3 extra=${4:-}
+	[ -n "$j" ] || j='{"error":"no output"}'
+	printf '{"round":%d,"w":"%s","peer":"%s",%s%s\n' "$ROUND" "$w" "$p" \
+		"${extra:+$extra,}" "${j#\{}" >>"$RES"
+}
+
+peer_index() {
+	case $1 in
+	porter) echo 0 ;; xinetd) echo 1 ;; openbsd-inetd) echo 2 ;;
+	rlinetd) echo 3 ;; tcpserver) echo 4 ;; systemd) echo 5 ;;
+	esac
+}
+
+peer_comm() { # the daemon's process name, as /proc/PID/comm has it
+	case $1 in
+	porter) echo porterd ;; xinetd) echo xinetd ;; openbsd-inetd) echo inetd ;;
+	rlinetd) echo rlinetd ;; tcpserver) echo tcpserver ;; systemd) echo 'systemd-socket-' ;;
+	esac
+}
+
+peer_available() {
+	case $1 in
+	porter) [ -x "$PORTERD" ] ;;
+	xinetd) [ -n "$PEER_XINETD" ] ;;
+	openbsd-inetd) [ -n "$PEER_INETD" ] ;;
+	rlinetd) [ -n "$PEER_RLINETD" ] ;;
+	tcpserver) [ -n "$PEER_TCPSERVER" ] ;;
+	systemd) [ -n "$PEER_SOCKET_ACTIVATE" ] ;;
+	*) false ;;
+	esac
+}
+
+SINK_BULK=$((BASE - 1000 + 1))
+SINK_GREET=$((BASE - 1000 + 2))
+
+# Ports of a peer's main configuration.
+set_ports() {
+	local pb=$((BASE + 2000 * $(peer_index "$1")))
+	P_BASE=$pb
+	P_A=$((pb + 1000))
+	P_DAY=$((pb + 1002))
+	P_ECHO=$((pb + 1003))
+	P_RELAY=$((pb + 1004))
+	P_BULK=$((pb + 1005))
+	P_SLOW=$((pb + 1006))
+	if [ "$1" = openbsd-inetd ]; then
+		# Its builtins bind only their official ports.
+		P_DAY=13
+		P_ECHO=7
+	fi
+}
+
+# The processes of the daemon started last: its session, its name.
+DPID=
+DCOMM=
+group_pids() {
+	local pid sid comm
+	[ -n "$DPID" ] || return 0
+	ps -e -o pid=,sess=,comm= | while read -r pid sid comm; do
+		[ "$sid" = "$DPID" ] && [ "$comm" = "$DCOMM" ] && echo "$pid"
+	done
+	return 0
+}
+
+# CPU time of the daemon's processes, ns (schedstat; children excluded).
+daemon_cpu_ns() {
+	local t=0 p v
+	for p in $(group_pids); do
+		read -r v _ <"/proc/$p/schedstat" 2>/dev/null || continue
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
+# "RSS PSS NPROC" in KiB, summed over the daemon's processes.
+daemon_mem() {
+	local p rss=0 pss=0 n=0 r s
+	for p in $(group_pids); do
+		r=$(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+		s=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+		[ -n "$r" ] || continue
+		rss=$((rss + r))
+		pss=$((pss + s))
+		n=$((n + 1))
+	done
+	echo "$rss $pss $n"
+}
+
+# ------------------------------------------------------------- configs
+
+xinetd_service() { # NAME TYPE PORT [attr=value lines...]: one xinetd.conf block
+	local name=$1 type=$2 port=$3
+	shift 3
+	printf 'service %s\n{\n\ttype        = %s\n\tport        = %s\n' "$name" "$type" "$port"
+	printf '\tbind        = %s\n\tsocket_type = stream\n\tprotocol    = tcp\n' "$ADDR"
+	printf '\twait        = no\n\tuser        = root\n'
+	for a in "$@"; do printf '\t%s\n' "$a"; done
+	printf '}\n'
+}
+
+xinetd_defaults() { # PEER
+	printf 'defaults\n{\n\tinstances      = UNLIMITED\n\tper_source     = UNLIMITED\n'
+	printf '\tcps            = 1000000 1\n\tlog_on_success =\n\tlog_on_failure =\n'
+	if [ "$1" = porter ]; then printf '\tbacklog        = 4096\n'; fi
+	printf '}\n'
+}
+
+# Writes the main configuration of PEER (A, B, C, E) and sets CMD and PORTS.
+conf_main() {
+	local p=$1 c=$W/conf/$1.main
+	set_ports "$p"
+	case $p in
+	porter | xinetd)
+		{
+			xinetd_defaults "$p"
+			xinetd_service bench_a UNLISTED "$P_A" "server      = $TINY"
+			xinetd_service daytime "INTERNAL UNLISTED" "$P_DAY" "id          = bench_day"
+			xinetd_service echo "INTERNAL UNLISTED" "$P_ECHO" "id          = bench_echo"
+			xinetd_service bench_relay UNLISTED "$P_RELAY" "redirect    = $ADDR $SINK_GREET"
+			xinetd_service bench_bulk UNLISTED "$P_BULK" "redirect    = $ADDR $SINK_BULK"
+			xinetd_service bench_slow UNLISTED "$P_SLOW" "server      = $TINY" "server_args = 100" \
+				"instances   = 10"
+		} >"$c.conf"
+		PORTS="$P_A,$P_DAY,$P_ECHO,$P_RELAY,$P_BULK,$P_SLOW"
+		if [ "$p" = porter ]; then
+			CMD=("${CLEAN[@]}" "$PORTERD" -F -C "$W/porter.control.sock" -f "$c.conf")
+		else
+			CMD=("${CLEAN[@]}" "$PEER_XINETD" -dontfork -filelog "$W/logs/xinetd.filelog" -f "$c.conf")
+		fi
+		;;
+	openbsd-inetd)
+		{
+			printf '%s:\n' "$ADDR"
+			printf '%s\tstream\ttcp\tnowait.100000000\troot\t%s\ttiny\n' "$P_A" "$TINY"
+			printf '%s\tstream\ttcp\tnowait.100000000\troot\t%s\ttiny 100\n' "$P_SLOW" "$TINY"
+			if [ "$ROOT" = yes ]; then
+				printf 'daytime\tstream\ttcp\tnowait.100000000\troot\tinternal\n'
+				printf 'echo\tstream\ttcp\tnowait.100000000\troot\tinternal\n'
+			fi
+		} >"$c.conf"
+		PORTS="$P_A,$P_SLOW"
+		[ "$ROOT" = yes ] && PORTS="$PORTS,$P_DAY,$P_ECHO"
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_INETD" -i -q 1024
+			-R 100000000 "$c.conf")
+		;;
+	rlinetd)
+		{
+			printf 'defaults {\n  instances 100000;\n  backlog 1024;\n  user "root";\n'
+			printf '  interface %s;\n}\n' "$ADDR"
+			printf 'service "bench_a" {\n  port %s;\n  exec "%s";\n}\n' "$P_A" "$TINY"
+			printf 'service "bench_day" {\n  port %s;\n  echo "%%I";\n  close;\n}\n' "$P_DAY"
+			printf 'service "bench_slow" {\n  port %s;\n  exec "%s 100";\n  instances 10;\n}\n' \
+				"$P_SLOW" "$TINY"
+		} >"$c.conf"
+		PORTS="$P_A,$P_DAY,$P_SLOW"
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_RLINETD" -d
+			-p "$PEER_RLINETD_PARSER" -f "$c.conf")
+		;;
+	tcpserver)
+		{
+			echo '#!/bin/sh'
+			echo "export LD_LIBRARY_PATH='$PEER_LD_LIBRARY_PATH'"
+			# Limits raised (-c 1000 -b 1024) except for E's service,
+			# which keeps tcpserver's default backlog.
+			echo "'$PEER_TCPSERVER' -q -H -R -l 0 -c 1000 -b 1024 $ADDR $P_A '$TINY' &"
+			echo "'$PEER_TCPSERVER' -q -H -R -l 0 -c 10 $ADDR $P_SLOW '$TINY' 100 &"
+			echo 'wait'
+		} >"$c.sh"
+		PORTS="$P_A,$P_SLOW"
+		CMD=("${CLEAN[@]}" sh "$c.sh")
+		;;
+	systemd)
+		{
+			echo '#!/bin/sh'
+			echo "export LD_LIBRARY_PATH='$PEER_LD_LIBRARY_PATH'"
+			echo "'$PEER_SOCKET_ACTIVATE' -l $ADDR:$P_A -a --inetd '$TINY' 2>/dev/null &"
+			echo "'$PEER_SOCKET_ACTIVATE' -l $ADDR:$P_SLOW -a --inetd '$TINY' 100 2>/dev/null &"
+			if [ -n "$PEER_PROXYD" ]; then
+				echo "'$PEER_SOCKET_ACTIVATE' -l $ADDR:$P_RELAY '$PEER_PROXYD' --connections-max=4096 $ADDR:$SINK_GREET &"
+				echo "'$PEER_SOCKET_ACTIVATE' -l $ADDR:$P_BULK '$PEER_PROXYD' --connections-max=4096 $ADDR:$SINK_BULK &"
+			fi
+			echo 'wait'
+		} >"$c.sh"
+		PORTS="$P_A,$P_SLOW"
+		[ -n "$PEER_PROXYD" ] && PORTS="$PORTS,$P_RELAY,$P_BULK"
+		CMD=("${CLEAN[@]}" sh "$c.sh")
+		;;
+	esac
+}
+
+# D: N spawn services on P_BASE .. P_BASE+N-1.
+conf_d() {
+	local p=$1 n=$2 c=$W/conf/$1.d$2 i port last
+	set_ports "$p"
+	last=$((P_BASE + n - 1))
+	PORTS="$P_BASE-$last"
+	case $p in
+	porter | xinetd)
+		{
+			xinetd_defaults "$p"
+			for ((i = 0; i < n; i++)); do
+				xinetd_service "svc$i" UNLISTED $((P_BASE + i)) "server      = $TINY"
+			done
+		} >"$c.conf"
+		if [ "$p" = porter ]; then
+			CMD=("${CLEAN[@]}" "$PORTERD" -F -C "$W/porter.control.sock" -f "$c.conf")
+		else
+			CMD=("${CLEAN[@]}" "$PEER_XINETD" -dontfork -filelog "$W/logs/xinetd.filelog" -f "$c.conf")
+		fi
+		;;
+	openbsd-inetd)
+		{
+			printf '%s:\n' "$ADDR"
+			for ((i = 0; i < n; i++)); do
+				printf '%s\tstream\ttcp\tnowait.100000000\troot\t%s\ttiny\n' $((P_BASE + i)) "$TINY"
+			done
+		} >"$c.conf"
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_INETD" -i -q 1024
+			-R 100000000 "$c.conf")
+		;;
+	rlinetd)
+		{
+			printf 'defaults {\n  instances 100000;\n  backlog 1024;\n  user "root";\n'
+			printf '  interface %s;\n}\n' "$ADDR"
+			for ((i = 0; i < n; i++)); do
+				printf 'service "svc%d" {\n  port %s;\n  exec "%s";\n}\n' "$i" \
+					$((P_BASE + i)) "$TINY"
+			done
+		} >"$c.conf"
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_RLINETD" -d
+			-p "$PEER_RLINETD_PARSER" -f "$c.conf")
+		;;
+	tcpserver | systemd)
+		{
+			echo '#!/bin/sh'
+			echo "export LD_LIBRARY_PATH='$PEER_LD_LIBRARY_PATH'"
+			for ((i = 0; i < n; i++)); do
+				port=$((P_BASE + i))
+				if [ "$p" = tcpserver ]; then
+					echo "'$PEER_TCPSERVER' -q -H -R -l 0 -c 1000 -b 1024 $ADDR $port '$TINY' &"
+				else
+					echo "'$PEER_SOCKET_ACTIVATE' -l $ADDR:$port -a --inetd '$TINY' 2>/dev/null &"
+				fi
+			done
+			echo 'wait'
+		} >"$c.sh"
+		CMD=("${CLEAN[@]}" sh "$c.sh")
+		;;
+	esac
+}
+
+# ------------------------------------------------------------- start, stop
+
+SUP=
+# start PEER LABEL: runs CMD under `load startup`, waits until every port
+# of PORTS accepts; sets DPID, DCOMM, START_MS, START_CONNECT_MS.
+start() {
+	local p=$1 label=$2 f=$W/start.json i
+	rm -f "$f"
+	# Nothing of ours may be listening there already.
+	if [ -n "$(ss -Hltn "sport = :${PORTS%%[,-]*}" 2>/dev/null)" ]; then
+		say "$p: port ${PORTS%%[,-]*} is busy; is another benchmark running?"
+		return 1
+	fi
+	"$LOAD" startup -t "$ADDR:$PORTS" -T 60000 -d 3600 -o "$f" -L "$label" -- "${CMD[@]}" \
+		2>>"$W/logs/$p.log" &
+	SUP=$!
+	for ((i = 0; i < 6500; i++)); do
+		[ -s "$f" ] && break
+		kill -0 "$SUP" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [ ! -s "$f" ]; then
+		say "$p: did not start (see $W/logs/$p.log)"
+		stop
+		return 1
+	fi
+	START_JSON=$(cat "$f")
+	DPID=$(sed 's/.*"pid":\([-0-9]*\).*/\1/' "$f")
+	START_MS=$(sed 's/.*"ms":\([-0-9.]*\).*/\1/' "$f")
+	DCOMM=$(peer_comm "$p")
+	if [ "$START_MS" = "-1.000" ] || [ "$DPID" -le 0 ]; then
+		say "$p: not every port listened (see $W/logs/$p.log)"
+		stop
+		return 1
+	fi
+	return 0
+}
+
+stop() {
+	if [ -n "$SUP" ]; then
+		kill "$SUP" 2>/dev/null || true
+		wait "$SUP" 2>/dev/null || true
+	fi
+	SUP=
+	DPID=
+}
+
+alive() { [ -n "$SUP" ] && kill -0 "$SUP" 2>/dev/null; }
+
+SINKS=()
+cleanup() {
+	stop
+	for s in "${SINKS[@]}"; do kill "$s" 2>/dev/null || true; done
+	for s in "${SINKS[@]}"; do wait "$s" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------- workloads
+
+RUNPFX=()
+NCPU=$(nproc)
+
+# pin on|off: the daemon's processes and the client on CPU 0, or back to
+# every CPU. Used for echo round trips, whose speed otherwise depends on
+# whether the scheduler happened to put both ends on one CPU (a wakeup
+# across CPUs costs tens of microseconds in a VM): on one CPU a round trip
+# is two context switches and the daemon's own work.
+pin() {
+	local p cpus=0
+	[ "$NCPU" -ge 2 ] && command -v taskset >/dev/null || return 0
+	if [ "$1" = on ]; then
+		RUNPFX=(taskset -c 0)
+	else
+		RUNPFX=()
+		cpus=0-$((NCPU - 1))
+	fi
+	for p in $(group_pids); do taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1 || true; done
+}
+
+# A timed load run with the daemon's CPU time around it.
+measured() { # WORKLOAD PEER load-args...
+	local w=$1 p=$2 c0 c1 j
+	shift 2
+	c0=$(daemon_cpu_ns)
+	j=$("${RUNPFX[@]}" "$LOAD" "$@" -L "$p" 2>>"$W/logs/load.log") || true
+	c1=$(daemon_cpu_ns)
+	emit "$w" "$p" "$j" "\"daemon_cpu_ms\":$(((c1 - c0) / 1000))e-3"
+}
+
+# The pid of the process that owns the listening socket of PORT.
+listener_pid() {
+	ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+
+work_a() {
+	local p=$1 c w=()
+	"$LOAD" connect-read -t "$ADDR:$P_A" -c 8 -d 1 -T 10000 >/dev/null 2>&1 || true
+	# Sample the serving process's state (running, waiting, blocked in
+	# vfork) while it works.
+	local lp
+	lp=$(listener_pid "$P_A")
+	[ -n "$lp" ] && w=(-w "$lp")
+	for c in 1 8 64; do
+		measured "A_c$c" "$p" connect-read -t "$ADDR:$P_A" -c "$c" -d "$DUR" -T 10000 "${w[@]}"
+	done
+}
+
+work_b() {
+	local p=$1
+	case $p in
+	porter | xinetd | rlinetd) ;;
+	openbsd-inetd) [ "$ROOT" = yes ] || return 0 ;;
+	*) return 0 ;;
+	esac
+	measured B_daytime "$p" connect-read -t "$ADDR:$P_DAY" -c 1 -d "$DUR" -T 5000
+	# rlinetd has no echo service of its own (its builtins are echo
+	# lines); the baseline saw the daemon crash trying.
+	[ "$p" = rlinetd ] && return 0
+	pin on
+	measured B_echo "$p" echo-rr -t "$ADDR:$P_ECHO" -d "$DUR" -T 5000
+	pin off
+}
+
+work_c() { # PEER RELAY-PORT BULK-PORT
+	local p=$1 relay=$2 bulk=$3 i j
+	if [ "$p" = porter ]; then
+		j=$("$LOAD" relay-cps -t "$ADDR:$relay" -c 1 -n 3 -d 2 -T 2000 2>/dev/null) || true
+		case $j in
+		*'"ok":0,'* | "")
+			echo "porter: redirect not available" >&2
+			emit C_bulk "$p" '{"unavailable":true}'
+			emit C_cps "$p" '{"unavailable":true}'
+			return 0
+			;;
+		esac
+	fi
+	for i in 1 2 3; do
+		measured C_bulk "$p" bulk -t "$ADDR:$bulk" -s "$BULK" -T 60000 -d 120
+	done
+	measured C_cps "$p" relay-cps -t "$ADDR:$relay" -c 8 -d "$DUR" -T 10000
+}
+
+work_e() {
+	local p=$1 lp w=()
+	sleep 0.3 # the readiness probe's slow server is gone
+	# Sample the process that serves the probed port.
+	lp=$(listener_pid "$P_A")
+	[ -n "$lp" ] && w=(-w "$lp")
+	measured E "$p" flood -t "$ADDR:$P_SLOW" -P "$ADDR:$P_A" -k "$FLOOD" -p 10 -W 3000 \
+		-R 5000 -T 1000 "${w[@]}"
+}
+
+run_main() { # PEER
+	local p=$1
+	conf_main "$p"
+	start "$p" "$p" || { emit start "$p" '{"error":"did not start"}'; return 0; }
+	work_a "$p"
+	alive && work_b "$p"
+	case $p in
+	porter | xinetd) alive && work_c "$p" "$P_RELAY" "$P_BULK" ;;
+	systemd) [ -n "$PEER_PROXYD" ] && alive && work_c "$p" "$P_RELAY" "$P_BULK" ;;
+	esac
+	alive && work_e "$p"
+	if ! alive; then
+		say "$p: the daemon died during the round (see $W/logs/$p.log)"
+		emit died "$p" '{"error":"daemon died"}'
+	fi
+	stop
+}
+
+run_d() { # PEER N
+	local p=$1 n=$2 mem
+	case $p in
+	tcpserver | systemd) [ "$n" -le 100 ] || return 0 ;; # a process per service
+	esac
+	conf_d "$p" "$n"
+	start "$p" "$p" || { emit "D_$n" "$p" '{"error":"did not start"}'; return 0; }
+	sleep 1 # idle: the servers the readiness probe started are gone
+	mem=$(daemon_mem)
+	# shellcheck disable=SC2086 # three numbers
+	set -- $mem
+	emit "D_$n" "$p" "$START_JSON" "\"rss_kib\":$1,\"pss_kib\":$2,\"nproc\":$3"
+	stop
+}
+
+# ------------------------------------------------------------- profile
+
+# Instruction counts (callgrind) and system calls (strace -f -c) of the
+# accept-to-exec path, per connection: the difference between a run of N2
+# and one of N1 connections, divided by N2-N1, so start-up and shutdown
+# cancel out. Every process of the daemon is counted, the forked children
+# up to their exec of tiny included (tiny itself is skipped by callgrind;
+# for strace its own calls are measured apart and taken off).
+PROF_N1=${BENCH_PROFILE_N1:-100}
+PROF_N2=${BENCH_PROFILE_N2:-400}
+
+# drive KIND: N connections of one kind against the daemon started last.
+drive() { # KIND N
+	case $1 in
+	spawn) "$LOAD" connect-read -t "$ADDR:$P_A" -c 1 -n "$2" -d 300 -T 20000 ;;
+	daytime) "$LOAD" connect-read -t "$ADDR:$P_DAY" -c 1 -n "$2" -d 300 -T 20000 ;;
+	echo) "$LOAD" echo-rr -t "$ADDR:$P_ECHO" -n "$2" -d 300 -T 20000 ;;
+	esac
+}
+
+callgrind_total() { # FILE...: the sum of their totals
+	local t=0 f v
+	for f in "$@"; do
+		v=$(sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$f" | head -1)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+profile_one() { # PEER KIND N: one callgrind run; prints the total Ir
+	local p=$1 kind=$2 n=$3 d=$W/profile/cg.$1.$2.$3
+	rm -rf "$d"
+	mkdir -p "$d"
+	conf_main "$p"
+	CMD=(valgrind --tool=callgrind --trace-children=yes
+		"--trace-children-skip=*/tiny"
+		"--callgrind-out-file=$d/%p.out" "${CMD[@]}")
+	start "$p" "profile" || return 1
+	drive "$kind" "$n" >>"$W/profile/drive.jsonl" 2>>"$W/logs/load.log" || true
+	stop
+	sleep 0.2
+	# sh (the launcher of tcpserver) is not part of the daemon.
+	local files=() f
+	for f in "$d"/*.out; do
+		grep -Eq '^cmd: *(/usr)?(/bin/)?sh ' "$f" 2>/dev/null || files+=("$f")
+	done
+	echo "$(callgrind_total "${files[@]}") ${#files[@]}"
+}
+
+strace_counts() { # FILE: "syscall calls" lines of a strace -c summary
+	awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$1"
+}
+
+profile_strace() { # PEER KIND N
+	local p=$1 kind=$2 n=$3 f=$W/profile/st.$1.$2.$3.txt
+	conf_main "$p"
+	CMD=(strace -f -c -o "$f" "${CMD[@]}")
+	start "$p" "profile" || return 1
+	drive "$kind" "$n" >>"$W/profile/drive.jsonl" 2>>"$W/logs/load.log" || true
+	stop
+	sleep 0.2
+}
+
+profile() {
+	local p kind a b
+	mkdir -p "$W/profile"
+	: >"$W/profile/summary.txt"
+	command -v valgrind >/dev/null || { say "no valgrind"; return 1; }
+	for p in porter xinetd tcpserver openbsd-inetd; do
+		peer_available "$p" || continue
+		for kind in spawn daytime echo; do
+			case $p:$kind in
+			tcpserver:daytime | tcpserver:echo) continue ;;
+			openbsd-inetd:daytime | openbsd-inetd:echo) continue ;;
+			esac
+			local n1=$PROF_N1 n2=$PROF_N2
+			if [ "$kind" != spawn ]; then n1=$((PROF_N1 * 10)); n2=$((PROF_N2 * 10)); fi
+			a=$(profile_one "$p" "$kind" "$n1") || continue
+			b=$(profile_one "$p" "$kind" "$n2") || continue
+			echo "callgrind $p $kind $n1 $n2 $a $b" >>"$W/profile/summary.txt"
+		done
+	done
+	# Where porter's instructions go: the N2 spawn run, the daemon only.
+	local main
+	main=$(grep -l "^cmd: *$PORTERD" "$W/profile/cg.porter.spawn.$PROF_N2"/*.out 2>/dev/null | head -1)
+	if [ -n "$main" ]; then
+		callgrind_annotate --inclusive=yes "$main" 2>/dev/null | head -60 \
+			>"$W/profile/porter.spawn.inclusive.txt" || true
+		callgrind_annotate "$main" 2>/dev/null | head -45 \
+			>"$W/profile/porter.spawn.self.txt" || true
+	fi
+	main=$(grep -l "^cmd: *$PORTERD" "$W/profile/cg.porter.daytime.$((PROF_N2 * 10))"/*.out 2>/dev/null | head -1)
+	if [ -n "$main" ]; then
+		callgrind_annotate --inclusive=yes "$main" 2>/dev/null | head -60 \
+			>"$W/profile/porter.daytime.inclusive.txt" || true
+	fi
+	if command -v strace >/dev/null; then
+		strace -f -c -o "$W/profile/st.tiny.txt" "$TINY" >/dev/null
+		for p in porter xinetd tcpserver; do
+			peer_available "$p" || continue
+			for kind in spawn daytime echo; do
+				local n1=50 n2=250
+				case $p:$kind in
+				tcpserver:daytime | tcpserver:echo) continue ;;
+				*:daytime | *:echo) n1=1000; n2=3000 ;;
+				esac
+				profile_strace "$p" "$kind" "$n1" || continue
+				profile_strace "$p" "$kind" "$n2" || continue
+				echo "strace $p $kind $n1 $n2" >>"$W/profile/summary.txt"
+			done
+		done
+	fi
+	return 0
+}
+
+# ------------------------------------------------------------- the run
+
+T_START=$(date +%s)
+# Others' work on the machine skews everything: record how busy it was.
+cpu_busy() { # prints "busy total" jiffies from /proc/stat
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+read -r BUSY0 TOTAL0 <<<"$(cpu_busy)"
+sleep 1
+read -r BUSY1 TOTAL1 <<<"$(cpu_busy)"
+echo "idle_before=$((100 - 100 * (BUSY1 - BUSY0) / (TOTAL1 - TOTAL0 + 1)))" >"$W/machine.txt"
+echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine.txt"
+say "results in $RES; logs in $W/logs"
+"$LOAD" sink -l "$ADDR:$SINK_BULK" -d 3600 -L bulk >"$W/sink-bulk.json" 2>>"$W/logs/sink.log" &
+SINKS+=($!)
+"$LOAD" sink -g -l "$ADDR:$SINK_GREET" -d 3600 -L greet >"$W/sink-greet.json" \
+	2>>"$W/logs/sink.log" &
+SINKS+=($!)
+sleep 0.2
+
+read -r -a PEER_LIST <<<"$PEERS"
+avail=()
+for p in "${PEER_LIST[@]}"; do
+	if peer_available "$p"; then avail+=("$p"); else say "$p: not available; skipped"; fi
+done
+n=${#avail[@]}
+
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	say "round $ROUND of $ROUNDS"
+	if [[ $STAGES == *" floor "* ]]; then
+		# The floor, same round: fork (the floor), posix_spawn and
+		# vfork, and both again from a process holding 64 MiB.
+		for m in fork spawn vfork; do
+			emit floor "$m" "$("$FLOOR" -M "$m" -d 2 -L "$m" "$TINY")"
+		done
+		emit floor fork64m "$("$FLOOR" -M fork -m 65536 -d 1 -L fork64m "$TINY")"
+		emit floor spawn64m "$("$FLOOR" -M spawn -m 65536 -d 1 -L spawn64m "$TINY")"
+		# C's reference: the same transfer and conn/s without a relay.
+		work_c direct "$SINK_GREET" "$SINK_BULK"
+	fi
+	if [[ $STAGES == *" main "* ]]; then
+		for ((k = 0; k < n; k++)); do
+			p=${avail[$(((k + ROUND - 1) % n))]}
+			say "  $p"
+			run_main "$p"
+		done
+	fi
+	if [[ $STAGES == *" d "* ]]; then
+		for ((k = 0; k < n; k++)); do
+			p=${avail[$(((k + ROUND - 1) % n))]}
+			say "  $p: D"
+			for d in $DSIZES; do run_d "$p" "$d"; done
+		done
+	fi
+done
+
+if [ "$PROFILE" = 1 ]; then
+	say "profile (callgrind, strace)"
+	ROUND=0
+	profile || say "profile failed (see $W/profile)"
+fi
+
+T_END=$(date +%s)
+echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine.txt"
+python3 bench/report.py --results "$RES" --profile "$W/profile" --out "$OUT" \
+	--seconds $((T_END - T_START)) --command "$COMMAND" --rounds "$ROUNDS" \
+	--dur "$DUR" --bulk "$BULK" --flood "$FLOOD"
+say "wrote $OUT in $((T_END - T_START)) s"
