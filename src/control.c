@@ -388,7 +388,7 @@ cmd_status(struct reply *r, int argc, char **argv)
 /* One live connection, whatever serves it. */
 struct conn_row {
 	const char *service;	/* NULL: its service was removed by a reload */
-	const char *kind;	/* "server" or "relay" */
+	const char *kind;	/* "server", "relay" or "session" */
 	struct peer peer;
 	pid_t pid;		/* 0: served inside porterd */
 	uint64_t start;		/* loop_now() */
@@ -440,17 +440,18 @@ conn_add_child(void *arg, const struct child *c)
 	row->start_wall = c->start_wall;
 }
 
+/* A connection served inside porterd: a relay or a builtin's session. */
 static void
-conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t start_ms,
-    uint64_t in, uint64_t out)
+conn_add_loop(struct conn_rows *rows, const char *kind, const char *id,
+    const struct peer *peer, uint64_t start_ms, uint64_t in, uint64_t out)
 {
-	struct conn_row *row = conn_rows_add(arg);
+	struct conn_row *row = conn_rows_add(rows);
 	uint64_t now = loop_now();
 
 	if (row == NULL)
 		return;
 	row->service = id;
-	row->kind = "relay";
+	row->kind = kind;
 	row->peer = *peer;
 	row->start = start_ms;
 	row->start_wall = time(NULL) - (time_t)((now > start_ms ? now - start_ms : 0) / 1000);
@@ -459,12 +460,19 @@ conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t star
 	row->out = out;
 }
 
-/*
- * TODO(internal.c): the stream sessions of the builtins (echo, chargen,
- * ...) are counted in their service's running total but not listed here
- * yet; an internal_foreach of the same shape as redirect_foreach would add
- * them with kind "session" and pid 0.
- */
+static void
+conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t start_ms,
+    uint64_t in, uint64_t out)
+{
+	conn_add_loop(arg, "relay", id, peer, start_ms, in, out);
+}
+
+static void
+conn_add_session(void *arg, const char *id, const struct peer *peer, uint64_t start_ms,
+    uint64_t in, uint64_t out)
+{
+	conn_add_loop(arg, "session", id, peer, start_ms, in, out);
+}
 
 static int
 conn_row_cmp(const void *a, const void *b)
@@ -481,6 +489,7 @@ control_conn_rows(struct conn_rows *rows)
 {
 	child_foreach(conn_add_child, rows);
 	redirect_foreach(conn_add_relay, rows);
+	internal_foreach(conn_add_session, rows);
 	if (rows->n > 1)
 		qsort(rows->v, rows->n, sizeof(rows->v[0]), conn_row_cmp);
 }

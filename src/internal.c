@@ -615,3 +615,14 @@ internal_dgram(struct svc *svc)
 		    (const struct sockaddr *)&ss, sslen);
 	}
 }
+
+void
+internal_foreach(void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t,
+		     uint64_t),
+    void *arg)
+{
+	for (const struct isession *is = internal_sessions; is != NULL; is = is->next)
+		if (is->svc != NULL && is->svc->conf != NULL)
+			fn(arg, is->svc->conf->id, &is->peer, is->start, is->bytes_in,
+			    is->bytes_out);
+}

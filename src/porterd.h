@@ -813,6 +813,10 @@ void internal_close(const struct svc *);
 /* Closes and frees every session at once: only outside a round of events,
  * before loop_end(). */
 void internal_shutdown(void);
+/* Calls fn for each live stream session, as redirect_foreach does. */
+void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
+			  uint64_t start_ms, uint64_t in, uint64_t out),
+    void *arg);
 
 /* ------------------------------------------------------------ control.c */
 

@@ -179,8 +179,15 @@ class CtlTest(PorterTest):
 
     def test_connections_text_and_json(self):
         d = self.start_ctl()
-        slow, _ = self.live(d)
+        slow, echo = self.live(d)
         cport = slow.getsockname()[1]
+        # The builtin's session is a live connection too, served inside
+        # porterd: pid 0 and its byte counts.
+        sessions = [c for c in self.json("connections") if c["service"] == "echo"]
+        self.assertEqual(len(sessions), 1, sessions)
+        self.assertEqual((sessions[0]["kind"], sessions[0]["pid"], sessions[0]["port"],
+                          sessions[0]["bytes_in"], sessions[0]["bytes_out"]),
+                         ("session", 0, echo.getsockname()[1], 3, 3))
         conns = [c for c in self.json("connections") if c["service"] == "slow"]
         self.assertEqual(len(conns), 1, conns)
         c = conns[0]
@@ -490,7 +497,7 @@ service trap
     def test_sigusr1_writes_the_state_dump(self):
         d = self.start_ctl()
         slow, _ = self.live(d)
-        pid = self.json("connections")[0]["pid"]
+        pid = [c for c in self.json("connections") if c["service"] == "slow"][0]["pid"]
         dump = os.path.join(self.sockdir, "porterd.dump")
         d.send(signal.SIGUSR1)
         d.wait_log(r"state dump written to " + re.escape(dump))
