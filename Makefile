@@ -98,7 +98,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 MANPAGES := $(wildcard man/*.5 man/*.8)
-EXAMPLES := $(wildcard examples/*.conf)
+EXAMPLES := $(wildcard examples/*.conf examples/*.service)
 FORMAT_SRCS := $(wildcard src/*.[ch] src/ctl/*.[ch])
 
 INTEGRATION := $(wildcard tests/integration/run.sh)
