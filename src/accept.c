@@ -19,13 +19,13 @@
 
 #include "porterd.h"
 
-#define ACCEPT_BATCH 64		/* per wakeup, so one busy port cannot starve others */
+#define ACCEPT_BATCH 64 /* per wakeup, so one busy port cannot starve others */
 #define EMFILE_PAUSE_MS 250
 #define RETRY_MS 1000
 #define RETRY_MAX 5
-#define LOOKUP_MS 10000		/* the longest a client waits for its name */
-#define IDENT_MS 30000		/* RFC 1413 queries, as xinetd */
-#define LOADAVG_MS 1000		/* /proc/loadavg is read at most this often */
+#define LOOKUP_MS 10000 /* the longest a client waits for its name */
+#define IDENT_MS 30000  /* RFC 1413 queries, as xinetd */
+#define LOADAVG_MS 1000 /* /proc/loadavg is read at most this often */
 
 /* A client waiting for its reverse name or an ident answer. fd is the
  * connection, or -1 for the first datagram of a wait = yes service. */
@@ -185,7 +185,6 @@ accept_fork_failed(struct svc *svc, int conn, const struct peer *peer)
 	timer_set(&r->t, RETRY_MS);
 }
 
-
 static void
 accept_pause(struct svc *svc, unsigned why, uint64_t ms)
 {
@@ -278,8 +277,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 	}
 	if (s->max_load > 0 && accept_loadavg() >= s->max_load)
 		return "load";
-	if (s->naccess_times > 0 && !access_times_allow(s->access_times, s->naccess_times,
-					minute_now()))
+	if (s->naccess_times > 0 &&
+	    !access_times_allow(s->access_times, s->naccess_times, minute_now()))
 		return "time";
 	if (addr != NULL && svc->acl != NULL) {
 		enum acl_verdict v = acl_check(svc->acl, family, addr, NULL, 0);
@@ -288,8 +287,7 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 			return "address";
 		*need_name = v == ACL_NEED_NAME;
 	}
-	if (svc->kind == SVC_SPAWN || svc->kind == SVC_REDIRECT ||
-	    svc->kind == SVC_TCPMUX_CLIENT) {
+	if (svc->kind == SVC_SPAWN || svc->kind == SVC_REDIRECT || svc->kind == SVC_TCPMUX_CLIENT) {
 		if (s->instances != COUNT_UNLIMITED && svc->running >= (unsigned)s->instances)
 			return "service_limit";
 		if (addr != NULL && svc->per_source != NULL && s->per_source != COUNT_UNLIMITED &&
@@ -398,7 +396,8 @@ accept_banner(const struct svc *svc, int conn, int which)
 	if (svc->banner[which] != NULL && conn >= 0) {
 		/* Never block: what does not fit now is dropped. */
 		if (send(conn, svc->banner[which], svc->banner_len[which],
-			MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+		        MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN)
 			log_debug("%s: banner: %s", svc->conf->id, strerror(errno));
 	}
 }
@@ -482,16 +481,16 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		if (peer != NULL && s->deny_time != 0) {
 			peer_bytes(peer, &family, &addr);
 			sensor_add(accept_sensor(), family, addr,
-			    s->deny_time == DENY_FOREVER
-				? UINT64_MAX
-				: loop_now() + (uint64_t)s->deny_time * 1000);
+			    s->deny_time == DENY_FOREVER ?
+			        UINT64_MAX :
+			        loop_now() + (uint64_t)s->deny_time * 1000);
 			peer_addr(peer, a, sizeof(a));
 			if (s->deny_time == DENY_FOREVER)
-				log_info("%s: %s touched the sensor; denied everywhere for good", s->id,
-				    a);
+				log_info("%s: %s touched the sensor; denied everywhere for good",
+				    s->id, a);
 			else
-				log_info("%s: %s touched the sensor; denied everywhere for %d s", s->id,
-				    a, s->deny_time);
+				log_info("%s: %s touched the sensor; denied everywhere for %d s",
+				    s->id, a, s->deny_time);
 		}
 		close(conn);
 		return true;
@@ -538,8 +537,7 @@ accept_pconn_free(struct pconn *pc)
 	free(pc);
 }
 
-static void accept_wait_decided(struct svc *, bool allowed, const struct peer *,
-    const char *why);
+static void accept_wait_decided(struct svc *, bool allowed, const struct peer *, const char *why);
 
 /* Both answers are in (or timed out): decide. */
 static void
@@ -556,7 +554,7 @@ accept_pconn_decide(struct pconn *pc)
 
 		peer_bytes(&pc->peer, &family, &addr);
 		if (acl_check_name(svc->acl, family, addr, pc->have_name ? pc->name : NULL, NULL,
-			0) != ACL_ALLOW)
+		        0) != ACL_ALLOW)
 			why = "address";
 	}
 	if (why == NULL && (svc->conf->flags & F_IDONLY) && pc->userid[0] == '\0')
@@ -705,8 +703,8 @@ static void
 accept_stream(struct svc *svc)
 {
 	/* Served inside the loop: the socket must not block. */
-	bool nonblock = svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT ||
-	    svc->kind == SVC_TCPMUX;
+	bool nonblock =
+	    svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT || svc->kind == SVC_TCPMUX;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct peer peer;
@@ -744,7 +742,7 @@ accept_stream(struct svc *svc)
 		peer_normalize(&peer);
 		accept_client(svc, conn, &peer);
 		if (svc->paused)
-			return;	/* cps: the rest wait in the backlog */
+			return; /* cps: the rest wait in the backlog */
 	}
 }
 
@@ -802,7 +800,7 @@ accept_wait(struct svc *svc)
 	if (svc->conf->socket_type == SOCK_DGRAM) {
 		peer.len = sizeof(peer.sa);
 		if (recvfrom(svc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
-			(struct sockaddr *)&peer.sa, &peer.len) < 0) {
+		        (struct sockaddr *)&peer.sa, &peer.len) < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("%s: recvfrom", svc->conf->id);
 			return;
@@ -837,7 +835,7 @@ accept_sensor_dgram(struct svc *svc)
 
 		peer.len = sizeof(peer.sa);
 		if (recvfrom(svc->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC,
-			(struct sockaddr *)&peer.sa, &peer.len) < 0)
+		        (struct sockaddr *)&peer.sa, &peer.len) < 0)
 			return;
 		peer_normalize(&peer);
 		svc->accepted++;
@@ -845,8 +843,8 @@ accept_sensor_dgram(struct svc *svc)
 			continue;
 		peer_bytes(&peer, &family, &addr);
 		sensor_add(accept_sensor(), family, addr,
-		    s->deny_time == DENY_FOREVER ? UINT64_MAX
-						 : loop_now() + (uint64_t)s->deny_time * 1000);
+		    s->deny_time == DENY_FOREVER ? UINT64_MAX :
+		                                   loop_now() + (uint64_t)s->deny_time * 1000);
 	}
 }
 

@@ -128,7 +128,7 @@ child_reap(void)
 		struct svc *svc;
 
 		if (c == NULL)
-			continue;	/* not ours: an orphan we inherited */
+			continue; /* not ours: an orphan we inherited */
 		svc = c->svc;
 		if (svc != NULL) {
 			if (!c->exec_failed)

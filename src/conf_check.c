@@ -20,7 +20,13 @@
 
 /* The built-in services; tcpmux exists only as a stream service. */
 static const char *const internal_names[] = {
-	"echo", "discard", "chargen", "daytime", "time", "tcpmux", NULL,
+	"echo",
+	"discard",
+	"chargen",
+	"daytime",
+	"time",
+	"tcpmux",
+	NULL,
 };
 
 static struct loc
@@ -79,19 +85,22 @@ check_kind(struct service *s, struct diag *d)
 	if (s->protocol == 0)
 		s->protocol = s->socket_type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	if ((s->socket_type == SOCK_STREAM) != (s->protocol == IPPROTO_TCP))
-		diag_error(d, where(s, A_PROTOCOL), "%s: socket_type %s does not go with "
-		    "protocol %s", s->id, s->socket_type == SOCK_STREAM ? "stream" : "dgram",
+		diag_error(d, where(s, A_PROTOCOL),
+		    "%s: socket_type %s does not go with "
+		    "protocol %s",
+		    s->id, s->socket_type == SOCK_STREAM ? "stream" : "dgram",
 		    proto_name(s->protocol));
 	if (s->wait < 0 && missing(s, A_WAIT))
 		diag_error(d, s->loc, "%s: missing attribute wait (yes or no)", s->id);
 	if (s->wait < 0)
 		s->broken = true;
 	else if (s->wait == 0 && s->socket_type == SOCK_DGRAM && !is_internal(s))
-		diag_error(d, where(s, A_WAIT), s->from_inetd
-			? "%s: nowait is not supported for dgram services; use wait (the server "
-			  "reads the datagrams itself)"
-			: "%s: wait = no is not supported for dgram services; use wait = yes (the "
-			  "server reads the datagrams itself)",
+		diag_error(d, where(s, A_WAIT),
+		    s->from_inetd ?
+		        "%s: nowait is not supported for dgram services; use wait (the server "
+		        "reads the datagrams itself)" :
+		        "%s: wait = no is not supported for dgram services; use wait = yes (the "
+		        "server reads the datagrams itself)",
 		    s->id);
 }
 
@@ -129,30 +138,40 @@ check_program(struct service *s, struct diag *d)
 			if (strcmp(s->name, internal_names[i]) == 0)
 				known = true;
 		if (!(s->flags & F_SENSOR) && !known)
-			diag_error(d, where(s, A_TYPE), "%s: no internal service is called \"%s\" "
-			    "(known: echo discard chargen daytime time tcpmux)", s->id, s->name);
+			diag_error(d, where(s, A_TYPE),
+			    "%s: no internal service is called \"%s\" "
+			    "(known: echo discard chargen daytime time tcpmux)",
+			    s->id, s->name);
 		else if (strcmp(s->name, "tcpmux") == 0 && s->socket_type == SOCK_DGRAM)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
 			    s->id);
 		if (service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
-			diag_warn(d, s->at[A_SERVER], "%s: server is not used by an internal "
-			    "service", s->id);
+			diag_warn(d, s->at[A_SERVER],
+			    "%s: server is not used by an internal "
+			    "service",
+			    s->id);
 		return;
 	}
 	if (service_has(s, A_REDIRECT)) {
 		if (s->socket_type != SOCK_STREAM || s->wait != 0)
-			diag_error(d, s->at[A_REDIRECT], "%s: redirect needs socket_type = stream "
-			    "and wait = no", s->id);
+			diag_error(d, s->at[A_REDIRECT],
+			    "%s: redirect needs socket_type = stream "
+			    "and wait = no",
+			    s->id);
 		if (s->flags & F_NAMEINARGS)
 			diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS does not go with redirect",
 			    s->id);
 		if (service_has(s, A_SERVER))
-			diag_warn(d, s->at[A_SERVER], "%s: server is not used by a redirect "
-			    "service", s->id);
+			diag_warn(d, s->at[A_SERVER],
+			    "%s: server is not used by a redirect "
+			    "service",
+			    s->id);
 		if (!isdigit((unsigned char)s->redirect_port[0]) &&
 		    getservbyname(s->redirect_port, "tcp") == NULL)
-			diag_error(d, s->at[A_REDIRECT], "%s: redirect: unknown port \"%s\" (not "
-			    "in /etc/services for tcp)", s->id, s->redirect_port);
+			diag_error(d, s->at[A_REDIRECT],
+			    "%s: redirect: unknown port \"%s\" (not "
+			    "in /etc/services for tcp)",
+			    s->id, s->redirect_port);
 		else
 			check_redirect_target(s, d);
 	} else if (!service_has(s, A_SERVER)) {
@@ -166,8 +185,10 @@ check_program(struct service *s, struct diag *d)
 		    s->server);
 	}
 	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
-		diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS needs server_args (argv[0] "
-		    "first)", s->id);
+		diag_error(d, where(s, A_FLAGS),
+		    "%s: NAMEINARGS needs server_args (argv[0] "
+		    "first)",
+		    s->id);
 }
 
 static bool
@@ -196,8 +217,10 @@ check_credentials(struct service *s, struct diag *d)
 		s->gid = (gid_t)n;
 		s->have_uid = s->have_gid = true;
 		if (s->groups && getpwuid(s->uid) == NULL)
-			diag_error(d, where(s, A_GROUPS), "%s: groups = yes needs a user in the "
-			    "password database, and uid %s has none", s->id, s->user);
+			diag_error(d, where(s, A_GROUPS),
+			    "%s: groups = yes needs a user in the "
+			    "password database, and uid %s has none",
+			    s->id, s->user);
 	} else {
 		struct passwd *pw = getpwnam(s->user);
 
@@ -235,36 +258,47 @@ check_port(struct service *s, struct diag *d)
 	if (is_tcpmux_client(s)) {
 		/* Reached through tcpmux, with no listener of its own. */
 		if (s->socket_type != SOCK_STREAM)
-			diag_error(d, where(s, A_SOCKET_TYPE), "%s: type TCPMUX needs socket_type = "
-			    "stream (tcpmux is a TCP service)", s->id);
+			diag_error(d, where(s, A_SOCKET_TYPE),
+			    "%s: type TCPMUX needs socket_type = "
+			    "stream (tcpmux is a TCP service)",
+			    s->id);
 		else if (s->wait != 0)
-			diag_error(d, where(s, A_WAIT), "%s: type TCPMUX needs wait = no (the "
-			    "server gets the connection tcpmux took)", s->id);
+			diag_error(d, where(s, A_WAIT),
+			    "%s: type TCPMUX needs wait = no (the "
+			    "server gets the connection tcpmux took)",
+			    s->id);
 		return;
 	}
 	if (refused(s, A_TYPE) || refused(s, A_PORT))
 		return;
 	if (s->type & T_UNLISTED) {
 		if (s->port < 0)
-			diag_error(d, s->loc, "%s: missing attribute port (needed with type = "
-			    "UNLISTED)", s->id);
+			diag_error(d, s->loc,
+			    "%s: missing attribute port (needed with type = "
+			    "UNLISTED)",
+			    s->id);
 		return;
 	}
 	se = getservbyname(s->name, proto_name(s->protocol));
 	if (se == NULL && s->from_inetd) {
-		diag_error(d, s->loc, "%s: service %s is not in /etc/services for %s; write the "
-		    "port number instead of the name", s->id, s->name, proto_name(s->protocol));
+		diag_error(d, s->loc,
+		    "%s: service %s is not in /etc/services for %s; write the "
+		    "port number instead of the name",
+		    s->id, s->name, proto_name(s->protocol));
 		return;
 	}
 	if (se == NULL) {
-		diag_error(d, s->loc, "%s: service %s is not in /etc/services for %s; add type "
-		    "= UNLISTED and a port", s->id, s->name, proto_name(s->protocol));
+		diag_error(d, s->loc,
+		    "%s: service %s is not in /etc/services for %s; add type "
+		    "= UNLISTED and a port",
+		    s->id, s->name, proto_name(s->protocol));
 		return;
 	}
 	if (s->port >= 0 && s->port != ntohs((uint16_t)se->s_port)) {
-		diag_error(d, s->at[A_PORT], "%s: /etc/services gives %s port %d, not %d; add "
-		    "type = UNLISTED to use another port", s->id, s->name,
-		    ntohs((uint16_t)se->s_port), s->port);
+		diag_error(d, s->at[A_PORT],
+		    "%s: /etc/services gives %s port %d, not %d; add "
+		    "type = UNLISTED to use another port",
+		    s->id, s->name, ntohs((uint16_t)se->s_port), s->port);
 		return;
 	}
 	s->port = ntohs((uint16_t)se->s_port);
@@ -276,8 +310,10 @@ check_address(struct service *s, struct diag *d)
 	bool v4 = s->flags & F_IPV4, v6 = s->flags & F_IPV6;
 
 	if (v4 && v6) {
-		diag_warn(d, s->at[A_FLAGS], "%s: flags IPv4 and IPv6 together give one "
-		    "dual-stack IPv6 socket", s->id);
+		diag_warn(d, s->at[A_FLAGS],
+		    "%s: flags IPv4 and IPv6 together give one "
+		    "dual-stack IPv6 socket",
+		    s->id);
 		v4 = false;
 	}
 	s->family = v4 ? AF_INET : AF_INET6;
@@ -292,10 +328,12 @@ check_address(struct service *s, struct diag *d)
 		e = getaddrinfo(s->bind, NULL, &hints, &res);
 		if (e != 0 || res == NULL) {
 			diag_error(d, s->at[A_BIND], "%s: bind %s: %s%s", s->id, s->bind,
-			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA
-				? "no address"
-				: gai_strerror(e),
-			    v4 ? " for IPv4" : v6 ? " for IPv6" : "");
+			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA ?
+			        "no address" :
+			        gai_strerror(e),
+			    v4     ? " for IPv4" :
+			        v6 ? " for IPv6" :
+			             "");
 			if (res != NULL)
 				freeaddrinfo(res);
 			return;
@@ -332,17 +370,23 @@ check_misc(struct service *s, struct diag *d)
 
 		*strrchr(dir, '/') = '\0';
 		if (dir[0] != '\0' && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
-			diag_error(d, where(s, A_LOG_TYPE), "%s: log_type: no directory %s for the "
-			    "log file", s->id, dir);
+			diag_error(d, where(s, A_LOG_TYPE),
+			    "%s: log_type: no directory %s for the "
+			    "log file",
+			    s->id, dir);
 		free(dir);
 	}
 	if ((s->flags & F_IDONLY) && !((s->log_on_success | s->log_on_failure) & L_USERID))
-		diag_error(d, where(s, A_FLAGS), "%s: IDONLY needs USERID in log_on_success or "
-		    "log_on_failure", s->id);
+		diag_error(d, where(s, A_FLAGS),
+		    "%s: IDONLY needs USERID in log_on_success or "
+		    "log_on_failure",
+		    s->id);
 	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
 	    !service_has(s, A_REDIRECT))
-		diag_warn(d, s->at[A_LOG_ON_SUCCESS], "%s: TRAFFIC is only logged for redirect "
-		    "services", s->id);
+		diag_warn(d, s->at[A_LOG_ON_SUCCESS],
+		    "%s: TRAFFIC is only logged for redirect "
+		    "services",
+		    s->id);
 	if (service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
 		diag_warn(d, s->at[A_DENY_TIME], "%s: deny_time only applies with flags = SENSOR",
 		    s->id);
@@ -350,8 +394,10 @@ check_misc(struct service *s, struct diag *d)
 		diag_error(d, s->at[A_LISTEN_FDS], "%s: listen_fds needs wait = yes", s->id);
 	if (service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
 	    !service_has(s, A_REDIRECT))
-		diag_warn(d, s->at[A_REDIRECT_IDLE], "%s: redirect_idle only applies to redirect "
-		    "services", s->id);
+		diag_warn(d, s->at[A_REDIRECT_IDLE],
+		    "%s: redirect_idle only applies to redirect "
+		    "services",
+		    s->id);
 	if (service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
 		diag_warn(d, s->at[A_PER_SOURCE], "%s: per_source has no effect with wait = yes",
 		    s->id);
@@ -392,9 +438,9 @@ listeners_clash(const struct service *a, const struct service *b)
 		return true;
 	if (a->family == AF_INET)
 		return memcmp(&((const struct sockaddr_in *)&a->bind_addr)->sin_addr,
-			   &((const struct sockaddr_in *)&b->bind_addr)->sin_addr, 4) == 0;
+		           &((const struct sockaddr_in *)&b->bind_addr)->sin_addr, 4) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)&a->bind_addr)->sin6_addr,
-		   &((const struct sockaddr_in6 *)&b->bind_addr)->sin6_addr, 16) == 0;
+	           &((const struct sockaddr_in6 *)&b->bind_addr)->sin6_addr, 16) == 0;
 }
 
 void
@@ -407,9 +453,10 @@ conf_check(struct config *cf, struct diag *d)
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(cf->svc[j]->id, s->id) == 0) {
-				diag_error(d, where(s, A_ID), "duplicate service id %s (first at "
-				    "%s:%d); give one of them another id", s->id,
-				    cf->svc[j]->loc.file, cf->svc[j]->loc.line);
+				diag_error(d, where(s, A_ID),
+				    "duplicate service id %s (first at "
+				    "%s:%d); give one of them another id",
+				    s->id, cf->svc[j]->loc.file, cf->svc[j]->loc.line);
 				break;
 			}
 		}
@@ -417,7 +464,7 @@ conf_check(struct config *cf, struct diag *d)
 
 		check_kind(s, d);
 		if (d->errors != mine || (s->broken && (s->socket_type == 0 || s->wait < 0)))
-			continue;	/* the rest depends on the kind */
+			continue; /* the rest depends on the kind */
 		check_program(s, d);
 		check_credentials(s, d);
 		/* A wrong kind of program gives a wrong port too. */
@@ -436,12 +483,14 @@ conf_check(struct config *cf, struct diag *d)
 		for (size_t j = 0; j < cf->nsvc; j++)
 			mux |= is_internal(cf->svc[j]) && strcmp(cf->svc[j]->name, "tcpmux") == 0;
 		if (!mux)
-			diag_warn(d, cf->svc[i]->loc, "%s: TCPMUX services are reached through the "
-			    "internal tcpmux service, and none is enabled", cf->svc[i]->id);
+			diag_warn(d, cf->svc[i]->loc,
+			    "%s: TCPMUX services are reached through the "
+			    "internal tcpmux service, and none is enabled",
+			    cf->svc[i]->id);
 		break;
 	}
 	if (d->errors != before)
-		return;	/* addresses and ports may be unresolved */
+		return; /* addresses and ports may be unresolved */
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		const struct service *s = cf->svc[i];
 
@@ -451,8 +500,9 @@ conf_check(struct config *cf, struct diag *d)
 			const struct service *o = cf->svc[j];
 
 			if (!is_tcpmux_client(o) && listeners_clash(s, o)) {
-				diag_error(d, s->loc, "%s: %s port %d is already used by %s at %s:%d",
-				    s->id, proto_name(s->protocol), s->port, o->id, o->loc.file,
+				diag_error(d, s->loc,
+				    "%s: %s port %d is already used by %s at %s:%d", s->id,
+				    proto_name(s->protocol), s->port, o->id, o->loc.file,
 				    o->loc.line);
 				break;
 			}

@@ -141,8 +141,8 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 		for (size_t i = 0; i < s->naccess_times; i++) {
 			const struct timerange *t = &s->access_times[i];
 
-			fprintf(fp, "%s%d:%02d-%d:%02d", i ? " " : "", t->start / 60,
-			    t->start % 60, t->end / 60, t->end % 60);
+			fprintf(fp, "%s%d:%02d-%d:%02d", i ? " " : "", t->start / 60, t->start % 60,
+			    t->end / 60, t->end % 60);
 		}
 		break;
 	case A_ONLY_FROM:

@@ -359,8 +359,7 @@ inetd_id(struct inetd_ctx *x, struct service *s, const char *proto, struct loc l
 		id = xasprintf("%s-dgram", s->name);
 	else
 		id = xstrdup(s->name);
-	for (int n = 1; (other = inetd_find_live(x->cf, id)) != NULL && inetd_ours(x, other);
-	     n++) {
+	for (int n = 1; (other = inetd_find_live(x->cf, id)) != NULL && inetd_ours(x, other); n++) {
 		free(id);
 		if (n == 1)
 			id = xasprintf("%s-%s", s->name, proto);

@@ -30,8 +30,7 @@ conf_lines_push(struct conf_lines *ls, struct loc loc, const char *s, size_t n)
 }
 
 bool
-conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *out,
-    struct diag *d)
+conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *out, struct diag *d)
 {
 	size_t pos = 0;
 	int lineno = 0;
@@ -55,8 +54,8 @@ conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *out,
 		pos += n + (nl != NULL);
 		lineno++;
 		if (n > CONF_LINE_MAX) {
-			diag_error(d, (struct loc){ file, lineno },
-			    "line longer than %d bytes", CONF_LINE_MAX);
+			diag_error(d, (struct loc){ file, lineno }, "line longer than %d bytes",
+			    CONF_LINE_MAX);
 			continue;
 		}
 		/* A comment starts at a '#' that begins the line or follows a

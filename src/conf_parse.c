@@ -27,19 +27,19 @@ enum op { OP_SET, OP_ADD, OP_DEL };
 /* Where an attribute may appear and how. */
 #define W_SERVICE 0x01u
 #define W_DEFAULTS 0x02u
-#define K_SINGLE 0x04u	/* '=' only, once per entry */
-#define K_LIST 0x08u	/* '=', '+=', '-='; cumulative in defaults */
-#define K_ADD 0x10u	/* '=', '+=' (env) */
-#define K_ALWAYS_ADD 0x20u	/* enabled, disabled: every operator adds */
-#define K_COPIED 0x40u	/* copied from defaults when a service starts */
-#define K_FILLED 0x80u	/* filled from defaults after parsing */
+#define K_SINGLE 0x04u     /* '=' only, once per entry */
+#define K_LIST 0x08u       /* '=', '+=', '-='; cumulative in defaults */
+#define K_ADD 0x10u        /* '=', '+=' (env) */
+#define K_ALWAYS_ADD 0x20u /* enabled, disabled: every operator adds */
+#define K_COPIED 0x40u     /* copied from defaults when a service starts */
+#define K_FILLED 0x80u     /* filled from defaults after parsing */
 
 struct pctx {
 	struct config *cf;
 	const struct conf_opts *opts;
 	struct diag *d;
-	struct strv stack;	/* files being parsed, for loop detection */
-	int attr;		/* attribute of the line being parsed, or -1 */
+	struct strv stack; /* files being parsed, for loop detection */
+	int attr;          /* attribute of the line being parsed, or -1 */
 };
 
 struct attr;
@@ -50,8 +50,8 @@ struct attr {
 	const char *name;
 	enum attr_id id;
 	unsigned how;
-	int min;	/* values */
-	int max;	/* -1: any number */
+	int min; /* values */
+	int max; /* -1: any number */
 	attr_fn *fn;
 };
 
@@ -238,40 +238,78 @@ struct name_bit {
 };
 
 static const struct name_bit types[] = {
-	{ "RPC", T_RPC }, { "INTERNAL", T_INTERNAL }, { "UNLISTED", T_UNLISTED },
-	{ "TCPMUX", T_TCPMUX }, { "TCPMUXPLUS", T_TCPMUXPLUS }, { NULL, 0 },
+	{ "RPC", T_RPC },
+	{ "INTERNAL", T_INTERNAL },
+	{ "UNLISTED", T_UNLISTED },
+	{ "TCPMUX", T_TCPMUX },
+	{ "TCPMUXPLUS", T_TCPMUXPLUS },
+	{ NULL, 0 },
 };
 
 static const struct name_bit flags[] = {
-	{ "INTERCEPT", F_INTERCEPT }, { "NORETRY", F_NORETRY }, { "IDONLY", F_IDONLY },
-	{ "NAMEINARGS", F_NAMEINARGS }, { "NODELAY", F_NODELAY },
-	{ "KEEPALIVE", F_KEEPALIVE }, { "NOLIBWRAP", F_NOLIBWRAP }, { "SENSOR", F_SENSOR },
-	{ "IPv4", F_IPV4 }, { "IPv6", F_IPV6 }, { "LABELED", F_LABELED },
-	{ "REUSE", F_REUSE }, { NULL, 0 },
+	{ "INTERCEPT", F_INTERCEPT },
+	{ "NORETRY", F_NORETRY },
+	{ "IDONLY", F_IDONLY },
+	{ "NAMEINARGS", F_NAMEINARGS },
+	{ "NODELAY", F_NODELAY },
+	{ "KEEPALIVE", F_KEEPALIVE },
+	{ "NOLIBWRAP", F_NOLIBWRAP },
+	{ "SENSOR", F_SENSOR },
+	{ "IPv4", F_IPV4 },
+	{ "IPv6", F_IPV6 },
+	{ "LABELED", F_LABELED },
+	{ "REUSE", F_REUSE },
+	{ NULL, 0 },
 };
 
 static const struct name_bit log_success[] = {
-	{ "PID", L_PID }, { "HOST", L_HOST }, { "USERID", L_USERID }, { "EXIT", L_EXIT },
-	{ "DURATION", L_DURATION }, { "TRAFFIC", L_TRAFFIC }, { NULL, 0 },
+	{ "PID", L_PID },
+	{ "HOST", L_HOST },
+	{ "USERID", L_USERID },
+	{ "EXIT", L_EXIT },
+	{ "DURATION", L_DURATION },
+	{ "TRAFFIC", L_TRAFFIC },
+	{ NULL, 0 },
 };
 
 static const struct name_bit log_failure[] = {
-	{ "HOST", L_HOST }, { "USERID", L_USERID }, { "ATTEMPT", L_ATTEMPT }, { NULL, 0 },
+	{ "HOST", L_HOST },
+	{ "USERID", L_USERID },
+	{ "ATTEMPT", L_ATTEMPT },
+	{ NULL, 0 },
 };
 
 static const struct name_bit facilities[] = {
-	{ "daemon", LOG_DAEMON }, { "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-	{ "user", LOG_USER }, { "mail", LOG_MAIL }, { "lpr", LOG_LPR }, { "news", LOG_NEWS },
-	{ "uucp", LOG_UUCP }, { "ftp", LOG_FTP }, { "local0", LOG_LOCAL0 },
-	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-	{ "local7", LOG_LOCAL7 }, { NULL, 0 },
+	{ "daemon", LOG_DAEMON },
+	{ "auth", LOG_AUTH },
+	{ "authpriv", LOG_AUTHPRIV },
+	{ "user", LOG_USER },
+	{ "mail", LOG_MAIL },
+	{ "lpr", LOG_LPR },
+	{ "news", LOG_NEWS },
+	{ "uucp", LOG_UUCP },
+	{ "ftp", LOG_FTP },
+	{ "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 },
+	{ "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+	{ NULL, 0 },
 };
 
 static const struct name_bit levels[] = {
-	{ "emerg", LOG_EMERG }, { "alert", LOG_ALERT }, { "crit", LOG_CRIT },
-	{ "err", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
-	{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 },
+	{ "emerg", LOG_EMERG },
+	{ "alert", LOG_ALERT },
+	{ "crit", LOG_CRIT },
+	{ "err", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+	{ NULL, 0 },
 };
 
 static const struct name_bit *
@@ -343,16 +381,16 @@ set_str(char **dst, const char *v)
 }
 
 static bool
-attr_id(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_id(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	(void)p, (void)a, (void)op, (void)loc;
 	return set_str(&s->id, v->v[0]);
 }
 
 static bool
-attr_type(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_type(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	bool ok = true;
 
@@ -406,16 +444,15 @@ attr_flags(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 		}
 		if (nb->bit == F_INTERCEPT)
 			diag_warn(p->d, loc,
-			    "%s: INTERCEPT is not supported by porter and is ignored",
-			    a->name);
+			    "%s: INTERCEPT is not supported by porter and is ignored", a->name);
 		s->flags |= nb->bit;
 	}
 	return ok;
 }
 
 static bool
-attr_bool(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_bool(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	bool b;
 
@@ -439,8 +476,10 @@ attr_bool(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 		s->listen_fds = b;
 		break;
 	case A_MDNS:
-		diag_warn(p->d, loc, "%s: mDNS registration was removed from xinetd and "
-		    "porter does not do it; the attribute is ignored", a->name);
+		diag_warn(p->d, loc,
+		    "%s: mDNS registration was removed from xinetd and "
+		    "porter does not do it; the attribute is ignored",
+		    a->name);
 		break;
 	default:
 		abort();
@@ -461,8 +500,10 @@ attr_socket_type(struct pctx *p, struct service *s, const struct attr *a, enum o
 		s->socket_type = SOCK_DGRAM;
 	else if (strcasecmp(t, "raw") == 0 || strcasecmp(t, "seqpacket") == 0 ||
 	    strcasecmp(t, "rdm") == 0) {
-		diag_error(p->d, loc, "%s: %s sockets are not supported by porter (stream or "
-		    "dgram)", a->name, t);
+		diag_error(p->d, loc,
+		    "%s: %s sockets are not supported by porter (stream or "
+		    "dgram)",
+		    a->name, t);
 		return false;
 	} else {
 		diag_error(p->d, loc, "%s: expected stream or dgram, not \"%s\"", a->name, t);
@@ -504,8 +545,10 @@ attr_string(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 	case A_BIND:
 		return set_str(&s->bind, t);
 	case A_LIBWRAP:
-		diag_warn(p->d, loc, "%s: porter has no tcp_wrappers support and ignores "
-		    "this attribute; write the rules as only_from and no_access", a->name);
+		diag_warn(p->d, loc,
+		    "%s: porter has no tcp_wrappers support and ignores "
+		    "this attribute; write the rules as only_from and no_access",
+		    a->name);
 		return set_str(&s->libwrap, t);
 	case A_SERVER:
 	case A_BANNER:
@@ -515,10 +558,10 @@ attr_string(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 			diag_error(p->d, loc, "%s: \"%s\" is not an absolute path", a->name, t);
 			return false;
 		}
-		return set_str(a->id == A_SERVER	       ? &s->server
-			: a->id == A_BANNER	       ? &s->banner
-			: a->id == A_BANNER_SUCCESS ? &s->banner_success
-						    : &s->banner_fail,
+		return set_str(a->id == A_SERVER  ? &s->server :
+		        a->id == A_BANNER         ? &s->banner :
+		        a->id == A_BANNER_SUCCESS ? &s->banner_success :
+		                                    &s->banner_fail,
 		    t);
 	default:
 		abort();
@@ -551,8 +594,8 @@ attr_redirect(struct pctx *p, struct service *s, const struct attr *a, enum op o
 }
 
 static bool
-attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	long long n;
 
@@ -589,8 +632,7 @@ attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 		if (!parse_num(p, a, v->v[0], 0, UINT32_MAX, NULL, &n, loc))
 			return false;
 		s->rpc_number = (unsigned long)n;
-		diag_warn(p->d, loc, "%s is ignored: porter does not serve RPC services",
-		    a->name);
+		diag_warn(p->d, loc, "%s is ignored: porter does not serve RPC services", a->name);
 		break;
 	default:
 		abort();
@@ -599,8 +641,8 @@ attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_pair(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_pair(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	long long x, y;
 
@@ -646,8 +688,10 @@ attr_max_load(struct pctx *p, struct service *s, const struct attr *a, enum op o
 	if (errno != 0 || *end != '\0' || end == v->v[0] || !(d > 0) || d > 1e6 ||
 	    strspn(v->v[0], "0123456789.eE+-") != strlen(v->v[0]) ||
 	    !(isdigit((unsigned char)v->v[0][0]) || v->v[0][0] == '.')) {
-		diag_error(p->d, loc, "%s: expected a load average above 0 such as 2.5, not "
-		    "\"%s\"", a->name, v->v[0]);
+		diag_error(p->d, loc,
+		    "%s: expected a load average above 0 such as 2.5, not "
+		    "\"%s\"",
+		    a->name, v->v[0]);
 		return false;
 	}
 	s->max_load = d;
@@ -708,7 +752,7 @@ attr_addrs(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 				dst->cap = dst->cap ? dst->cap * 2 : 8;
 				dst->v = xrealloc(dst->v, dst->cap * sizeof(*dst->v));
 			}
-			dst->v[dst->n++] = tmp.v[i];	/* takes the name too */
+			dst->v[dst->n++] = tmp.v[i]; /* takes the name too */
 		}
 		free(tmp.v);
 	}
@@ -742,9 +786,8 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 		if (v->n == 3) {
 			if ((nb = name_find(levels, v->v[2])) == NULL) {
 				name_list(levels, known, sizeof(known));
-				diag_error(p->d, loc,
-				    "%s: unknown syslog level \"%s\" (known: %s)", a->name,
-				    v->v[2], known);
+				diag_error(p->d, loc, "%s: unknown syslog level \"%s\" (known: %s)",
+				    a->name, v->v[2], known);
 				return false;
 			}
 			lt->level = (int)nb->bit;
@@ -766,7 +809,8 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 			nv--;
 		}
 		if (nv < 2 || nv > 4) {
-			diag_error(p->d, loc, "%s: expected FILE PATH [SOFT [HARD]] [json]", a->name);
+			diag_error(p->d, loc, "%s: expected FILE PATH [SOFT [HARD]] [json]",
+			    a->name);
 			return false;
 		}
 		if (v->v[1][0] != '/') {
@@ -775,13 +819,17 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 			return false;
 		}
 		if (nv >= 3 && (!parse_size(v->v[2], &soft) || soft == 0)) {
-			diag_error(p->d, loc, "%s: bad soft limit \"%s\": expected a size such "
-			    "as 512K or 5M", a->name, v->v[2]);
+			diag_error(p->d, loc,
+			    "%s: bad soft limit \"%s\": expected a size such "
+			    "as 512K or 5M",
+			    a->name, v->v[2]);
 			return false;
 		}
 		if (nv == 4 && (!parse_size(v->v[3], &hard) || hard == 0)) {
-			diag_error(p->d, loc, "%s: bad hard limit \"%s\": expected a size such "
-			    "as 512K or 5M", a->name, v->v[3]);
+			diag_error(p->d, loc,
+			    "%s: bad hard limit \"%s\": expected a size such "
+			    "as 512K or 5M",
+			    a->name, v->v[3]);
 			return false;
 		}
 		if (nv == 3) {
@@ -806,8 +854,10 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 		lt->json = json;
 		return true;
 	}
-	diag_error(p->d, loc, "%s: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], "
-	    "not \"%s\"", a->name, v->v[0]);
+	diag_error(p->d, loc,
+	    "%s: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], "
+	    "not \"%s\"",
+	    a->name, v->v[0]);
 	return false;
 }
 
@@ -825,8 +875,10 @@ attr_log_on(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 		char known[128];
 
 		if (strcasecmp(v->v[i], "RECORD") == 0) {
-			diag_error(p->d, loc, "%s: RECORD was removed in xinetd 2.3.11 and is not "
-			    "supported; remove it", a->name);
+			diag_error(p->d, loc,
+			    "%s: RECORD was removed in xinetd 2.3.11 and is not "
+			    "supported; remove it",
+			    a->name);
 			ok = false;
 		} else if (nb == NULL) {
 			name_list(table, known, sizeof(known));
@@ -859,8 +911,8 @@ env_name_ok(const char *n, size_t len)
 }
 
 static bool
-attr_env(struct pctx *p, struct service *s, const struct attr *a, enum op op,
-    const struct strv *v, struct loc loc)
+attr_env(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+    struct loc loc)
 {
 	bool ok = true;
 
@@ -896,9 +948,9 @@ static bool
 attr_names(struct pctx *p, struct service *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
-	struct strv *dst = a->id == A_PASSENV ? &s->passenv
-	    : a->id == A_ENABLED	       ? &s->enabled
-					       : &s->disabled;
+	struct strv *dst = a->id == A_PASSENV ? &s->passenv :
+	    a->id == A_ENABLED                ? &s->enabled :
+	                                        &s->disabled;
 	bool ok = true;
 
 	for (size_t i = 0; i < v->n; i++) {
@@ -952,8 +1004,10 @@ attr_rlimit(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 	(void)op;
 	if (strcasecmp(t, "UNLIMITED") == 0) {
 		if (r == RL_FILES) {
-			diag_error(p->d, loc, "%s: expected a number of files; UNLIMITED would "
-			    "hand servers porterd's hard limit", a->name);
+			diag_error(p->d, loc,
+			    "%s: expected a number of files; UNLIMITED would "
+			    "hand servers porterd's hard limit",
+			    a->name);
 			return false;
 		}
 		s->rlimit[r] = LIMIT_UNLIMITED;
@@ -970,8 +1024,10 @@ attr_rlimit(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 		return true;
 	}
 	if (!parse_size(t, &sz) || sz == 0) {
-		diag_error(p->d, loc, "%s: expected a size such as 64M, 512K or UNLIMITED, not "
-		    "\"%s\"", a->name, t);
+		diag_error(p->d, loc,
+		    "%s: expected a size such as 64M, 512K or UNLIMITED, not "
+		    "\"%s\"",
+		    a->name, t);
 		return false;
 	}
 	s->rlimit[r] = sz;
@@ -999,14 +1055,18 @@ attr_deny_time(struct pctx *p, struct service *s, const struct attr *a, enum op 
 
 		free(secs);
 		if (!ok) {
-			diag_error(p->d, loc, "%s: expected a number of seconds from 0 to %d before "
-			    "the s, not \"%s\"", a->name, 366 * 24 * 3600, t);
+			diag_error(p->d, loc,
+			    "%s: expected a number of seconds from 0 to %d before "
+			    "the s, not \"%s\"",
+			    a->name, 366 * 24 * 3600, t);
 			return false;
 		}
 		s->deny_time = (int)n;
 	} else if (!util_parse_uint(t, 366 * 24 * 60, &n)) {
-		diag_error(p->d, loc, "%s: expected a number from 0 to %d, FOREVER or NEVER, not "
-		    "\"%s\"", a->name, 366 * 24 * 60, t);
+		diag_error(p->d, loc,
+		    "%s: expected a number from 0 to %d, FOREVER or NEVER, not "
+		    "\"%s\"",
+		    a->name, 366 * 24 * 60, t);
 		return false;
 	} else
 		s->deny_time = (int)n * 60;
@@ -1061,8 +1121,7 @@ static const struct attr attrs[] = {
 	{ "listen_fds", A_LISTEN_FDS, S | K_SINGLE, 1, 1, attr_bool },
 	{ "instances", A_INSTANCES, S | D | K_SINGLE | K_FILLED, 1, 1, attr_int },
 	{ "per_source", A_PER_SOURCE, S | D | K_SINGLE | K_FILLED, 1, 1, attr_int },
-	{ "per_source_prefix", A_PER_SOURCE_PREFIX, S | D | K_SINGLE | K_FILLED, 2, 2,
-	    attr_pair },
+	{ "per_source_prefix", A_PER_SOURCE_PREFIX, S | D | K_SINGLE | K_FILLED, 2, 2, attr_pair },
 	{ "per_source_cps", A_PER_SOURCE_CPS, S | D | K_SINGLE | K_FILLED, 2, 2, attr_pair },
 	{ "cps", A_CPS, S | D | K_SINGLE | K_FILLED, 2, 2, attr_pair },
 	{ "max_load", A_MAX_LOAD, S | D | K_SINGLE | K_FILLED, 1, 1, attr_max_load },
@@ -1262,8 +1321,10 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 	while (isalnum((unsigned char)t[n]) || t[n] == '_')
 		n++;
 	if (n == 0 || n >= sizeof(name)) {
-		diag_error(p->d, l->loc, "expected an attribute (NAME = VALUE ...) or '}', found "
-		    "\"%s\"", t);
+		diag_error(p->d, l->loc,
+		    "expected an attribute (NAME = VALUE ...) or '}', found "
+		    "\"%s\"",
+		    t);
 		return;
 	}
 	memcpy(name, t, n);
@@ -1318,8 +1379,10 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 			diag_error(p->d, l->loc, "%s is already set at %s:%d", a->name, prev.file,
 			    prev.line);
 		else
-			diag_error(p->d, l->loc, "%s is already set at %s:%d; use '+=' to add to "
-			    "it", a->name, prev.file, prev.line);
+			diag_error(p->d, l->loc,
+			    "%s is already set at %s:%d; use '+=' to add to "
+			    "it",
+			    a->name, prev.file, prev.line);
 		return;
 	}
 	conf_split(t, &vals);
@@ -1345,8 +1408,8 @@ word_is(const char *text, const char *kw, const char **rest)
 {
 	size_t n = strlen(kw);
 
-	if (strncasecmp(text, kw, n) != 0 || (text[n] != '\0' && text[n] != ' ' &&
-	    text[n] != '\t' && text[n] != '{'))
+	if (strncasecmp(text, kw, n) != 0 ||
+	    (text[n] != '\0' && text[n] != ' ' && text[n] != '\t' && text[n] != '{'))
 		return false;
 	*rest = text + n;
 	while (**rest == ' ' || **rest == '\t')
@@ -1384,9 +1447,9 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 	else {
 		const char *slash = strrchr(l->loc.file, '/');
 
-		path = slash == NULL ? xstrdup(w.v[0])
-				     : xasprintf("%.*s/%s", (int)(slash - l->loc.file),
-					   l->loc.file, w.v[0]);
+		path = slash == NULL ?
+		    xstrdup(w.v[0]) :
+		    xasprintf("%.*s/%s", (int)(slash - l->loc.file), l->loc.file, w.v[0]);
 	}
 	strv_clear(&w);
 	if (!dir) {
@@ -1470,8 +1533,10 @@ parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_
 	}
 	if (is_defaults) {
 		if (file_defaults != NULL) {
-			diag_error(p->d, l->loc, "a second defaults entry in this file (the first is "
-			    "at line %d)", file_defaults->loc.line);
+			diag_error(p->d, l->loc,
+			    "a second defaults entry in this file (the first is "
+			    "at line %d)",
+			    file_defaults->loc.line);
 			strv_clear(&w);
 			return NULL;
 		}
@@ -1496,7 +1561,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 	struct service *cur = NULL;
 	struct service file_defaults_mark = { 0 };
 	const struct service *file_defaults = NULL;
-	bool discard = false;	/* cur is a throw-away for error recovery */
+	bool discard = false; /* cur is a throw-away for error recovery */
 
 	for (size_t i = 0; i < ls->n; i++) {
 		const struct conf_line *l = &ls->v[i];
@@ -1509,10 +1574,11 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 				continue;
 			}
 			if (cur->is_defaults)
-				diag_error(p->d, l->loc, "expected '{' on the line after 'defaults'");
+				diag_error(p->d, l->loc,
+				    "expected '{' on the line after 'defaults'");
 			else
-				diag_error(p->d, l->loc, "expected '{' on the line after 'service %s'",
-				    cur->name);
+				diag_error(p->d, l->loc,
+				    "expected '{' on the line after 'service %s'", cur->name);
 			st = INSIDE;
 			/* Read the line as part of the entry all the same. */
 		}
@@ -1541,8 +1607,10 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 			    word_is(l->text, "defaults", &rest) ||
 			    word_is(l->text, "include", &rest) ||
 			    word_is(l->text, "includedir", &rest)) {
-				diag_error(p->d, l->loc, "missing '}' to close the entry opened at "
-				    "line %d", cur->loc.line);
+				diag_error(p->d, l->loc,
+				    "missing '}' to close the entry opened at "
+				    "line %d",
+				    cur->loc.line);
 				if (!cur->is_defaults && !discard)
 					conf_add_service(p->cf, cur);
 				else if (discard)
@@ -1578,11 +1646,14 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 		} else if (strcmp(l->text, "{") == 0 || strcmp(l->text, "}") == 0)
 			diag_error(p->d, l->loc, "'%s' outside of an entry", l->text);
 		else
-			diag_error(p->d, l->loc, "expected 'service NAME', 'defaults', 'include FILE' "
-			    "or 'includedir DIR', not \"%s\"", l->text);
+			diag_error(p->d, l->loc,
+			    "expected 'service NAME', 'defaults', 'include FILE' "
+			    "or 'includedir DIR', not \"%s\"",
+			    l->text);
 	}
 	if (cur != NULL) {
-		diag_error(p->d, cur->loc, "missing '}' at the end of the file for the entry opened "
+		diag_error(p->d, cur->loc,
+		    "missing '}' at the end of the file for the entry opened "
 		    "here");
 		if (!cur->is_defaults && !discard)
 			conf_add_service(p->cf, cur);
@@ -1616,7 +1687,8 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
 		if (from.file == NULL)
-			diag_error(p->d, (struct loc){ path, 0 }, "not a regular file of at most "
+			diag_error(p->d, (struct loc){ path, 0 },
+			    "not a regular file of at most "
 			    "16 MiB");
 		else
 			diag_error(p->d, from, "include %s: not a regular file of at most 16 MiB",
@@ -1625,8 +1697,7 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 		return false;
 	}
 	*buf = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size &&
-	    (r = read(fd, *buf + got, (size_t)st.st_size - got)) > 0)
+	while (got < (size_t)st.st_size && (r = read(fd, *buf + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)r;
 	close(fd);
 	*len = got;
@@ -1669,8 +1740,7 @@ parse_file(struct pctx *p, const char *path, struct loc from)
 }
 
 bool
-conf_parse_file(struct config *cf, const char *path, const struct conf_opts *opts,
-    struct diag *d)
+conf_parse_file(struct config *cf, const char *path, const struct conf_opts *opts, struct diag *d)
 {
 	struct pctx p = { cf, opts, d, { 0 }, -1 };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1717,12 +1787,16 @@ conf_finish(struct config *cf, struct diag *d)
 	if (def != NULL) {
 		for (size_t k = 0; k < def->enabled.n; k++)
 			if (conf_find_id(cf, def->enabled.v[k]) == NULL)
-				diag_warn(d, def->at[A_ENABLED], "enabled: no service has the id "
-				    "\"%s\"", def->enabled.v[k]);
+				diag_warn(d, def->at[A_ENABLED],
+				    "enabled: no service has the id "
+				    "\"%s\"",
+				    def->enabled.v[k]);
 		for (size_t k = 0; k < def->disabled.n; k++)
 			if (conf_find_id(cf, def->disabled.v[k]) == NULL)
-				diag_warn(d, def->at[A_DISABLED], "disabled: no service has the id "
-				    "\"%s\"", def->disabled.v[k]);
+				diag_warn(d, def->at[A_DISABLED],
+				    "disabled: no service has the id "
+				    "\"%s\"",
+				    def->disabled.v[k]);
 	}
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		struct service *s = cf->svc[i];

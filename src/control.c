@@ -25,17 +25,17 @@
 
 #include "porterd.h"
 
-#define CONTROL_LINE_MAX 4096	/* longest request line */
-#define CONTROL_READ_MS 5000	/* to send the request line */
-#define CONTROL_WRITE_MS 30000	/* to take the whole answer */
-#define CONTROL_OUT_MAX (4u << 20)	/* longest answer */
-#define CONTROL_CLIENTS 16	/* at once; the others wait in the backlog */
-#define CONTROL_ARGS 16		/* words in a request */
+#define CONTROL_LINE_MAX 4096      /* longest request line */
+#define CONTROL_READ_MS 5000       /* to send the request line */
+#define CONTROL_WRITE_MS 30000     /* to take the whole answer */
+#define CONTROL_OUT_MAX (4u << 20) /* longest answer */
+#define CONTROL_CLIENTS 16         /* at once; the others wait in the backlog */
+#define CONTROL_ARGS 16            /* words in a request */
 #define CONTROL_BACKLOG 16
 #define CONTROL_EMFILE_MS 250
 #define CONTROL_SOCK_MODE 0660
 #define CONTROL_DIR_MODE 0755
-#define CONTROL_PRIVATE_MODE 0700	/* the fallback directory in /tmp */
+#define CONTROL_PRIVATE_MODE 0700 /* the fallback directory in /tmp */
 #define CONTROL_DUMP_MODE 0640
 
 /* ------------------------------------------------------------ output */
@@ -161,7 +161,7 @@ cbuf_key(struct cbuf *b, bool *first, const char *key)
  */
 struct table {
 	size_t ncol;
-	const char *align;	/* per column: 'l' or 'r' */
+	const char *align; /* per column: 'l' or 'r' */
 	struct strv cells;
 };
 
@@ -235,7 +235,7 @@ control_state(const struct svc *svc)
 	if (svc->pause_why & PAUSE_DISABLED)
 		return "disabled";
 	if (svc->fd < 0 && svc->kind != SVC_TCPMUX_CLIENT)
-		return "down";	/* it could not open its socket */
+		return "down"; /* it could not open its socket */
 	if (svc->paused)
 		return "paused";
 	return "active";
@@ -288,7 +288,7 @@ control_svc_port(const struct svc *svc)
 struct reply {
 	bool json;
 	const struct ucred *cred;
-	char err[256];		/* set: the answer is ERR with this message */
+	char err[256]; /* set: the answer is ERR with this message */
 	struct cbuf body;
 };
 
@@ -387,13 +387,13 @@ cmd_status(struct reply *r, int argc, char **argv)
 
 /* One live connection, whatever serves it. */
 struct conn_row {
-	const char *service;	/* NULL: its service was removed by a reload */
-	const char *kind;	/* "server", "relay" or "session" */
+	const char *service; /* NULL: its service was removed by a reload */
+	const char *kind;    /* "server", "relay" or "session" */
 	struct peer peer;
-	pid_t pid;		/* 0: served inside porterd */
-	uint64_t start;		/* loop_now() */
+	pid_t pid;      /* 0: served inside porterd */
+	uint64_t start; /* loop_now() */
 	time_t start_wall;
-	bool bytes;		/* in and out are known */
+	bool bytes; /* in and out are known */
 	uint64_t in;
 	uint64_t out;
 };
@@ -442,8 +442,8 @@ conn_add_child(void *arg, const struct child *c)
 
 /* A connection served inside porterd: a relay or a builtin's session. */
 static void
-conn_add_loop(struct conn_rows *rows, const char *kind, const char *id,
-    const struct peer *peer, uint64_t start_ms, uint64_t in, uint64_t out)
+conn_add_loop(struct conn_rows *rows, const char *kind, const char *id, const struct peer *peer,
+    uint64_t start_ms, uint64_t in, uint64_t out)
 {
 	struct conn_row *row = conn_rows_add(rows);
 	uint64_t now = loop_now();
@@ -461,15 +461,15 @@ conn_add_loop(struct conn_rows *rows, const char *kind, const char *id,
 }
 
 static void
-conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t start_ms,
-    uint64_t in, uint64_t out)
+conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t start_ms, uint64_t in,
+    uint64_t out)
 {
 	conn_add_loop(arg, "relay", id, peer, start_ms, in, out);
 }
 
 static void
-conn_add_session(void *arg, const char *id, const struct peer *peer, uint64_t start_ms,
-    uint64_t in, uint64_t out)
+conn_add_session(void *arg, const char *id, const struct peer *peer, uint64_t start_ms, uint64_t in,
+    uint64_t out)
 {
 	conn_add_loop(arg, "session", id, peer, start_ms, in, out);
 }
@@ -756,8 +756,7 @@ control_parse_minute(const char *s)
 	if (digits == 0 || s[i] != ':')
 		return -1;
 	i++;
-	if (!(s[i] >= '0' && s[i] <= '9' && s[i + 1] >= '0' && s[i + 1] <= '9') ||
-	    s[i + 2] != '\0')
+	if (!(s[i] >= '0' && s[i] <= '9' && s[i + 1] >= '0' && s[i + 1] <= '9') || s[i + 2] != '\0')
 		return -1;
 	m = (unsigned)(s[i] - '0') * 10 + (unsigned)(s[i + 1] - '0');
 	if (h > 23 || m > 59)
@@ -788,9 +787,9 @@ control_loadavg(void)
  * JSON object "checks". */
 struct explain {
 	struct reply *r;
-	struct cbuf checks;	/* JSON */
+	struct cbuf checks; /* JSON */
 	bool first_check;
-	struct cbuf limits;	/* JSON */
+	struct cbuf limits; /* JSON */
 	bool first_limit;
 	struct cbuf text;
 };
@@ -1084,8 +1083,8 @@ static const struct {
 	    "Clients a service accepted since its listener was opened.", "accepted" },
 	{ "porter_service_refused_total", "counter",
 	    "Clients a service refused since its listener was opened.", "refused" },
-	{ "porter_service_running", "gauge",
-	    "Servers and in-daemon sessions a service runs now.", "running" },
+	{ "porter_service_running", "gauge", "Servers and in-daemon sessions a service runs now.",
+	    "running" },
 	{ "porter_service_paused", "gauge",
 	    "1 when porterd is not accepting on a service's listener now, else 0.", "paused" },
 	{ "porter_service_disabled", "gauge",
@@ -1252,24 +1251,24 @@ control_request(char *line, const struct ucred *cred, struct cbuf *out)
 /* ------------------------------------------------------------ clients */
 
 struct cclient {
-	struct watch w;		/* w.fd is the connection */
-	struct timer t;		/* read, then write deadline */
+	struct watch w; /* w.fd is the connection */
+	struct timer t; /* read, then write deadline */
 	struct ucred cred;
 	bool writing;
 	size_t inlen;
 	char in[CONTROL_LINE_MAX + 1];
 	struct cbuf out;
-	size_t off;		/* first unsent byte of out */
+	size_t off; /* first unsent byte of out */
 	struct cclient *next;
 };
 
 static struct watch control_lw = { .fd = -1 };
 static struct timer control_rearm;
 static bool control_emfile;
-static char *control_path;	/* the socket porterd made; NULL: none */
-static dev_t control_dev;	/* the socket file's identity, so that exit */
-static ino_t control_ino;	/* removes only that file */
-static char *control_dir;	/* where the state dump goes */
+static char *control_path; /* the socket porterd made; NULL: none */
+static dev_t control_dev;  /* the socket file's identity, so that exit */
+static ino_t control_ino;  /* removes only that file */
+static char *control_dir;  /* where the state dump goes */
 static struct cclient *control_clients;
 static size_t control_nclients;
 
@@ -1507,7 +1506,7 @@ control_client_new(int fd)
 	}
 	if (!control_allowed(fd, &c->cred)) {
 		log_warnx("control: uid %d (pid %d) refused: not root, porterd's user or a member "
-			  "of the socket's group",
+		          "of the socket's group",
 		    (int)c->cred.uid, (int)c->cred.pid);
 		cbuf_puts(&c->out, "ERR permission denied\n");
 		control_answer(c);
@@ -1577,8 +1576,7 @@ control_mkdir(const char *dir, bool private, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (mkdir(dir, private ? CONTROL_PRIVATE_MODE : CONTROL_DIR_MODE) != 0 &&
-	    errno != EEXIST) {
+	if (mkdir(dir, private ? CONTROL_PRIVATE_MODE : CONTROL_DIR_MODE) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return false;
 	}

@@ -118,8 +118,8 @@ ident_io(int fd, uint32_t events, void *arg)
 }
 
 struct ident *
-ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms,
-    ident_fn *fn, void *arg)
+ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms, ident_fn *fn,
+    void *arg)
 {
 	struct ident *id = calloc(1, sizeof(*id));
 	struct peer src = *local, dst = *remote;
@@ -141,8 +141,8 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 		((struct sockaddr_in *)&dst.sa)->sin_port = htons(113);
 	else
 		((struct sockaddr_in6 *)&dst.sa)->sin6_port = htons(113);
-	id->qlen = (size_t)snprintf(id->query, sizeof(id->query), "%d , %d\r\n",
-	    peer_port(remote), peer_port(local));
+	id->qlen = (size_t)snprintf(id->query, sizeof(id->query), "%d , %d\r\n", peer_port(remote),
+	    peer_port(local));
 	id->fn = fn;
 	id->arg = arg;
 	id->w.fd = fd;

@@ -617,9 +617,8 @@ internal_dgram(struct svc *svc)
 }
 
 void
-internal_foreach(void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t,
-		     uint64_t),
-    void *arg)
+internal_foreach(
+    void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t, uint64_t), void *arg)
 {
 	for (const struct isession *is = internal_sessions; is != NULL; is = is->next)
 		if (is->svc != NULL && is->svc->conf != NULL)

@@ -39,8 +39,8 @@ listener_try(struct service *s, int family, char *err, size_t errlen)
 	/* A wait = yes server reads the socket itself and expects it to
 	 * block; porterd only polls it. */
 	blocking = s->wait == 1 && !(s->type & T_INTERNAL) && !(s->flags & F_SENSOR);
-	fd = socket(ss.ss_family, s->socket_type | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC,
-	    0);
+	fd =
+	    socket(ss.ss_family, s->socket_type | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -99,9 +99,8 @@ bool
 listener_same(const struct service *a, const struct service *b)
 {
 	/* The family asked for: an IPv4 fallback must not look like a change. */
-	if (a->protocol != b->protocol || a->socket_type != b->socket_type ||
-	    a->port != b->port || a->family_conf != b->family_conf ||
-	    a->bind_len != b->bind_len)
+	if (a->protocol != b->protocol || a->socket_type != b->socket_type || a->port != b->port ||
+	    a->family_conf != b->family_conf || a->bind_len != b->bind_len)
 		return false;
 	if (a->family == AF_INET6 && a->v6only != b->v6only)
 		return false;

@@ -96,8 +96,8 @@ log_emit(int pri, const char *level, const char *msg)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;
-	if (write(log_to == LOGTO_FILE && log_fd >= 0 ? log_fd : STDERR_FILENO, line,
-		(size_t)n) < 0) {
+	if (write(log_to == LOGTO_FILE && log_fd >= 0 ? log_fd : STDERR_FILENO, line, (size_t)n) <
+	    0) {
 		/* Nowhere left to say it. */
 	}
 }
@@ -264,9 +264,8 @@ log_json(const char *msg, char *out, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	o = (size_t)snprintf(out, len,
-	    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"event\":\"",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    ts.tv_nsec / 1000000);
+	    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"event\":\"", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	if (colon == NULL) {
 		o = log_json_str(out, len, o, "MESSAGE", 7);
 		o += (size_t)snprintf(out + o, len - o, "\",\"text\":\"");
@@ -288,7 +287,8 @@ log_json(const char *msg, char *out, size_t len)
 		p += strlen(p);
 	}
 	while (*p != '\0' && o + 8 < len) {
-		const char *w = p, *we = p + strcspn(p, " "), *eq = memchr(w, '=', (size_t)(we - w));
+		const char *w = p, *we = p + strcspn(p, " "),
+		           *eq = memchr(w, '=', (size_t)(we - w));
 
 		/* "from=<no address>" is one value. */
 		if (eq != NULL && eq[1] == '<' && memchr(eq, '>', (size_t)(we - eq)) == NULL &&
@@ -341,7 +341,8 @@ log_service_file(const struct logtype *lt, const char *msg)
 	if (lt->hard != 0 && lf->size >= lt->hard) {
 		if (!lf->hard_told)
 			log_warnx("log file %s reached its hard limit of %llu bytes; no more "
-			    "lines are written to it", lt->path, (unsigned long long)lt->hard);
+			          "lines are written to it",
+			    lt->path, (unsigned long long)lt->hard);
 		lf->hard_told = true;
 		return;
 	}

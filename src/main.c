@@ -20,7 +20,7 @@
 
 #include "porterd.h"
 
-#define STOP_GRACE_MS 3000	/* SIGTERM to SIGKILL for servers at shutdown */
+#define STOP_GRACE_MS 3000 /* SIGTERM to SIGKILL for servers at shutdown */
 #define CHILD_NOFILE_MAX 65536
 
 extern char **environ;
@@ -110,8 +110,7 @@ parse_options(int argc, char **argv, struct options *o)
 			/* In addition to the main file, as in xinetd. */
 			o->inetd_conf = PORTER_INETD_CONF;
 			inetd_compat = true;
-		}
-		else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
+		} else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
 		    strcmp(a, "-dontfork") == 0) {
 			o->foreground = true;
 			o->stayalive = true;
@@ -201,7 +200,8 @@ warn_credentials(const struct config *cf)
 			n++;
 	if (n > 0)
 		log_info("porterd is not root: servers run as uid %d; the user and group of "
-		    "%zu service%s are not applied", (int)geteuid(), n, n == 1 ? "" : "s");
+		         "%zu service%s are not applied",
+		    (int)geteuid(), n, n == 1 ? "" : "s");
 }
 
 size_t
@@ -223,7 +223,7 @@ porter_reload(struct diag *d)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		    (unsigned long long)ts.tv_sec * 1000000ull +
-			(unsigned long long)ts.tv_nsec / 1000);
+		        (unsigned long long)ts.tv_nsec / 1000);
 		notify(msg);
 	}
 	log_info("reloading the configuration");
@@ -235,7 +235,7 @@ porter_reload(struct diag *d)
 		log_warnx("reload: %zu error%s; the configuration in force stays", errors,
 		    errors == 1 ? "" : "s");
 		config_free(cf);
-		log_reopen();	/* logrotate's SIGHUP still gets new files */
+		log_reopen(); /* logrotate's SIGHUP still gets new files */
 		porter.reload_failures++;
 	} else {
 		if (service_apply(cf) != 0) {
@@ -423,7 +423,6 @@ absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
-
 static int
 serve(void)
 {
@@ -447,7 +446,8 @@ serve(void)
 		fatal("/dev/null");
 	if (opts.filelog != NULL) {
 		if (log_init(LOGTO_FILE, opts.filelog, LOG_DAEMON, false) != 0) {
-			fprintf(stderr, "porterd: -filelog %s: %s\n", opts.filelog, strerror(errno));
+			fprintf(stderr, "porterd: -filelog %s: %s\n", opts.filelog,
+			    strerror(errno));
 			exit(1);
 		}
 	} else if (opts.syslog_facility != NULL)

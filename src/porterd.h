@@ -60,7 +60,7 @@ bool util_parse_uint(const char *, unsigned long long max, unsigned long long *o
  * can send them to the daemon log instead.
  */
 struct diag {
-	struct strv lines;	/* "FILE:LINE: message" or "FILE:LINE: warning: ..." */
+	struct strv lines; /* "FILE:LINE: message" or "FILE:LINE: warning: ..." */
 	size_t errors;
 	size_t warnings;
 };
@@ -80,17 +80,17 @@ void diag_free(struct diag *);
 
 /* One entry of only_from or no_access. */
 enum addr_kind {
-	AR_NET,		/* family/addr/prefix */
-	AR_HOST,	/* name: the client's reverse-DNS name must equal it */
-	AR_DOMAIN,	/* name: ".example.com", a suffix of the reverse name */
+	AR_NET,    /* family/addr/prefix */
+	AR_HOST,   /* name: the client's reverse-DNS name must equal it */
+	AR_DOMAIN, /* name: ".example.com", a suffix of the reverse name */
 };
 
 struct addr_rule {
-	uint8_t kind;	/* enum addr_kind */
-	uint8_t family;	/* AF_INET or AF_INET6, for AR_NET */
-	uint8_t prefix;	/* 0..32 or 0..128 */
-	uint8_t addr[16];	/* network address, host bits zero */
-	char *name;	/* lower case; AR_HOST and AR_DOMAIN */
+	uint8_t kind;     /* enum addr_kind */
+	uint8_t family;   /* AF_INET or AF_INET6, for AR_NET */
+	uint8_t prefix;   /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network address, host bits zero */
+	char *name;       /* lower case; AR_HOST and AR_DOMAIN */
 };
 
 struct addrlist {
@@ -181,7 +181,7 @@ void srccount_dec(struct srccount *, const struct srckey *);
 
 /* cps = RATE WAIT: more than RATE connections within one second. */
 struct cps_state {
-	uint64_t window;	/* start of the current one-second window */
+	uint64_t window; /* start of the current one-second window */
 	unsigned count;
 };
 /* Counts a connection at now; true when it is over the rate (the caller
@@ -217,7 +217,7 @@ double limits_parse_loadavg(const char *text);
 /* One logical line of a configuration file, comments removed. */
 struct conf_line {
 	struct loc loc;
-	char *text;	/* owned; leading and trailing blanks removed */
+	char *text; /* owned; leading and trailing blanks removed */
 };
 
 struct conf_lines {
@@ -229,8 +229,7 @@ struct conf_lines {
 /* Splits a whole file's text into lines. A '#' at the start of a line or
  * after a blank starts a comment. Returns false (after a diagnostic) on
  * input that is not text. */
-bool conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *,
-    struct diag *);
+bool conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *, struct diag *);
 void conf_lines_free(struct conf_lines *);
 /* Splits text on blanks into words (copies owned by *words). */
 void conf_split(const char *text, struct strv *words);
@@ -325,19 +324,19 @@ enum attr_id {
 #define L_ATTEMPT 0x40u
 
 enum rlim_id { RL_AS, RL_CPU, RL_DATA, RL_RSS, RL_STACK, RL_FILES, RL_MAX };
-#define LIMIT_UNLIMITED UINT64_MAX	/* rlimit value, "UNLIMITED" */
-#define COUNT_UNLIMITED (-1)		/* instances, per_source */
+#define LIMIT_UNLIMITED UINT64_MAX /* rlimit value, "UNLIMITED" */
+#define COUNT_UNLIMITED (-1)       /* instances, per_source */
 
 enum log_kind { LOGT_NONE, LOGT_SYSLOG, LOGT_FILE };
 
 struct logtype {
-	int kind;		/* enum log_kind */
-	int facility;		/* syslog LOG_* facility */
-	int level;		/* syslog LOG_* level */
-	char *path;		/* FILE */
-	uint64_t soft;		/* FILE soft limit in bytes, 0 = none */
-	uint64_t hard;		/* FILE hard limit in bytes, 0 = none */
-	bool json;		/* FILE: one JSON object per line */
+	int kind;      /* enum log_kind */
+	int facility;  /* syslog LOG_* facility */
+	int level;     /* syslog LOG_* level */
+	char *path;    /* FILE */
+	uint64_t soft; /* FILE soft limit in bytes, 0 = none */
+	uint64_t hard; /* FILE hard limit in bytes, 0 = none */
+	bool json;     /* FILE: one JSON object per line */
 };
 
 /*
@@ -347,66 +346,66 @@ struct logtype {
  */
 struct service {
 	char *name;
-	struct loc loc;		/* the line that opened the entry */
+	struct loc loc; /* the line that opened the entry */
 	struct loc at[A_MAX];
-	uint64_t own;		/* bit (1 << attr_id): set in this entry */
+	uint64_t own; /* bit (1 << attr_id): set in this entry */
 	bool is_defaults;
-	bool from_inetd;	/* made from an inetd.conf line */
-	bool broken;		/* a line of the entry was refused */
-	uint64_t refused;	/* bit (1 << attr_id): a line for it was refused */
+	bool from_inetd;  /* made from an inetd.conf line */
+	bool broken;      /* a line of the entry was refused */
+	uint64_t refused; /* bit (1 << attr_id): a line for it was refused */
 
 	char *id;
-	unsigned type;		/* T_* */
-	unsigned flags;		/* F_* */
+	unsigned type;  /* T_* */
+	unsigned flags; /* F_* */
 	bool disable;
-	int socket_type;	/* SOCK_STREAM, SOCK_DGRAM; 0 unset */
-	int protocol;		/* IPPROTO_TCP, IPPROTO_UDP; 0 unset */
-	int wait;		/* -1 unset, 0 no, 1 yes */
+	int socket_type; /* SOCK_STREAM, SOCK_DGRAM; 0 unset */
+	int protocol;    /* IPPROTO_TCP, IPPROTO_UDP; 0 unset */
+	int wait;        /* -1 unset, 0 no, 1 yes */
 	char *user;
 	char *group;
 	bool groups;
 	char *server;
 	struct strv server_args;
 	char *redirect_host;
-	char *redirect_port;	/* number or service name, as written */
-	int port;		/* -1 unset */
-	char *bind;		/* address or host name, as written */
+	char *redirect_port; /* number or service name, as written */
+	int port;            /* -1 unset */
+	char *bind;          /* address or host name, as written */
 	bool v6only;
-	int backlog;		/* 0 = the system's maximum */
+	int backlog; /* 0 = the system's maximum */
 	bool listen_fds;
-	int instances;		/* COUNT_UNLIMITED or >= 0 */
+	int instances; /* COUNT_UNLIMITED or >= 0 */
 	int per_source;
-	int per_source_prefix4;	/* 32 = exact address */
-	int per_source_prefix6;	/* 128 = exact address */
+	int per_source_prefix4; /* 32 = exact address */
+	int per_source_prefix6; /* 128 = exact address */
 	unsigned per_source_cps_rate;
 	unsigned per_source_cps_burst;
 	unsigned cps_rate;
 	unsigned cps_wait;
 	double max_load;
-	unsigned timeout;	/* seconds, 0 none */
-	unsigned redirect_idle;	/* seconds, 0 none */
+	unsigned timeout;       /* seconds, 0 none */
+	unsigned redirect_idle; /* seconds, 0 none */
 	struct timerange *access_times;
 	size_t naccess_times;
 	struct addrlist only_from;
 	struct addrlist no_access;
 	struct logtype log_type;
-	unsigned log_on_success;	/* L_* */
-	unsigned log_on_failure;	/* L_* */
-	struct strv env;		/* "NAME=value" */
+	unsigned log_on_success; /* L_* */
+	unsigned log_on_failure; /* L_* */
+	struct strv env;         /* "NAME=value" */
 	struct strv passenv;
 	char *banner;
 	char *banner_success;
 	char *banner_fail;
 	int nice;
-	int umask;		/* -1 unset */
-	uint64_t rlimit[RL_MAX];	/* valid where at[A_RLIMIT_x] is set */
-	int deny_time;		/* seconds; DENY_FOREVER; 0 = NEVER */
+	int umask;               /* -1 unset */
+	uint64_t rlimit[RL_MAX]; /* valid where at[A_RLIMIT_x] is set */
+	int deny_time;           /* seconds; DENY_FOREVER; 0 = NEVER */
 	int rpc_version_lo;
 	int rpc_version_hi;
 	unsigned long rpc_number;
 	char *libwrap;
-	struct strv enabled;	/* defaults only */
-	struct strv disabled;	/* defaults only */
+	struct strv enabled;  /* defaults only */
+	struct strv disabled; /* defaults only */
 
 	/* Filled in by conf_check for the services that will run. */
 	uid_t uid;
@@ -414,26 +413,26 @@ struct service {
 	bool have_uid;
 	bool have_gid;
 	struct sockaddr_storage bind_addr;
-	socklen_t bind_len;	/* 0: wildcard */
-	int family;		/* AF_INET or AF_INET6 */
-	int family_conf;	/* the family asked for, before any fallback */
-	struct sockaddr_storage redirect_addr;	/* the relay's target */
+	socklen_t bind_len;                    /* 0: wildcard */
+	int family;                            /* AF_INET or AF_INET6 */
+	int family_conf;                       /* the family asked for, before any fallback */
+	struct sockaddr_storage redirect_addr; /* the relay's target */
 	socklen_t redirect_len;
 };
 
 #define DENY_FOREVER (-1)
 
 struct config {
-	struct service *defaults;	/* NULL when the files have none */
-	struct service **svc;		/* every service entry, in file order */
+	struct service *defaults; /* NULL when the files have none */
+	struct service **svc;     /* every service entry, in file order */
 	size_t nsvc;
-	struct strv files;		/* file names that struct loc points into */
+	struct strv files; /* file names that struct loc points into */
 	unsigned include_depth;
 };
 
 /* Options of a parse. */
 struct conf_opts {
-	bool no_includes;	/* refuse include/includedir (fuzzing) */
+	bool no_includes; /* refuse include/includedir (fuzzing) */
 };
 
 struct config *config_new(void);
@@ -468,8 +467,7 @@ service_has(const struct service *s, enum attr_id a)
 
 /* Parses a file in xinetd.conf syntax (following include and includedir)
  * into cf. Returns false when the file cannot be read at all. */
-bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *,
-    struct diag *);
+bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *, struct diag *);
 /* The same from a buffer; name is used in diagnostics. */
 void conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t len,
     const struct conf_opts *, struct diag *);
@@ -509,18 +507,18 @@ void conf_dump(const struct config *, FILE *);
 
 /* What the daemon learnt at start-up and every part may read. */
 struct porter {
-	char **environ0;	/* the environment porterd started with */
-	bool root;		/* running as uid 0: credentials apply */
+	char **environ0; /* the environment porterd started with */
+	bool root;       /* running as uid 0: credentials apply */
 	bool foreground;
-	int devnull;		/* /dev/null, close-on-exec */
-	uint64_t child_nofile_soft;	/* RLIMIT_NOFILE for servers */
+	int devnull;                /* /dev/null, close-on-exec */
+	uint64_t child_nofile_soft; /* RLIMIT_NOFILE for servers */
 	uint64_t child_nofile_hard;
-	long limit;		/* -limit: servers at once, 0 = none */
-	const char *conf_path;	/* -f file, absolute; NULL with -i alone */
-	const char *inetd_path;	/* -i file, absolute, or NULL */
-	time_t start_time;	/* wall clock when serving started */
-	uint64_t reloads;	/* reloads applied */
-	uint64_t reload_failures;	/* reloads refused for errors */
+	long limit;               /* -limit: servers at once, 0 = none */
+	const char *conf_path;    /* -f file, absolute; NULL with -i alone */
+	const char *inetd_path;   /* -i file, absolute, or NULL */
+	time_t start_time;        /* wall clock when serving started */
+	uint64_t reloads;         /* reloads applied */
+	uint64_t reload_failures; /* reloads refused for errors */
 };
 extern struct porter porter;
 
@@ -537,8 +535,8 @@ enum log_dest { LOGTO_STDERR, LOGTO_SYSLOG, LOGTO_FILE };
  * cannot be opened. */
 int log_init(enum log_dest, const char *path, int facility, bool debug);
 void log_reopen(void);
-void log_end(void);	/* closes and frees everything (exit) */
-void log_warn(const char *, ...) PRINTF(1, 2);	/* appends strerror(errno) */
+void log_end(void);                            /* closes and frees everything (exit) */
+void log_warn(const char *, ...) PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *, ...) PRINTF(1, 2);
 void log_info(const char *, ...) PRINTF(1, 2);
 void log_debug(const char *, ...) PRINTF(1, 2);
@@ -564,8 +562,8 @@ struct watch {
 };
 
 struct timer {
-	uint64_t when;		/* loop_now() milliseconds */
-	size_t slot;		/* heap index + 1; 0 when not pending */
+	uint64_t when; /* loop_now() milliseconds */
+	size_t slot;   /* heap index + 1; 0 when not pending */
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -573,12 +571,12 @@ struct timer {
 typedef void loop_signal_fn(int signo);
 
 int loop_init(const sigset_t *signals, loop_signal_fn *);
-int loop_watch(struct watch *, uint32_t events);	/* add or modify */
+int loop_watch(struct watch *, uint32_t events); /* add or modify */
 void loop_unwatch(struct watch *);
 void loop_run(void);
 void loop_stop(void);
-void loop_end(void);	/* frees what the loop holds (exit) */
-uint64_t loop_now(void);	/* monotonic milliseconds */
+void loop_end(void);     /* frees what the loop holds (exit) */
+uint64_t loop_now(void); /* monotonic milliseconds */
 /* Frees p after the current round of events, when no handler of the round
  * can still look at it. */
 void loop_defer_free(void *p, void (*freefn)(void *));
@@ -618,19 +616,19 @@ void resolve_end(void);
  * receiving response", "bad response"). */
 typedef void ident_fn(void *arg, const char *userid, const char *reason);
 struct ident;
-struct ident *ident_start(const struct peer *remote, const struct peer *local,
-    unsigned timeout_ms, ident_fn *, void *arg);
+struct ident *ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms,
+    ident_fn *, void *arg);
 void ident_cancel(struct ident *);
 
 /* ------------------------------------------------------------ service.c */
 
 enum svc_kind {
-	SVC_SPAWN,		/* a server per client (or one with wait = yes) */
-	SVC_INTERNAL,		/* a builtin served in the loop */
-	SVC_REDIRECT,		/* a relay in the loop */
-	SVC_TCPMUX,		/* the tcpmux builtin itself */
-	SVC_TCPMUX_CLIENT,	/* type TCPMUX/TCPMUXPLUS: reached through tcpmux */
-	SVC_SENSOR,		/* flags SENSOR */
+	SVC_SPAWN,         /* a server per client (or one with wait = yes) */
+	SVC_INTERNAL,      /* a builtin served in the loop */
+	SVC_REDIRECT,      /* a relay in the loop */
+	SVC_TCPMUX,        /* the tcpmux builtin itself */
+	SVC_TCPMUX_CLIENT, /* type TCPMUX/TCPMUXPLUS: reached through tcpmux */
+	SVC_SENSOR,        /* flags SENSOR */
 };
 
 /*
@@ -641,46 +639,46 @@ enum svc_kind {
 struct svc {
 	struct service *conf;
 	enum svc_kind kind;
-	int internal;		/* internal.c builtin index */
-	struct watch lw;	/* the listening (or UDP) socket */
+	int internal;    /* internal.c builtin index */
+	struct watch lw; /* the listening (or UDP) socket */
 	int fd;
-	bool paused;		/* not watching the listener */
-	unsigned pause_why;	/* PAUSE_* bits */
-	struct timer resume;	/* EMFILE / cps re-arm */
-	unsigned running;	/* servers or internal sessions running */
+	bool paused;         /* not watching the listener */
+	unsigned pause_why;  /* PAUSE_* bits */
+	struct timer resume; /* EMFILE / cps re-arm */
+	unsigned running;    /* servers or internal sessions running */
 	uint64_t accepted;
 	uint64_t refused;
-	uint64_t emfile_said;	/* when EMFILE was last logged */
-	uint64_t fail_when;	/* builtin datagrams: the last FAIL line */
+	uint64_t emfile_said; /* when EMFILE was last logged */
+	uint64_t fail_when;   /* builtin datagrams: the last FAIL line */
 	struct sockaddr_storage fail_peer;
-	bool mark;		/* reload: still in the new config */
-	bool removed;		/* closed; freed when its last child is gone */
+	bool mark;    /* reload: still in the new config */
+	bool removed; /* closed; freed when its last child is gone */
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
-	struct srccount *per_source;	/* NULL: per_source unlimited */
-	struct srcrate *src_rate;	/* NULL: no per_source_cps */
+	struct srccount *per_source; /* NULL: per_source unlimited */
+	struct srcrate *src_rate;    /* NULL: no per_source_cps */
 	struct cps_state cps;
-	struct pconn *pending;	/* clients waiting for a name or ident */
-	char *banner[3];	/* banner, banner_success, banner_fail */
+	struct pconn *pending; /* clients waiting for a name or ident */
+	char *banner[3];       /* banner, banner_success, banner_fail */
 	size_t banner_len[3];
 
 	/* Prepared for spawn. */
-	char **argv;		/* server path first, NULL-terminated */
+	char **argv; /* server path first, NULL-terminated */
 	const char *path;
-	char **env;		/* static part: passenv values and env */
+	char **env; /* static part: passenv values and env */
 	size_t nenv;
 	gid_t *groups;
 	int ngroups;
 	struct svc *next;
 };
 
-#define PAUSE_WAIT 0x1u		/* a wait = yes server has the socket */
-#define PAUSE_EMFILE 0x2u	/* out of descriptors */
-#define PAUSE_CPS 0x4u		/* over the connection rate */
-#define PAUSE_RETRY 0x10u	/* fork failed; try again later */
-#define PAUSE_LOOKUP 0x20u	/* wait = yes: deciding on the first datagram */
-#define PAUSE_DISABLED 0x40u	/* disabled at run time (porterctl) */
+#define PAUSE_WAIT 0x1u      /* a wait = yes server has the socket */
+#define PAUSE_EMFILE 0x2u    /* out of descriptors */
+#define PAUSE_CPS 0x4u       /* over the connection rate */
+#define PAUSE_RETRY 0x10u    /* fork failed; try again later */
+#define PAUSE_LOOKUP 0x20u   /* wait = yes: deciding on the first datagram */
+#define PAUSE_DISABLED 0x40u /* disabled at run time (porterctl) */
 
 enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
 #define BANNER_MAX (64 * 1024)
@@ -750,15 +748,15 @@ struct child {
 	pid_t pid;
 	struct svc *svc;
 	struct peer peer;
-	uint64_t start;		/* loop_now() */
+	uint64_t start; /* loop_now() */
 	time_t start_wall;
 	bool exec_failed;
-	bool counted;		/* holds a per_source slot under key */
+	bool counted; /* holds a per_source slot under key */
 	struct srckey key;
-	struct timer cap;	/* the timeout attribute */
+	struct timer cap; /* the timeout attribute */
 	bool timed_out;
-	uint64_t doomed;	/* removed service: SIGKILL after this time */
-	struct child *next;	/* hash chain */
+	uint64_t doomed;    /* removed service: SIGKILL after this time */
+	struct child *next; /* hash chain */
 };
 
 /* Records a started server; counts it as running for svc. */
@@ -788,7 +786,7 @@ void redirect_close(const struct svc *);
 /* Calls fn for each connected relay: id, client, start (loop_now() ms),
  * bytes client to target, bytes target to client. */
 void redirect_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
-			  uint64_t start_ms, uint64_t in, uint64_t out),
+                          uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
 size_t redirect_count(void);
 
@@ -815,7 +813,7 @@ void internal_close(const struct svc *);
 void internal_shutdown(void);
 /* Calls fn for each live stream session, as redirect_foreach does. */
 void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
-			  uint64_t start_ms, uint64_t in, uint64_t out),
+                          uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
 
 /* ------------------------------------------------------------ control.c */
@@ -827,9 +825,9 @@ void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *p
  * and porterctl looks there when PORTER_CONTROL does not exist.
  */
 #define PORTER_CONTROL "/run/porter/control.sock"
-#define PORTER_CONTROL_FALLBACK_DIR "/tmp/porter-%lu"	/* printf'd with the euid */
+#define PORTER_CONTROL_FALLBACK_DIR "/tmp/porter-%lu" /* printf'd with the euid */
 #define PORTER_CONTROL_NAME "control.sock"
-#define PORTER_DUMP_NAME "porterd.dump"	/* SIGUSR1, next to the socket */
+#define PORTER_DUMP_NAME "porterd.dump" /* SIGUSR1, next to the socket */
 
 /* Opens the control socket at path (NULL: the default rule). Returns 0,
  * also when porterd goes on without one (after a warning), and -1 when

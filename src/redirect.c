@@ -20,18 +20,18 @@
 
 #include "porterd.h"
 
-#define CONNECT_MS 10000	/* how long the target has to accept */
-#define PIPE_BYTES (256 * 1024)	/* per direction; the kernel may give less */
+#define CONNECT_MS 10000        /* how long the target has to accept */
+#define PIPE_BYTES (256 * 1024) /* per direction; the kernel may give less */
 
 /* One direction: from src through the pipe to dst. */
 struct flow {
 	int src;
 	int dst;
-	int pr, pw;		/* pipe read and write ends */
-	size_t queued;		/* bytes in the pipe */
+	int pr, pw;    /* pipe read and write ends */
+	size_t queued; /* bytes in the pipe */
 	size_t cap;
-	bool eof;		/* src said EOF */
-	bool shut;		/* dst was shut down for writing */
+	bool eof;  /* src said EOF */
+	bool shut; /* dst was shut down for writing */
 	uint64_t bytes;
 };
 
@@ -39,17 +39,17 @@ struct relay {
 	struct svc *svc;
 	char id[128];
 	struct peer peer;
-	int cfd;		/* the client */
-	int sfd;		/* the target */
+	int cfd; /* the client */
+	int sfd; /* the target */
 	struct watch cw, sw;
 	struct timer t;
 	bool connected;
-	struct flow up;		/* client to target: "in" */
-	struct flow down;	/* target to client: "out" */
+	struct flow up;   /* client to target: "in" */
+	struct flow down; /* target to client: "out" */
 	uint64_t start;
 	time_t start_wall;
-	uint64_t last;		/* last traffic */
-	bool counted;		/* holds a per_source slot under key */
+	uint64_t last; /* last traffic */
+	bool counted;  /* holds a per_source slot under key */
 	struct srckey key;
 	struct relay *prev, *next;
 };
@@ -101,8 +101,8 @@ relay_end(struct relay *r, const char *why)
 			if (s->log_on_success & L_PID)
 				n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=0");
 			if (s->log_on_success & L_DURATION)
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
-				    (long long)(time(NULL) - r->start_wall));
+				n += (size_t)snprintf(line + n, sizeof(line) - n,
+				    " duration=%lld(sec)", (long long)(time(NULL) - r->start_wall));
 			if (why != NULL)
 				snprintf(line + n, sizeof(line) - n, " %s", why);
 			log_service(svc, "%s", line);
@@ -293,8 +293,7 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;
 	r->start = loop_now();
 	r->start_wall = time(NULL);
-	r->sfd = socket(s->redirect_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	r->sfd = socket(s->redirect_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->sfd < 0) {
 		free(r);
 		return false;
@@ -316,16 +315,16 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	nrelays++;
 	svc->running++;
 	if (svc->per_source != NULL && s->per_source != COUNT_UNLIMITED) {
-		const uint8_t *a = peer->sa.ss_family == AF_INET
-		    ? (const uint8_t *)&((const struct sockaddr_in *)&peer->sa)->sin_addr
-		    : (const uint8_t *)&((const struct sockaddr_in6 *)&peer->sa)->sin6_addr;
+		const uint8_t *a = peer->sa.ss_family == AF_INET ?
+		    (const uint8_t *)&((const struct sockaddr_in *)&peer->sa)->sin_addr :
+		    (const uint8_t *)&((const struct sockaddr_in6 *)&peer->sa)->sin6_addr;
 
 		srckey_make(&r->key, peer->sa.ss_family, a, s->per_source_prefix4,
 		    s->per_source_prefix6);
 		r->counted = srccount_inc(svc->per_source, &r->key);
 	}
 	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&
-		errno != EINPROGRESS) ||
+	        errno != EINPROGRESS) ||
 	    loop_watch(&r->sw, EPOLLOUT) != 0) {
 		log_warn("%s: relay connect", r->id);
 		accept_log_fail(svc, "connect", peer);
@@ -347,9 +346,8 @@ redirect_close(const struct svc *svc)
 }
 
 void
-redirect_foreach(void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t,
-		     uint64_t),
-    void *arg)
+redirect_foreach(
+    void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t, uint64_t), void *arg)
 {
 	for (struct relay *r = relays; r != NULL; r = r->next)
 		if (r->connected)

@@ -59,7 +59,7 @@ resolve_worker(void *arg)
 		pthread_mutex_unlock(&resolve_mu);
 
 		q->found = getnameinfo((struct sockaddr *)&q->peer.sa, q->peer.len, q->name,
-			       sizeof(q->name), NULL, 0, NI_NAMEREQD) == 0;
+		               sizeof(q->name), NULL, 0, NI_NAMEREQD) == 0;
 
 		pthread_mutex_lock(&resolve_mu);
 		q->next = resolve_done;
@@ -119,7 +119,7 @@ resolve_start(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < RESOLVE_WORKERS; i++)
 		if (pthread_create(&resolve_threads[resolve_nthreads], NULL, resolve_worker,
-			NULL) == 0)
+		        NULL) == 0)
 			resolve_nthreads++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return resolve_nthreads > 0 ? 0 : -1;

@@ -23,8 +23,8 @@ struct svc *svc_list;
  * env would only confuse the server. */
 static const char *const per_connection[] = {
 	"REMOTE_HOST", "REMOTE_ADDR", "REMOTE_PORT", "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
-	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	"NOTIFY_SOCKET", NULL,	/* porterd's own; a server must not answer to it */
+	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+	NULL, /* porterd's own; a server must not answer to it */
 };
 
 static bool
@@ -61,7 +61,7 @@ env_add(struct strv *sv, const char *entry)
 	strv_push(sv, entry);
 }
 
-#define SOURCES_MAX 4096	/* sources tracked per service for per_source */
+#define SOURCES_MAX 4096 /* sources tracked per service for per_source */
 
 /* Reads a banner file; it is sent from memory, never read per client. */
 static void
@@ -103,13 +103,15 @@ svc_guards(struct svc *svc)
 	if (service_has(s, A_ONLY_FROM) || service_has(s, A_NO_ACCESS))
 		svc->acl = acl_compile(&s->only_from, service_has(s, A_ONLY_FROM), &s->no_access);
 	if (s->per_source != COUNT_UNLIMITED && svc->per_source == NULL)
-		svc->per_source = srccount_new(s->instances != COUNT_UNLIMITED &&
-			s->instances < SOURCES_MAX ? (size_t)s->instances : SOURCES_MAX);
+		svc->per_source =
+		    srccount_new(s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
+		            (size_t)s->instances :
+		            SOURCES_MAX);
 	srcrate_free(svc->src_rate);
 	svc->src_rate = NULL;
 	if (s->per_source_cps_rate > 0)
-		svc->src_rate = srcrate_new(SOURCES_MAX, s->per_source_cps_rate,
-		    s->per_source_cps_burst);
+		svc->src_rate =
+		    srcrate_new(SOURCES_MAX, s->per_source_cps_rate, s->per_source_cps_burst);
 	svc_banner(svc, BANNER, s->banner);
 	svc_banner(svc, BANNER_SUCCESS, s->banner_success);
 	svc_banner(svc, BANNER_FAIL, s->banner_fail);
@@ -380,7 +382,7 @@ service_apply(struct config *cf)
 			if (svc->fd >= 0)
 				listener_tune(svc->fd, s);
 			else if (svc->kind != SVC_TCPMUX_CLIENT)
-				later[nlater++] = svc;	/* it could not listen before */
+				later[nlater++] = svc; /* it could not listen before */
 		} else {
 			svc = svc_new(s);
 			svc->kind = svc_kind_of(s);

@@ -23,9 +23,9 @@
 
 struct spawn_ctx {
 	const struct svc *svc;
-	int conn;		/* fds 0, 1, 2, or -1 with listen_fds */
-	int listen_fd;		/* fd 3 with listen_fds, else -1 */
-	bool tcp_local;		/* fill TCPLOCALIP/TCPLOCALPORT in the child */
+	int conn;       /* fds 0, 1, 2, or -1 with listen_fds */
+	int listen_fd;  /* fd 3 with listen_fds, else -1 */
+	bool tcp_local; /* fill TCPLOCALIP/TCPLOCALPORT in the child */
 	char **envp;
 	size_t nenv;
 	char local_ip[VAR_LEN];

@@ -20,7 +20,7 @@
 #include "porterd.h"
 
 #define MUX_LINE_MAX 256
-#define MUX_WAIT_MS 10000	/* for the client to name its service */
+#define MUX_WAIT_MS 10000 /* for the client to name its service */
 
 struct mux {
 	struct svc *svc;
@@ -70,7 +70,8 @@ mux_help(struct mux *m)
 	char line[MUX_LINE_MAX + 3];
 
 	for (const struct svc *s = svc_list; s != NULL; s = s->next) {
-		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL || (s->pause_why & PAUSE_DISABLED))
+		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL ||
+		    (s->pause_why & PAUSE_DISABLED))
 			continue;
 		snprintf(line, sizeof(line), "%s\r\n", s->conf->name);
 		mux_say(m->fd, line);

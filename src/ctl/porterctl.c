@@ -21,9 +21,9 @@
 
 #include "porterd.h"
 
-#define EXIT_UNAVAILABLE 69	/* sysexits(3) EX_UNAVAILABLE */
-#define CTL_TIMEOUT_S 60	/* a reload of a big configuration takes a while */
-#define CTL_LINE_MAX 4096	/* what porterd reads of a request */
+#define EXIT_UNAVAILABLE 69 /* sysexits(3) EX_UNAVAILABLE */
+#define CTL_TIMEOUT_S 60    /* a reload of a big configuration takes a while */
+#define CTL_LINE_MAX 4096   /* what porterd reads of a request */
 
 static const struct {
 	const char *name;
@@ -153,8 +153,8 @@ ctl_lookup(const char *text, char *name, size_t len)
 		}
 	} else
 		return;
-	if (getnameinfo((struct sockaddr *)&ss, sl, name, (socklen_t)len, NULL, 0,
-		NI_NAMEREQD) != 0 ||
+	if (getnameinfo((struct sockaddr *)&ss, sl, name, (socklen_t)len, NULL, 0, NI_NAMEREQD) !=
+	        0 ||
 	    !ctl_word_ok(name)) {
 		name[0] = '\0';
 		return;
