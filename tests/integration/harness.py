@@ -199,6 +199,22 @@ class Porterd:
             raise AssertionError("sanitizer report in porterd's output:\n" + text)
 
 
+def refused(port, host="127.0.0.1", timeout=2.0):
+    """Whether nothing listens on the port: connect() is refused. A connect
+    that lands in a listener's queue as it closes is reset instead; that
+    counts as not refused yet, for wait_for to try again."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout * SLOW)
+        try:
+            s.connect((host, port))
+        except ConnectionRefusedError:
+            return True
+        except ConnectionResetError:
+            return False
+        return False
+
+
 def recv_all(s, limit=1 << 24):
     """Reads until EOF."""
     out = b""

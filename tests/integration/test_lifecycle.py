@@ -13,7 +13,7 @@ import tempfile
 import time
 
 import harness
-from harness import PorterTest, PORTERD, WRAPPER, SLOW, converse, free_ports, wait_for
+from harness import PorterTest, PORTERD, WRAPPER, SLOW, converse, free_ports, refused, wait_for
 
 SCRIPTS = {
     # A server that started a background job and waits for it.
@@ -129,18 +129,6 @@ def proc_start(pid):
 
 def nfds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def refused(port, host="127.0.0.1"):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(2 * SLOW)
-    try:
-        s.connect((host, port))
-    except ConnectionRefusedError:
-        return True
-    finally:
-        s.close()
-    return False
 
 
 def listen_inode(port):

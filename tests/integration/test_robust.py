@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from harness import SLOW, WRAPPER, PorterTest, converse, recv_all, wait_for
+from harness import SLOW, WRAPPER, PorterTest, converse, recv_all, refused, wait_for
 from test_spawn import parse_report
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -67,17 +67,6 @@ def echo_works(port, host="127.0.0.1"):
     try:
         return converse(port, b"ping\n", host=host, timeout=1.0) == b"ping\n"
     except OSError:
-        return False
-
-
-def refused(port, host):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.settimeout(5 * SLOW)
-        try:
-            s.connect((host, port))
-        except ConnectionRefusedError:
-            return True
         return False
 
 
