@@ -670,6 +670,9 @@ struct svc {
 	size_t nenv;
 	gid_t *groups;
 	int ngroups;
+	bool keep_creds;    /* the server's credentials are porterd's */
+	char *local_ip_env; /* TCPLOCALIP=, when the listener has one address */
+	char *local_port_env;
 	struct svc *next;
 };
 

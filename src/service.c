@@ -129,11 +129,80 @@ svc_prepare_free(struct svc *svc)
 			free(svc->env[i]);
 	free(svc->env);
 	free(svc->groups);
+	free(svc->local_ip_env);
+	free(svc->local_port_env);
+	svc->local_ip_env = svc->local_port_env = NULL;
 	svc->argv = NULL;
 	svc->env = NULL;
 	svc->groups = NULL;
 	svc->nenv = 0;
 	svc->ngroups = 0;
+}
+
+/* Whether two group lists hold the same groups, in any order. */
+static bool
+groups_same(const gid_t *a, int na, const gid_t *b, int nb)
+{
+	for (int i = 0; i < na; i++) {
+		bool found = false;
+
+		for (int j = 0; j < nb && !found; j++)
+			found = a[i] == b[j];
+		if (!found)
+			return false;
+	}
+	for (int j = 0; j < nb; j++) {
+		bool found = false;
+
+		for (int i = 0; i < na && !found; i++)
+			found = a[i] == b[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * What a spawned server would learn from a system call but porterd knows
+ * at load time: that its credentials are porterd's own (then nothing needs
+ * changing), and the local address of a listener bound to one address.
+ */
+static void
+svc_prepare_fixed(struct svc *svc)
+{
+	const struct service *s = svc->conf;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, cur[256];
+	int nc;
+
+	svc->keep_creds = false;
+	if (porter.root && getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
+	    (nc = getgroups(256, cur)) >= 0) {
+		bool uid_same = !s->have_uid || (s->uid == ru && ru == eu && eu == su);
+		bool gid_same = !s->have_gid ||
+		    (s->gid == rg && rg == eg && eg == sg &&
+		        groups_same(svc->groups, svc->ngroups, cur, nc));
+
+		svc->keep_creds = uid_same && gid_same;
+	}
+	if (s->socket_type == SOCK_STREAM && s->bind_len > 0) {
+		struct peer p;
+		char a[INET6_ADDRSTRLEN];
+		static const uint8_t zero[16];
+		const void *raw;
+
+		memcpy(&p.sa, &s->bind_addr, s->bind_len);
+		p.len = s->bind_len;
+		peer_normalize(&p);
+		raw = p.sa.ss_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)&p.sa)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)&p.sa)->sin6_addr;
+		if (memcmp(raw, zero, p.sa.ss_family == AF_INET ? 4 : 16) != 0) {
+			peer_addr(&p, a, sizeof(a));
+			svc->local_ip_env = xasprintf("TCPLOCALIP=%s", a);
+			svc->local_port_env = xasprintf("TCPLOCALPORT=%d", s->port);
+		}
+	}
 }
 
 /* argv, the environment template and the groups of a spawned server. */
@@ -191,6 +260,7 @@ svc_prepare(struct svc *svc)
 			svc->ngroups = ng;
 		}
 	}
+	svc_prepare_fixed(svc);
 }
 
 static enum svc_kind

@@ -145,7 +145,7 @@ spawn_child(struct spawn_ctx *c)
 	/* Raw system calls: glibc's wrappers would signal every thread of
 	 * the process to change their credentials too, and in a vfork child
 	 * those are the parent's resolver threads. */
-	if (porter.root) {
+	if (porter.root && !svc->keep_creds) {
 		if (s->have_gid) {
 			if (syscall(SYS_setgroups, (size_t)svc->ngroups, svc->groups) != 0)
 				spawn_fail(c, "setgroups");
@@ -204,12 +204,18 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 			svc->env[n++] = vars[v++];
 			spawn_setvar(vars[v], "TCPREMOTEPORT", port);
 			svc->env[n++] = vars[v++];
-			c.tcp_local = true;
-			/* The child fills these in from getsockname(). */
-			spawn_setvar(c.local_ip, "TCPLOCALIP", "");
-			svc->env[n++] = c.local_ip;
-			spawn_setvar(c.local_port, "TCPLOCALPORT", "");
-			svc->env[n++] = c.local_port;
+			if (svc->local_ip_env != NULL) {
+				/* Bound to one address: known at load time. */
+				svc->env[n++] = svc->local_ip_env;
+				svc->env[n++] = svc->local_port_env;
+			} else {
+				/* The child fills these in from getsockname(). */
+				c.tcp_local = true;
+				spawn_setvar(c.local_ip, "TCPLOCALIP", "");
+				svc->env[n++] = c.local_ip;
+				spawn_setvar(c.local_port, "TCPLOCALPORT", "");
+				svc->env[n++] = c.local_port;
+			}
 		}
 	}
 	svc->env[n] = NULL;

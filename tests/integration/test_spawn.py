@@ -83,3 +83,16 @@ service report
         self.assertEqual(r["euid"], str(nobody.pw_uid))
         self.assertEqual(r["egid"], r["gid"])
         self.assertEqual(r["groups"], "")
+
+    def test_supplementary_groups_cleared_even_for_root_servers(self):
+        """A server running as porterd's own user still loses the
+        supplementary groups porterd was started with (groups = no), and
+        the system calls are only skipped when nothing would change."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        d = self.start(self.conf(), preexec=lambda: os.setgroups([100, 4]))
+        r = parse_report(converse(d.port))
+        self.assertEqual((r["uid"], r["gid"], r["groups"]), ("0", "0", ""))
+        d2 = self.start(self.conf())
+        r = parse_report(converse(d2.port))
+        self.assertEqual((r["uid"], r["gid"], r["groups"]), ("0", "0", ""))
