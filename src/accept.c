@@ -204,16 +204,6 @@ accept_sensor(void)
 	return sensor_list;
 }
 
-static void
-peer_bytes(const struct peer *p, int *family, const uint8_t **addr)
-{
-	*family = p->sa.ss_family;
-	if (p->sa.ss_family == AF_INET)
-		*addr = (const uint8_t *)&((const struct sockaddr_in *)&p->sa)->sin_addr;
-	else
-		*addr = (const uint8_t *)&((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
-}
-
 static double
 accept_loadavg(void)
 {
@@ -265,7 +255,7 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 
 	*need_name = false;
 	if (peer != NULL)
-		peer_bytes(peer, &family, &addr);
+		addr = peer_bytes(peer, &family);
 	if (addr != NULL && sensor_list != NULL && sensor_denied(sensor_list, family, addr, now))
 		return "address";
 	if (s->cps_rate > 0 && limits_cps(&svc->cps, s->cps_rate, now)) {
@@ -322,7 +312,7 @@ accept_datagram_ok(struct svc *svc, const struct peer *peer)
 		int family;
 		const uint8_t *addr;
 
-		peer_bytes(peer, &family, &addr);
+		addr = peer_bytes(peer, &family);
 		if (acl_check_name(svc->acl, family, addr, NULL, NULL, 0) != ACL_ALLOW)
 			why = "address";
 	}
@@ -443,7 +433,7 @@ accept_child_started(struct svc *svc, struct child *c, const struct peer *peer)
 		int family;
 		const uint8_t *addr;
 
-		peer_bytes(peer, &family, &addr);
+		addr = peer_bytes(peer, &family);
 		srckey_make(&c->key, family, addr, s->per_source_prefix4, s->per_source_prefix6);
 		c->counted = srccount_inc(svc->per_source, &c->key);
 	}
@@ -479,7 +469,7 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		svc->accepted++;
 		accept_log_start(svc, 0, peer);
 		if (peer != NULL && s->deny_time != 0) {
-			peer_bytes(peer, &family, &addr);
+			addr = peer_bytes(peer, &family);
 			sensor_add(accept_sensor(), family, addr,
 			    s->deny_time == DENY_FOREVER ?
 			        UINT64_MAX :
@@ -552,7 +542,7 @@ accept_pconn_decide(struct pconn *pc)
 		int family;
 		const uint8_t *addr;
 
-		peer_bytes(&pc->peer, &family, &addr);
+		addr = peer_bytes(&pc->peer, &family);
 		if (acl_check_name(svc->acl, family, addr, pc->have_name ? pc->name : NULL, NULL,
 		        0) != ACL_ALLOW)
 			why = "address";
@@ -841,7 +831,7 @@ accept_sensor_dgram(struct svc *svc)
 		svc->accepted++;
 		if (s->deny_time == 0)
 			continue;
-		peer_bytes(&peer, &family, &addr);
+		addr = peer_bytes(&peer, &family);
 		sensor_add(accept_sensor(), family, addr,
 		    s->deny_time == DENY_FOREVER ? UINT64_MAX :
 		                                   loop_now() + (uint64_t)s->deny_time * 1000);

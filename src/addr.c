@@ -44,6 +44,15 @@ peer_addr(const struct peer *p, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+const uint8_t *
+peer_bytes(const struct peer *p, int *family)
+{
+	*family = p->sa.ss_family;
+	if (p->sa.ss_family == AF_INET)
+		return (const uint8_t *)&((const struct sockaddr_in *)&p->sa)->sin_addr;
+	return (const uint8_t *)&((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
+}
+
 int
 peer_port(const struct peer *p)
 {

@@ -596,6 +596,9 @@ void peer_normalize(struct peer *);
 /* Numeric text of the address alone ("127.0.0.1", "::1"). */
 void peer_addr(const struct peer *, char *buf, size_t len);
 int peer_port(const struct peer *);
+/* The address bytes (4 for AF_INET, 16 for AF_INET6) and the family, as
+ * access rules and limits take them. */
+const uint8_t *peer_bytes(const struct peer *, int *family);
 
 /* ------------------------------------------------------------ resolve.c */
 

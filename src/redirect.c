@@ -315,12 +315,10 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	nrelays++;
 	svc->running++;
 	if (svc->per_source != NULL && s->per_source != COUNT_UNLIMITED) {
-		const uint8_t *a = peer->sa.ss_family == AF_INET ?
-		    (const uint8_t *)&((const struct sockaddr_in *)&peer->sa)->sin_addr :
-		    (const uint8_t *)&((const struct sockaddr_in6 *)&peer->sa)->sin6_addr;
+		int family;
+		const uint8_t *a = peer_bytes(peer, &family);
 
-		srckey_make(&r->key, peer->sa.ss_family, a, s->per_source_prefix4,
-		    s->per_source_prefix6);
+		srckey_make(&r->key, family, a, s->per_source_prefix4, s->per_source_prefix6);
 		r->counted = srccount_inc(svc->per_source, &r->key);
 	}
 	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&

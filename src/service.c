@@ -189,15 +189,14 @@ svc_prepare_fixed(struct svc *svc)
 		struct peer p;
 		char a[INET6_ADDRSTRLEN];
 		static const uint8_t zero[16];
-		const void *raw;
+		const uint8_t *raw;
+		int family;
 
 		memcpy(&p.sa, &s->bind_addr, s->bind_len);
 		p.len = s->bind_len;
 		peer_normalize(&p);
-		raw = p.sa.ss_family == AF_INET ?
-		    (const void *)&((struct sockaddr_in *)&p.sa)->sin_addr :
-		    (const void *)&((struct sockaddr_in6 *)&p.sa)->sin6_addr;
-		if (memcmp(raw, zero, p.sa.ss_family == AF_INET ? 4 : 16) != 0) {
+		raw = peer_bytes(&p, &family);
+		if (memcmp(raw, zero, family == AF_INET ? 4 : 16) != 0) {
 			peer_addr(&p, a, sizeof(a));
 			svc->local_ip_env = xasprintf("TCPLOCALIP=%s", a);
 			svc->local_port_env = xasprintf("TCPLOCALPORT=%d", s->port);
