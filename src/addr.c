@@ -16,7 +16,7 @@ peer_normalize(struct peer *p)
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&p->sa;
 	struct sockaddr_in s4;
 
-	if (p->sa.ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+	if (peer_family(p) != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
 		return;
 	memset(&s4, 0, sizeof(s4));
 	s4.sin_family = AF_INET;
@@ -32,23 +32,23 @@ peer_addr(const struct peer *p, char *buf, size_t len)
 {
 	const void *a;
 
-	if (p->sa.ss_family == AF_INET)
+	if (peer_family(p) == AF_INET)
 		a = &((const struct sockaddr_in *)&p->sa)->sin_addr;
-	else if (p->sa.ss_family == AF_INET6)
+	else if (peer_family(p) == AF_INET6)
 		a = &((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
 	else {
 		snprintf(buf, len, "<no address>");
 		return;
 	}
-	if (inet_ntop(p->sa.ss_family, a, buf, (socklen_t)len) == NULL)
+	if (inet_ntop(peer_family(p), a, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 }
 
 const uint8_t *
 peer_bytes(const struct peer *p, int *family)
 {
-	*family = p->sa.ss_family;
-	if (p->sa.ss_family == AF_INET)
+	*family = peer_family(p);
+	if (peer_family(p) == AF_INET)
 		return (const uint8_t *)&((const struct sockaddr_in *)&p->sa)->sin_addr;
 	return (const uint8_t *)&((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
 }
@@ -56,9 +56,9 @@ peer_bytes(const struct peer *p, int *family)
 int
 peer_port(const struct peer *p)
 {
-	if (p->sa.ss_family == AF_INET)
+	if (peer_family(p) == AF_INET)
 		return ntohs(((const struct sockaddr_in *)&p->sa)->sin_port);
-	if (p->sa.ss_family == AF_INET6)
+	if (peer_family(p) == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)&p->sa)->sin6_port);
 	return 0;
 }

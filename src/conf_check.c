@@ -32,7 +32,7 @@ static const char *const internal_names[] = {
 static struct loc
 where(const struct service *s, enum attr_id a)
 {
-	return service_has(s, a) ? s->at[a] : s->loc;
+	return service_has(s, a) ? service_at(s, a) : s->loc;
 }
 
 static const char *
@@ -114,8 +114,11 @@ check_redirect_target(struct service *s, struct diag *d)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_family = AF_UNSPEC;
 	e = getaddrinfo(s->redirect_host, s->redirect_port, &hints, &res);
+	if (e == 0 && res != NULL && res->ai_addrlen > sizeof(s->redirect_addr))
+		e = EAI_FAMILY; /* neither IPv4 nor IPv6 */
 	if (e != 0 || res == NULL) {
-		diag_error(d, s->at[A_REDIRECT], "%s: redirect %s: %s", s->id, s->redirect_host,
+		diag_error(d, service_at(s, A_REDIRECT), "%s: redirect %s: %s", s->id,
+		    s->redirect_host,
 		    e == EAI_NONAME || e == EAI_NODATA ? "no address" : gai_strerror(e));
 		if (res != NULL)
 			freeaddrinfo(res);
@@ -146,7 +149,7 @@ check_program(struct service *s, struct diag *d)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
 			    s->id);
 		if (service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
-			diag_warn(d, s->at[A_SERVER],
+			diag_warn(d, service_at(s, A_SERVER),
 			    "%s: server is not used by an internal "
 			    "service",
 			    s->id);
@@ -154,7 +157,7 @@ check_program(struct service *s, struct diag *d)
 	}
 	if (service_has(s, A_REDIRECT)) {
 		if (s->socket_type != SOCK_STREAM || s->wait != 0)
-			diag_error(d, s->at[A_REDIRECT],
+			diag_error(d, service_at(s, A_REDIRECT),
 			    "%s: redirect needs socket_type = stream "
 			    "and wait = no",
 			    s->id);
@@ -162,13 +165,13 @@ check_program(struct service *s, struct diag *d)
 			diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS does not go with redirect",
 			    s->id);
 		if (service_has(s, A_SERVER))
-			diag_warn(d, s->at[A_SERVER],
+			diag_warn(d, service_at(s, A_SERVER),
 			    "%s: server is not used by a redirect "
 			    "service",
 			    s->id);
 		if (!isdigit((unsigned char)s->redirect_port[0]) &&
 		    getservbyname(s->redirect_port, "tcp") == NULL)
-			diag_error(d, s->at[A_REDIRECT],
+			diag_error(d, service_at(s, A_REDIRECT),
 			    "%s: redirect: unknown port \"%s\" (not "
 			    "in /etc/services for tcp)",
 			    s->id, s->redirect_port);
@@ -178,11 +181,11 @@ check_program(struct service *s, struct diag *d)
 		if (missing(s, A_SERVER) && missing(s, A_REDIRECT))
 			diag_error(d, s->loc, "%s: missing attribute server", s->id);
 	} else if (stat(s->server, &st) != 0) {
-		diag_error(d, s->at[A_SERVER], "%s: server %s: %s", s->id, s->server,
+		diag_error(d, service_at(s, A_SERVER), "%s: server %s: %s", s->id, s->server,
 		    strerror(errno));
 	} else if (!S_ISREG(st.st_mode) || access(s->server, X_OK) != 0) {
-		diag_error(d, s->at[A_SERVER], "%s: server %s is not an executable file", s->id,
-		    s->server);
+		diag_error(d, service_at(s, A_SERVER), "%s: server %s is not an executable file",
+		    s->id, s->server);
 	}
 	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
 		diag_error(d, where(s, A_FLAGS),
@@ -225,7 +228,8 @@ check_credentials(struct service *s, struct diag *d)
 		struct passwd *pw = getpwnam(s->user);
 
 		if (pw == NULL)
-			diag_error(d, s->at[A_USER], "%s: user %s does not exist", s->id, s->user);
+			diag_error(d, service_at(s, A_USER), "%s: user %s does not exist", s->id,
+			    s->user);
 		else {
 			s->uid = pw->pw_uid;
 			s->gid = pw->pw_gid;
@@ -240,8 +244,8 @@ check_credentials(struct service *s, struct diag *d)
 			struct group *gr = getgrnam(s->group);
 
 			if (gr == NULL)
-				diag_error(d, s->at[A_GROUP], "%s: group %s does not exist", s->id,
-				    s->group);
+				diag_error(d, service_at(s, A_GROUP), "%s: group %s does not exist",
+				    s->id, s->group);
 			else {
 				s->gid = gr->gr_gid;
 				s->have_gid = true;
@@ -295,7 +299,7 @@ check_port(struct service *s, struct diag *d)
 		return;
 	}
 	if (s->port >= 0 && s->port != ntohs((uint16_t)se->s_port)) {
-		diag_error(d, s->at[A_PORT],
+		diag_error(d, service_at(s, A_PORT),
 		    "%s: /etc/services gives %s port %d, not %d; add "
 		    "type = UNLISTED to use another port",
 		    s->id, s->name, ntohs((uint16_t)se->s_port), s->port);
@@ -310,7 +314,7 @@ check_address(struct service *s, struct diag *d)
 	bool v4 = s->flags & F_IPV4, v6 = s->flags & F_IPV6;
 
 	if (v4 && v6) {
-		diag_warn(d, s->at[A_FLAGS],
+		diag_warn(d, service_at(s, A_FLAGS),
 		    "%s: flags IPv4 and IPv6 together give one "
 		    "dual-stack IPv6 socket",
 		    s->id);
@@ -326,8 +330,10 @@ check_address(struct service *s, struct diag *d)
 		hints.ai_socktype = s->socket_type;
 		hints.ai_flags = AI_PASSIVE;
 		e = getaddrinfo(s->bind, NULL, &hints, &res);
+		if (e == 0 && res != NULL && res->ai_addrlen > sizeof(s->bind_addr))
+			e = EAI_FAMILY; /* neither IPv4 nor IPv6 */
 		if (e != 0 || res == NULL) {
-			diag_error(d, s->at[A_BIND], "%s: bind %s: %s%s", s->id, s->bind,
+			diag_error(d, service_at(s, A_BIND), "%s: bind %s: %s%s", s->id, s->bind,
 			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA ?
 			        "no address" :
 			        gai_strerror(e),
@@ -345,7 +351,8 @@ check_address(struct service *s, struct diag *d)
 	}
 	s->family_conf = s->family;
 	if (service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
-		diag_warn(d, s->at[A_V6ONLY], "%s: v6only has no effect on an IPv4 socket", s->id);
+		diag_warn(d, service_at(s, A_V6ONLY), "%s: v6only has no effect on an IPv4 socket",
+		    s->id);
 }
 
 static void
@@ -356,7 +363,7 @@ check_files(struct service *s, struct diag *d)
 
 	for (size_t i = 0; i < 3; i++) {
 		if (paths[i] != NULL && access(paths[i], R_OK) != 0)
-			diag_error(d, s->at[banners[i]], "%s: %s %s: %s", s->id,
+			diag_error(d, service_at(s, banners[i]), "%s: %s %s: %s", s->id,
 			    conf_attr_name(banners[i]), paths[i], strerror(errno));
 	}
 }
@@ -383,24 +390,25 @@ check_misc(struct service *s, struct diag *d)
 		    s->id);
 	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
 	    !service_has(s, A_REDIRECT))
-		diag_warn(d, s->at[A_LOG_ON_SUCCESS],
+		diag_warn(d, service_at(s, A_LOG_ON_SUCCESS),
 		    "%s: TRAFFIC is only logged for redirect "
 		    "services",
 		    s->id);
 	if (service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
-		diag_warn(d, s->at[A_DENY_TIME], "%s: deny_time only applies with flags = SENSOR",
-		    s->id);
+		diag_warn(d, service_at(s, A_DENY_TIME),
+		    "%s: deny_time only applies with flags = SENSOR", s->id);
 	if (s->listen_fds && s->wait != 1)
-		diag_error(d, s->at[A_LISTEN_FDS], "%s: listen_fds needs wait = yes", s->id);
+		diag_error(d, service_at(s, A_LISTEN_FDS), "%s: listen_fds needs wait = yes",
+		    s->id);
 	if (service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
 	    !service_has(s, A_REDIRECT))
-		diag_warn(d, s->at[A_REDIRECT_IDLE],
+		diag_warn(d, service_at(s, A_REDIRECT_IDLE),
 		    "%s: redirect_idle only applies to redirect "
 		    "services",
 		    s->id);
 	if (service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
-		diag_warn(d, s->at[A_PER_SOURCE], "%s: per_source has no effect with wait = yes",
-		    s->id);
+		diag_warn(d, service_at(s, A_PER_SOURCE),
+		    "%s: per_source has no effect with wait = yes", s->id);
 }
 
 /* Whether s binds the wildcard address of its family. */
@@ -411,7 +419,7 @@ binds_any(const struct service *s)
 
 	if (s->bind_len == 0)
 		return true;
-	if (s->bind_addr.ss_family == AF_INET)
+	if (s->bind_addr.sa.sa_family == AF_INET)
 		return memcmp(&((const struct sockaddr_in *)&s->bind_addr)->sin_addr, zero, 4) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)&s->bind_addr)->sin6_addr, zero, 16) == 0;
 }

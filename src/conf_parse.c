@@ -98,6 +98,7 @@ service_free(struct service *s)
 {
 	if (s == NULL)
 		return;
+	free(s->at);
 	free(s->name);
 	free(s->id);
 	free(s->user);
@@ -151,11 +152,38 @@ conf_find_id(const struct config *cf, const char *id)
 	return NULL;
 }
 
+/* Records where attribute a of s was set (by s or by the defaults). */
+static void
+service_put(struct service *s, enum attr_id a, struct loc loc)
+{
+	unsigned i = 0;
+
+	if (service_has(s, a))
+		while (s->at[i].attr != (int)a)
+			i++;
+	else {
+		/* Sized exactly: an entry sets few attributes. */
+		s->at = xrealloc(s->at, (s->nat + 1) * sizeof(*s->at));
+		i = s->nat++;
+		s->has |= 1ull << a;
+	}
+	s->at[i] = (struct attr_at){ loc.file, loc.line, (int)a };
+}
+
 void
 service_set(struct service *s, enum attr_id a, struct loc loc)
 {
-	s->at[a] = loc;
+	service_put(s, a, loc);
 	s->own |= 1ull << a;
+}
+
+struct loc
+service_at(const struct service *s, enum attr_id a)
+{
+	for (unsigned i = 0; i < s->nat; i++)
+		if (s->at[i].attr == (int)a)
+			return (struct loc){ s->at[i].file, s->at[i].line };
+	return (struct loc){ 0 };
 }
 
 /* ------------------------------------------------------------ values */
@@ -1261,7 +1289,7 @@ copy_attr(struct service *dst, const struct service *src, enum attr_id a)
 	default:
 		abort();
 	}
-	dst->at[a] = src->at[a];
+	service_put(dst, a, service_at(src, a));
 }
 
 /* Copies the defaults that xinetd copies when a service entry starts. */
@@ -1373,7 +1401,7 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 	if (s->is_defaults && (a->how & K_LIST) && op == OP_SET)
 		op = OP_ADD;
 	if ((s->own & (1ull << a->id)) && op == OP_SET) {
-		struct loc prev = s->at[a->id];
+		struct loc prev = service_at(s, a->id);
 
 		if (a->how & K_SINGLE)
 			diag_error(p->d, l->loc, "%s is already set at %s:%d", a->name, prev.file,
@@ -1787,13 +1815,13 @@ conf_finish(struct config *cf, struct diag *d)
 	if (def != NULL) {
 		for (size_t k = 0; k < def->enabled.n; k++)
 			if (conf_find_id(cf, def->enabled.v[k]) == NULL)
-				diag_warn(d, def->at[A_ENABLED],
+				diag_warn(d, service_at(def, A_ENABLED),
 				    "enabled: no service has the id "
 				    "\"%s\"",
 				    def->enabled.v[k]);
 		for (size_t k = 0; k < def->disabled.n; k++)
 			if (conf_find_id(cf, def->disabled.v[k]) == NULL)
-				diag_warn(d, def->at[A_DISABLED],
+				diag_warn(d, service_at(def, A_DISABLED),
 				    "disabled: no service has the id "
 				    "\"%s\"",
 				    def->disabled.v[k]);

@@ -499,12 +499,12 @@ control_peer_text(const struct peer *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (p->sa.ss_family != AF_INET && p->sa.ss_family != AF_INET6) {
+	if (peer_family(p) != AF_INET && peer_family(p) != AF_INET6) {
 		snprintf(buf, len, "-");
 		return;
 	}
 	peer_addr(p, a, sizeof(a));
-	snprintf(buf, len, p->sa.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", a, peer_port(p));
+	snprintf(buf, len, peer_family(p) == AF_INET6 ? "[%s]:%d" : "%s:%d", a, peer_port(p));
 }
 
 static void
@@ -535,7 +535,7 @@ control_connections(struct cbuf *b, bool json)
 		if (json) {
 			bool first = true;
 			char a[INET6_ADDRSTRLEN];
-			int fam = c->peer.sa.ss_family;
+			int fam = peer_family(&c->peer);
 			bool has = fam == AF_INET || fam == AF_INET6;
 
 			cbuf_puts(b, i == 0 ? "\n{" : ",\n{");

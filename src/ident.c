@@ -127,17 +127,17 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 
 	if (id == NULL)
 		return NULL;
-	fd = socket(dst.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(peer_family(&dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		free(id);
 		return NULL;
 	}
 	/* Ask from the address the client talked to, on any port. */
-	if (src.sa.ss_family == AF_INET)
+	if (peer_family(&src) == AF_INET)
 		((struct sockaddr_in *)&src.sa)->sin_port = 0;
 	else
 		((struct sockaddr_in6 *)&src.sa)->sin6_port = 0;
-	if (dst.sa.ss_family == AF_INET)
+	if (peer_family(&dst) == AF_INET)
 		((struct sockaddr_in *)&dst.sa)->sin_port = htons(113);
 	else
 		((struct sockaddr_in6 *)&dst.sa)->sin6_port = htons(113);
@@ -150,7 +150,7 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 	id->w.arg = id;
 	id->t.fn = ident_timeout;
 	id->t.arg = id;
-	if (src.sa.ss_family == dst.sa.ss_family)
+	if (peer_family(&src) == peer_family(&dst))
 		bind(fd, (struct sockaddr *)&src.sa, src.len);
 	if ((connect(fd, (struct sockaddr *)&dst.sa, dst.len) != 0 && errno != EINPROGRESS) ||
 	    loop_watch(&id->w, EPOLLOUT) != 0) {

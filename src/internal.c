@@ -519,14 +519,14 @@ internal_shutdown(void)
  * themselves, so two of them cannot be made to talk to each other forever.
  */
 static bool
-internal_reflects(const struct sockaddr_storage *ss)
+internal_reflects(const union sockaddr_in46 *ss)
 {
 	int port;
 
-	if (ss->ss_family == AF_INET)
-		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	else if (ss->ss_family == AF_INET6)
-		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	if (ss->sa.sa_family == AF_INET)
+		port = ntohs(ss->sin.sin_port);
+	else if (ss->sa.sa_family == AF_INET6)
+		port = ntohs(ss->sin6.sin6_port);
 	else
 		return true;
 	if (port < 1024)
@@ -549,7 +549,7 @@ internal_dgram(struct svc *svc)
 	if (b != NULL && b->kind == IB_CHARGEN)
 		internal_ring_init();
 	for (int i = 0; i < INTERNAL_DGRAM_BATCH; i++) {
-		struct sockaddr_storage ss;
+		union sockaddr_in46 ss; /* as received: the answer goes there */
 		socklen_t sslen = sizeof(ss);
 		const void *reply;
 		size_t len;
@@ -568,7 +568,7 @@ internal_dgram(struct svc *svc)
 		{
 			struct peer p;
 
-			memcpy(&p.sa, &ss, sizeof(ss));
+			p.sa = ss;
 			p.len = sslen;
 			peer_normalize(&p);
 			if (!accept_datagram_ok(svc, &p))

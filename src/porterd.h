@@ -292,6 +292,7 @@ enum attr_id {
 	A_DISABLED,
 	A_MAX
 };
+_Static_assert(A_MAX <= 64, "attribute sets are 64-bit masks");
 
 /* type = ... */
 #define T_RPC 0x01u
@@ -344,10 +345,28 @@ struct logtype {
  * where it was set (at[id].file != NULL means "set"); own says which of those
  * were set in this entry itself rather than copied from defaults.
  */
+/* An IPv4 or IPv6 socket address: all a service binds, relays to or keeps
+ * of a peer, in a fifth of a sockaddr_storage. */
+union sockaddr_in46 {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/* Where one attribute of an entry was set: kept only for the attributes an
+ * entry has, since most entries set a handful of the A_MAX. */
+struct attr_at {
+	const char *file;
+	int line;
+	int attr; /* enum attr_id */
+};
+
 struct service {
 	char *name;
-	struct loc loc; /* the line that opened the entry */
-	struct loc at[A_MAX];
+	struct loc loc;     /* the line that opened the entry */
+	uint64_t has;       /* bit (1 << attr_id): set here or copied from the defaults */
+	struct attr_at *at; /* where each attribute of has was set, in that order */
+	unsigned nat;
 	uint64_t own; /* bit (1 << attr_id): set in this entry */
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
@@ -412,11 +431,11 @@ struct service {
 	gid_t gid;
 	bool have_uid;
 	bool have_gid;
-	struct sockaddr_storage bind_addr;
-	socklen_t bind_len;                    /* 0: wildcard */
-	int family;                            /* AF_INET or AF_INET6 */
-	int family_conf;                       /* the family asked for, before any fallback */
-	struct sockaddr_storage redirect_addr; /* the relay's target */
+	union sockaddr_in46 bind_addr;
+	socklen_t bind_len;                /* 0: wildcard */
+	int family;                        /* AF_INET or AF_INET6 */
+	int family_conf;                   /* the family asked for, before any fallback */
+	union sockaddr_in46 redirect_addr; /* the relay's target */
 	socklen_t redirect_len;
 };
 
@@ -459,10 +478,12 @@ struct service *conf_find_id(const struct config *, const char *id);
 void conf_defaults_copy(const struct config *, struct service *);
 /* Marks attribute a of s as set at loc by s itself. */
 void service_set(struct service *s, enum attr_id a, struct loc loc);
+/* Where attribute a of s was set; a zero loc when it is not. */
+struct loc service_at(const struct service *s, enum attr_id a);
 static inline bool
 service_has(const struct service *s, enum attr_id a)
 {
-	return s->at[a].file != NULL;
+	return (s->has >> a) & 1u;
 }
 
 /* Parses a file in xinetd.conf syntax (following include and includedir)
@@ -588,9 +609,15 @@ bool timer_pending(const struct timer *);
 
 /* A peer or local address, with IPv4-mapped IPv6 turned into plain IPv4. */
 struct peer {
-	struct sockaddr_storage sa;
+	union sockaddr_in46 sa;
 	socklen_t len;
 };
+
+static inline int
+peer_family(const struct peer *p)
+{
+	return p->sa.sa.sa_family;
+}
 
 void peer_normalize(struct peer *);
 /* Numeric text of the address alone ("127.0.0.1", "::1"). */
@@ -653,7 +680,7 @@ struct svc {
 	uint64_t refused;
 	uint64_t emfile_said; /* when EMFILE was last logged */
 	uint64_t fail_when;   /* builtin datagrams: the last FAIL line */
-	struct sockaddr_storage fail_peer;
+	union sockaddr_in46 fail_peer;
 	bool mark;    /* reload: still in the new config */
 	bool removed; /* closed; freed when its last child is gone */
 
@@ -669,7 +696,7 @@ struct svc {
 	/* Prepared for spawn. */
 	char **argv; /* server path first, NULL-terminated */
 	const char *path;
-	char **env; /* static part: passenv values and env */
+	char **env; /* passenv values and env; not copies (see svc_prepare) */
 	size_t nenv;
 	gid_t *groups;
 	int ngroups;
@@ -742,6 +769,9 @@ void accept_forget(const struct svc *);
 
 /* Per-connection variables spawn adds to a prepared environment. */
 #define SPAWN_ENV_EXTRA 12
+/* Makes room for the environment of a server whose service has nenv
+ * variables of its own. */
+void spawn_env_reserve(size_t nenv);
 
 /* Starts the server of svc on connection fd conn (or the service socket for
  * wait = yes); returns the pid, or -1 with errno set (fork failure). When

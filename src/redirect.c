@@ -293,7 +293,8 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;
 	r->start = loop_now();
 	r->start_wall = time(NULL);
-	r->sfd = socket(s->redirect_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	r->sfd =
+	    socket(s->redirect_addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->sfd < 0) {
 		free(r);
 		return false;

@@ -44,21 +44,38 @@ env_per_connection(const char *entry)
 	return false;
 }
 
+/* Adds entry to env (of *n entries), replacing a same-named one. The entry
+ * is not copied: it is porterd's own environment or the entry's env, which
+ * live as long as the service. */
 static void
-env_add(struct strv *sv, const char *entry)
+env_put(char **env, size_t *n, char *entry)
 {
-	size_t n = strcspn(entry, "=");
+	size_t len = strcspn(entry, "=");
 
 	if (env_per_connection(entry))
 		return;
-	for (size_t i = 0; i < sv->n; i++) {
-		if (strncmp(sv->v[i], entry, n + 1) == 0) {
-			free(sv->v[i]);
-			sv->v[i] = xstrdup(entry);
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp(env[i], entry, len + 1) == 0) {
+			env[i] = entry;
 			return;
 		}
 	}
-	strv_push(sv, entry);
+	env[(*n)++] = entry;
+}
+
+/* What a server of a service without env or passenv gets: porterd's own
+ * environment, one array for all of them. */
+static char **env_base;
+static size_t env_nbase;
+
+static size_t
+env_count(char **env)
+{
+	size_t n = 0;
+
+	while (env != NULL && env[n] != NULL)
+		n++;
+	return n;
 }
 
 #define SOURCES_MAX 4096 /* sources tracked per service for per_source */
@@ -124,10 +141,8 @@ svc_prepare_free(struct svc *svc)
 		for (char **a = svc->argv; *a != NULL; a++)
 			free(*a);
 	free(svc->argv);
-	if (svc->env != NULL)
-		for (size_t i = 0; i < svc->nenv; i++)
-			free(svc->env[i]);
-	free(svc->env);
+	if (svc->env != env_base)
+		free(svc->env);
 	free(svc->groups);
 	free(svc->local_ip_env);
 	free(svc->local_port_env);
@@ -209,7 +224,6 @@ static void
 svc_prepare(struct svc *svc)
 {
 	const struct service *s = svc->conf;
-	struct strv env = { 0 };
 	size_t n = 0;
 
 	svc_prepare_free(svc);
@@ -227,23 +241,29 @@ svc_prepare(struct svc *svc)
 	}
 	svc->argv[n] = NULL;
 
-	/* Once passenv is given, only the variables it names pass. */
-	for (char **e = porter.environ0; e != NULL && *e != NULL; e++) {
-		bool pass = !service_has(s, A_PASSENV);
+	if (!service_has(s, A_PASSENV) && s->env.n == 0) {
+		if (env_base == NULL) {
+			env_base = xcalloc(env_count(porter.environ0) + 1, sizeof(char *));
+			for (char **e = porter.environ0; e != NULL && *e != NULL; e++)
+				env_put(env_base, &env_nbase, *e);
+		}
+		svc->env = env_base;
+		svc->nenv = env_nbase;
+	} else {
+		svc->env = xcalloc(env_count(porter.environ0) + s->env.n + 1, sizeof(char *));
+		/* Once passenv is given, only the variables it names pass. */
+		for (char **e = porter.environ0; e != NULL && *e != NULL; e++) {
+			bool pass = !service_has(s, A_PASSENV);
 
-		for (size_t i = 0; !pass && i < s->passenv.n; i++)
-			pass = env_is(*e, s->passenv.v[i]);
-		if (pass)
-			env_add(&env, *e);
+			for (size_t i = 0; !pass && i < s->passenv.n; i++)
+				pass = env_is(*e, s->passenv.v[i]);
+			if (pass)
+				env_put(svc->env, &svc->nenv, *e);
+		}
+		for (size_t i = 0; i < s->env.n; i++)
+			env_put(svc->env, &svc->nenv, s->env.v[i]);
 	}
-	for (size_t i = 0; i < s->env.n; i++)
-		env_add(&env, s->env.v[i]);
-	/* Room for the per-connection variables spawn adds. */
-	svc->env = xcalloc(env.n + SPAWN_ENV_EXTRA + 1, sizeof(char *));
-	for (size_t i = 0; i < env.n; i++)
-		svc->env[i] = xstrdup(env.v[i]);
-	svc->nenv = env.n;
-	strv_clear(&env);
+	spawn_env_reserve(svc->nenv);
 
 	if (porter.root && s->groups && s->have_gid && s->user != NULL) {
 		struct passwd *pw = getpwuid(s->uid);

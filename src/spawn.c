@@ -35,6 +35,23 @@ struct spawn_ctx {
 	const char *volatile stage;
 };
 
+/* The environment a server starts with: its service's variables, then the
+ * per-connection ones. One array serves every service; spawn_env_reserve
+ * sizes it at load time, so a connection allocates nothing. */
+static char **envbuf;
+static size_t envcap;
+
+void
+spawn_env_reserve(size_t nenv)
+{
+	size_t n = nenv + SPAWN_ENV_EXTRA + 1;
+
+	if (n > envcap) {
+		envbuf = xrealloc(envbuf, n * sizeof(*envbuf));
+		envcap = n;
+	}
+}
+
 /* Decimal digits of v at the end of buf; returns the first digit. No
  * library call: this runs in the vfork child too. */
 static char *
@@ -99,14 +116,11 @@ spawn_child(struct spawn_ctx *c)
 	signal(SIGPIPE, SIG_DFL);
 
 	if (c->tcp_local) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
 		struct peer p;
 		char ip[INET6_ADDRSTRLEN];
 
-		if (getsockname(0, (struct sockaddr *)&ss, &len) == 0) {
-			memcpy(&p.sa, &ss, sizeof(ss));
-			p.len = len;
+		p.len = sizeof(p.sa);
+		if (getsockname(0, &p.sa.sa, &p.len) == 0) {
 			peer_normalize(&p);
 			peer_addr(&p, ip, sizeof(ip));
 			spawn_setvar(c->local_ip, "TCPLOCALIP", ip);
@@ -174,56 +188,56 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 	c.svc = svc;
 	c.conn = conn;
 	c.listen_fd = -1;
-	c.envp = svc->env;
+	c.envp = envbuf;
+	memcpy(envbuf, svc->env, svc->nenv * sizeof(*envbuf));
 	*exec_err = 0;
 
 	if (s->listen_fds) {
 		c.conn = -1;
 		c.listen_fd = conn;
 		spawn_setvar(vars[v], "LISTEN_FDS", "1");
-		svc->env[n++] = vars[v++];
+		envbuf[n++] = vars[v++];
 		snprintf(fdnames, sizeof(fdnames), "LISTEN_FDNAMES=%s", s->id);
-		svc->env[n++] = fdnames;
+		envbuf[n++] = fdnames;
 		spawn_setvar(c.listen_pid, "LISTEN_PID", "0");
-		svc->env[n++] = c.listen_pid;
+		envbuf[n++] = c.listen_pid;
 	}
-	if (peer != NULL && peer->sa.ss_family != AF_UNSPEC) {
+	if (peer != NULL && peer_family(peer) != AF_UNSPEC) {
 		const char *port = spawn_utoa((unsigned long)peer_port(peer), num + sizeof(num));
 
 		peer_addr(peer, addr, sizeof(addr));
 		spawn_setvar(vars[v], "REMOTE_HOST", addr);
-		svc->env[n++] = vars[v++];
+		envbuf[n++] = vars[v++];
 		spawn_setvar(vars[v], "REMOTE_ADDR", addr);
-		svc->env[n++] = vars[v++];
+		envbuf[n++] = vars[v++];
 		spawn_setvar(vars[v], "REMOTE_PORT", port);
-		svc->env[n++] = vars[v++];
+		envbuf[n++] = vars[v++];
 		if (s->socket_type == SOCK_STREAM) {
 			spawn_setvar(vars[v], "PROTO", "TCP");
-			svc->env[n++] = vars[v++];
+			envbuf[n++] = vars[v++];
 			spawn_setvar(vars[v], "TCPREMOTEIP", addr);
-			svc->env[n++] = vars[v++];
+			envbuf[n++] = vars[v++];
 			spawn_setvar(vars[v], "TCPREMOTEPORT", port);
-			svc->env[n++] = vars[v++];
+			envbuf[n++] = vars[v++];
 			if (svc->local_ip_env != NULL) {
 				/* Bound to one address: known at load time. */
-				svc->env[n++] = svc->local_ip_env;
-				svc->env[n++] = svc->local_port_env;
+				envbuf[n++] = svc->local_ip_env;
+				envbuf[n++] = svc->local_port_env;
 			} else {
 				/* The child fills these in from getsockname(). */
 				c.tcp_local = true;
 				spawn_setvar(c.local_ip, "TCPLOCALIP", "");
-				svc->env[n++] = c.local_ip;
+				envbuf[n++] = c.local_ip;
 				spawn_setvar(c.local_port, "TCPLOCALPORT", "");
-				svc->env[n++] = c.local_port;
+				envbuf[n++] = c.local_port;
 			}
 		}
 	}
-	svc->env[n] = NULL;
+	envbuf[n] = NULL;
 
 	pid = vfork();
 	if (pid == 0)
 		spawn_child(&c);
-	svc->env[svc->nenv] = NULL;
 	if (pid < 0)
 		return -1;
 	if (c.stage != NULL) {

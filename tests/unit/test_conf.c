@@ -505,7 +505,7 @@ test_parse_brace_on_next_line(void **state)
 	assert_string_equal(f->cf->svc[0]->loc.file, NAME);
 	assert_int_equal(f->cf->svc[0]->loc.line, 1);
 	assert_string_equal(f->cf->svc[0]->user, "root");
-	assert_int_equal(f->cf->svc[0]->at[A_USER].line, 5);
+	assert_int_equal(service_at(f->cf->svc[0], A_USER).line, 5);
 	assert_int_equal(f->cf->defaults->instances, 5);
 }
 
@@ -575,7 +575,7 @@ test_parse_list_operators(void **state)
 	assert_int_equal(s->log_on_failure, L_HOST | L_ATTEMPT);
 	/* No duplicates: PATH is added once. */
 	assert_string_equal(words(&s->passenv), "PATH TZ");
-	assert_int_equal(s->at[A_PASSENV].line, 13);
+	assert_int_equal(service_at(s, A_PASSENV).line, 13);
 	assert_true(own(s, A_PASSENV));
 }
 
@@ -878,7 +878,7 @@ test_attr_id(void **state)
 	    PARSE);
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(find(f->cf, "ftp")->id, "ftp-alt");
-	assert_int_equal(find(f->cf, "ftp")->at[A_ID].line, 3);
+	assert_int_equal(service_at(find(f->cf, "ftp"), A_ID).line, 3);
 	assert_true(own(find(f->cf, "ftp"), A_ID));
 	/* Before conf_finish an entry without id has none... */
 	assert_null(find(f->cf, "plain")->id);
@@ -997,9 +997,9 @@ test_attr_user_group_groups(void **state)
 	assert_string_equal(s->user, "nobody");
 	assert_string_equal(s->group, "nogroup");
 	assert_true(s->groups);
-	assert_int_equal(s->at[A_USER].line, 3);
-	assert_int_equal(s->at[A_GROUP].line, 4);
-	assert_int_equal(s->at[A_GROUPS].line, 5);
+	assert_int_equal(service_at(s, A_USER).line, 3);
+	assert_int_equal(service_at(s, A_GROUP).line, 4);
+	assert_int_equal(service_at(s, A_GROUPS).line, 5);
 	/* Parsing does not resolve them. */
 	assert_false(s->have_uid);
 	assert_false(s->have_gid);
@@ -1088,7 +1088,7 @@ test_attr_bind_interface(void **state)
 	s = one(f, "interface = ::1\n", FINISH);
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(s->bind, "::1");
-	assert_int_equal(s->at[A_BIND].line, 3);
+	assert_int_equal(service_at(s, A_BIND).line, 3);
 	assert_true(own(s, A_BIND));
 }
 
@@ -1650,8 +1650,8 @@ test_attr_enabled_disabled_parse(void **state)
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(words(&f->cf->defaults->enabled), "a b c d");
 	assert_string_equal(words(&f->cf->defaults->disabled), "x y");
-	assert_int_equal(f->cf->defaults->at[A_ENABLED].line, 5);
-	assert_int_equal(f->cf->defaults->at[A_DISABLED].line, 7);
+	assert_int_equal(service_at(f->cf->defaults, A_ENABLED).line, 5);
+	assert_int_equal(service_at(f->cf->defaults, A_DISABLED).line, 7);
 }
 
 static void
@@ -1750,8 +1750,8 @@ test_defaults_copied_only_after(void **state)
 	assert_string_equal(after->banner_fail, "/etc/issue.net");
 	/* Copied values keep where defaults set them, and are not the
 	 * service's own. */
-	assert_int_equal(after->at[A_ONLY_FROM].line, 9);
-	assert_int_equal(after->at[A_LOG_ON_SUCCESS].line, 7);
+	assert_int_equal(service_at(after, A_ONLY_FROM).line, 9);
+	assert_int_equal(service_at(after, A_LOG_ON_SUCCESS).line, 7);
 	assert_false(own(after, A_ONLY_FROM));
 	assert_false(own(after, A_BANNER));
 	assert_true(own(after, A_USER));
@@ -1818,7 +1818,7 @@ test_defaults_filled_regardless_of_order(void **state)
 			if (a != A_USER && (!mine || (a != A_INSTANCES && a != A_UMASK &&
 			    a != A_LOG_TYPE)))
 				assert_false(own(s, (enum attr_id)a));
-		assert_int_equal(s->at[A_PER_SOURCE].line, 8);
+		assert_int_equal(service_at(s, A_PER_SOURCE).line, 8);
 		if (mine)
 			assert_string_equal(s->log_type.path, "/l");
 	}
@@ -1858,7 +1858,7 @@ test_defaults_service_set_replaces_copied(void **state)
 	assert_int_equal(s->log_on_success, L_EXIT);
 	assert_string_equal(words(&s->passenv), "LANG");
 	assert_string_equal(s->banner, "/etc/motd");
-	assert_int_equal(s->at[A_ONLY_FROM].line, 11);
+	assert_int_equal(service_at(s, A_ONLY_FROM).line, 11);
 	assert_true(own(s, A_ONLY_FROM));
 	/* Defaults are untouched. */
 	assert_string_equal(addrs(&f->cf->defaults->only_from), "10.0.0.0/8");

@@ -129,8 +129,8 @@ test_tcp_nowait_external(void **state)
 	assert_false(service_has(s, A_BIND));
 	assert_false(service_has(s, A_V6ONLY));
 	assert_false(service_has(s, A_INSTANCES));
-	assert_string_equal(s->at[A_SERVER].file, "inetd.conf");
-	assert_int_equal(s->at[A_SERVER].line, 1);
+	assert_string_equal(service_at(s, A_SERVER).file, "inetd.conf");
+	assert_int_equal(service_at(s, A_SERVER).line, 1);
 }
 
 static void
