@@ -138,33 +138,46 @@ internal_ring_init(void)
 
 /*
  * The daytime text, as xinetd writes it: "29 NOV 2026 11:11:01 UTC\r\n",
- * local time, the month in upper case whatever the locale. tzset() first,
- * so a changed /etc/localtime is seen. Returns the length, 0 on failure.
+ * local time, the month in upper case whatever the locale. The line is made
+ * once a second and kept: a busy daytime port costs no formatting and no
+ * stat of /etc/localtime per client (tzset() runs with each new line, so a
+ * changed zone shows within a second). Sets *len; NULL on failure.
  */
-static size_t
-internal_daytime(char *buf, size_t size)
+static const char *
+internal_daytime(size_t *len)
 {
 	static const char months[12][4] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG",
 		"SEP", "OCT", "NOV", "DEC" };
+	static char line[INTERNAL_DAYTIME_MAX];
+	static size_t line_len;
+	static time_t line_at = (time_t)-1;
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t zone;
 	int n;
 
+	if (now == line_at && line_len > 0) {
+		*len = line_len;
+		return line;
+	}
+	line_len = 0;
 	tzset();
 	if (localtime_r(&now, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11)
-		return 0;
-	n = snprintf(buf, size, "%02d %s %d %02d:%02d:%02d", tm.tm_mday, months[tm.tm_mon],
+		return NULL;
+	n = snprintf(line, sizeof(line), "%02d %s %d %02d:%02d:%02d", tm.tm_mday, months[tm.tm_mon],
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (n < 0 || (size_t)n + 3 > size)
-		return 0;
-	zone = strftime(buf + n, size - (size_t)n, " %Z\r\n", &tm);
+	if (n < 0 || (size_t)n + 3 > sizeof(line))
+		return NULL;
+	zone = strftime(line + n, sizeof(line) - (size_t)n, " %Z\r\n", &tm);
 	if (zone == 0) {
 		/* No room for the zone name: the line without it. */
-		memcpy(buf + n, "\r\n", 3);
+		memcpy(line + n, "\r\n", 3);
 		zone = 2;
 	}
-	return (size_t)n + zone;
+	line_len = (size_t)n + zone;
+	line_at = now;
+	*len = line_len;
+	return line;
 }
 
 /* RFC 868: seconds since 1900 in 32 bits, big-endian; wraps in 2036. */
@@ -190,12 +203,13 @@ internal_time(unsigned char out[4])
 static void
 internal_oneshot(int conn, const void *buf, size_t len)
 {
-	if (len > 0)
-		(void)send(conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)shutdown(conn, SHUT_WR);
 	for (int i = 0; i < 4; i++)
 		if (recv(conn, internal_scratch, sizeof(internal_scratch), MSG_DONTWAIT) <= 0)
 			break;
+	/* MSG_MORE holds the reply back until close() adds the FIN, so the
+	 * answer and the end of it leave in one segment. */
+	if (len > 0)
+		(void)send(conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
 	close(conn);
 }
 
@@ -425,7 +439,8 @@ internal_stream(struct svc *svc, int conn, const struct peer *peer)
 	const struct internal_builtin *b = internal_builtin(svc, SOCK_STREAM);
 	struct isession *s;
 	unsigned char tbuf[4];
-	char dbuf[INTERNAL_DAYTIME_MAX];
+	const char *day;
+	size_t daylen;
 
 	if (b == NULL) {
 		close(conn);
@@ -434,7 +449,8 @@ internal_stream(struct svc *svc, int conn, const struct peer *peer)
 	switch (b->kind) {
 	case IB_DAYTIME:
 		svc->accepted++;
-		internal_oneshot(conn, dbuf, internal_daytime(dbuf, sizeof(dbuf)));
+		day = internal_daytime(&daylen);
+		internal_oneshot(conn, day, day != NULL ? daylen : 0);
 		return;
 	case IB_TIME:
 		svc->accepted++;
@@ -542,8 +558,6 @@ void
 internal_dgram(struct svc *svc)
 {
 	const struct internal_builtin *b = internal_builtin(svc, SOCK_DGRAM);
-	char day[INTERNAL_DAYTIME_MAX];
-	size_t daylen = 0;
 	unsigned char tbuf[4];
 
 	if (b != NULL && b->kind == IB_CHARGEN)
@@ -594,13 +608,9 @@ internal_dgram(struct svc *svc)
 			    (internal_dgram_line + INTERNAL_DGRAM_LINES) % INTERNAL_NCHARS;
 			break;
 		case IB_DAYTIME:
-			/* One clock reading serves the whole batch. */
-			if (daylen == 0)
-				daylen = internal_daytime(day, sizeof(day));
-			if (daylen == 0)
+			reply = internal_daytime(&len);
+			if (reply == NULL)
 				continue;
-			reply = day;
-			len = daylen;
 			break;
 		case IB_TIME:
 			internal_time(tbuf);
