@@ -20,8 +20,12 @@
 
 #include "porterd.h"
 
-#define CONNECT_MS 10000        /* how long the target has to accept */
-#define PIPE_BYTES (256 * 1024) /* per direction; the kernel may give less */
+#define CONNECT_MS 10000 /* how long the target has to accept */
+/* A pipe starts at the kernel's default size; a direction that fills it is
+ * moving bulk data and gets PIPE_BULK (pipe-max-size, so no privilege is
+ * needed): fewer, larger splices. Interactive relays never pay for it. */
+#define PIPE_DEFAULT (64 * 1024)
+#define PIPE_BULK (1024 * 1024)
 
 /* One direction: from src through the pipe to dst. */
 struct flow {
@@ -29,9 +33,10 @@ struct flow {
 	int dst;
 	int pr, pw;    /* pipe read and write ends */
 	size_t queued; /* bytes in the pipe */
-	size_t cap;
-	bool eof;  /* src said EOF */
-	bool shut; /* dst was shut down for writing */
+	size_t cap;    /* what one splice asks for; at most the pipe's size */
+	bool grown;    /* asked for PIPE_BULK already */
+	bool eof;      /* src said EOF */
+	bool shut;     /* dst was shut down for writing */
 	uint64_t bytes;
 };
 
@@ -136,6 +141,13 @@ flow_pump(struct flow *f, bool *moved)
 			if (n > 0) {
 				f->queued += (size_t)n;
 				progress = true;
+				if (f->queued >= f->cap && !f->grown) {
+					int size = fcntl(f->pw, F_SETPIPE_SZ, PIPE_BULK);
+
+					f->grown = true;
+					if (size > (int)f->cap)
+						f->cap = (size_t)size;
+				}
 			} else if (n == 0)
 				f->eof = true;
 			else if (errno != EAGAIN && errno != EINTR)
@@ -188,16 +200,14 @@ static bool
 relay_pipe(struct flow *f)
 {
 	int p[2];
-	int size;
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
 		return false;
 	f->pr = p[0];
 	f->pw = p[1];
-	size = fcntl(f->pw, F_SETPIPE_SZ, PIPE_BYTES);
-	if (size <= 0)
-		size = fcntl(f->pw, F_GETPIPE_SZ);
-	f->cap = size > 0 ? (size_t)size : 65536;
+	/* Asking for more than the pipe holds (its size can be lower under
+	 * pipe-user-pages-soft) only makes splice move less. */
+	f->cap = PIPE_DEFAULT;
 	return true;
 }
 
