@@ -152,28 +152,20 @@ conf_find_id(const struct config *cf, const char *id)
 	return NULL;
 }
 
-/* Records where attribute a of s was set (by s or by the defaults). */
-static void
-service_put(struct service *s, enum attr_id a, struct loc loc)
-{
-	unsigned i = 0;
-
-	if (service_has(s, a))
-		while (s->at[i].attr != (int)a)
-			i++;
-	else {
-		/* Sized exactly: an entry sets few attributes. */
-		s->at = xrealloc(s->at, (s->nat + 1) * sizeof(*s->at));
-		i = s->nat++;
-		s->has |= 1ull << a;
-	}
-	s->at[i] = (struct attr_at){ loc.file, loc.line, (int)a };
-}
-
 void
 service_set(struct service *s, enum attr_id a, struct loc loc)
 {
-	service_put(s, a, loc);
+	unsigned i = 0;
+
+	while (i < s->nat && s->at[i].attr != (int)a)
+		i++;
+	if (i == s->nat) {
+		/* Sized exactly: an entry sets few attributes. */
+		s->at = xrealloc(s->at, (s->nat + 1) * sizeof(*s->at));
+		s->nat++;
+	}
+	s->at[i] = (struct attr_at){ loc.file, loc.line, (int)a };
+	s->has |= 1ull << a;
 	s->own |= 1ull << a;
 }
 
@@ -183,6 +175,9 @@ service_at(const struct service *s, enum attr_id a)
 	for (unsigned i = 0; i < s->nat; i++)
 		if (s->at[i].attr == (int)a)
 			return (struct loc){ s->at[i].file, s->at[i].line };
+	/* Copied from the defaults: where the defaults set it. */
+	if (service_has(s, a) && s->defaults != NULL)
+		return service_at(s->defaults, a);
 	return (struct loc){ 0 };
 }
 
@@ -1289,7 +1284,9 @@ copy_attr(struct service *dst, const struct service *src, enum attr_id a)
 	default:
 		abort();
 	}
-	service_put(dst, a, service_at(src, a));
+	/* The location stays with the defaults (service_at looks there). */
+	dst->has |= 1ull << a;
+	dst->defaults = src;
 }
 
 /* Copies the defaults that xinetd copies when a service entry starts. */

@@ -365,9 +365,10 @@ struct service {
 	char *name;
 	struct loc loc;     /* the line that opened the entry */
 	uint64_t has;       /* bit (1 << attr_id): set here or copied from the defaults */
-	struct attr_at *at; /* where each attribute of has was set, in that order */
+	struct attr_at *at; /* where the entry set its own attributes */
 	unsigned nat;
-	uint64_t own; /* bit (1 << attr_id): set in this entry */
+	const struct service *defaults; /* where the others of has come from */
+	uint64_t own;                   /* bit (1 << attr_id): set in this entry */
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
 	bool broken;      /* a line of the entry was refused */
