@@ -11,6 +11,9 @@
  *                 its count back: MB/s.
  *   sink          the other end of bulk; with -g it greets and closes
  *                 instead (the trivial target of relay-cps).
+ *   echo-server   the floor of B's echo: a bare epoll loop (recv, send) in
+ *                 C, or with -b a blocking read/write loop serving one
+ *                 connection at a time, as xinetd's forked echo does.
  *   flood         -k connects at once to -t while -P is probed every -p ms;
  *                 served / refused / stalled, and the time until -t serves
  *                 normally again.
@@ -75,6 +78,7 @@ struct opts {
 	int recover_ms;
 	int reqsize;
 	bool greet;
+	bool blocking;
 	const char *outfile;
 	char **cmd;
 	int watch_pid;
@@ -102,9 +106,9 @@ usage(void)
 	fputs("usage: load MODE [-t addr] [-P probe-addr] [-l listen-addr] [-c conc]\n"
 	      "            [-d seconds] [-n count] [-T timeout-ms] [-s bytes] [-k flood]\n"
 	      "            [-p probe-ms] [-W window-ms] [-R recover-ms] [-r reqsize] [-g]\n"
-	      "            [-w pid]\n"
+	      "            [-w pid] [-b]\n"
 	      "            [-o file] [-L label] [-- command...]\n"
-	      "modes: connect-read relay-cps echo-rr bulk sink flood startup\n",
+	      "modes: connect-read relay-cps echo-rr bulk sink echo-server flood startup\n",
 	    stderr);
 	exit(64);
 }
@@ -830,6 +834,68 @@ mode_sink(void)
 	return 0;
 }
 
+/* ------------------------------------------------------------ echo-server */
+
+static int
+mode_echo_server(void)
+{
+	int lfd, ep = -1, one = 1;
+	long conns = 0;
+	uint64_t trips = 0, end;
+
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	lfd = new_socket(&o.listen, false);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&o.listen.ss, o.listen.len) != 0)
+		die(o.listen.text);
+	if (listen(lfd, 64) != 0)
+		die("listen");
+	end = now_us() + (uint64_t)(o.seconds * 1e6);
+	if (!o.blocking && (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1");
+	while (!stop_flag && now_us() < end && conns < o.count) {
+		struct pollfd pl = { .fd = lfd, .events = POLLIN };
+		int c;
+
+		/* Wake now and then to see the time limit. */
+		if (poll(&pl, 1, 200) <= 0)
+			continue;
+		if ((c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			continue;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conns++;
+		if (o.blocking) {
+			ssize_t n;
+
+			while ((n = read(c, buf, 65536)) > 0 && write(c, buf, (size_t)n) == n)
+				trips++;
+		} else {
+			struct epoll_event ev = { .events = EPOLLIN, .data.fd = c }, out[16];
+
+			epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+			for (;;) {
+				ssize_t n;
+
+				if (epoll_wait(ep, out, 16, -1) <= 0)
+					continue;
+				n = recv(c, buf, 65536, MSG_DONTWAIT);
+				if (n < 0 && errno == EAGAIN)
+					continue;
+				if (n <= 0 || send(c, buf, (size_t)n, MSG_NOSIGNAL) != n)
+					break;
+				trips++;
+			}
+		}
+		close(c);
+	}
+	printf("{\"mode\":\"echo-server\",\"label\":\"%s\",\"listen\":\"%s\","
+	       "\"blocking\":%s,\"conns\":%ld,\"trips\":%llu}\n",
+	    o.label, o.listen.text, o.blocking ? "true" : "false", conns,
+	    (unsigned long long)trips);
+	return 0;
+}
+
 /* ------------------------------------------------------------ flood */
 
 /* One connect-read with a timeout, outside any loop: latency in us, or -1. */
@@ -1396,7 +1462,7 @@ main(int argc, char **argv)
 		usage();
 	o.mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:go:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:gbo:L:")) != -1) {
 		switch (opt) {
 		case 't': o.target_spec = optarg; break;
 		case 'P': parse_addr_or_die(optarg, &o.probe); o.have_probe = true; break;
@@ -1413,6 +1479,7 @@ main(int argc, char **argv)
 		case 'r': o.reqsize = (int)num_arg(optarg, 1, 4096); break;
 		case 'w': o.watch_pid = (int)num_arg(optarg, 1, 1 << 22); break;
 		case 'g': o.greet = true; break;
+		case 'b': o.blocking = true; break;
 		case 'o': o.outfile = optarg; break;
 		case 'L':
 			if (strpbrk(optarg, "\"\\") != NULL)
@@ -1440,6 +1507,11 @@ main(int argc, char **argv)
 		if (!o.have_listen)
 			usage();
 		return mode_sink();
+	}
+	if (strcmp(o.mode, "echo-server") == 0) {
+		if (!o.have_listen)
+			usage();
+		return mode_echo_server();
 	}
 	if (o.target_spec == NULL)
 		usage();

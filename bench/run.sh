@@ -111,6 +111,8 @@ peer_available() {
 
 SINK_BULK=$((BASE - 1000 + 1))
 SINK_GREET=$((BASE - 1000 + 2))
+SINK_ECHO=$((BASE - 1000 + 3))   # bare epoll echo loop (B's floor)
+SINK_ECHO_B=$((BASE - 1000 + 4)) # bare blocking echo loop
 
 # Ports of a peer's main configuration.
 set_ports() {
@@ -452,6 +454,24 @@ work_b() {
 	pin off
 }
 
+# B's floors, no daemon: daytime from a bare epoll accept/send/close loop
+# (the greeter), echo from a bare epoll loop and a bare blocking one in C,
+# each pinned with the client to one CPU as the daemons are.
+work_b_floor() {
+	measured B_daytime direct connect-read -t "$ADDR:$SINK_GREET" -c 1 -d "$DUR" -T 5000
+	pin on
+	local w pid port
+	for w in epoll blocking; do
+		if [ $w = epoll ]; then pid=$ECHO_EPOLL port=$SINK_ECHO; else pid=$ECHO_BLOCKING port=$SINK_ECHO_B; fi
+		if [ ${#RUNPFX[@]} -gt 0 ]; then taskset -p -c 0 "$pid" >/dev/null 2>&1 || true; fi
+		measured B_echo "direct-$w" echo-rr -t "$ADDR:$port" -d "$DUR" -T 5000
+		if [ ${#RUNPFX[@]} -gt 0 ]; then
+			taskset -p -c "0-$((NCPU - 1))" "$pid" >/dev/null 2>&1 || true
+		fi
+	done
+	pin off
+}
+
 work_c() { # PEER RELAY-PORT BULK-PORT
 	local p=$1 relay=$2 bulk=$3 i j
 	if [ "$p" = porter ]; then
@@ -647,6 +667,14 @@ SINKS+=($!)
 "$LOAD" sink -g -l "$ADDR:$SINK_GREET" -d 3600 -L greet >"$W/sink-greet.json" \
 	2>>"$W/logs/sink.log" &
 SINKS+=($!)
+"$LOAD" echo-server -l "$ADDR:$SINK_ECHO" -d 3600 -L echo-epoll >"$W/sink-echo.json" \
+	2>>"$W/logs/sink.log" &
+SINKS+=($!)
+ECHO_EPOLL=$!
+"$LOAD" echo-server -b -l "$ADDR:$SINK_ECHO_B" -d 3600 -L echo-blocking \
+	>"$W/sink-echo-b.json" 2>>"$W/logs/sink.log" &
+SINKS+=($!)
+ECHO_BLOCKING=$!
 sleep 0.2
 
 read -r -a PEER_LIST <<<"$PEERS"
@@ -668,6 +696,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		emit floor spawn64m "$("$FLOOR" -M spawn -m 65536 -d 1 -L spawn64m "$TINY")"
 		# C's reference: the same transfer and conn/s without a relay.
 		work_c direct "$SINK_GREET" "$SINK_BULK"
+		work_b_floor
 	fi
 	if [[ $STAGES == *" main "* ]]; then
 		for ((k = 0; k < n; k++)); do
