@@ -691,9 +691,12 @@ else:
              "other CPU (perf: `_raw_spin_unlock_irqrestore` under `splice_to_socket` "
              "and the loopback receive path). In manual runs the 1 MiB pipe took the "
              "relay from about 75 to 60 ms of CPU per 256 MiB; 2 and 4 MiB pipes (as "
-             "root) were slower. With three processes on two CPUs where the direct path has two, no relay design "
-             "reaches 75 % here; 2× systemd-socket-proxyd, which moves the same bytes "
-             "the same way, cannot be reached either. "
+             "root) were slower. What is left is the kernel's own splice and TCP work for "
+             "the second connection, which every relay in user space pays: only a relay "
+             "inside the kernel (a BPF sockmap redirect) would skip it, at the price of "
+             "BPF programs, CAP_BPF and a dependency beyond libc. 2× "
+             "systemd-socket-proxyd, which moves the same bytes the same way, cannot be "
+             "reached either. "
              f"xinetd ({fmt(cx['mb'])} MB/s) copies through a small buffer in a process "
              "per connection.\n")
     P(para)
