@@ -327,6 +327,28 @@ class InheritTest(PorterTest):
         self.assertEqual(env.get("REMOTE_HOST"), "127.0.0.1")
         self.assertNotIn("LISTEN_FDS", env)
 
+    def test_environment_follows_a_reload(self):
+        # A server's environment points into the configuration in force
+        # and, without env or passenv, into one array shared by services:
+        # a reload must leave no server with the old values (and, under
+        # AddressSanitizer, no pointer into the freed configuration).
+        d = self.start(self.report(extra="env = FOO=one") + self.report("plain", "PORT1"),
+                       env={"KEEP": "k"})
+        self.assertEqual(parse_report(converse(d.port))["env"].get("FOO"), "one")
+        self.assertNotIn("FOO", parse_report(converse(d.ports[1]))["env"])
+        d.reload(self.report(extra="env = FOO=two EXTRA=x") +
+                 self.report("plain", "PORT1", extra="env = BAR=y"))
+        env = parse_report(converse(d.port))["env"]
+        self.assertEqual((env.get("FOO"), env.get("EXTRA"), env.get("KEEP")), ("two", "x", "k"))
+        env = parse_report(converse(d.ports[1]))["env"]
+        self.assertEqual((env.get("BAR"), env.get("KEEP")), ("y", "k"))
+        self.assertNotIn("FOO", env)
+        d.reload(self.report() + self.report("plain", "PORT1"))
+        for port in (d.port, d.ports[1]):
+            env = parse_report(converse(port))["env"]
+            self.assertEqual(env.get("KEEP"), "k")
+            self.assertFalse({"FOO", "EXTRA", "BAR"} & set(env), env)
+
     def test_limits_nice_umask(self):
         skip_under_valgrind(self)
         d = self.start(self.report(extra="""
