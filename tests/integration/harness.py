@@ -199,6 +199,33 @@ class Porterd:
             raise AssertionError("sanitizer report in porterd's output:\n" + text)
 
 
+def entry(name, extra="", **attrs):
+    """One service entry of a configuration template (the harness fills in
+    {PORTn} and {DIR}, so braces are doubled): the attributes in the order
+    given, None leaving one out and "" writing it with no value, then the
+    lines of extra. The tests' own helpers call this with their defaults."""
+    lines = ["", "service %s" % name, "{{"]
+    for k, v in attrs.items():
+        if v is not None:
+            lines.append(("\t%-14s = %s" % (k, v)).rstrip())
+    lines += ["\t" + line.strip() for line in extra.strip().splitlines()]
+    lines.append("}}")
+    return "\n".join(lines) + "\n"
+
+
+def children(pid):
+    """The pids of pid's children, zombies included; none once pid is
+    gone."""
+    out = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        pass
+    return out
+
+
 def refused(port, host="127.0.0.1", timeout=2.0):
     """Whether nothing listens on the port: connect() is refused. A connect
     that lands in a listener's queue as it closes is reset instead; that

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-from harness import Porterd, PorterTest, recv_all, wait_for, SLOW
+from harness import Porterd, PorterTest, recv_all, wait_for, SLOW, entry
 
 LOG = r"porterd\[\d+\]: INFO: "
 FAIL_BYTES = "Go away.\r\n"
@@ -27,41 +27,15 @@ SUCCESS_BYTES = "You may pass.\r\n"
 
 def spawn_service(sid, port, extra="", bind="127.0.0.1", server="/bin/echo", args="ok",
                   log_success="PID HOST", log_failure="HOST"):
-    """A spawned stream service; port is a placeholder such as "{PORT0}".
-    Braces are doubled for the harness's str.format."""
-    return """
-service %s
-{{
-	type           = UNLISTED
-	port           = %s
-	socket_type    = stream
-	wait           = no
-	user           = root
-	server         = %s
-	server_args    = %s
-	%s
-	log_on_success = %s
-	log_on_failure = %s
-	%s
-}}
-""" % (sid, port, server, args, "bind = " + bind if bind else "", log_success, log_failure,
-       extra)
+    """A spawned stream service; port is a placeholder such as "{PORT0}"."""
+    return entry(sid, extra, type="UNLISTED", port=port, socket_type="stream", wait="no",
+                 user="root", server=server, server_args=args, bind=bind or None,
+                 log_on_success=log_success, log_on_failure=log_failure)
 
 
 def udp_echo(sid, port, extra="", bind="127.0.0.1"):
-    return """
-service echo
-{{
-	id             = %s
-	type           = INTERNAL UNLISTED
-	socket_type    = dgram
-	wait           = yes
-	port           = %s
-	%s
-	log_on_failure = HOST
-	%s
-}}
-""" % (sid, port, "bind = " + bind if bind else "", extra)
+    return entry("echo", extra, id=sid, type="INTERNAL UNLISTED", socket_type="dgram",
+                 wait="yes", port=port, bind=bind or None, log_on_failure="HOST")
 
 
 def ask(d, port, source, host="127.0.0.1"):

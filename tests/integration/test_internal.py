@@ -9,7 +9,7 @@ import struct
 import threading
 import time
 
-from harness import PorterTest, converse, recv_all, udp_ask, SLOW
+from harness import PorterTest, converse, recv_all, udp_ask, SLOW, entry, children
 
 # Seconds from 1900-01-01 to 1970-01-01 (RFC 868).
 EPOCH_1900 = 2208988800
@@ -19,20 +19,10 @@ MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", 
 
 def service(name, socket_type, port, sid=None, bind="127.0.0.1", extra=""):
     """One INTERNAL UNLISTED service; port is a placeholder such as
-    "{PORT0}". Braces are doubled for the harness's str.format."""
-    return """
-service %s
-{{
-	id          = %s
-	type        = INTERNAL UNLISTED
-	socket_type = %s
-	wait        = %s
-	port        = %s
-	bind        = %s
-	%s
-}}
-""" % (name, sid or "%s-%s" % (name, socket_type), socket_type,
-       "yes" if socket_type == "dgram" else "no", port, bind, extra)
+    "{PORT0}"."""
+    return entry(name, extra, id=sid or "%s-%s" % (name, socket_type),
+                 type="INTERNAL UNLISTED", socket_type=socket_type,
+                 wait="yes" if socket_type == "dgram" else "no", port=port, bind=bind)
 
 
 def chargen_pattern(nbytes):
@@ -44,15 +34,6 @@ def chargen_pattern(nbytes):
         out += bytes(0x20 + (line + i) % 95 for i in range(72)) + b"\r\n"
         line += 1
     return bytes(out[:nbytes])
-
-
-def children(pid):
-    """The pids of pid's children, zombies included."""
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            out += [int(x) for x in f.read().split()]
-    return out
 
 
 def udp_socket(host="127.0.0.1", port=0, timeout=2.0):

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 import harness
-from harness import PorterTest, PORTERD, WRAPPER, SLOW, converse, free_ports, refused, wait_for
+from harness import PorterTest, PORTERD, WRAPPER, SLOW, converse, free_ports, refused, wait_for, entry, children
 
 SCRIPTS = {
     # A server that started a background job and waits for it.
@@ -52,35 +52,13 @@ def spawn(sid, port, server, extra="", log="PID HOST EXIT"):
     """A spawned stream service; server is a path or a script in {DIR}."""
     if "/" not in server:
         server = "{DIR}/" + server
-    return """
-service %s
-{{
-	type        = UNLISTED
-	port        = %s
-	socket_type = stream
-	wait        = no
-	user        = root
-	server      = %s
-	bind        = 127.0.0.1
-	log_on_success = %s
-	%s
-}}
-""" % (sid, port, server, log, extra)
+    return entry(sid, extra, type="UNLISTED", port=port, socket_type="stream", wait="no",
+                 user="root", server=server, bind="127.0.0.1", log_on_success=log)
 
 
 def echo_service(port, sid="echo", extra=""):
-    return """
-service echo
-{{
-	id          = %s
-	type        = INTERNAL UNLISTED
-	port        = %s
-	socket_type = stream
-	wait        = no
-	bind        = 127.0.0.1
-	%s
-}}
-""" % (sid, port, extra)
+    return entry("echo", extra, id=sid, type="INTERNAL UNLISTED", port=port,
+                 socket_type="stream", wait="no", bind="127.0.0.1")
 
 
 def own_control(test, args):
@@ -104,18 +82,6 @@ def gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-def children(pid):
-    """The pids of pid's children, zombies included."""
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        pass
-    return out
 
 
 def proc_start(pid):

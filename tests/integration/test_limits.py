@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from harness import SLOW, PorterTest, converse, recv_all, wait_for
+from harness import SLOW, PorterTest, converse, recv_all, wait_for, entry
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 
@@ -29,19 +29,12 @@ def service(sid, port, server=None, args="", extra="", internal=None):
     """One wait = no stream service on 127.0.0.1, logging what the tests
     read; port is a placeholder name such as PORT0. internal names a
     builtin (the service is then called that, with id sid)."""
-    lines = ["service %s" % (internal or sid), "{{", "\tid          = %s" % sid,
-             "\ttype        = UNLISTED%s" % (" INTERNAL" if internal else ""),
-             "\tport        = {%s}" % port, "\tsocket_type = stream", "\twait        = no",
-             "\tbind        = 127.0.0.1", "\tlog_on_failure = HOST",
-             "\tlog_on_success = PID HOST EXIT"]
-    if server:
-        lines += ["\tuser        = root", "\tserver      = %s" % server]
-        if args:
-            lines.append("\tserver_args = %s" % args)
-    for line in extra.strip().splitlines():
-        lines.append("\t" + line.strip())
-    lines.append("}}")
-    return "\n".join(lines) + "\n"
+    return entry(internal or sid, extra, id=sid,
+                 type="UNLISTED%s" % (" INTERNAL" if internal else ""),
+                 port="{%s}" % port, socket_type="stream", wait="no", bind="127.0.0.1",
+                 log_on_failure="HOST", log_on_success="PID HOST EXIT",
+                 user="root" if server else None, server=server,
+                 server_args=args if server and args else None)
 
 
 def slow(sid, port, ms, extra=""):

@@ -9,7 +9,7 @@ import signal
 import tempfile
 import time
 
-from harness import PorterTest, converse, wait_for
+from harness import PorterTest, converse, wait_for, entry, children
 
 # xinetd's stamp: two-digit year, month and day not padded.
 STAMP = r"(\d\d)/(\d{1,2})/(\d{1,2})@(\d\d):(\d\d):(\d\d)"
@@ -25,28 +25,8 @@ SCRIPTS = {
 
 def spawn(sid, port, script="ok.sh", extra=""):
     """A spawned stream service running {DIR}/script."""
-    return """
-service %s
-{{
-	type        = UNLISTED
-	port        = %s
-	socket_type = stream
-	wait        = no
-	user        = root
-	server      = {DIR}/%s
-	bind        = 127.0.0.1
-	%s
-}}
-""" % (sid, port, script, extra)
-
-
-def children(pid):
-    """The pids of pid's children, zombies included."""
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            out += [int(x) for x in f.read().split()]
-    return out
+    return entry(sid, extra, type="UNLISTED", port=port, socket_type="stream", wait="no",
+                 user="root", server="{DIR}/" + script, bind="127.0.0.1")
 
 
 def server_pid(data):

@@ -8,26 +8,16 @@ against what really crossed.
 """
 import hashlib
 import os
-import re
 import resource
 import selectors
 import socket
 import threading
 import time
 
-from harness import PorterTest, recv_all, wait_for, SLOW
+from harness import PorterTest, recv_all, wait_for, SLOW, entry, children
 
 LOG = r"porterd\[\d+\]: INFO: "
 MIB = 1 << 20
-
-
-def children(pid):
-    """The pids of pid's children, zombies included."""
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            out += [int(x) for x in f.read().split()]
-    return out
 
 
 def vm_rss_kib(pid):
@@ -40,21 +30,10 @@ def vm_rss_kib(pid):
 
 def relay_conf(target_port, target_host="127.0.0.1", bind="127.0.0.1", extra="",
                sid="relay", port="{PORT0}"):
-    """A redirect service; braces doubled for the harness's str.format."""
-    return """
-service %s
-{{
-	type           = UNLISTED
-	port           = %s
-	socket_type    = stream
-	wait           = no
-	bind           = %s
-	redirect       = %s %d
-	log_on_success = PID HOST EXIT DURATION TRAFFIC
-	log_on_failure = HOST
-	%s
-}}
-""" % (sid, port, bind, target_host, target_port, extra)
+    """A redirect service."""
+    return entry(sid, extra, type="UNLISTED", port=port, socket_type="stream", wait="no",
+                 bind=bind, redirect="%s %d" % (target_host, target_port),
+                 log_on_success="PID HOST EXIT DURATION TRAFFIC", log_on_failure="HOST")
 
 
 class Target:

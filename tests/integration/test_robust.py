@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from harness import SLOW, WRAPPER, PorterTest, converse, recv_all, refused, wait_for
+from harness import SLOW, WRAPPER, PorterTest, converse, recv_all, refused, wait_for, entry
 from test_spawn import parse_report
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -32,23 +32,11 @@ def skip_under_valgrind(test):
 def service(name, port, server=None, args="", extra="", socket_type="stream",
             internal=False, bind="127.0.0.1", id=None):
     """One service entry; port is a placeholder name such as PORT0."""
-    lines = ["service %s" % name, "{{"]
-    if id:
-        lines.append("\tid          = %s" % id)
-    lines += ["\ttype        = UNLISTED%s" %
-             (" INTERNAL" if internal else ""),
-             "\tport        = {%s}" % port, "\tsocket_type = %s" % socket_type,
-             "\twait        = %s" % ("yes" if socket_type == "dgram" else "no")]
-    if bind:
-        lines.append("\tbind        = %s" % bind)
-    if server:
-        lines += ["\tuser        = root", "\tserver      = %s" % server]
-        if args:
-            lines.append("\tserver_args = %s" % args)
-    for line in extra.strip().splitlines():
-        lines.append("\t" + line.strip())
-    lines.append("}}")
-    return "\n".join(lines) + "\n"
+    return entry(name, extra, id=id, type="UNLISTED%s" % (" INTERNAL" if internal else ""),
+                 port="{%s}" % port, socket_type=socket_type,
+                 wait="yes" if socket_type == "dgram" else "no", bind=bind or None,
+                 user="root" if server else None, server=server,
+                 server_args=args if server and args else None)
 
 
 def cpu_seconds(pid):

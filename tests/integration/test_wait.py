@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 
-from harness import PORTERD, SLOW, PorterTest, recv_all, wait_for
+from harness import PORTERD, SLOW, PorterTest, recv_all
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 IN_TFTPD = "/usr/sbin/in.tftpd"
