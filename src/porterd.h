@@ -697,7 +697,8 @@ struct svc {
 	/* Prepared for spawn. */
 	char **argv; /* server path first, NULL-terminated */
 	const char *path;
-	char **env; /* passenv values and env; not copies (see svc_prepare) */
+	char **env;      /* passenv values and env; not copies (see svc_prepare) */
+	bool env_shared; /* env is the array of services without env or passenv */
 	size_t nenv;
 	gid_t *groups;
 	int ngroups;

@@ -141,7 +141,7 @@ svc_prepare_free(struct svc *svc)
 		for (char **a = svc->argv; *a != NULL; a++)
 			free(*a);
 	free(svc->argv);
-	if (svc->env != env_base)
+	if (!svc->env_shared)
 		free(svc->env);
 	free(svc->groups);
 	free(svc->local_ip_env);
@@ -149,6 +149,7 @@ svc_prepare_free(struct svc *svc)
 	svc->local_ip_env = svc->local_port_env = NULL;
 	svc->argv = NULL;
 	svc->env = NULL;
+	svc->env_shared = false;
 	svc->groups = NULL;
 	svc->nenv = 0;
 	svc->ngroups = 0;
@@ -249,6 +250,7 @@ svc_prepare(struct svc *svc)
 		}
 		svc->env = env_base;
 		svc->nenv = env_nbase;
+		svc->env_shared = true;
 	} else {
 		svc->env = xcalloc(env_count(porter.environ0) + s->env.n + 1, sizeof(char *));
 		/* Once passenv is given, only the variables it names pass. */
@@ -547,6 +549,9 @@ service_free_all(void)
 		svc_list = s->next;
 		svc_free(s);
 	}
+	free(env_base);
+	env_base = NULL;
+	env_nbase = 0;
 }
 
 size_t
