@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "porterd.h"
 
@@ -120,10 +121,15 @@ child_log_exit(const struct child *c, int status)
 void
 child_reap(void)
 {
+	static int init = -1; /* porterd is PID 1: orphans come to it too */
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	if (init < 0)
+		init = getpid() == 1;
+	/* With no server left and no orphans to expect, the waitpid that
+	 * would only say so is skipped. */
+	while ((child_n > 0 || init) && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct child *c = child_find(pid);
 		struct svc *svc;
 

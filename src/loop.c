@@ -52,11 +52,17 @@ loop_now(void)
 static void
 loop_signals(int fd, uint32_t events, void *arg)
 {
-	struct signalfd_siginfo si;
+	struct signalfd_siginfo si[8];
+	ssize_t n;
 
 	(void)events, (void)arg;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		loop_sigfn((int)si.ssi_signo);
+	/* A read that does not fill the array has taken every pending
+	 * signal: no second read to learn that there is none. */
+	do {
+		n = read(fd, si, sizeof(si));
+		for (ssize_t i = 0; i < n / (ssize_t)sizeof(si[0]); i++)
+			loop_sigfn((int)si[i].ssi_signo);
+	} while (n == (ssize_t)sizeof(si));
 }
 
 static void
