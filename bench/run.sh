@@ -46,6 +46,11 @@ ADDR=127.0.0.1
 W=$B/run
 RES=$W/results.jsonl
 COMMAND=${BENCH_COMMAND:-bench/run.sh}
+# The knobs this run was given belong to the command that reproduces it.
+for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE; do
+	n=BENCH_$v
+	if [ -n "${!n+x}" ]; then COMMAND="$n='${!n}' $COMMAND"; fi
+done
 
 for f in "$LOAD" "$FLOOR" "$TINY" "$PORTERD"; do
 	[ -x "$f" ] || { echo "bench: $f is missing; run make bench" >&2; exit 1; }
