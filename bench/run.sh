@@ -114,6 +114,8 @@ peer_available() {
 	esac
 }
 
+# The sinks serve the whole run: -n at the load generator's maximum, so
+# that a long run (BENCH_ROUNDS, BENCH_SECONDS) does not outlast them.
 SINK_BULK=$((BASE - 1000 + 1))
 SINK_GREET=$((BASE - 1000 + 2))
 SINK_ECHO=$((BASE - 1000 + 3))   # bare epoll echo loop (B's floor)
@@ -667,16 +669,16 @@ read -r BUSY1 TOTAL1 <<<"$(cpu_busy)"
 echo "idle_before=$((100 - 100 * (BUSY1 - BUSY0) / (TOTAL1 - TOTAL0 + 1)))" >"$W/machine.txt"
 echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine.txt"
 say "results in $RES; logs in $W/logs"
-"$LOAD" sink -l "$ADDR:$SINK_BULK" -d 3600 -L bulk >"$W/sink-bulk.json" 2>>"$W/logs/sink.log" &
+"$LOAD" sink -l "$ADDR:$SINK_BULK" -d 3600 -n 10000000 -L bulk >"$W/sink-bulk.json" 2>>"$W/logs/sink.log" &
 SINKS+=($!)
-"$LOAD" sink -g -l "$ADDR:$SINK_GREET" -d 3600 -L greet >"$W/sink-greet.json" \
+"$LOAD" sink -g -l "$ADDR:$SINK_GREET" -d 3600 -n 10000000 -L greet >"$W/sink-greet.json" \
 	2>>"$W/logs/sink.log" &
 SINKS+=($!)
-"$LOAD" echo-server -l "$ADDR:$SINK_ECHO" -d 3600 -L echo-epoll >"$W/sink-echo.json" \
+"$LOAD" echo-server -l "$ADDR:$SINK_ECHO" -d 3600 -n 10000000 -L echo-epoll >"$W/sink-echo.json" \
 	2>>"$W/logs/sink.log" &
 SINKS+=($!)
 ECHO_EPOLL=$!
-"$LOAD" echo-server -b -l "$ADDR:$SINK_ECHO_B" -d 3600 -L echo-blocking \
+"$LOAD" echo-server -b -l "$ADDR:$SINK_ECHO_B" -d 3600 -n 10000000 -L echo-blocking \
 	>"$W/sink-echo-b.json" 2>>"$W/logs/sink.log" &
 SINKS+=($!)
 ECHO_BLOCKING=$!
@@ -691,6 +693,9 @@ n=${#avail[@]}
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	say "round $ROUND of $ROUNDS"
+	for s in "${SINKS[@]}"; do
+		kill -0 "$s" 2>/dev/null || { say "a sink (pid $s) is gone; see $W/logs/sink.log"; exit 1; }
+	done
 	if [[ $STAGES == *" floor "* ]]; then
 		# The floor, same round: fork (the floor), posix_spawn and
 		# vfork, and both again from a process holding 64 MiB.
