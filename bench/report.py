@@ -234,6 +234,7 @@ BF = {
     "bl": value("B_echo", "direct-blocking", "rate"),
     "blx": ratio("B_echo", "direct-blocking", "xinetd", "rate"),
     "pep": ratio("B_echo", "porter", "direct-epoll", "rate"),
+    "xbl": ratio("B_echo", "xinetd", "direct-blocking", "rate"),
     "epbl": ratio("B_echo", "direct-epoll", "direct-blocking", "rate"),
     "ep50": value("B_echo", "direct-epoll", "p50_ms"),
     "bl50": value("B_echo", "direct-blocking", "p50_ms"),
@@ -659,7 +660,10 @@ if BF["ep"] is not None and BF["bl"] is not None:
              f"{fmt(BF['ep'])}/s ({fr(BF['epx'])}× xinetd) and a bare blocking one "
              f"{fmt(BF['bl'])}/s ({fr(BF['blx'])}×); the event loop's extra epoll_wait is "
              f"{pct(1 - BF['epbl']) if BF['epbl'] else '–'} % of a round trip, and porter "
-             f"reaches {pct(BF['pep'])} % of the bare epoll loop. Its timers live in a "
+             f"reaches {pct(BF['pep'])} % of the bare epoll loop (xinetd reaches "
+             f"{pct(BF['xbl'])} % of the bare blocking one: the floors run at the start of "
+             "each round, the daemons later, and every daemon measures a few per cent below "
+             "them; side by side, porter matches a bare epoll loop). Its timers live in a "
              "timerfd, so epoll_wait sleeps without a timeout of its own (a kernel timer "
              "set and cancelled per sleep cost about 2 %). Matching a blocking loop would "
              "take a process or a thread per echo session, which the in-loop builtins "
