@@ -186,6 +186,22 @@ xinetd_service() { # NAME TYPE PORT [attr=value lines...]: one xinetd.conf block
 	printf '}\n'
 }
 
+# Sets CMD: PEER in the foreground on the configuration file CONF.
+conf_cmd() { # PEER CONF
+	case $1 in
+	porter) CMD=("${CLEAN[@]}" "$PORTERD" -F -C "$W/porter.control.sock" -f "$2") ;;
+	xinetd) CMD=("${CLEAN[@]}" "$PEER_XINETD" -dontfork -filelog "$W/logs/xinetd.filelog" -f "$2") ;;
+	openbsd-inetd)
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_INETD" -i -q 1024
+			-R 100000000 "$2")
+		;;
+	rlinetd)
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_RLINETD" -d
+			-p "$PEER_RLINETD_PARSER" -f "$2")
+		;;
+	esac
+}
+
 xinetd_defaults() { # PEER
 	printf 'defaults\n{\n\tinstances      = UNLIMITED\n\tper_source     = UNLIMITED\n'
 	printf '\tcps            = 1000000 1\n\tlog_on_success =\n\tlog_on_failure =\n'
@@ -210,11 +226,7 @@ conf_main() {
 				"instances   = 10"
 		} >"$c.conf"
 		PORTS="$P_A,$P_DAY,$P_ECHO,$P_RELAY,$P_BULK,$P_SLOW"
-		if [ "$p" = porter ]; then
-			CMD=("${CLEAN[@]}" "$PORTERD" -F -C "$W/porter.control.sock" -f "$c.conf")
-		else
-			CMD=("${CLEAN[@]}" "$PEER_XINETD" -dontfork -filelog "$W/logs/xinetd.filelog" -f "$c.conf")
-		fi
+		conf_cmd "$p" "$c.conf"
 		;;
 	openbsd-inetd)
 		{
@@ -228,8 +240,7 @@ conf_main() {
 		} >"$c.conf"
 		PORTS="$P_A,$P_SLOW"
 		[ "$ROOT" = yes ] && PORTS="$PORTS,$P_DAY,$P_ECHO"
-		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_INETD" -i -q 1024
-			-R 100000000 "$c.conf")
+		conf_cmd "$p" "$c.conf"
 		;;
 	rlinetd)
 		{
@@ -241,8 +252,7 @@ conf_main() {
 				"$P_SLOW" "$TINY"
 		} >"$c.conf"
 		PORTS="$P_A,$P_DAY,$P_SLOW"
-		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_RLINETD" -d
-			-p "$PEER_RLINETD_PARSER" -f "$c.conf")
+		conf_cmd "$p" "$c.conf"
 		;;
 	tcpserver)
 		{
@@ -290,11 +300,7 @@ conf_d() {
 				xinetd_service "svc$i" UNLISTED $((P_BASE + i)) "server      = $TINY"
 			done
 		} >"$c.conf"
-		if [ "$p" = porter ]; then
-			CMD=("${CLEAN[@]}" "$PORTERD" -F -C "$W/porter.control.sock" -f "$c.conf")
-		else
-			CMD=("${CLEAN[@]}" "$PEER_XINETD" -dontfork -filelog "$W/logs/xinetd.filelog" -f "$c.conf")
-		fi
+		conf_cmd "$p" "$c.conf"
 		;;
 	openbsd-inetd)
 		{
@@ -303,8 +309,7 @@ conf_d() {
 				printf '%s\tstream\ttcp\tnowait.100000000\troot\t%s\ttiny\n' $((P_BASE + i)) "$TINY"
 			done
 		} >"$c.conf"
-		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_INETD" -i -q 1024
-			-R 100000000 "$c.conf")
+		conf_cmd "$p" "$c.conf"
 		;;
 	rlinetd)
 		{
@@ -315,8 +320,7 @@ conf_d() {
 					$((P_BASE + i)) "$TINY"
 			done
 		} >"$c.conf"
-		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_RLINETD" -d
-			-p "$PEER_RLINETD_PARSER" -f "$c.conf")
+		conf_cmd "$p" "$c.conf"
 		;;
 	tcpserver | systemd)
 		{
