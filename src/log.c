@@ -176,17 +176,6 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_CRIT, "FATAL", NULL, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
 /* ------------------------------------------------------------ services */
 
 static struct logfile *

@@ -199,12 +199,6 @@ timer_set(struct timer *t, uint64_t ms)
 	heap_up(loop_nheap - 1);
 }
 
-bool
-timer_pending(const struct timer *t)
-{
-	return t->slot != 0;
-}
-
 /* How long epoll_wait may sleep: -1 when the timerfd will wake it. A
  * deadline that moved later is left set: it wakes the loop once for
  * nothing, and the timerfd is set to the new one then. */

@@ -563,7 +563,6 @@ void log_warnx(const char *, ...) PRINTF(1, 2);
 void log_info(const char *, ...) PRINTF(1, 2);
 void log_debug(const char *, ...) PRINTF(1, 2);
 _Noreturn void fatal(const char *, ...) PRINTF(1, 2);
-_Noreturn void fatalx(const char *, ...) PRINTF(1, 2);
 
 struct svc;
 /* A per-service line (START, EXIT, FAIL, ...) to the service's log_type, or
@@ -604,7 +603,6 @@ uint64_t loop_now(void); /* monotonic milliseconds */
 void loop_defer_free(void *p, void (*freefn)(void *));
 void timer_set(struct timer *, uint64_t ms);
 void timer_cancel(struct timer *);
-bool timer_pending(const struct timer *);
 
 /* -------------------------------------------------------------- addr.c */
 
@@ -826,7 +824,6 @@ void redirect_close(const struct svc *);
 void redirect_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
                           uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
-size_t redirect_count(void);
 
 /* ------------------------------------------------------------- tcpmux.c */
 

@@ -60,7 +60,6 @@ struct relay {
 };
 
 static struct relay *relays;
-static size_t nrelays;
 
 static void
 relay_free(void *p)
@@ -123,7 +122,6 @@ relay_end(struct relay *r, const char *why)
 		relays = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	nrelays--;
 	loop_defer_free(r, relay_free);
 }
 
@@ -323,7 +321,6 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	if (relays != NULL)
 		relays->prev = r;
 	relays = r;
-	nrelays++;
 	svc->running++;
 	if (svc->per_source != NULL && s->per_source != COUNT_UNLIMITED) {
 		int family;
@@ -361,10 +358,4 @@ redirect_foreach(
 	for (struct relay *r = relays; r != NULL; r = r->next)
 		if (r->connected)
 			fn(arg, r->id, &r->peer, r->start, r->up.bytes, r->down.bytes);
-}
-
-size_t
-redirect_count(void)
-{
-	return nrelays;
 }
