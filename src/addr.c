@@ -13,18 +13,15 @@
 void
 peer_normalize(struct peer *p)
 {
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&p->sa;
-	struct sockaddr_in s4;
+	const struct sockaddr_in6 s6 = p->sa.sin6;
 
-	if (peer_family(p) != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+	if (peer_family(p) != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
 		return;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
 	memset(&p->sa, 0, sizeof(p->sa));
-	memcpy(&p->sa, &s4, sizeof(s4));
-	p->len = sizeof(s4);
+	p->sa.sin.sin_family = AF_INET;
+	p->sa.sin.sin_port = s6.sin6_port;
+	memcpy(&p->sa.sin.sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+	p->len = sizeof(p->sa.sin);
 }
 
 void
@@ -33,9 +30,9 @@ peer_addr(const struct peer *p, char *buf, size_t len)
 	const void *a;
 
 	if (peer_family(p) == AF_INET)
-		a = &((const struct sockaddr_in *)&p->sa)->sin_addr;
+		a = &p->sa.sin.sin_addr;
 	else if (peer_family(p) == AF_INET6)
-		a = &((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
+		a = &p->sa.sin6.sin6_addr;
 	else {
 		snprintf(buf, len, "<no address>");
 		return;
@@ -49,16 +46,16 @@ peer_bytes(const struct peer *p, int *family)
 {
 	*family = peer_family(p);
 	if (peer_family(p) == AF_INET)
-		return (const uint8_t *)&((const struct sockaddr_in *)&p->sa)->sin_addr;
-	return (const uint8_t *)&((const struct sockaddr_in6 *)&p->sa)->sin6_addr;
+		return (const uint8_t *)&p->sa.sin.sin_addr;
+	return (const uint8_t *)&p->sa.sin6.sin6_addr;
 }
 
 int
 peer_port(const struct peer *p)
 {
 	if (peer_family(p) == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&p->sa)->sin_port);
+		return ntohs(p->sa.sin.sin_port);
 	if (peer_family(p) == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&p->sa)->sin6_port);
+		return ntohs(p->sa.sin6.sin6_port);
 	return 0;
 }

@@ -411,24 +411,23 @@ check_misc(struct service *s, struct diag *d)
 		    "%s: per_source has no effect with wait = yes", s->id);
 }
 
-/* Whether s binds the wildcard address of its family. */
-static bool
-binds_any(const struct service *s)
+bool
+service_binds_any(const struct service *s)
 {
 	static const uint8_t zero[16];
 
 	if (s->bind_len == 0)
 		return true;
 	if (s->bind_addr.sa.sa_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)&s->bind_addr)->sin_addr, zero, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)&s->bind_addr)->sin6_addr, zero, 16) == 0;
+		return memcmp(&s->bind_addr.sin.sin_addr, zero, 4) == 0;
+	return memcmp(&s->bind_addr.sin6.sin6_addr, zero, 16) == 0;
 }
 
 /* Whether s is a dual-stack IPv6 wildcard, which takes IPv4 as well. */
 static bool
 binds_dual(const struct service *s)
 {
-	return s->family == AF_INET6 && !s->v6only && binds_any(s);
+	return s->family == AF_INET6 && !s->v6only && service_binds_any(s);
 }
 
 /* Two listeners clash when they would bind the same protocol and port on
@@ -442,13 +441,11 @@ listeners_clash(const struct service *a, const struct service *b)
 		return true;
 	if (a->family != b->family)
 		return false;
-	if (binds_any(a) || binds_any(b))
+	if (service_binds_any(a) || service_binds_any(b))
 		return true;
 	if (a->family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)&a->bind_addr)->sin_addr,
-		           &((const struct sockaddr_in *)&b->bind_addr)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)&a->bind_addr)->sin6_addr,
-	           &((const struct sockaddr_in6 *)&b->bind_addr)->sin6_addr, 16) == 0;
+		return memcmp(&a->bind_addr.sin.sin_addr, &b->bind_addr.sin.sin_addr, 4) == 0;
+	return memcmp(&a->bind_addr.sin6.sin6_addr, &b->bind_addr.sin6.sin6_addr, 16) == 0;
 }
 
 void

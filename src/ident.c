@@ -134,13 +134,13 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 	}
 	/* Ask from the address the client talked to, on any port. */
 	if (peer_family(&src) == AF_INET)
-		((struct sockaddr_in *)&src.sa)->sin_port = 0;
+		src.sa.sin.sin_port = 0;
 	else
-		((struct sockaddr_in6 *)&src.sa)->sin6_port = 0;
+		src.sa.sin6.sin6_port = 0;
 	if (peer_family(&dst) == AF_INET)
-		((struct sockaddr_in *)&dst.sa)->sin_port = htons(113);
+		dst.sa.sin.sin_port = htons(113);
 	else
-		((struct sockaddr_in6 *)&dst.sa)->sin6_port = htons(113);
+		dst.sa.sin6.sin6_port = htons(113);
 	id->qlen = (size_t)snprintf(id->query, sizeof(id->query), "%d , %d\r\n", peer_port(remote),
 	    peer_port(local));
 	id->fn = fn;

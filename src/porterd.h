@@ -516,6 +516,8 @@ void conf_inetd_buffer(struct config *cf, const char *name, const char *buf, siz
  * users, groups, servers, ports, bind addresses, duplicate listeners. Also
  * resolves what the daemon needs (uid, gid, port, bind address). */
 void conf_check(struct config *, struct diag *);
+/* Whether s binds the wildcard address of its family (or no address). */
+bool service_binds_any(const struct service *s);
 
 /* ----------------------------------------------------------- conf_dump.c */
 

@@ -155,24 +155,16 @@ svc_prepare_free(struct svc *svc)
 	svc->ngroups = 0;
 }
 
-/* Whether two group lists hold the same groups, in any order. */
+/* Whether every group of a is in b. */
 static bool
-groups_same(const gid_t *a, int na, const gid_t *b, int nb)
+groups_within(const gid_t *a, int na, const gid_t *b, int nb)
 {
 	for (int i = 0; i < na; i++) {
-		bool found = false;
+		int j = 0;
 
-		for (int j = 0; j < nb && !found; j++)
-			found = a[i] == b[j];
-		if (!found)
-			return false;
-	}
-	for (int j = 0; j < nb; j++) {
-		bool found = false;
-
-		for (int i = 0; i < na && !found; i++)
-			found = a[i] == b[j];
-		if (!found)
+		while (j < nb && b[j] != a[i])
+			j++;
+		if (j == nb)
 			return false;
 	}
 	return true;
@@ -197,26 +189,21 @@ svc_prepare_fixed(struct svc *svc)
 		bool uid_same = !s->have_uid || (s->uid == ru && ru == eu && eu == su);
 		bool gid_same = !s->have_gid ||
 		    (s->gid == rg && rg == eg && eg == sg &&
-		        groups_same(svc->groups, svc->ngroups, cur, nc));
+		        groups_within(svc->groups, svc->ngroups, cur, nc) &&
+		        groups_within(cur, nc, svc->groups, svc->ngroups));
 
 		svc->keep_creds = uid_same && gid_same;
 	}
-	if (s->socket_type == SOCK_STREAM && s->bind_len > 0) {
+	if (s->socket_type == SOCK_STREAM && !service_binds_any(s)) {
 		struct peer p;
 		char a[INET6_ADDRSTRLEN];
-		static const uint8_t zero[16];
-		const uint8_t *raw;
-		int family;
 
 		memcpy(&p.sa, &s->bind_addr, s->bind_len);
 		p.len = s->bind_len;
 		peer_normalize(&p);
-		raw = peer_bytes(&p, &family);
-		if (memcmp(raw, zero, family == AF_INET ? 4 : 16) != 0) {
-			peer_addr(&p, a, sizeof(a));
-			svc->local_ip_env = xasprintf("TCPLOCALIP=%s", a);
-			svc->local_port_env = xasprintf("TCPLOCALPORT=%d", s->port);
-		}
+		peer_addr(&p, a, sizeof(a));
+		svc->local_ip_env = xasprintf("TCPLOCALIP=%s", a);
+		svc->local_port_env = xasprintf("TCPLOCALPORT=%d", s->port);
 	}
 }
 
