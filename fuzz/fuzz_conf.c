@@ -37,7 +37,7 @@ fuzz_roundtrip(struct config *cf, struct diag *d)
 	conf_finish(cf, d);
 	one = fuzz_dump(cf, &len1);
 	if (d->errors == 0) {
-		again = config_new();
+		again = conf_new();
 		conf_parse_buffer(again, "dump", one, len1, &opts, &d2);
 		conf_finish(again, &d2);
 		two = fuzz_dump(again, &len2);
@@ -48,7 +48,7 @@ fuzz_roundtrip(struct config *cf, struct diag *d)
 			abort();
 		}
 		free(two);
-		config_free(again);
+		conf_free(again);
 		diag_free(&d2);
 	}
 	free(one);
@@ -61,16 +61,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config *cf;
 	struct diag d = { 0 };
 
-	cf = config_new();
+	cf = conf_new();
 	conf_parse_buffer(cf, "fuzz", (const char *)data, size, &opts, &d);
 	fuzz_roundtrip(cf, &d);
-	config_free(cf);
+	conf_free(cf);
 	diag_free(&d);
 
-	cf = config_new();
+	cf = conf_new();
 	conf_inetd_buffer(cf, "fuzz", (const char *)data, size, &d);
 	fuzz_roundtrip(cf, &d);
-	config_free(cf);
+	conf_free(cf);
 	diag_free(&d);
 	return 0;
 }

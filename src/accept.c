@@ -60,7 +60,7 @@ static struct retry *retries;
 void
 accept_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	char line[256], addr[INET6_ADDRSTRLEN];
 	size_t n;
 
@@ -81,7 +81,7 @@ accept_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
 void
 accept_log_fail(const struct svc *svc, const char *reason, const struct peer *peer)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	char addr[INET6_ADDRSTRLEN];
 
 	if (s->log_on_failure == 0)
@@ -129,7 +129,7 @@ accept_retry_free(struct retry *r)
 	while (*pp != r)
 		pp = &(*pp)->next;
 	*pp = r->next;
-	timer_cancel(&r->t);
+	loop_timer_cancel(&r->t);
 	free(r);
 }
 
@@ -151,7 +151,7 @@ accept_retry_fire(void *arg)
 		accept_retry_free(r);
 		return;
 	}
-	timer_set(&r->t, RETRY_MS);
+	loop_timer_set(&r->t, RETRY_MS);
 }
 
 /* fork() failed for a stream connection: keep it and try again, unless
@@ -182,14 +182,14 @@ accept_fork_failed(struct svc *svc, int conn, const struct peer *peer)
 	r->t.arg = r;
 	r->next = retries;
 	retries = r;
-	timer_set(&r->t, RETRY_MS);
+	loop_timer_set(&r->t, RETRY_MS);
 }
 
 static void
 accept_pause(struct svc *svc, unsigned why, uint64_t ms)
 {
 	service_pause(svc, why);
-	timer_set(&svc->resume, ms);
+	loop_timer_set(&svc->resume, ms);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -200,7 +200,7 @@ struct sensor *
 accept_sensor(void)
 {
 	if (sensor_list == NULL)
-		sensor_list = sensor_new(SENSOR_MAX);
+		sensor_list = limits_sensor_new(SENSOR_MAX);
 	return sensor_list;
 }
 
@@ -248,7 +248,7 @@ minute_now(void)
 static const char *
 accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	uint64_t now = loop_now();
 	const uint8_t *addr = NULL;
 	int family = AF_UNSPEC;
@@ -256,7 +256,7 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 	*need_name = false;
 	if (peer != NULL)
 		addr = peer_bytes(peer, &family);
-	if (addr != NULL && sensor_list != NULL && sensor_denied(sensor_list, family, addr, now))
+	if (addr != NULL && sensor_list != NULL && limits_sensor_denied(sensor_list, family, addr, now))
 		return "address";
 	if (s->cps_rate > 0 && limits_cps(&svc->cps, s->cps_rate, now)) {
 		log_warnx("%s: more than %u connections per second; pausing the service for %u s",
@@ -284,8 +284,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 		    s->wait != 1) {
 			struct srckey k;
 
-			srckey_make(&k, family, addr, s->per_source_prefix4, s->per_source_prefix6);
-			if (srccount_get(svc->per_source, &k) >= (unsigned)s->per_source)
+			limits_srckey(&k, family, addr, s->per_source_prefix4, s->per_source_prefix6);
+			if (limits_count_get(svc->per_source, &k) >= (unsigned)s->per_source)
 				return "per_source_limit";
 		}
 		if (porter.limit > 0 && child_count() >= (size_t)porter.limit)
@@ -294,8 +294,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 	if (addr != NULL && svc->src_rate != NULL) {
 		struct srckey k;
 
-		srckey_make(&k, family, addr, s->per_source_prefix4, s->per_source_prefix6);
-		if (!srcrate_take(svc->src_rate, &k, now))
+		limits_srckey(&k, family, addr, s->per_source_prefix4, s->per_source_prefix6);
+		if (!limits_rate_take(svc->src_rate, &k, now))
 			return "per_source_rate";
 	}
 	return NULL;
@@ -427,15 +427,15 @@ accept_refuse(struct svc *svc, int conn, const struct peer *peer, const char *wh
 static void
 accept_child_started(struct svc *svc, struct child *c, const struct peer *peer)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 
 	if (peer != NULL && svc->per_source != NULL && s->wait != 1) {
 		int family;
 		const uint8_t *addr;
 
 		addr = peer_bytes(peer, &family);
-		srckey_make(&c->key, family, addr, s->per_source_prefix4, s->per_source_prefix6);
-		c->counted = srccount_inc(svc->per_source, &c->key);
+		limits_srckey(&c->key, family, addr, s->per_source_prefix4, s->per_source_prefix6);
+		c->counted = limits_count_inc(svc->per_source, &c->key);
 	}
 	if (s->timeout > 0)
 		child_cap(c, (uint64_t)s->timeout * 1000);
@@ -446,7 +446,7 @@ accept_child_started(struct svc *svc, struct child *c, const struct peer *peer)
 static bool
 accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 
 	/* RFC 1078: the "+Go" comes before anything else. */
 	if (svc->kind == SVC_TCPMUX_CLIENT && (s->type & T_TCPMUXPLUS) &&
@@ -470,7 +470,7 @@ accept_dispatch(struct svc *svc, int conn, const struct peer *peer)
 		accept_log_start(svc, 0, peer);
 		if (peer != NULL && s->deny_time != 0) {
 			addr = peer_bytes(peer, &family);
-			sensor_add(accept_sensor(), family, addr,
+			limits_sensor_add(accept_sensor(), family, addr,
 			    s->deny_time == DENY_FOREVER ?
 			        UINT64_MAX :
 			        loop_now() + (uint64_t)s->deny_time * 1000);
@@ -523,7 +523,7 @@ accept_pconn_free(struct pconn *pc)
 	*pp = pc->next;
 	resolve_cancel(pc->rq);
 	ident_cancel(pc->id);
-	timer_cancel(&pc->t);
+	loop_timer_cancel(&pc->t);
 	free(pc);
 }
 
@@ -632,7 +632,7 @@ accept_hold(struct svc *svc, int fd, const struct peer *peer, bool need_name)
 		if (pc->rq == NULL)
 			pc->need_name = false;
 		else
-			timer_set(&pc->t, LOOKUP_MS);
+			loop_timer_set(&pc->t, LOOKUP_MS);
 	}
 	if (idonly) {
 		pc->local.len = sizeof(pc->local.sa);
@@ -668,7 +668,7 @@ accept_forget(const struct svc *svc)
 		}
 	}
 	if (svc == NULL) {
-		sensor_free(sensor_list);
+		limits_sensor_free(sensor_list);
 		sensor_list = NULL;
 	}
 }
@@ -815,7 +815,7 @@ accept_wait(struct svc *svc)
 static void
 accept_sensor_dgram(struct svc *svc)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct peer peer;
@@ -832,7 +832,7 @@ accept_sensor_dgram(struct svc *svc)
 		if (s->deny_time == 0)
 			continue;
 		addr = peer_bytes(&peer, &family);
-		sensor_add(accept_sensor(), family, addr,
+		limits_sensor_add(accept_sensor(), family, addr,
 		    s->deny_time == DENY_FOREVER ? UINT64_MAX :
 		                                   loop_now() + (uint64_t)s->deny_time * 1000);
 	}

@@ -47,7 +47,7 @@ access_push(struct addrlist *list, const struct addr_rule *r)
 {
 	if (list->n == list->cap) {
 		list->cap = list->cap ? list->cap * 2 : 8;
-		list->v = xrealloc(list->v, list->cap * sizeof(*list->v));
+		list->v = mem_realloc(list->v, list->cap * sizeof(*list->v));
 	}
 	list->v[list->n++] = *r;
 }
@@ -84,7 +84,7 @@ access_push_name(struct addrlist *list, enum addr_kind kind, const char *name)
 
 	memset(&r, 0, sizeof(r));
 	r.kind = (uint8_t)kind;
-	r.name = xstrdup(name);
+	r.name = mem_strdup(name);
 	for (char *p = r.name; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -496,12 +496,12 @@ access_copy(struct addrlist *dst, const struct addrlist *src)
 	access_clear(dst);
 	if (src->n == 0)
 		return;
-	dst->v = xcalloc(src->n, sizeof(*dst->v));
+	dst->v = mem_calloc(src->n, sizeof(*dst->v));
 	dst->cap = src->n;
 	for (size_t i = 0; i < src->n; i++) {
 		dst->v[i] = src->v[i];
 		if (src->v[i].name != NULL)
-			dst->v[i].name = xstrdup(src->v[i].name);
+			dst->v[i].name = mem_strdup(src->v[i].name);
 	}
 	dst->n = src->n;
 }
@@ -800,7 +800,7 @@ acl_name_add(struct acl_name *v, size_t *n, const char *name, unsigned bits, int
 {
 	struct acl_name *e = &v[(*n)++];
 
-	e->name = xstrdup(name);
+	e->name = mem_strdup(name);
 	for (char *p = e->name; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -826,7 +826,7 @@ acl_compile(const struct addrlist *only_from, bool only_from_set, const struct a
 	static const unsigned listbit[2] = { ACL_ONLY, ACL_NO };
 	size_t count[2][129], nhost = 0, ndomain = 0;
 	int tabidx[2][129];
-	struct acl *acl = xcalloc(1, sizeof(*acl));
+	struct acl *acl = mem_calloc(1, sizeof(*acl));
 
 	acl->only_from_set = only_from_set;
 	memset(count, 0, sizeof(count));
@@ -854,7 +854,7 @@ acl_compile(const struct addrlist *only_from, bool only_from_set, const struct a
 		for (int p = 0; p <= 128; p++)
 			f->ntab += count[fi][p] > 0;
 		if (f->ntab > 0)
-			f->tab = xcalloc(f->ntab, sizeof(*f->tab));
+			f->tab = mem_calloc(f->ntab, sizeof(*f->tab));
 		f->ntab = 0;
 		for (int p = (int)acl_family_bits(fi); p >= 0; p--) {
 			struct acl_table *t;
@@ -867,16 +867,16 @@ acl_compile(const struct addrlist *only_from, bool only_from_set, const struct a
 				size *= 2;
 			tabidx[fi][p] = (int)f->ntab;
 			t = &f->tab[f->ntab++];
-			t->slot = xcalloc(size, sizeof(*t->slot));
+			t->slot = mem_calloc(size, sizeof(*t->slot));
 			t->mask = size - 1;
 			t->prefix = (unsigned)p;
 		}
 	}
 
 	if (nhost > 0)
-		acl->host = xcalloc(nhost, sizeof(*acl->host));
+		acl->host = mem_calloc(nhost, sizeof(*acl->host));
 	if (ndomain > 0)
-		acl->domain = xcalloc(ndomain, sizeof(*acl->domain));
+		acl->domain = mem_calloc(ndomain, sizeof(*acl->domain));
 	for (int l = 0; l < 2; l++) {
 		for (size_t i = 0; lists[l] != NULL && i < lists[l]->n; i++) {
 			const struct addr_rule *r = &lists[l]->v[i];

@@ -28,7 +28,7 @@ child_bucket(pid_t pid)
 struct child *
 child_add(pid_t pid, struct svc *svc, const struct peer *peer)
 {
-	struct child *c = xcalloc(1, sizeof(*c));
+	struct child *c = mem_calloc(1, sizeof(*c));
 	size_t b = child_bucket(pid);
 
 	c->pid = pid;
@@ -69,7 +69,7 @@ child_cap(struct child *c, uint64_t ms)
 {
 	c->cap.fn = child_cap_fire;
 	c->cap.arg = c;
-	timer_set(&c->cap, ms);
+	loop_timer_set(&c->cap, ms);
 }
 
 static void
@@ -77,9 +77,9 @@ child_remove(struct child *c)
 {
 	struct child **pp = &child_hash[child_bucket(c->pid)];
 
-	timer_cancel(&c->cap);
+	loop_timer_cancel(&c->cap);
 	if (c->counted && c->svc != NULL && c->svc->per_source != NULL)
-		srccount_dec(c->svc->per_source, &c->key);
+		limits_count_dec(c->svc->per_source, &c->key);
 
 	while (*pp != c)
 		pp = &(*pp)->next;
@@ -91,7 +91,7 @@ child_remove(struct child *c)
 static void
 child_log_exit(const struct child *c, int status)
 {
-	const struct service *s = c->svc->conf;
+	const struct service_config *s = c->svc->conf;
 	unsigned what = s->log_on_success;
 	char line[256];
 	size_t n;
@@ -192,13 +192,13 @@ child_orphan(const struct svc *svc)
 			if (c->svc == svc) {
 				c->svc = NULL;
 				c->counted = false;
-				timer_cancel(&c->cap);
+				loop_timer_cancel(&c->cap);
 				c->doomed = loop_now() + ORPHAN_GRACE_MS;
 				any = true;
 			}
 	if (any) {
 		orphan_timer.fn = child_orphans_kill;
-		timer_set(&orphan_timer, ORPHAN_GRACE_MS);
+		loop_timer_set(&orphan_timer, ORPHAN_GRACE_MS);
 	}
 }
 
@@ -216,12 +216,12 @@ child_free_all(void)
 			struct child *c = child_hash[b];
 
 			child_hash[b] = c->next;
-			timer_cancel(&c->cap);
+			loop_timer_cancel(&c->cap);
 			free(c);
 		}
 	}
 	child_n = 0;
-	timer_cancel(&orphan_timer);
+	loop_timer_cancel(&orphan_timer);
 }
 
 void

@@ -30,9 +30,9 @@ static const char *const internal_names[] = {
 };
 
 static struct loc
-where(const struct service *s, enum attr_id a)
+where(const struct service_config *s, enum attr_id a)
 {
-	return service_has(s, a) ? service_at(s, a) : s->loc;
+	return conf_service_has(s, a) ? conf_service_at(s, a) : s->loc;
 }
 
 static const char *
@@ -44,31 +44,31 @@ proto_name(int proto)
 /* Whether the entry lacks a, and no refused line tried to set it: a refused
  * value was reported already, and "missing" would only repeat it. */
 static bool
-missing(const struct service *s, enum attr_id a)
+missing(const struct service_config *s, enum attr_id a)
 {
-	return !service_has(s, a) && !(s->refused & (1ull << a));
+	return !conf_service_has(s, a) && !(s->refused & (1ull << a));
 }
 
 static bool
-refused(const struct service *s, enum attr_id a)
+refused(const struct service_config *s, enum attr_id a)
 {
 	return (s->refused & (1ull << a)) != 0;
 }
 
 static bool
-is_internal(const struct service *s)
+is_internal(const struct service_config *s)
 {
 	return (s->type & T_INTERNAL) || (s->flags & F_SENSOR);
 }
 
 static bool
-is_tcpmux_client(const struct service *s)
+is_tcpmux_client(const struct service_config *s)
 {
 	return (s->type & (T_TCPMUX | T_TCPMUXPLUS)) != 0;
 }
 
 static void
-check_kind(struct service *s, struct diag *d)
+check_kind(struct service_config *s, struct diag *d)
 {
 	/* socket_type and protocol imply each other for tcp and udp. */
 	if (s->socket_type == 0 && s->protocol == 0) {
@@ -106,7 +106,7 @@ check_kind(struct service *s, struct diag *d)
 
 /* The relay's target is resolved once, at load time, IPv4 or IPv6. */
 static void
-check_redirect_target(struct service *s, struct diag *d)
+check_redirect_target(struct service_config *s, struct diag *d)
 {
 	struct addrinfo hints = { 0 }, *res = NULL;
 	int e;
@@ -117,7 +117,7 @@ check_redirect_target(struct service *s, struct diag *d)
 	if (e == 0 && res != NULL && res->ai_addrlen > sizeof(s->redirect_addr))
 		e = EAI_FAMILY; /* neither IPv4 nor IPv6 */
 	if (e != 0 || res == NULL) {
-		diag_error(d, service_at(s, A_REDIRECT), "%s: redirect %s: %s", s->id,
+		diag_error(d, conf_service_at(s, A_REDIRECT), "%s: redirect %s: %s", s->id,
 		    s->redirect_host,
 		    e == EAI_NONAME || e == EAI_NODATA ? "no address" : gai_strerror(e));
 		if (res != NULL)
@@ -130,7 +130,7 @@ check_redirect_target(struct service *s, struct diag *d)
 }
 
 static void
-check_program(struct service *s, struct diag *d)
+check_program(struct service_config *s, struct diag *d)
 {
 	struct stat st;
 
@@ -148,43 +148,43 @@ check_program(struct service *s, struct diag *d)
 		else if (strcmp(s->name, "tcpmux") == 0 && s->socket_type == SOCK_DGRAM)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
 			    s->id);
-		if (service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
-			diag_warn(d, service_at(s, A_SERVER),
+		if (conf_service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
+			diag_warn(d, conf_service_at(s, A_SERVER),
 			    "%s: server is not used by an internal "
 			    "service",
 			    s->id);
 		return;
 	}
-	if (service_has(s, A_REDIRECT)) {
+	if (conf_service_has(s, A_REDIRECT)) {
 		if (s->socket_type != SOCK_STREAM || s->wait != 0)
-			diag_error(d, service_at(s, A_REDIRECT),
+			diag_error(d, conf_service_at(s, A_REDIRECT),
 			    "%s: redirect needs socket_type = stream "
 			    "and wait = no",
 			    s->id);
 		if (s->flags & F_NAMEINARGS)
 			diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS does not go with redirect",
 			    s->id);
-		if (service_has(s, A_SERVER))
-			diag_warn(d, service_at(s, A_SERVER),
+		if (conf_service_has(s, A_SERVER))
+			diag_warn(d, conf_service_at(s, A_SERVER),
 			    "%s: server is not used by a redirect "
 			    "service",
 			    s->id);
 		if (!isdigit((unsigned char)s->redirect_port[0]) &&
 		    getservbyname(s->redirect_port, "tcp") == NULL)
-			diag_error(d, service_at(s, A_REDIRECT),
+			diag_error(d, conf_service_at(s, A_REDIRECT),
 			    "%s: redirect: unknown port \"%s\" (not "
 			    "in /etc/services for tcp)",
 			    s->id, s->redirect_port);
 		else
 			check_redirect_target(s, d);
-	} else if (!service_has(s, A_SERVER)) {
+	} else if (!conf_service_has(s, A_SERVER)) {
 		if (missing(s, A_SERVER) && missing(s, A_REDIRECT))
 			diag_error(d, s->loc, "%s: missing attribute server", s->id);
 	} else if (stat(s->server, &st) != 0) {
-		diag_error(d, service_at(s, A_SERVER), "%s: server %s: %s", s->id, s->server,
+		diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s: %s", s->id, s->server,
 		    strerror(errno));
 	} else if (!S_ISREG(st.st_mode) || access(s->server, X_OK) != 0) {
-		diag_error(d, service_at(s, A_SERVER), "%s: server %s is not an executable file",
+		diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s is not an executable file",
 		    s->id, s->server);
 	}
 	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
@@ -206,13 +206,13 @@ parse_id(const char *v, unsigned long *out)
 }
 
 static void
-check_credentials(struct service *s, struct diag *d)
+check_credentials(struct service_config *s, struct diag *d)
 {
 	unsigned long n;
 
-	if (!service_has(s, A_USER)) {
+	if (!conf_service_has(s, A_USER)) {
 		/* Builtins and relays run inside porterd. */
-		if (!is_internal(s) && !service_has(s, A_REDIRECT) && missing(s, A_USER))
+		if (!is_internal(s) && !conf_service_has(s, A_REDIRECT) && missing(s, A_USER))
 			diag_error(d, s->loc, "%s: missing attribute user", s->id);
 	} else if (parse_id(s->user, &n)) {
 		/* As in xinetd, a numeric user is also the group. */
@@ -228,7 +228,7 @@ check_credentials(struct service *s, struct diag *d)
 		struct passwd *pw = getpwnam(s->user);
 
 		if (pw == NULL)
-			diag_error(d, service_at(s, A_USER), "%s: user %s does not exist", s->id,
+			diag_error(d, conf_service_at(s, A_USER), "%s: user %s does not exist", s->id,
 			    s->user);
 		else {
 			s->uid = pw->pw_uid;
@@ -236,7 +236,7 @@ check_credentials(struct service *s, struct diag *d)
 			s->have_uid = s->have_gid = true;
 		}
 	}
-	if (service_has(s, A_GROUP)) {
+	if (conf_service_has(s, A_GROUP)) {
 		if (parse_id(s->group, &n)) {
 			s->gid = (gid_t)n;
 			s->have_gid = true;
@@ -244,7 +244,7 @@ check_credentials(struct service *s, struct diag *d)
 			struct group *gr = getgrnam(s->group);
 
 			if (gr == NULL)
-				diag_error(d, service_at(s, A_GROUP), "%s: group %s does not exist",
+				diag_error(d, conf_service_at(s, A_GROUP), "%s: group %s does not exist",
 				    s->id, s->group);
 			else {
 				s->gid = gr->gr_gid;
@@ -255,7 +255,7 @@ check_credentials(struct service *s, struct diag *d)
 }
 
 static void
-check_port(struct service *s, struct diag *d)
+check_port(struct service_config *s, struct diag *d)
 {
 	struct servent *se;
 
@@ -299,7 +299,7 @@ check_port(struct service *s, struct diag *d)
 		return;
 	}
 	if (s->port >= 0 && s->port != ntohs((uint16_t)se->s_port)) {
-		diag_error(d, service_at(s, A_PORT),
+		diag_error(d, conf_service_at(s, A_PORT),
 		    "%s: /etc/services gives %s port %d, not %d; add "
 		    "type = UNLISTED to use another port",
 		    s->id, s->name, ntohs((uint16_t)se->s_port), s->port);
@@ -309,12 +309,12 @@ check_port(struct service *s, struct diag *d)
 }
 
 static void
-check_address(struct service *s, struct diag *d)
+check_address(struct service_config *s, struct diag *d)
 {
 	bool v4 = s->flags & F_IPV4, v6 = s->flags & F_IPV6;
 
 	if (v4 && v6) {
-		diag_warn(d, service_at(s, A_FLAGS),
+		diag_warn(d, conf_service_at(s, A_FLAGS),
 		    "%s: flags IPv4 and IPv6 together give one "
 		    "dual-stack IPv6 socket",
 		    s->id);
@@ -322,7 +322,7 @@ check_address(struct service *s, struct diag *d)
 	}
 	s->family = v4 ? AF_INET : AF_INET6;
 	s->bind_len = 0;
-	if (service_has(s, A_BIND)) {
+	if (conf_service_has(s, A_BIND)) {
 		struct addrinfo hints = { 0 }, *res = NULL;
 		int e;
 
@@ -333,7 +333,7 @@ check_address(struct service *s, struct diag *d)
 		if (e == 0 && res != NULL && res->ai_addrlen > sizeof(s->bind_addr))
 			e = EAI_FAMILY; /* neither IPv4 nor IPv6 */
 		if (e != 0 || res == NULL) {
-			diag_error(d, service_at(s, A_BIND), "%s: bind %s: %s%s", s->id, s->bind,
+			diag_error(d, conf_service_at(s, A_BIND), "%s: bind %s: %s%s", s->id, s->bind,
 			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA ?
 			        "no address" :
 			        gai_strerror(e),
@@ -350,29 +350,29 @@ check_address(struct service *s, struct diag *d)
 		freeaddrinfo(res);
 	}
 	s->family_conf = s->family;
-	if (service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
-		diag_warn(d, service_at(s, A_V6ONLY), "%s: v6only has no effect on an IPv4 socket",
+	if (conf_service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
+		diag_warn(d, conf_service_at(s, A_V6ONLY), "%s: v6only has no effect on an IPv4 socket",
 		    s->id);
 }
 
 static void
-check_files(struct service *s, struct diag *d)
+check_files(struct service_config *s, struct diag *d)
 {
 	static const enum attr_id banners[] = { A_BANNER, A_BANNER_SUCCESS, A_BANNER_FAIL };
 	const char *paths[] = { s->banner, s->banner_success, s->banner_fail };
 
 	for (size_t i = 0; i < 3; i++) {
 		if (paths[i] != NULL && access(paths[i], R_OK) != 0)
-			diag_error(d, service_at(s, banners[i]), "%s: %s %s: %s", s->id,
+			diag_error(d, conf_service_at(s, banners[i]), "%s: %s %s: %s", s->id,
 			    conf_attr_name(banners[i]), paths[i], strerror(errno));
 	}
 }
 
 static void
-check_misc(struct service *s, struct diag *d)
+check_misc(struct service_config *s, struct diag *d)
 {
 	if (s->log_type.kind == LOGT_FILE) {
-		char *dir = xstrdup(s->log_type.path);
+		char *dir = mem_strdup(s->log_type.path);
 		struct stat st;
 
 		*strrchr(dir, '/') = '\0';
@@ -389,30 +389,30 @@ check_misc(struct service *s, struct diag *d)
 		    "log_on_failure",
 		    s->id);
 	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
-	    !service_has(s, A_REDIRECT))
-		diag_warn(d, service_at(s, A_LOG_ON_SUCCESS),
+	    !conf_service_has(s, A_REDIRECT))
+		diag_warn(d, conf_service_at(s, A_LOG_ON_SUCCESS),
 		    "%s: TRAFFIC is only logged for redirect "
 		    "services",
 		    s->id);
-	if (service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
-		diag_warn(d, service_at(s, A_DENY_TIME),
+	if (conf_service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
+		diag_warn(d, conf_service_at(s, A_DENY_TIME),
 		    "%s: deny_time only applies with flags = SENSOR", s->id);
 	if (s->listen_fds && s->wait != 1)
-		diag_error(d, service_at(s, A_LISTEN_FDS), "%s: listen_fds needs wait = yes",
+		diag_error(d, conf_service_at(s, A_LISTEN_FDS), "%s: listen_fds needs wait = yes",
 		    s->id);
-	if (service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
-	    !service_has(s, A_REDIRECT))
-		diag_warn(d, service_at(s, A_REDIRECT_IDLE),
+	if (conf_service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
+	    !conf_service_has(s, A_REDIRECT))
+		diag_warn(d, conf_service_at(s, A_REDIRECT_IDLE),
 		    "%s: redirect_idle only applies to redirect "
 		    "services",
 		    s->id);
-	if (service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
-		diag_warn(d, service_at(s, A_PER_SOURCE),
+	if (conf_service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
+		diag_warn(d, conf_service_at(s, A_PER_SOURCE),
 		    "%s: per_source has no effect with wait = yes", s->id);
 }
 
 bool
-service_binds_any(const struct service *s)
+conf_check_binds_any(const struct service_config *s)
 {
 	static const uint8_t zero[16];
 
@@ -425,15 +425,15 @@ service_binds_any(const struct service *s)
 
 /* Whether s is a dual-stack IPv6 wildcard, which takes IPv4 as well. */
 static bool
-binds_dual(const struct service *s)
+binds_dual(const struct service_config *s)
 {
-	return s->family == AF_INET6 && !s->v6only && service_binds_any(s);
+	return s->family == AF_INET6 && !s->v6only && conf_check_binds_any(s);
 }
 
 /* Two listeners clash when they would bind the same protocol and port on
  * overlapping addresses: bind() would fail for the second. */
 static bool
-listeners_clash(const struct service *a, const struct service *b)
+listeners_clash(const struct service_config *a, const struct service_config *b)
 {
 	if (a->protocol != b->protocol || a->port != b->port)
 		return false;
@@ -441,7 +441,7 @@ listeners_clash(const struct service *a, const struct service *b)
 		return true;
 	if (a->family != b->family)
 		return false;
-	if (service_binds_any(a) || service_binds_any(b))
+	if (conf_check_binds_any(a) || conf_check_binds_any(b))
 		return true;
 	if (a->family == AF_INET)
 		return memcmp(&a->bind_addr.sin.sin_addr, &b->bind_addr.sin.sin_addr, 4) == 0;
@@ -454,7 +454,7 @@ conf_check(struct config *cf, struct diag *d)
 	size_t before = d->errors;
 
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		struct service *s = cf->svc[i];
+		struct service_config *s = cf->svc[i];
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(cf->svc[j]->id, s->id) == 0) {
@@ -497,12 +497,12 @@ conf_check(struct config *cf, struct diag *d)
 	if (d->errors != before)
 		return; /* addresses and ports may be unresolved */
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		const struct service *s = cf->svc[i];
+		const struct service_config *s = cf->svc[i];
 
 		if (is_tcpmux_client(s))
 			continue;
 		for (size_t j = 0; j < i; j++) {
-			const struct service *o = cf->svc[j];
+			const struct service_config *o = cf->svc[j];
 
 			if (!is_tcpmux_client(o) && listeners_clash(s, o)) {
 				diag_error(d, s->loc,

@@ -50,7 +50,7 @@ dump_addrs(FILE *fp, const struct addrlist *l)
 }
 
 static void
-dump_value(FILE *fp, const struct service *s, enum attr_id a)
+dump_value(FILE *fp, const struct service_config *s, enum attr_id a)
 {
 	switch (a) {
 	case A_ID:
@@ -166,7 +166,7 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 		break;
 	case A_LOG_ON_SUCCESS:
 		/* TRAFFIC only means something for a relay. */
-		dump_bits(fp, s->log_on_success & (service_has(s, A_REDIRECT) ? ~0u : ~L_TRAFFIC),
+		dump_bits(fp, s->log_on_success & (conf_service_has(s, A_REDIRECT) ? ~0u : ~L_TRAFFIC),
 		    L_TRAFFIC, conf_log_name);
 		break;
 	case A_LOG_ON_FAILURE:
@@ -238,7 +238,7 @@ dump_value(FILE *fp, const struct service *s, enum attr_id a)
 /* Whether the dump shows attribute a of s. Resolved values are shown even
  * where the file left them implicit, so the dump says what will run. */
 static bool
-dump_shows(const struct service *s, enum attr_id a)
+dump_shows(const struct service_config *s, enum attr_id a)
 {
 	switch (a) {
 	case A_ID:
@@ -257,20 +257,20 @@ dump_shows(const struct service *s, enum attr_id a)
 		return s->port >= 0;
 	case A_V6ONLY:
 		/* Only an IPv6 socket has the option. */
-		return service_has(s, a) && s->family != AF_INET;
+		return conf_service_has(s, a) && s->family != AF_INET;
 	case A_PER_SOURCE:
 		/* Meaningless for a single server; the checks warn where the
 		 * entry itself sets it. */
-		return service_has(s, a) && s->wait != 1;
+		return conf_service_has(s, a) && s->wait != 1;
 	case A_REDIRECT_IDLE:
-		return service_has(s, a) && service_has(s, A_REDIRECT);
+		return conf_service_has(s, a) && conf_service_has(s, A_REDIRECT);
 	case A_DISABLE:
 	case A_MDNS:
 	case A_ENABLED:
 	case A_DISABLED:
 		return false;
 	default:
-		return service_has(s, a);
+		return conf_service_has(s, a);
 	}
 }
 
@@ -279,7 +279,7 @@ conf_dump(const struct config *cf, FILE *fp)
 {
 	fputs("# porter: the effective services, with defaults applied\n", fp);
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		const struct service *s = cf->svc[i];
+		const struct service_config *s = cf->svc[i];
 
 		fprintf(fp, "\nservice %s\n{\n", s->name);
 		for (int a = 0; a < A_MAX; a++) {

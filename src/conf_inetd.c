@@ -30,7 +30,7 @@ struct inetd_ctx {
 
 /* True when s was made from an earlier line of the file being read. */
 static bool
-inetd_ours(const struct inetd_ctx *x, const struct service *s)
+inetd_ours(const struct inetd_ctx *x, const struct service_config *s)
 {
 	for (size_t i = x->first; i < x->cf->nsvc; i++)
 		if (x->cf->svc[i] == s)
@@ -83,12 +83,12 @@ inetd_host(struct inetd_ctx *x, const char *field, char **host, const char **svc
 		return false;
 	}
 	free(*host);
-	*host = n == 1 && field[0] == '*' ? NULL : xstrndup(field, n);
+	*host = n == 1 && field[0] == '*' ? NULL : mem_strndup(field, n);
 	return true;
 }
 
 static bool
-inetd_service(struct inetd_ctx *x, struct service *s, const char *name, struct loc loc)
+inetd_service(struct inetd_ctx *x, struct service_config *s, const char *name, struct loc loc)
 {
 	unsigned long long port;
 
@@ -102,13 +102,13 @@ inetd_service(struct inetd_ctx *x, struct service *s, const char *name, struct l
 	}
 	s->port = (int)port;
 	s->type |= T_UNLISTED;
-	service_set(s, A_PORT, loc);
-	service_set(s, A_TYPE, loc);
+	conf_service_set(s, A_PORT, loc);
+	conf_service_set(s, A_TYPE, loc);
 	return true;
 }
 
 static bool
-inetd_socktype(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc)
+inetd_socktype(struct inetd_ctx *x, struct service_config *s, const char *t, struct loc loc)
 {
 	if (strcmp(t, "stream") == 0)
 		s->socket_type = SOCK_STREAM;
@@ -122,13 +122,13 @@ inetd_socktype(struct inetd_ctx *x, struct service *s, const char *t, struct loc
 		diag_error(x->d, loc, "socket type: expected stream or dgram, not \"%s\"", t);
 		return false;
 	}
-	service_set(s, A_SOCKET_TYPE, loc);
+	conf_service_set(s, A_SOCKET_TYPE, loc);
 	return true;
 }
 
 /* The protocol field; the socket type is checked against it by the caller. */
 static bool
-inetd_proto(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc)
+inetd_proto(struct inetd_ctx *x, struct service_config *s, const char *t, struct loc loc)
 {
 	static const struct {
 		const char *name;
@@ -150,11 +150,11 @@ inetd_proto(struct inetd_ctx *x, struct service *s, const char *t, struct loc lo
 			continue;
 		s->protocol = protos[i].protocol;
 		s->flags |= protos[i].flags;
-		service_set(s, A_PROTOCOL, loc);
+		conf_service_set(s, A_PROTOCOL, loc);
 		/* tcp6 is IPv6 only; tcp, tcp46 and no flag are dual stack. */
 		if (protos[i].flags == F_IPV6) {
 			s->v6only = true;
-			service_set(s, A_V6ONLY, loc);
+			conf_service_set(s, A_V6ONLY, loc);
 		}
 		return true;
 	}
@@ -201,7 +201,7 @@ inetd_wait_slot(const char *t, size_t n, unsigned long long *out)
  * per minute, but porter limits rates with cps and concurrency here.
  */
 static bool
-inetd_wait(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc)
+inetd_wait(struct inetd_ctx *x, struct service_config *s, const char *t, struct loc loc)
 {
 	size_t kw = strcspn(t, "./");
 	unsigned long long v[3] = { 0, 0, 0 };
@@ -215,7 +215,7 @@ inetd_wait(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc
 		diag_error(x->d, loc, "wait: expected wait or nowait, not \"%s\"", t);
 		return false;
 	}
-	service_set(s, A_WAIT, loc);
+	conf_service_set(s, A_WAIT, loc);
 	if (t[kw] == '\0')
 		return true;
 	if (t[kw] == '.') {
@@ -226,7 +226,7 @@ inetd_wait(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc
 			return false;
 		}
 		s->instances = (int)v[0];
-		service_set(s, A_INSTANCES, loc);
+		conf_service_set(s, A_INSTANCES, loc);
 		return true;
 	}
 	p = t + kw + 1;
@@ -246,16 +246,16 @@ inetd_wait(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc
 	}
 	if (v[0] > 0) {
 		s->instances = (int)v[0];
-		service_set(s, A_INSTANCES, loc);
+		conf_service_set(s, A_INSTANCES, loc);
 	}
 	if (v[1] > 0) {
 		s->per_source_cps_rate = (unsigned)((v[1] + 59) / 60);
 		s->per_source_cps_burst = (unsigned)v[1];
-		service_set(s, A_PER_SOURCE_CPS, loc);
+		conf_service_set(s, A_PER_SOURCE_CPS, loc);
 	}
 	if (v[2] > 0) {
 		s->per_source = (int)v[2];
-		service_set(s, A_PER_SOURCE, loc);
+		conf_service_set(s, A_PER_SOURCE, loc);
 	}
 	return true;
 }
@@ -263,7 +263,7 @@ inetd_wait(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc
 /* user, user.group or user:group. A ':' wins because no user name holds one;
  * otherwise the first '.' splits, as in OpenBSD. */
 static bool
-inetd_user(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc)
+inetd_user(struct inetd_ctx *x, struct service_config *s, const char *t, struct loc loc)
 {
 	const char *slash = strchr(t, '/');
 	const char *sep = strchr(t, ':');
@@ -283,19 +283,19 @@ inetd_user(struct inetd_ctx *x, struct service *s, const char *t, struct loc loc
 		return false;
 	}
 	if (sep == NULL)
-		s->user = xstrdup(t);
+		s->user = mem_strdup(t);
 	else {
-		s->user = xstrndup(t, (size_t)(sep - t));
-		s->group = xstrdup(sep + 1);
-		service_set(s, A_GROUP, loc);
+		s->user = mem_strndup(t, (size_t)(sep - t));
+		s->group = mem_strdup(sep + 1);
+		conf_service_set(s, A_GROUP, loc);
 	}
-	service_set(s, A_USER, loc);
+	conf_service_set(s, A_USER, loc);
 	return true;
 }
 
 /* internal, or an absolute path followed by argv0 and the arguments. */
 static bool
-inetd_server(struct inetd_ctx *x, struct service *s, const struct strv *w, size_t at,
+inetd_server(struct inetd_ctx *x, struct service_config *s, const struct strv *w, size_t at,
     struct loc loc)
 {
 	const char *path = w->v[at];
@@ -304,7 +304,7 @@ inetd_server(struct inetd_ctx *x, struct service *s, const struct strv *w, size_
 	if (strcmp(path, "internal") == 0) {
 		/* inetd ignores arguments after internal, and so does porter. */
 		s->type |= T_INTERNAL;
-		service_set(s, A_TYPE, loc);
+		conf_service_set(s, A_TYPE, loc);
 		return true;
 	}
 	if (path[0] != '/') {
@@ -318,22 +318,22 @@ inetd_server(struct inetd_ctx *x, struct service *s, const struct strv *w, size_
 		    *base != '\0' ? base : "NAME");
 		return false;
 	}
-	s->server = xstrdup(path);
-	service_set(s, A_SERVER, loc);
+	s->server = mem_strdup(path);
+	conf_service_set(s, A_SERVER, loc);
 	for (size_t i = at + 1; i < w->n; i++)
 		strv_push(&s->server_args, w->v[i]);
-	service_set(s, A_SERVER_ARGS, loc);
+	conf_service_set(s, A_SERVER_ARGS, loc);
 	s->flags |= F_NAMEINARGS;
 	return true;
 }
 
 /* The entry with this id that will run: a `disable = yes` entry does not
  * keep an inetd.conf line from taking its id. */
-static const struct service *
+static const struct service_config *
 inetd_find_live(const struct config *cf, const char *id)
 {
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		const struct service *s = cf->svc[i];
+		const struct service_config *s = cf->svc[i];
 
 		if (!s->disable && strcmp(s->id != NULL ? s->id : s->name, id) == 0)
 			return s;
@@ -348,23 +348,23 @@ inetd_find_live(const struct config *cf, const char *id)
  * a warning.
  */
 static bool
-inetd_id(struct inetd_ctx *x, struct service *s, const char *proto, struct loc loc)
+inetd_id(struct inetd_ctx *x, struct service_config *s, const char *proto, struct loc loc)
 {
-	const struct service *other;
+	const struct service_config *other;
 	char *id;
 
 	if ((s->type & T_INTERNAL) && s->socket_type == SOCK_STREAM)
-		id = xasprintf("%s-stream", s->name);
+		id = mem_asprintf("%s-stream", s->name);
 	else if (s->type & T_INTERNAL)
-		id = xasprintf("%s-dgram", s->name);
+		id = mem_asprintf("%s-dgram", s->name);
 	else
-		id = xstrdup(s->name);
+		id = mem_strdup(s->name);
 	for (int n = 1; (other = inetd_find_live(x->cf, id)) != NULL && inetd_ours(x, other); n++) {
 		free(id);
 		if (n == 1)
-			id = xasprintf("%s-%s", s->name, proto);
+			id = mem_asprintf("%s-%s", s->name, proto);
 		else
-			id = xasprintf("%s-%s-%d", s->name, proto, n);
+			id = mem_asprintf("%s-%s-%d", s->name, proto, n);
 	}
 	if (other != NULL) {
 		diag_warn(x->d, loc, "%s is already defined at %s:%d; this line is ignored", id,
@@ -373,7 +373,7 @@ inetd_id(struct inetd_ctx *x, struct service *s, const char *proto, struct loc l
 		return false;
 	}
 	s->id = id;
-	service_set(s, A_ID, loc);
+	conf_service_set(s, A_ID, loc);
 	return true;
 }
 
@@ -381,15 +381,15 @@ static void
 inetd_line(struct inetd_ctx *x, const char *text, struct loc loc)
 {
 	struct strv w = { 0 };
-	struct service *s;
-	char *host = x->defhost != NULL ? xstrdup(x->defhost) : NULL;
+	struct service_config *s;
+	char *host = x->defhost != NULL ? mem_strdup(x->defhost) : NULL;
 	const char *name;
 	size_t at = 0; /* index in w of the service field */
 	bool ok = true;
 
 	/* A '#' that starts a word starts a comment, as in porter.conf: the
 	 * canonical dump must be able to say every argument. */
-	conf_split(text, &w);
+	conf_lex_split(text, &w);
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.v[i][0] == '#') {
 			while (w.n > i)
@@ -419,7 +419,7 @@ inetd_line(struct inetd_ctx *x, const char *text, struct loc loc)
 		goto out;
 	}
 
-	s = service_new(name, loc);
+	s = conf_service_new(name, loc);
 	s->from_inetd = true;
 	/* Read after every xinetd-style file, an entry gets the defaults a
 	 * service entry written last would get. */
@@ -441,19 +441,19 @@ inetd_line(struct inetd_ctx *x, const char *text, struct loc loc)
 	ok = inetd_user(x, s, w.v[at + FLD_USER], loc) && ok;
 	ok = inetd_server(x, s, &w, at + FLD_SERVER, loc) && ok;
 	if (!ok || !inetd_id(x, s, w.v[at + FLD_PROTO], loc)) {
-		service_free(s);
+		conf_service_free(s);
 		goto out;
 	}
 	if (host != NULL) {
 		s->bind = host;
 		host = NULL;
-		service_set(s, A_BIND, loc);
+		conf_service_set(s, A_BIND, loc);
 	}
 	/* What xinetd's -inetd_compat gives every inetd.conf entry. */
 	s->groups = true;
-	service_set(s, A_GROUPS, loc);
+	conf_service_set(s, A_GROUPS, loc);
 	s->flags |= F_REUSE | F_NOLIBWRAP;
-	service_set(s, A_FLAGS, loc);
+	conf_service_set(s, A_FLAGS, loc);
 	conf_add_service(x->cf, s);
 out:
 	free(host);
@@ -480,7 +480,7 @@ conf_inetd_buffer(struct config *cf, const char *name, const char *buf, size_t l
 			    "the file contains a NUL byte; is it a configuration file?");
 			break;
 		}
-		text = xstrndup(line, n);
+		text = mem_strndup(line, n);
 		inetd_line(&x, text, loc);
 		free(text);
 	}
@@ -504,7 +504,7 @@ conf_inetd_file(struct config *cf, const char *path, struct diag *d)
 		close(fd);
 		return false;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
+	buf = mem_alloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
 

@@ -22,10 +22,10 @@ conf_lines_push(struct conf_lines *ls, struct loc loc, const char *s, size_t n)
 {
 	if (ls->n == ls->cap) {
 		ls->cap = ls->cap ? ls->cap * 2 : 64;
-		ls->v = xrealloc(ls->v, ls->cap * sizeof(*ls->v));
+		ls->v = mem_realloc(ls->v, ls->cap * sizeof(*ls->v));
 	}
 	ls->v[ls->n].loc = loc;
-	ls->v[ls->n].text = xstrndup(s, n);
+	ls->v[ls->n].text = mem_strndup(s, n);
 	ls->n++;
 }
 
@@ -79,7 +79,7 @@ conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *out, 
 }
 
 void
-conf_lines_free(struct conf_lines *ls)
+conf_lex_free(struct conf_lines *ls)
 {
 	for (size_t i = 0; i < ls->n; i++)
 		free(ls->v[i].text);
@@ -89,7 +89,7 @@ conf_lines_free(struct conf_lines *ls)
 }
 
 void
-conf_split(const char *text, struct strv *words)
+conf_lex_split(const char *text, struct strv *words)
 {
 	const char *p = text;
 
@@ -105,7 +105,7 @@ conf_split(const char *text, struct strv *words)
 		while (*p != '\0' && !conf_lex_blank(*p))
 			p++;
 		{
-			char *tok = xstrndup(w, (size_t)(p - w));
+			char *tok = mem_strndup(w, (size_t)(p - w));
 
 			strv_push(words, tok);
 			free(tok);

@@ -43,7 +43,7 @@ struct pctx {
 };
 
 struct attr;
-typedef bool attr_fn(struct pctx *, struct service *, const struct attr *, enum op,
+typedef bool attr_fn(struct pctx *, struct service_config *, const struct attr *, enum op,
     const struct strv *, struct loc);
 
 struct attr {
@@ -58,30 +58,30 @@ struct attr {
 /* ------------------------------------------------------------ model */
 
 struct config *
-config_new(void)
+conf_new(void)
 {
-	return xcalloc(1, sizeof(struct config));
+	return mem_calloc(1, sizeof(struct config));
 }
 
 void
-config_free(struct config *cf)
+conf_free(struct config *cf)
 {
 	if (cf == NULL)
 		return;
-	service_free(cf->defaults);
+	conf_service_free(cf->defaults);
 	for (size_t i = 0; i < cf->nsvc; i++)
-		service_free(cf->svc[i]);
+		conf_service_free(cf->svc[i]);
 	free(cf->svc);
 	strv_clear(&cf->files);
 	free(cf);
 }
 
-struct service *
-service_new(const char *name, struct loc loc)
+struct service_config *
+conf_service_new(const char *name, struct loc loc)
 {
-	struct service *s = xcalloc(1, sizeof(*s));
+	struct service_config *s = mem_calloc(1, sizeof(*s));
 
-	s->name = xstrdup(name);
+	s->name = mem_strdup(name);
 	s->loc = loc;
 	s->wait = -1;
 	s->port = -1;
@@ -94,7 +94,7 @@ service_new(const char *name, struct loc loc)
 }
 
 void
-service_free(struct service *s)
+conf_service_free(struct service_config *s)
 {
 	if (s == NULL)
 		return;
@@ -134,17 +134,17 @@ conf_intern(struct config *cf, const char *file)
 }
 
 void
-conf_add_service(struct config *cf, struct service *s)
+conf_add_service(struct config *cf, struct service_config *s)
 {
-	cf->svc = xrealloc(cf->svc, (cf->nsvc + 1) * sizeof(*cf->svc));
+	cf->svc = mem_realloc(cf->svc, (cf->nsvc + 1) * sizeof(*cf->svc));
 	cf->svc[cf->nsvc++] = s;
 }
 
-struct service *
+struct service_config *
 conf_find_id(const struct config *cf, const char *id)
 {
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		const struct service *s = cf->svc[i];
+		const struct service_config *s = cf->svc[i];
 
 		if (strcmp(s->id ? s->id : s->name, id) == 0)
 			return cf->svc[i];
@@ -153,7 +153,7 @@ conf_find_id(const struct config *cf, const char *id)
 }
 
 void
-service_set(struct service *s, enum attr_id a, struct loc loc)
+conf_service_set(struct service_config *s, enum attr_id a, struct loc loc)
 {
 	unsigned i = 0;
 
@@ -161,7 +161,7 @@ service_set(struct service *s, enum attr_id a, struct loc loc)
 		i++;
 	if (i == s->nat) {
 		/* Sized exactly: an entry sets few attributes. */
-		s->at = xrealloc(s->at, (s->nat + 1) * sizeof(*s->at));
+		s->at = mem_realloc(s->at, (s->nat + 1) * sizeof(*s->at));
 		s->nat++;
 	}
 	s->at[i] = (struct attr_at){ loc.file, loc.line, (int)a };
@@ -170,14 +170,14 @@ service_set(struct service *s, enum attr_id a, struct loc loc)
 }
 
 struct loc
-service_at(const struct service *s, enum attr_id a)
+conf_service_at(const struct service_config *s, enum attr_id a)
 {
 	for (unsigned i = 0; i < s->nat; i++)
 		if (s->at[i].attr == (int)a)
 			return (struct loc){ s->at[i].file, s->at[i].line };
 	/* Copied from the defaults: where the defaults set it. */
-	if (service_has(s, a) && s->defaults != NULL)
-		return service_at(s->defaults, a);
+	if (conf_service_has(s, a) && s->defaults != NULL)
+		return conf_service_at(s->defaults, a);
 	return (struct loc){ 0 };
 }
 
@@ -399,12 +399,12 @@ static bool
 set_str(char **dst, const char *v)
 {
 	free(*dst);
-	*dst = xstrdup(v);
+	*dst = mem_strdup(v);
 	return true;
 }
 
 static bool
-attr_id(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_id(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	(void)p, (void)a, (void)op, (void)loc;
@@ -412,7 +412,7 @@ attr_id(struct pctx *p, struct service *s, const struct attr *a, enum op op, con
 }
 
 static bool
-attr_type(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_type(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	bool ok = true;
@@ -440,7 +440,7 @@ attr_type(struct pctx *p, struct service *s, const struct attr *a, enum op op, c
 }
 
 static bool
-attr_flags(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_flags(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	bool ok = true;
@@ -474,7 +474,7 @@ attr_flags(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_bool(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_bool(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	bool b;
@@ -511,7 +511,7 @@ attr_bool(struct pctx *p, struct service *s, const struct attr *a, enum op op, c
 }
 
 static bool
-attr_socket_type(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_socket_type(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -536,7 +536,7 @@ attr_socket_type(struct pctx *p, struct service *s, const struct attr *a, enum o
 }
 
 static bool
-attr_protocol(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_protocol(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -554,7 +554,7 @@ attr_protocol(struct pctx *p, struct service *s, const struct attr *a, enum op o
 }
 
 static bool
-attr_string(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_string(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -592,7 +592,7 @@ attr_string(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_server_args(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_server_args(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	(void)p, (void)a, (void)op, (void)loc;
@@ -601,7 +601,7 @@ attr_server_args(struct pctx *p, struct service *s, const struct attr *a, enum o
 }
 
 static bool
-attr_redirect(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_redirect(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	long long port;
@@ -617,7 +617,7 @@ attr_redirect(struct pctx *p, struct service *s, const struct attr *a, enum op o
 }
 
 static bool
-attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_int(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	long long n;
@@ -664,7 +664,7 @@ attr_int(struct pctx *p, struct service *s, const struct attr *a, enum op op, co
 }
 
 static bool
-attr_pair(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_pair(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	long long x, y;
@@ -699,7 +699,7 @@ attr_pair(struct pctx *p, struct service *s, const struct attr *a, enum op op, c
 }
 
 static bool
-attr_max_load(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_max_load(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	char *end;
@@ -722,10 +722,10 @@ attr_max_load(struct pctx *p, struct service *s, const struct attr *a, enum op o
 }
 
 static bool
-attr_access_times(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_access_times(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
-	struct timerange *tr = xcalloc(v->n, sizeof(*tr));
+	struct timerange *tr = mem_calloc(v->n, sizeof(*tr));
 	char err[256];
 
 	(void)op;
@@ -743,7 +743,7 @@ attr_access_times(struct pctx *p, struct service *s, const struct attr *a, enum 
 }
 
 static bool
-attr_addrs(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_addrs(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	struct addrlist *dst = a->id == A_ONLY_FROM ? &s->only_from : &s->no_access;
@@ -773,7 +773,7 @@ attr_addrs(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 			access_remove(dst, &one);
 			if (dst->n == dst->cap) {
 				dst->cap = dst->cap ? dst->cap * 2 : 8;
-				dst->v = xrealloc(dst->v, dst->cap * sizeof(*dst->v));
+				dst->v = mem_realloc(dst->v, dst->cap * sizeof(*dst->v));
 			}
 			dst->v[dst->n++] = tmp.v[i]; /* takes the name too */
 		}
@@ -785,7 +785,7 @@ attr_addrs(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_log_type(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	struct logtype *lt = &s->log_type;
@@ -885,7 +885,7 @@ attr_log_type(struct pctx *p, struct service *s, const struct attr *a, enum op o
 }
 
 static bool
-attr_log_on(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_log_on(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const struct name_bit *table = a->id == A_LOG_ON_SUCCESS ? log_success : log_failure;
@@ -934,7 +934,7 @@ env_name_ok(const char *n, size_t len)
 }
 
 static bool
-attr_env(struct pctx *p, struct service *s, const struct attr *a, enum op op, const struct strv *v,
+attr_env(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
     struct loc loc)
 {
 	bool ok = true;
@@ -968,7 +968,7 @@ attr_env(struct pctx *p, struct service *s, const struct attr *a, enum op op, co
 }
 
 static bool
-attr_names(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_names(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	struct strv *dst = a->id == A_PASSENV ? &s->passenv :
@@ -997,7 +997,7 @@ attr_names(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_umask(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_umask(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -1016,7 +1016,7 @@ attr_umask(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 }
 
 static bool
-attr_rlimit(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_rlimit(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	enum rlim_id r = (enum rlim_id)(a->id - A_RLIMIT_AS);
@@ -1059,7 +1059,7 @@ attr_rlimit(struct pctx *p, struct service *s, const struct attr *a, enum op op,
 
 /* Minutes as in xinetd, or seconds with an s suffix (porter extension). */
 static bool
-attr_deny_time(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_deny_time(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -1073,7 +1073,7 @@ attr_deny_time(struct pctx *p, struct service *s, const struct attr *a, enum op 
 		s->deny_time = 0;
 	else if (len > 1 && strspn(t, "0123456789") == len - 1 &&
 	    (t[len - 1] == 's' || t[len - 1] == 'S')) {
-		char *secs = xstrndup(t, len - 1);
+		char *secs = mem_strndup(t, len - 1);
 		bool ok = util_parse_uint(secs, 366 * 24 * 3600, &n);
 
 		free(secs);
@@ -1097,7 +1097,7 @@ attr_deny_time(struct pctx *p, struct service *s, const struct attr *a, enum op 
 }
 
 static bool
-attr_rpc_version(struct pctx *p, struct service *s, const struct attr *a, enum op op,
+attr_rpc_version(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
     const struct strv *v, struct loc loc)
 {
 	unsigned long long lo, hi;
@@ -1206,7 +1206,7 @@ conf_attr_name(enum attr_id id)
 /* ------------------------------------------------------------ defaults */
 
 static void
-copy_attr(struct service *dst, const struct service *src, enum attr_id a)
+copy_attr(struct service_config *dst, const struct service_config *src, enum attr_id a)
 {
 	switch (a) {
 	case A_GROUPS:
@@ -1258,7 +1258,7 @@ copy_attr(struct service *dst, const struct service *src, enum attr_id a)
 		free(dst->log_type.path);
 		dst->log_type = src->log_type;
 		if (src->log_type.path != NULL)
-			dst->log_type.path = xstrdup(src->log_type.path);
+			dst->log_type.path = mem_strdup(src->log_type.path);
 		break;
 	case A_LOG_ON_SUCCESS:
 		dst->log_on_success = src->log_on_success;
@@ -1291,23 +1291,23 @@ copy_attr(struct service *dst, const struct service *src, enum attr_id a)
 
 /* Copies the defaults that xinetd copies when a service entry starts. */
 void
-conf_defaults_copy(const struct config *cf, struct service *s)
+conf_defaults_copy(const struct config *cf, struct service_config *s)
 {
 	if (cf->defaults == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if ((attrs[i].how & K_COPIED) && service_has(cf->defaults, attrs[i].id))
+		if ((attrs[i].how & K_COPIED) && conf_service_has(cf->defaults, attrs[i].id))
 			copy_attr(s, cf->defaults, attrs[i].id);
 }
 
 static void
-defaults_fill_after(const struct config *cf, struct service *s)
+defaults_fill_after(const struct config *cf, struct service_config *s)
 {
 	if (cf->defaults == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if ((attrs[i].how & K_FILLED) && service_has(cf->defaults, attrs[i].id) &&
-		    !service_has(s, attrs[i].id))
+		if ((attrs[i].how & K_FILLED) && conf_service_has(cf->defaults, attrs[i].id) &&
+		    !conf_service_has(s, attrs[i].id))
 			copy_attr(s, cf->defaults, attrs[i].id);
 }
 
@@ -1315,12 +1315,12 @@ defaults_fill_after(const struct config *cf, struct service *s)
 
 static void parse_file(struct pctx *, const char *path, struct loc from);
 
-static void parse_attribute_line(struct pctx *, struct service *, const struct conf_line *);
+static void parse_attribute_line(struct pctx *, struct service_config *, const struct conf_line *);
 
 /* A refused line marks its entry: the checks of a broken entry would only
  * repeat the error in other words ("missing attribute"). */
 static void
-parse_attribute(struct pctx *p, struct service *s, const struct conf_line *l)
+parse_attribute(struct pctx *p, struct service_config *s, const struct conf_line *l)
 {
 	size_t before = p->d->errors;
 
@@ -1334,7 +1334,7 @@ parse_attribute(struct pctx *p, struct service *s, const struct conf_line *l)
 }
 
 static void
-parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *l)
+parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf_line *l)
 {
 	const char *t = l->text;
 	const struct attr *a;
@@ -1398,7 +1398,7 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 	if (s->is_defaults && (a->how & K_LIST) && op == OP_SET)
 		op = OP_ADD;
 	if ((s->own & (1ull << a->id)) && op == OP_SET) {
-		struct loc prev = service_at(s, a->id);
+		struct loc prev = conf_service_at(s, a->id);
 
 		if (a->how & K_SINGLE)
 			diag_error(p->d, l->loc, "%s is already set at %s:%d", a->name, prev.file,
@@ -1410,7 +1410,7 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 			    a->name, prev.file, prev.line);
 		return;
 	}
-	conf_split(t, &vals);
+	conf_lex_split(t, &vals);
 	if ((int)vals.n < a->min || (a->max >= 0 && (int)vals.n > a->max)) {
 		if (a->min == a->max)
 			diag_error(p->d, l->loc, "%s takes %d value%s, not %zu", a->name, a->min,
@@ -1424,7 +1424,7 @@ parse_attribute_line(struct pctx *p, struct service *s, const struct conf_line *
 		return;
 	}
 	if (a->fn(p, s, a, op, &vals, l->loc))
-		service_set(s, a->id, l->loc);
+		conf_service_set(s, a->id, l->loc);
 	strv_clear(&vals);
 }
 
@@ -1455,7 +1455,7 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 	struct strv w = { 0 };
 	char *path;
 
-	conf_split(arg, &w);
+	conf_lex_split(arg, &w);
 	if (w.n != 1) {
 		diag_error(p->d, l->loc, "%s takes one %s name", kw, dir ? "directory" : "file");
 		strv_clear(&w);
@@ -1468,13 +1468,13 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 	}
 	/* A relative name is taken from the including file's directory. */
 	if (w.v[0][0] == '/')
-		path = xstrdup(w.v[0]);
+		path = mem_strdup(w.v[0]);
 	else {
 		const char *slash = strrchr(l->loc.file, '/');
 
 		path = slash == NULL ?
-		    xstrdup(w.v[0]) :
-		    xasprintf("%.*s/%s", (int)(slash - l->loc.file), l->loc.file, w.v[0]);
+		    mem_strdup(w.v[0]) :
+		    mem_asprintf("%.*s/%s", (int)(slash - l->loc.file), l->loc.file, w.v[0]);
 	}
 	strv_clear(&w);
 	if (!dir) {
@@ -1504,7 +1504,7 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 	closedir(dp);
 	qsort(names.v, names.n, sizeof(*names.v), compare_names);
 	for (size_t i = 0; i < names.n; i++) {
-		char *f = xasprintf("%s/%s", path, names.v[i]);
+		char *f = mem_asprintf("%s/%s", path, names.v[i]);
 		struct stat st;
 
 		if (stat(f, &st) != 0)
@@ -1522,15 +1522,15 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 }
 
 /* Opens an entry; returns it, or NULL after a diagnostic. */
-static struct service *
+static struct service_config *
 parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_defaults,
-    bool *brace, const struct service *file_defaults)
+    bool *brace, const struct service_config *file_defaults)
 {
 	struct strv w = { 0 };
-	struct service *s;
+	struct service_config *s;
 	size_t want = is_defaults ? 0 : 1;
 
-	conf_split(rest, &w);
+	conf_lex_split(rest, &w);
 	*brace = false;
 	if (w.n > 0 && strcmp(w.v[w.n - 1], "{") == 0) {
 		*brace = true;
@@ -1566,12 +1566,12 @@ parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_
 			return NULL;
 		}
 		if (p->cf->defaults == NULL) {
-			p->cf->defaults = service_new("defaults", l->loc);
+			p->cf->defaults = conf_service_new("defaults", l->loc);
 			p->cf->defaults->is_defaults = true;
 		}
 		s = p->cf->defaults;
 	} else {
-		s = service_new(w.v[0], l->loc);
+		s = conf_service_new(w.v[0], l->loc);
 		conf_defaults_copy(p->cf, s);
 		s->own = 0;
 	}
@@ -1583,9 +1583,9 @@ static void
 parse_lines(struct pctx *p, const struct conf_lines *ls)
 {
 	enum { OUTSIDE, BRACE, INSIDE } st = OUTSIDE;
-	struct service *cur = NULL;
-	struct service file_defaults_mark = { 0 };
-	const struct service *file_defaults = NULL;
+	struct service_config *cur = NULL;
+	struct service_config file_defaults_mark = { 0 };
+	const struct service_config *file_defaults = NULL;
 	bool discard = false; /* cur is a throw-away for error recovery */
 
 	for (size_t i = 0; i < ls->n; i++) {
@@ -1612,7 +1612,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 				if (!cur->is_defaults && !discard)
 					conf_add_service(p->cf, cur);
 				else if (discard)
-					service_free(cur);
+					conf_service_free(cur);
 				cur = NULL;
 				st = OUTSIDE;
 				continue;
@@ -1623,7 +1623,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 				if (!cur->is_defaults && !discard)
 					conf_add_service(p->cf, cur);
 				else if (discard)
-					service_free(cur);
+					conf_service_free(cur);
 				cur = NULL;
 				st = OUTSIDE;
 				continue;
@@ -1639,7 +1639,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 				if (!cur->is_defaults && !discard)
 					conf_add_service(p->cf, cur);
 				else if (discard)
-					service_free(cur);
+					conf_service_free(cur);
 				cur = NULL;
 				st = OUTSIDE;
 			} else {
@@ -1660,7 +1660,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 			discard = false;
 			if (cur == NULL) {
 				/* Parse the body anyway so its errors are reported. */
-				cur = service_new("?", l->loc);
+				cur = conf_service_new("?", l->loc);
 				cur->is_defaults = is_def;
 				discard = true;
 			} else if (is_def) {
@@ -1683,7 +1683,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 		if (!cur->is_defaults && !discard)
 			conf_add_service(p->cf, cur);
 		else if (discard)
-			service_free(cur);
+			conf_service_free(cur);
 	}
 }
 
@@ -1721,7 +1721,7 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 		close(fd);
 		return false;
 	}
-	*buf = xmalloc((size_t)st.st_size + 1);
+	*buf = mem_alloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size && (r = read(fd, *buf + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)r;
 	close(fd);
@@ -1760,7 +1760,7 @@ parse_file(struct pctx *p, const char *path, struct loc from)
 		parse_lines(p, &ls);
 	free(p->stack.v[--p->stack.n]);
 	p->stack.v[p->stack.n] = NULL;
-	conf_lines_free(&ls);
+	conf_lex_free(&ls);
 	free(buf);
 }
 
@@ -1790,7 +1790,7 @@ conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t l
 
 	if (conf_lex(buf, len, n, &ls, d))
 		parse_lines(&p, &ls);
-	conf_lines_free(&ls);
+	conf_lex_free(&ls);
 	strv_clear(&p.stack);
 }
 
@@ -1799,40 +1799,40 @@ conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t l
 void
 conf_finish(struct config *cf, struct diag *d)
 {
-	const struct service *def = cf->defaults;
+	const struct service_config *def = cf->defaults;
 	size_t j = 0;
 
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		struct service *s = cf->svc[i];
+		struct service_config *s = cf->svc[i];
 
 		if (s->id == NULL)
-			s->id = xstrdup(s->name);
+			s->id = mem_strdup(s->name);
 		defaults_fill_after(cf, s);
 	}
 	if (def != NULL) {
 		for (size_t k = 0; k < def->enabled.n; k++)
 			if (conf_find_id(cf, def->enabled.v[k]) == NULL)
-				diag_warn(d, service_at(def, A_ENABLED),
+				diag_warn(d, conf_service_at(def, A_ENABLED),
 				    "enabled: no service has the id "
 				    "\"%s\"",
 				    def->enabled.v[k]);
 		for (size_t k = 0; k < def->disabled.n; k++)
 			if (conf_find_id(cf, def->disabled.v[k]) == NULL)
-				diag_warn(d, service_at(def, A_DISABLED),
+				diag_warn(d, conf_service_at(def, A_DISABLED),
 				    "disabled: no service has the id "
 				    "\"%s\"",
 				    def->disabled.v[k]);
 	}
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		struct service *s = cf->svc[i];
+		struct service_config *s = cf->svc[i];
 		bool off = s->disable;
 
-		if (def != NULL && service_has(def, A_ENABLED) && !strv_has(&def->enabled, s->id))
+		if (def != NULL && conf_service_has(def, A_ENABLED) && !strv_has(&def->enabled, s->id))
 			off = true;
 		if (def != NULL && strv_has(&def->disabled, s->id))
 			off = true;
 		if (off)
-			service_free(s);
+			conf_service_free(s);
 		else
 			cf->svc[j++] = s;
 	}
@@ -1842,7 +1842,7 @@ conf_finish(struct config *cf, struct diag *d)
 struct config *
 conf_load(const char *path, const char *inetd_path, struct diag *d)
 {
-	struct config *cf = config_new();
+	struct config *cf = conf_new();
 
 	if (path != NULL)
 		conf_parse_file(cf, path, NULL, d);

@@ -260,7 +260,7 @@ static const struct {
 static void
 control_svc_addr(const struct svc *svc, char *buf, size_t len)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 
 	if (svc->kind == SVC_TCPMUX_CLIENT)
 		snprintf(buf, len, "tcpmux");
@@ -322,7 +322,7 @@ cmd_status(struct reply *r, int argc, char **argv)
 			table_cell(&t, head[i]);
 	}
 	for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
-		const struct service *s = svc->conf;
+		const struct service_config *s = svc->conf;
 		const char *proto = s->protocol == IPPROTO_UDP ? "udp" : "tcp";
 		char addr[INET6_ADDRSTRLEN + 8], num[32];
 
@@ -641,7 +641,7 @@ cmd_reload(struct reply *r, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	log_info("reload requested through the control socket by uid %d", (int)r->cred->uid);
-	errors = porter_reload(&d);
+	errors = main_reload(&d);
 	if (errors > 0) {
 		reply_err(r, "reload refused: %zu error%s; the configuration in force stays",
 		    errors, errors == 1 ? "" : "s");
@@ -661,7 +661,7 @@ cmd_check(struct reply *r, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	cf = conf_load(porter.conf_path, porter.inetd_path, &d);
-	config_free(cf);
+	conf_free(cf);
 	if (d.errors > 0)
 		reply_err(r, "%zu error%s in the configuration", d.errors,
 		    d.errors == 1 ? "" : "s");
@@ -844,7 +844,7 @@ explain_limit(struct explain *e, const char *key, unsigned long long cur, long l
 }
 
 static void
-explain_times(const struct service *s, char *buf, size_t len)
+explain_times(const struct service_config *s, char *buf, size_t len)
 {
 	size_t o = 0;
 
@@ -873,7 +873,7 @@ cmd_explain(struct reply *r, int argc, char **argv)
 	bool name_given = false, at_given = false;
 	int npos = 0, family, minute;
 	uint8_t addr[16];
-	const struct service *s;
+	const struct service_config *s;
 	struct svc *svc;
 
 	for (int i = 0; i < argc; i++) {
@@ -915,7 +915,7 @@ cmd_explain(struct reply *r, int argc, char **argv)
 	    (unsigned)minute % 60);
 
 	/* The rules, in the order of the connection path. */
-	if (sensor_denied(accept_sensor(), family, addr, loop_now())) {
+	if (limits_sensor_denied(accept_sensor(), family, addr, loop_now())) {
 		explain_line(&e, "sensor", "listed: a SENSOR service saw this address");
 		deny = "sensor list";
 	} else
@@ -964,9 +964,9 @@ cmd_explain(struct reply *r, int argc, char **argv)
 			if (svc->per_source != NULL) {
 				struct srckey k;
 
-				srckey_make(&k, family, addr, s->per_source_prefix4,
+				limits_srckey(&k, family, addr, s->per_source_prefix4,
 				    s->per_source_prefix6);
-				cur = srccount_get(svc->per_source, &k);
+				cur = limits_count_get(svc->per_source, &k);
 			}
 			explain_limit(&e, "per_source", cur,
 			    s->per_source == COUNT_UNLIMITED ? -1 : s->per_source,
@@ -1302,7 +1302,7 @@ control_client_close(struct cclient *c)
 		pp = &(*pp)->next;
 	*pp = c->next;
 	control_nclients--;
-	timer_cancel(&c->t);
+	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
 	/* Unread input would turn the close into a reset. */
 	for (int i = 0; i < 16 && read(c->w.fd, drain, sizeof(drain)) > 0; i++)
@@ -1338,7 +1338,7 @@ static void
 control_answer(struct cclient *c)
 {
 	c->writing = true;
-	timer_set(&c->t, CONTROL_WRITE_MS);
+	loop_timer_set(&c->t, CONTROL_WRITE_MS);
 	if (loop_watch(&c->w, EPOLLOUT) != 0) {
 		control_client_close(c);
 		return;
@@ -1512,7 +1512,7 @@ control_client_new(int fd)
 		control_answer(c);
 		return;
 	}
-	timer_set(&c->t, CONTROL_READ_MS);
+	loop_timer_set(&c->t, CONTROL_READ_MS);
 	if (loop_watch(&c->w, EPOLLIN) != 0) {
 		log_warn("control: watch");
 		control_client_close(c);
@@ -1544,7 +1544,7 @@ control_accept(int fd, uint32_t events, void *arg)
 			log_warn("control: accept (pausing for %d ms)", CONTROL_EMFILE_MS);
 			control_emfile = true;
 			control_rearm.fn = control_rearm_fire;
-			timer_set(&control_rearm, CONTROL_EMFILE_MS);
+			loop_timer_set(&control_rearm, CONTROL_EMFILE_MS);
 		} else if (errno != EAGAIN)
 			log_warn("control: accept");
 		break;
@@ -1562,10 +1562,10 @@ control_dirname(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	if (slash == NULL)
-		return xstrdup(".");
+		return mem_strdup(".");
 	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
+		return mem_strdup("/");
+	return mem_strndup(path, (size_t)(slash - path));
 }
 
 /* The directory of the socket: created when missing; the private fallback
@@ -1680,7 +1680,7 @@ control_open(const char *path, bool private, char *err, size_t errlen)
 	}
 	control_dev = st.st_dev;
 	control_ino = st.st_ino;
-	control_path = xstrdup(path);
+	control_path = mem_strdup(path);
 	control_lw.fd = fd;
 	control_lw.fn = control_accept;
 	control_listen_update();
@@ -1733,13 +1733,13 @@ control_end(void)
 		struct cclient *c = control_clients;
 
 		control_clients = c->next;
-		timer_cancel(&c->t);
+		loop_timer_cancel(&c->t);
 		loop_unwatch(&c->w);
 		close(c->w.fd);
 		control_client_free(c);
 	}
 	control_nclients = 0;
-	timer_cancel(&control_rearm);
+	loop_timer_cancel(&control_rearm);
 	if (control_lw.fd >= 0) {
 		loop_unwatch(&control_lw);
 		close(control_lw.fd);
@@ -1766,8 +1766,8 @@ void
 control_dump(void)
 {
 	char *dir = control_dir != NULL ? control_dir : control_dirname(PORTER_CONTROL);
-	char *path = xasprintf("%s/%s", dir, PORTER_DUMP_NAME);
-	char *tmp = xasprintf("%s.XXXXXX", path);
+	char *path = mem_asprintf("%s/%s", dir, PORTER_DUMP_NAME);
+	char *tmp = mem_asprintf("%s.XXXXXX", path);
 	struct reply r = { 0 };
 	char now[32], started[32];
 	int fd;

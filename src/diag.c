@@ -20,11 +20,11 @@ diag_add(struct diag *d, struct loc at, const char *kind, const char *fmt, va_li
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (at.file == NULL)
-		line = xasprintf("%s%s", kind, msg);
+		line = mem_asprintf("%s%s", kind, msg);
 	else if (at.line > 0)
-		line = xasprintf("%s:%d: %s%s", at.file, at.line, kind, msg);
+		line = mem_asprintf("%s:%d: %s%s", at.file, at.line, kind, msg);
 	else
-		line = xasprintf("%s: %s%s", at.file, kind, msg);
+		line = mem_asprintf("%s: %s%s", at.file, kind, msg);
 	strv_push(&d->lines, line);
 	free(line);
 }

@@ -43,7 +43,7 @@ ident_finish(struct ident *id, const char *user, const char *reason)
 		return;
 	id->done = true;
 	loop_unwatch(&id->w);
-	timer_cancel(&id->t);
+	loop_timer_cancel(&id->t);
 	close(id->w.fd);
 	id->w.fd = -1;
 	id->fn(id->arg, user, reason);
@@ -158,7 +158,7 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 		free(id);
 		return NULL;
 	}
-	timer_set(&id->t, timeout_ms);
+	loop_timer_set(&id->t, timeout_ms);
 	return id;
 }
 
@@ -169,7 +169,7 @@ ident_cancel(struct ident *id)
 		return;
 	id->done = true;
 	loop_unwatch(&id->w);
-	timer_cancel(&id->t);
+	loop_timer_cancel(&id->t);
 	close(id->w.fd);
 	loop_defer_free(id, ident_free);
 }

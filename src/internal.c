@@ -229,7 +229,7 @@ static void
 internal_end(struct isession *s)
 {
 	loop_unwatch(&s->w);
-	timer_cancel(&s->t);
+	loop_timer_cancel(&s->t);
 	close(s->w.fd);
 	s->w.fd = -1;
 	internal_unlink(s);
@@ -430,7 +430,7 @@ internal_expire(void *arg)
 		internal_end(s);
 		return;
 	}
-	timer_set(&s->t, due - now);
+	loop_timer_set(&s->t, due - now);
 }
 
 void
@@ -494,7 +494,7 @@ internal_stream(struct svc *svc, int conn, const struct peer *peer)
 	internal_sessions = s;
 	svc->running++;
 	svc->accepted++;
-	timer_set(&s->t, internal_due(s) - s->start);
+	loop_timer_set(&s->t, internal_due(s) - s->start);
 }
 
 void
@@ -519,7 +519,7 @@ internal_shutdown(void)
 		struct isession *s = internal_sessions;
 
 		loop_unwatch(&s->w);
-		timer_cancel(&s->t);
+		loop_timer_cancel(&s->t);
 		close(s->w.fd);
 		internal_unlink(s);
 		free(s);

@@ -70,7 +70,7 @@ struct sensor {
 /* ------------------------------------------------------------- keys */
 
 void
-srckey_make(struct srckey *key, int family, const uint8_t *addr, int prefix4, int prefix6)
+limits_srckey(struct srckey *key, int family, const uint8_t *addr, int prefix4, int prefix6)
 {
 	size_t len = 0;
 	int prefix = 0;
@@ -145,13 +145,13 @@ limits_tab_init(struct limits_tab *t, size_t max, bool timed)
 		max = LIMITS_MAX_ENTRIES;
 	while (slots < 2 * max)
 		slots *= 2;
-	t->slot = xcalloc(slots, sizeof(*t->slot));
+	t->slot = mem_calloc(slots, sizeof(*t->slot));
 	t->mask = slots - 1;
 	t->seed = limits_mix((uint64_t)(uintptr_t)t->slot ^ 0x9e3779b97f4a7c15ULL);
-	t->ent = xcalloc(max, sizeof(*t->ent));
+	t->ent = mem_calloc(max, sizeof(*t->ent));
 	t->n = 0;
 	t->max = max;
-	t->heap = timed ? xcalloc(max, sizeof(*t->heap)) : NULL;
+	t->heap = timed ? mem_calloc(max, sizeof(*t->heap)) : NULL;
 }
 
 static void
@@ -288,16 +288,16 @@ limits_remove_top(struct limits_tab *t)
 /* ---------------------------------------------------------- srccount */
 
 struct srccount *
-srccount_new(size_t max_sources)
+limits_count_new(size_t max_sources)
 {
-	struct srccount *sc = xcalloc(1, sizeof(*sc));
+	struct srccount *sc = mem_calloc(1, sizeof(*sc));
 
 	limits_tab_init(&sc->tab, max_sources, false);
 	return sc;
 }
 
 void
-srccount_free(struct srccount *sc)
+limits_count_free(struct srccount *sc)
 {
 	if (sc == NULL)
 		return;
@@ -306,7 +306,7 @@ srccount_free(struct srccount *sc)
 }
 
 unsigned
-srccount_get(const struct srccount *sc, const struct srckey *key)
+limits_count_get(const struct srccount *sc, const struct srckey *key)
 {
 	size_t i = limits_find(&sc->tab, key);
 
@@ -314,7 +314,7 @@ srccount_get(const struct srccount *sc, const struct srckey *key)
 }
 
 bool
-srccount_inc(struct srccount *sc, const struct srckey *key)
+limits_count_inc(struct srccount *sc, const struct srckey *key)
 {
 	size_t i = limits_find(&sc->tab, key);
 	struct limits_ent *e;
@@ -333,7 +333,7 @@ srccount_inc(struct srccount *sc, const struct srckey *key)
 }
 
 void
-srccount_dec(struct srccount *sc, const struct srckey *key)
+limits_count_dec(struct srccount *sc, const struct srckey *key)
 {
 	size_t i = limits_find(&sc->tab, key);
 
@@ -383,9 +383,9 @@ limits_cps(struct cps_state *st, unsigned rate, uint64_t now)
  * nothing.
  */
 struct srcrate *
-srcrate_new(size_t max_sources, unsigned rate, unsigned burst)
+limits_rate_new(size_t max_sources, unsigned rate, unsigned burst)
 {
-	struct srcrate *sr = xcalloc(1, sizeof(*sr));
+	struct srcrate *sr = mem_calloc(1, sizeof(*sr));
 
 	limits_tab_init(&sr->tab, max_sources, true);
 	sr->rate = rate < SRCRATE_RATE_MAX ? rate : SRCRATE_RATE_MAX;
@@ -394,7 +394,7 @@ srcrate_new(size_t max_sources, unsigned rate, unsigned burst)
 }
 
 void
-srcrate_free(struct srcrate *sr)
+limits_rate_free(struct srcrate *sr)
 {
 	if (sr == NULL)
 		return;
@@ -403,7 +403,7 @@ srcrate_free(struct srcrate *sr)
 }
 
 bool
-srcrate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
+limits_rate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
 {
 	uint64_t limit = UINT64_MAX - sr->cap - LIMITS_TOKEN;
 	uint64_t vt, full;
@@ -437,20 +437,20 @@ srcrate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
 static void
 sensor_key(struct srckey *key, int family, const uint8_t *addr)
 {
-	srckey_make(key, family, addr, 32, 128);
+	limits_srckey(key, family, addr, 32, 128);
 }
 
 struct sensor *
-sensor_new(size_t max)
+limits_sensor_new(size_t max)
 {
-	struct sensor *s = xcalloc(1, sizeof(*s));
+	struct sensor *s = mem_calloc(1, sizeof(*s));
 
 	limits_tab_init(&s->tab, max, true);
 	return s;
 }
 
 void
-sensor_free(struct sensor *s)
+limits_sensor_free(struct sensor *s)
 {
 	if (s == NULL)
 		return;
@@ -464,7 +464,7 @@ sensor_free(struct sensor *s)
  * them is dropped instead.
  */
 void
-sensor_add(struct sensor *s, int family, const uint8_t *addr, uint64_t until)
+limits_sensor_add(struct sensor *s, int family, const uint8_t *addr, uint64_t until)
 {
 	struct limits_tab *t = &s->tab;
 	struct srckey key;
@@ -492,7 +492,7 @@ sensor_add(struct sensor *s, int family, const uint8_t *addr, uint64_t until)
 }
 
 bool
-sensor_denied(struct sensor *s, int family, const uint8_t *addr, uint64_t now)
+limits_sensor_denied(struct sensor *s, int family, const uint8_t *addr, uint64_t now)
 {
 	struct srckey key;
 	size_t i;
@@ -508,7 +508,7 @@ sensor_denied(struct sensor *s, int family, const uint8_t *addr, uint64_t now)
 }
 
 size_t
-sensor_expire(struct sensor *s, uint64_t now)
+limits_sensor_expire(struct sensor *s, uint64_t now)
 {
 	while (s->tab.n > 0 && s->tab.ent[s->tab.heap[0]].val <= now)
 		limits_remove_top(&s->tab);

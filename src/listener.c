@@ -13,7 +13,7 @@
 #include "porterd.h"
 
 static int
-listener_try(struct service *s, int family, char *err, size_t errlen)
+listener_try(struct service_config *s, int family, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -80,7 +80,7 @@ listener_try(struct service *s, int family, char *err, size_t errlen)
 }
 
 int
-listener_open(struct service *s, char *err, size_t errlen)
+listener_open(struct service_config *s, char *err, size_t errlen)
 {
 	int fd = listener_try(s, s->family, err, errlen);
 
@@ -96,7 +96,7 @@ listener_open(struct service *s, char *err, size_t errlen)
 }
 
 bool
-listener_same(const struct service *a, const struct service *b)
+listener_same(const struct service_config *a, const struct service_config *b)
 {
 	/* The family asked for: an IPv4 fallback must not look like a change. */
 	if (a->protocol != b->protocol || a->socket_type != b->socket_type || a->port != b->port ||
@@ -108,7 +108,7 @@ listener_same(const struct service *a, const struct service *b)
 }
 
 void
-listener_tune(int fd, const struct service *s)
+listener_tune(int fd, const struct service_config *s)
 {
 	int on;
 

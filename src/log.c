@@ -62,7 +62,7 @@ log_init(enum log_dest to, const char *path, int facility, bool debug)
 	log_to = to;
 	log_debugging = debug;
 	free(log_path);
-	log_path = path != NULL ? xstrdup(path) : NULL;
+	log_path = path != NULL ? mem_strdup(path) : NULL;
 	if (to == LOGTO_SYSLOG)
 		openlog("porterd", LOG_PID | LOG_NDELAY, facility);
 	else
@@ -176,6 +176,17 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_CRIT, "FATAL", NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
 /* ------------------------------------------------------------ services */
 
 static struct logfile *
@@ -188,10 +199,10 @@ log_file_get(const char *path)
 		if (strcmp(log_files[i].path, path) == 0)
 			lf = &log_files[i];
 	if (lf == NULL) {
-		log_files = xrealloc(log_files, (log_nfiles + 1) * sizeof(*log_files));
+		log_files = mem_realloc(log_files, (log_nfiles + 1) * sizeof(*log_files));
 		lf = &log_files[log_nfiles++];
 		memset(lf, 0, sizeof(*lf));
-		lf->path = xstrdup(path);
+		lf->path = mem_strdup(path);
 		lf->fd = -1;
 	}
 	if (lf->fd < 0) {
@@ -367,7 +378,7 @@ log_service(const struct svc *svc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!service_has(svc->conf, A_LOG_TYPE))
+	if (!conf_service_has(svc->conf, A_LOG_TYPE))
 		log_emit(LOG_INFO, "INFO", msg);
 	else if (lt->kind == LOGT_SYSLOG)
 		syslog(lt->facility | lt->level, "%s", msg);

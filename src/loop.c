@@ -168,7 +168,7 @@ heap_down(size_t i)
 }
 
 void
-timer_cancel(struct timer *t)
+loop_timer_cancel(struct timer *t)
 {
 	size_t i;
 
@@ -186,12 +186,12 @@ timer_cancel(struct timer *t)
 }
 
 void
-timer_set(struct timer *t, uint64_t ms)
+loop_timer_set(struct timer *t, uint64_t ms)
 {
-	timer_cancel(t);
+	loop_timer_cancel(t);
 	if (loop_nheap == loop_capheap) {
 		loop_capheap = loop_capheap ? loop_capheap * 2 : 64;
-		loop_heap = xrealloc(loop_heap, loop_capheap * sizeof(*loop_heap));
+		loop_heap = mem_realloc(loop_heap, loop_capheap * sizeof(*loop_heap));
 	}
 	t->when = loop_now() + ms;
 	loop_heap[loop_nheap] = t;
@@ -236,7 +236,7 @@ loop_expire(void)
 	while (loop_nheap > 0 && loop_heap[0]->when <= now) {
 		struct timer *t = loop_heap[0];
 
-		timer_cancel(t);
+		loop_timer_cancel(t);
 		t->fn(t->arg);
 	}
 }
@@ -248,7 +248,7 @@ loop_defer_free(void *p, void (*fn)(void *))
 {
 	if (loop_ndeferred == loop_capdeferred) {
 		loop_capdeferred = loop_capdeferred ? loop_capdeferred * 2 : 32;
-		loop_deferred = xrealloc(loop_deferred, loop_capdeferred * sizeof(*loop_deferred));
+		loop_deferred = mem_realloc(loop_deferred, loop_capdeferred * sizeof(*loop_deferred));
 	}
 	loop_deferred[loop_ndeferred].p = p;
 	loop_deferred[loop_ndeferred].fn = fn;

@@ -205,7 +205,7 @@ warn_credentials(const struct config *cf)
 }
 
 size_t
-porter_reload(struct diag *d)
+main_reload(struct diag *d)
 {
 	struct config *cf;
 	size_t errors;
@@ -234,7 +234,7 @@ porter_reload(struct diag *d)
 	if (errors > 0) {
 		log_warnx("reload: %zu error%s; the configuration in force stays", errors,
 		    errors == 1 ? "" : "s");
-		config_free(cf);
+		conf_free(cf);
 		log_reopen(); /* logrotate's SIGHUP still gets new files */
 		porter.reload_failures++;
 	} else {
@@ -243,7 +243,7 @@ porter_reload(struct diag *d)
 			diag_warn(d, (struct loc){ 0 },
 			    "some services could not listen (see the daemon log)");
 		}
-		config_free(current);
+		conf_free(current);
 		current = cf;
 		warn_credentials(current);
 		log_reopen();
@@ -259,7 +259,7 @@ reload(void)
 {
 	struct diag d = { 0 };
 
-	(void)porter_reload(&d);
+	(void)main_reload(&d);
 	diag_free(&d);
 }
 
@@ -283,7 +283,7 @@ stop_force(void *arg)
 	child_kill(NULL, SIGKILL);
 	/* Reap them (and log their EXIT lines); give up after a second. */
 	stop_timer.fn = stop_now;
-	timer_set(&stop_timer, 1000);
+	loop_timer_set(&stop_timer, 1000);
 }
 
 static void
@@ -305,7 +305,7 @@ shutdown_start(void)
 	}
 	child_kill(NULL, SIGTERM);
 	stop_timer.fn = stop_force;
-	timer_set(&stop_timer, STOP_GRACE_MS);
+	loop_timer_set(&stop_timer, STOP_GRACE_MS);
 }
 
 static void
@@ -419,8 +419,8 @@ absolute(const char *path)
 	char cwd[PATH_MAX];
 
 	if (path == NULL || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return path != NULL ? xstrdup(path) : NULL;
-	return xasprintf("%s/%s", cwd, path);
+		return path != NULL ? mem_strdup(path) : NULL;
+	return mem_asprintf("%s/%s", cwd, path);
 }
 
 static int
@@ -534,7 +534,7 @@ main(int argc, char **argv)
 		fflush(stderr);
 		rc = serve();
 	}
-	config_free(current);
+	conf_free(current);
 	diag_free(&d);
 	return rc;
 }

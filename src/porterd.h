@@ -27,27 +27,34 @@
 
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* ---------------------------------------------------------------- util.c */
+/* ----------------------------------------------------------------- mem.c */
 
-/* A growable vector of owned strings. */
+/* Allocation for start-up and reload: failure is fatal (fatalx). */
+void *mem_alloc(size_t);
+void *mem_calloc(size_t, size_t);
+void *mem_realloc(void *, size_t);
+char *mem_strdup(const char *);
+char *mem_strndup(const char *, size_t);
+char *mem_asprintf(const char *, ...) PRINTF(1, 2);
+
+/* ---------------------------------------------------------------- strv.c */
+
+/* A growable vector of owned strings, NULL-terminated. */
 struct strv {
 	char **v;
 	size_t n;
 	size_t cap;
 };
 
-void *xmalloc(size_t);
-void *xcalloc(size_t, size_t);
-void *xrealloc(void *, size_t);
-char *xstrdup(const char *);
-char *xstrndup(const char *, size_t);
-char *xasprintf(const char *, ...) PRINTF(1, 2);
 void strv_push(struct strv *, const char *);
 void strv_copy(struct strv *dst, const struct strv *src);
 void strv_clear(struct strv *);
 bool strv_has(const struct strv *, const char *);
 bool strv_has_case(const struct strv *, const char *);
 void strv_remove(struct strv *, const char *);
+
+/* ---------------------------------------------------------------- util.c */
+
 /* Parses an unsigned decimal number; false unless the whole string is one
  * and it is at most max. */
 bool util_parse_uint(const char *, unsigned long long max, unsigned long long *out);
@@ -168,16 +175,16 @@ struct srckey {
 	uint8_t addr[16];
 };
 
-void srckey_make(struct srckey *, int family, const uint8_t *addr, int prefix4, int prefix6);
+void limits_srckey(struct srckey *, int family, const uint8_t *addr, int prefix4, int prefix6);
 
 /* Concurrent servers per source. */
 struct srccount;
-struct srccount *srccount_new(size_t max_sources);
-void srccount_free(struct srccount *);
-unsigned srccount_get(const struct srccount *, const struct srckey *);
+struct srccount *limits_count_new(size_t max_sources);
+void limits_count_free(struct srccount *);
+unsigned limits_count_get(const struct srccount *, const struct srckey *);
 /* false when the table is full (the caller refuses the client). */
-bool srccount_inc(struct srccount *, const struct srckey *);
-void srccount_dec(struct srccount *, const struct srckey *);
+bool limits_count_inc(struct srccount *, const struct srckey *);
+void limits_count_dec(struct srccount *, const struct srckey *);
 
 /* cps = RATE WAIT: more than RATE connections within one second. */
 struct cps_state {
@@ -190,23 +197,23 @@ bool limits_cps(struct cps_state *, unsigned rate, uint64_t now);
 
 /* per_source_cps = RATE BURST: a token bucket per source. */
 struct srcrate;
-struct srcrate *srcrate_new(size_t max_sources, unsigned rate, unsigned burst);
-void srcrate_free(struct srcrate *);
+struct srcrate *limits_rate_new(size_t max_sources, unsigned rate, unsigned burst);
+void limits_rate_free(struct srcrate *);
 /* Takes a token for key at now; false when its bucket is empty. A full
  * table forgets its stalest (fullest) bucket first. */
-bool srcrate_take(struct srcrate *, const struct srckey *, uint64_t now);
+bool limits_rate_take(struct srcrate *, const struct srckey *, uint64_t now);
 
 /* The SENSOR deny list: global, bounded, expiring. */
 #define SENSOR_MAX 10240
 struct sensor;
-struct sensor *sensor_new(size_t max);
-void sensor_free(struct sensor *);
+struct sensor *limits_sensor_new(size_t max);
+void limits_sensor_free(struct sensor *);
 /* until: expiry in loop_now() milliseconds, UINT64_MAX = forever. A full
  * list replaces the entry that expires first. */
-void sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
-bool sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
+void limits_sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
+bool limits_sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
 /* Drops expired entries; returns how many remain. */
-size_t sensor_expire(struct sensor *, uint64_t now);
+size_t limits_sensor_expire(struct sensor *, uint64_t now);
 
 /* The one-minute load average from the text of /proc/loadavg; -1 on bad
  * input. */
@@ -230,9 +237,9 @@ struct conf_lines {
  * after a blank starts a comment. Returns false (after a diagnostic) on
  * input that is not text. */
 bool conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *, struct diag *);
-void conf_lines_free(struct conf_lines *);
+void conf_lex_free(struct conf_lines *);
 /* Splits text on blanks into words (copies owned by *words). */
-void conf_split(const char *text, struct strv *words);
+void conf_lex_split(const char *text, struct strv *words);
 
 /* ---------------------------------------------------------- conf_parse.c */
 
@@ -361,13 +368,13 @@ struct attr_at {
 	int attr; /* enum attr_id */
 };
 
-struct service {
+struct service_config {
 	char *name;
 	struct loc loc;     /* the line that opened the entry */
 	uint64_t has;       /* bit (1 << attr_id): set here or copied from the defaults */
 	struct attr_at *at; /* where the entry set its own attributes */
 	unsigned nat;
-	const struct service *defaults; /* where the others of has come from */
+	const struct service_config *defaults; /* where the others of has come from */
 	uint64_t own;                   /* bit (1 << attr_id): set in this entry */
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
@@ -443,8 +450,8 @@ struct service {
 #define DENY_FOREVER (-1)
 
 struct config {
-	struct service *defaults; /* NULL when the files have none */
-	struct service **svc;     /* every service entry, in file order */
+	struct service_config *defaults; /* NULL when the files have none */
+	struct service_config **svc;     /* every service entry, in file order */
 	size_t nsvc;
 	struct strv files; /* file names that struct loc points into */
 	unsigned include_depth;
@@ -455,10 +462,10 @@ struct conf_opts {
 	bool no_includes; /* refuse include/includedir (fuzzing) */
 };
 
-struct config *config_new(void);
-void config_free(struct config *);
-struct service *service_new(const char *name, struct loc);
-void service_free(struct service *);
+struct config *conf_new(void);
+void conf_free(struct config *);
+struct service_config *conf_service_new(const char *name, struct loc);
+void conf_service_free(struct service_config *);
 /* The name of an attribute as written in files. */
 const char *conf_attr_name(enum attr_id);
 /* Names of type, flag and log_on_* bits, syslog facilities and levels, as
@@ -471,18 +478,18 @@ const char *conf_level_name(int level);
 /* Interns a file name; the config owns the copy. */
 const char *conf_intern(struct config *, const char *file);
 /* Appends a service; the config owns it from then on. */
-void conf_add_service(struct config *, struct service *);
+void conf_add_service(struct config *, struct service_config *);
 /* The service entry with this id (after defaulting id to name), or NULL. */
-struct service *conf_find_id(const struct config *, const char *id);
+struct service_config *conf_find_id(const struct config *, const char *id);
 /* Copies into a new service entry the defaults that reach it when it
  * starts (only_from, no_access, log_on_*, passenv, banners). */
-void conf_defaults_copy(const struct config *, struct service *);
+void conf_defaults_copy(const struct config *, struct service_config *);
 /* Marks attribute a of s as set at loc by s itself. */
-void service_set(struct service *s, enum attr_id a, struct loc loc);
+void conf_service_set(struct service_config *s, enum attr_id a, struct loc loc);
 /* Where attribute a of s was set; a zero loc when it is not. */
-struct loc service_at(const struct service *s, enum attr_id a);
+struct loc conf_service_at(const struct service_config *s, enum attr_id a);
 static inline bool
-service_has(const struct service *s, enum attr_id a)
+conf_service_has(const struct service_config *s, enum attr_id a)
 {
 	return (s->has >> a) & 1u;
 }
@@ -517,7 +524,7 @@ void conf_inetd_buffer(struct config *cf, const char *name, const char *buf, siz
  * resolves what the daemon needs (uid, gid, port, bind address). */
 void conf_check(struct config *, struct diag *);
 /* Whether s binds the wildcard address of its family (or no address). */
-bool service_binds_any(const struct service *s);
+bool conf_check_binds_any(const struct service_config *s);
 
 /* ----------------------------------------------------------- conf_dump.c */
 
@@ -549,7 +556,7 @@ extern struct porter porter;
 /* Reloads the configuration as SIGHUP does. The diagnostics go to the
  * daemon log and into d (owned by the caller); returns the number of errors
  * (0: the new configuration is in force). */
-size_t porter_reload(struct diag *d);
+size_t main_reload(struct diag *d);
 
 /* ---------------------------------------------------------------- log.c */
 
@@ -564,7 +571,8 @@ void log_warn(const char *, ...) PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *, ...) PRINTF(1, 2);
 void log_info(const char *, ...) PRINTF(1, 2);
 void log_debug(const char *, ...) PRINTF(1, 2);
-_Noreturn void fatal(const char *, ...) PRINTF(1, 2);
+_Noreturn void fatal(const char *, ...) PRINTF(1, 2);  /* appends strerror(errno) */
+_Noreturn void fatalx(const char *, ...) PRINTF(1, 2);
 
 struct svc;
 /* A per-service line (START, EXIT, FAIL, ...) to the service's log_type, or
@@ -603,10 +611,10 @@ uint64_t loop_now(void); /* monotonic milliseconds */
 /* Frees p after the current round of events, when no handler of the round
  * can still look at it. */
 void loop_defer_free(void *p, void (*freefn)(void *));
-void timer_set(struct timer *, uint64_t ms);
-void timer_cancel(struct timer *);
+void loop_timer_set(struct timer *, uint64_t ms);
+void loop_timer_cancel(struct timer *);
 
-/* -------------------------------------------------------------- addr.c */
+/* -------------------------------------------------------------- peer.c */
 
 /* A peer or local address, with IPv4-mapped IPv6 turned into plain IPv4. */
 struct peer {
@@ -668,7 +676,7 @@ enum svc_kind {
  * Everything the connection path needs is prepared here at load time.
  */
 struct svc {
-	struct service *conf;
+	struct service_config *conf;
 	enum svc_kind kind;
 	int internal;    /* internal.c builtin index */
 	struct watch lw; /* the listening (or UDP) socket */
@@ -731,7 +739,7 @@ void service_close_all(void);
 /* Closes and frees every service (exit). */
 void service_free_all(void);
 size_t service_count(void);
-void svc_free(struct svc *);
+void service_free(struct svc *);
 /* The running service with this id, or NULL. */
 struct svc *service_find(const char *id);
 /* Stops or resumes accepting on svc at run time (PAUSE_DISABLED); running
@@ -743,11 +751,11 @@ bool service_set_disabled(struct svc *, bool disabled);
 
 /* Opens, binds and listens the socket of s; returns the fd or -1 with a
  * message in err. */
-int listener_open(struct service *s, char *err, size_t errlen);
+int listener_open(struct service_config *s, char *err, size_t errlen);
 /* Whether two entries can share one listening socket across a reload. */
-bool listener_same(const struct service *a, const struct service *b);
+bool listener_same(const struct service_config *a, const struct service_config *b);
 /* Applies the options of s that can change on a kept socket. */
-void listener_tune(int fd, const struct service *s);
+void listener_tune(int fd, const struct service_config *s);
 
 /* ------------------------------------------------------------- accept.c */
 

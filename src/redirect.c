@@ -83,7 +83,7 @@ relay_end(struct relay *r, const char *why)
 
 	loop_unwatch(&r->cw);
 	loop_unwatch(&r->sw);
-	timer_cancel(&r->t);
+	loop_timer_cancel(&r->t);
 	relay_close_fd(&r->cfd);
 	relay_close_fd(&r->sfd);
 	relay_close_fd(&r->up.pr);
@@ -91,7 +91,7 @@ relay_end(struct relay *r, const char *why)
 	relay_close_fd(&r->down.pr);
 	relay_close_fd(&r->down.pw);
 	if (svc != NULL && svc->conf != NULL) {
-		const struct service *s = svc->conf;
+		const struct service_config *s = svc->conf;
 
 		if (r->connected && (s->log_on_success & L_TRAFFIC))
 			log_service(svc, "TRAFFIC: %s in=%llu(bytes) out=%llu(bytes)", r->id,
@@ -114,7 +114,7 @@ relay_end(struct relay *r, const char *why)
 		if (svc->running > 0)
 			svc->running--;
 		if (r->counted && svc->per_source != NULL)
-			srccount_dec(svc->per_source, &r->key);
+			limits_count_dec(svc->per_source, &r->key);
 	}
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -213,7 +213,7 @@ static void
 relay_timer(void *arg)
 {
 	struct relay *r = arg;
-	const struct service *s = r->svc != NULL ? r->svc->conf : NULL;
+	const struct service_config *s = r->svc != NULL ? r->svc->conf : NULL;
 	uint64_t now = loop_now(), next = UINT64_MAX;
 
 	if (!r->connected) {
@@ -240,7 +240,7 @@ relay_timer(void *arg)
 			next = r->last + idle - now;
 	}
 	if (next != UINT64_MAX)
-		timer_set(&r->t, next);
+		loop_timer_set(&r->t, next);
 }
 
 static void
@@ -280,7 +280,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 		relay_end(r, NULL);
 		return;
 	}
-	timer_cancel(&r->t);
+	loop_timer_cancel(&r->t);
 	relay_timer(r);
 	relay_pump(r);
 }
@@ -288,7 +288,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 bool
 redirect_start(struct svc *svc, int conn, const struct peer *peer)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	struct relay *r;
 	int one = 1;
 
@@ -326,8 +326,8 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 		int family;
 		const uint8_t *a = peer_bytes(peer, &family);
 
-		srckey_make(&r->key, family, a, s->per_source_prefix4, s->per_source_prefix6);
-		r->counted = srccount_inc(svc->per_source, &r->key);
+		limits_srckey(&r->key, family, a, s->per_source_prefix4, s->per_source_prefix6);
+		r->counted = limits_count_inc(svc->per_source, &r->key);
 	}
 	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&
 	        errno != EINPROGRESS) ||
@@ -337,7 +337,7 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 		relay_end(r, NULL);
 		return true;
 	}
-	timer_set(&r->t, CONNECT_MS);
+	loop_timer_set(&r->t, CONNECT_MS);
 	return true;
 }
 

@@ -97,7 +97,7 @@ svc_banner(struct svc *svc, int which, const char *path)
 		log_warn("%s: banner %s", svc->conf->id, path);
 		return;
 	}
-	buf = xmalloc(BANNER_MAX);
+	buf = mem_alloc(BANNER_MAX);
 	n = read(fd, buf, BANNER_MAX);
 	close(fd);
 	if (n <= 0) {
@@ -113,22 +113,22 @@ svc_banner(struct svc *svc, int which, const char *path)
 static void
 svc_guards(struct svc *svc)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 
 	acl_free(svc->acl);
 	svc->acl = NULL;
-	if (service_has(s, A_ONLY_FROM) || service_has(s, A_NO_ACCESS))
-		svc->acl = acl_compile(&s->only_from, service_has(s, A_ONLY_FROM), &s->no_access);
+	if (conf_service_has(s, A_ONLY_FROM) || conf_service_has(s, A_NO_ACCESS))
+		svc->acl = acl_compile(&s->only_from, conf_service_has(s, A_ONLY_FROM), &s->no_access);
 	if (s->per_source != COUNT_UNLIMITED && svc->per_source == NULL)
 		svc->per_source =
-		    srccount_new(s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
+		    limits_count_new(s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
 		            (size_t)s->instances :
 		            SOURCES_MAX);
-	srcrate_free(svc->src_rate);
+	limits_rate_free(svc->src_rate);
 	svc->src_rate = NULL;
 	if (s->per_source_cps_rate > 0)
 		svc->src_rate =
-		    srcrate_new(SOURCES_MAX, s->per_source_cps_rate, s->per_source_cps_burst);
+		    limits_rate_new(SOURCES_MAX, s->per_source_cps_rate, s->per_source_cps_burst);
 	svc_banner(svc, BANNER, s->banner);
 	svc_banner(svc, BANNER_SUCCESS, s->banner_success);
 	svc_banner(svc, BANNER_FAIL, s->banner_fail);
@@ -178,7 +178,7 @@ groups_within(const gid_t *a, int na, const gid_t *b, int nb)
 static void
 svc_prepare_fixed(struct svc *svc)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg, cur[256];
 	int nc;
@@ -194,7 +194,7 @@ svc_prepare_fixed(struct svc *svc)
 
 		svc->keep_creds = uid_same && gid_same;
 	}
-	if (s->socket_type == SOCK_STREAM && !service_binds_any(s)) {
+	if (s->socket_type == SOCK_STREAM && !conf_check_binds_any(s)) {
 		struct peer p;
 		char a[INET6_ADDRSTRLEN];
 
@@ -202,8 +202,8 @@ svc_prepare_fixed(struct svc *svc)
 		p.len = s->bind_len;
 		peer_normalize(&p);
 		peer_addr(&p, a, sizeof(a));
-		svc->local_ip_env = xasprintf("TCPLOCALIP=%s", a);
-		svc->local_port_env = xasprintf("TCPLOCALPORT=%d", s->port);
+		svc->local_ip_env = mem_asprintf("TCPLOCALIP=%s", a);
+		svc->local_port_env = mem_asprintf("TCPLOCALPORT=%d", s->port);
 	}
 }
 
@@ -211,27 +211,27 @@ svc_prepare_fixed(struct svc *svc)
 static void
 svc_prepare(struct svc *svc)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	size_t n = 0;
 
 	svc_prepare_free(svc);
 	svc->path = s->server;
-	svc->argv = xcalloc(s->server_args.n + 2, sizeof(char *));
+	svc->argv = mem_calloc(s->server_args.n + 2, sizeof(char *));
 	if (s->flags & F_NAMEINARGS) {
 		for (size_t i = 0; i < s->server_args.n; i++)
-			svc->argv[n++] = xstrdup(s->server_args.v[i]);
+			svc->argv[n++] = mem_strdup(s->server_args.v[i]);
 	} else if (s->server != NULL) {
 		const char *base = strrchr(s->server, '/');
 
-		svc->argv[n++] = xstrdup(base != NULL ? base + 1 : s->server);
+		svc->argv[n++] = mem_strdup(base != NULL ? base + 1 : s->server);
 		for (size_t i = 0; i < s->server_args.n; i++)
-			svc->argv[n++] = xstrdup(s->server_args.v[i]);
+			svc->argv[n++] = mem_strdup(s->server_args.v[i]);
 	}
 	svc->argv[n] = NULL;
 
-	if (!service_has(s, A_PASSENV) && s->env.n == 0) {
+	if (!conf_service_has(s, A_PASSENV) && s->env.n == 0) {
 		if (env_base == NULL) {
-			env_base = xcalloc(env_count(porter.environ0) + 1, sizeof(char *));
+			env_base = mem_calloc(env_count(porter.environ0) + 1, sizeof(char *));
 			for (char **e = porter.environ0; e != NULL && *e != NULL; e++)
 				env_put(env_base, &env_nbase, *e);
 		}
@@ -239,10 +239,10 @@ svc_prepare(struct svc *svc)
 		svc->nenv = env_nbase;
 		svc->env_shared = true;
 	} else {
-		svc->env = xcalloc(env_count(porter.environ0) + s->env.n + 1, sizeof(char *));
+		svc->env = mem_calloc(env_count(porter.environ0) + s->env.n + 1, sizeof(char *));
 		/* Once passenv is given, only the variables it names pass. */
 		for (char **e = porter.environ0; e != NULL && *e != NULL; e++) {
-			bool pass = !service_has(s, A_PASSENV);
+			bool pass = !conf_service_has(s, A_PASSENV);
 
 			for (size_t i = 0; !pass && i < s->passenv.n; i++)
 				pass = env_is(*e, s->passenv.v[i]);
@@ -259,9 +259,9 @@ svc_prepare(struct svc *svc)
 		int ng = 64;
 
 		if (pw != NULL) {
-			svc->groups = xcalloc((size_t)ng, sizeof(gid_t));
+			svc->groups = mem_calloc((size_t)ng, sizeof(gid_t));
 			if (getgrouplist(pw->pw_name, s->gid, svc->groups, &ng) < 0) {
-				svc->groups = xrealloc(svc->groups, (size_t)ng * sizeof(gid_t));
+				svc->groups = mem_realloc(svc->groups, (size_t)ng * sizeof(gid_t));
 				if (getgrouplist(pw->pw_name, s->gid, svc->groups, &ng) < 0)
 					ng = 0;
 			}
@@ -272,7 +272,7 @@ svc_prepare(struct svc *svc)
 }
 
 static enum svc_kind
-svc_kind_of(const struct service *s)
+svc_kind_of(const struct service_config *s)
 {
 	if (s->flags & F_SENSOR)
 		return SVC_SENSOR;
@@ -282,7 +282,7 @@ svc_kind_of(const struct service *s)
 		return SVC_INTERNAL;
 	if (s->type & (T_TCPMUX | T_TCPMUXPLUS))
 		return SVC_TCPMUX_CLIENT;
-	if (service_has(s, A_REDIRECT))
+	if (conf_service_has(s, A_REDIRECT))
 		return SVC_REDIRECT;
 	return SVC_SPAWN;
 }
@@ -290,7 +290,7 @@ svc_kind_of(const struct service *s)
 static void
 svc_free_deferred(void *p)
 {
-	svc_free(p);
+	service_free(p);
 }
 
 static void
@@ -302,9 +302,9 @@ svc_resume_timer(void *arg)
 }
 
 static struct svc *
-svc_new(struct service *s)
+svc_new(struct service_config *s)
 {
-	struct svc *svc = xcalloc(1, sizeof(*svc));
+	struct svc *svc = mem_calloc(1, sizeof(*svc));
 
 	svc->conf = s;
 	svc->fd = -1;
@@ -317,14 +317,14 @@ svc_new(struct service *s)
 }
 
 void
-svc_free(struct svc *svc)
+service_free(struct svc *svc)
 {
 	if (svc == NULL)
 		return;
 	svc_prepare_free(svc);
 	acl_free(svc->acl);
-	srccount_free(svc->per_source);
-	srcrate_free(svc->src_rate);
+	limits_count_free(svc->per_source);
+	limits_rate_free(svc->src_rate);
 	for (int i = 0; i < 3; i++)
 		free(svc->banner[i]);
 	free(svc);
@@ -360,7 +360,7 @@ static void
 svc_close(struct svc *svc)
 {
 	loop_unwatch(&svc->lw);
-	timer_cancel(&svc->resume);
+	loop_timer_cancel(&svc->resume);
 	if (svc->fd >= 0)
 		close(svc->fd);
 	svc->fd = svc->lw.fd = -1;
@@ -369,7 +369,7 @@ svc_close(struct svc *svc)
 static void
 svc_describe(const struct svc *svc, char *buf, size_t len)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	char addr[INET6_ADDRSTRLEN] = "*";
 	struct peer p;
 
@@ -433,15 +433,15 @@ service_apply(struct config *cf)
 	 * remember the old list as it is. */
 	for (struct svc *o = svc_list; o != NULL; o = o->next)
 		nold++;
-	old = xcalloc(nold + 1, sizeof(*old));
+	old = mem_calloc(nold + 1, sizeof(*old));
 	nold = 0;
 	for (struct svc *o = svc_list; o != NULL; o = o->next) {
 		o->mark = false;
 		old[nold++] = o;
 	}
-	later = xcalloc(cf->nsvc + 1, sizeof(*later));
+	later = mem_calloc(cf->nsvc + 1, sizeof(*later));
 	for (size_t i = 0; i < cf->nsvc; i++) {
-		struct service *s = cf->svc[i];
+		struct service_config *s = cf->svc[i];
 		struct svc *svc = NULL;
 
 		for (struct svc *o = svc_list; o != NULL; o = o->next) {
@@ -534,7 +534,7 @@ service_free_all(void)
 		child_orphan(s);
 		/* Off the list first: nothing may walk into freed memory. */
 		svc_list = s->next;
-		svc_free(s);
+		service_free(s);
 	}
 	free(env_base);
 	env_base = NULL;

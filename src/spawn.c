@@ -47,7 +47,7 @@ spawn_env_reserve(size_t nenv)
 	size_t n = nenv + SPAWN_ENV_EXTRA + 1;
 
 	if (n > envcap) {
-		envbuf = xrealloc(envbuf, n * sizeof(*envbuf));
+		envbuf = mem_realloc(envbuf, n * sizeof(*envbuf));
 		envcap = n;
 	}
 }
@@ -90,7 +90,7 @@ static _Noreturn void
 spawn_child(struct spawn_ctx *c)
 {
 	const struct svc *svc = c->svc;
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	sigset_t none;
 	struct rlimit rl;
 	char num[24];
@@ -136,14 +136,14 @@ spawn_child(struct spawn_ctx *c)
 		static const int res[RL_MAX] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_DATA, RLIMIT_RSS,
 			RLIMIT_STACK, RLIMIT_NOFILE };
 
-		if (!service_has(s, (enum attr_id)(A_RLIMIT_AS + r)))
+		if (!conf_service_has(s, (enum attr_id)(A_RLIMIT_AS + r)))
 			continue;
 		rl.rlim_cur = rl.rlim_max =
 		    s->rlimit[r] == LIMIT_UNLIMITED ? RLIM_INFINITY : (rlim_t)s->rlimit[r];
 		if (setrlimit(res[r], &rl) != 0)
 			spawn_fail(c, "setrlimit");
 	}
-	if (!service_has(s, A_RLIMIT_FILES)) {
+	if (!conf_service_has(s, A_RLIMIT_FILES)) {
 		rl.rlim_cur = porter.child_nofile_soft;
 		rl.rlim_max = porter.child_nofile_hard;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -176,7 +176,7 @@ spawn_child(struct spawn_ctx *c)
 pid_t
 spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 {
-	const struct service *s = svc->conf;
+	const struct service_config *s = svc->conf;
 	struct spawn_ctx c;
 	char vars[SPAWN_ENV_EXTRA][VAR_LEN];
 	char fdnames[320];

@@ -43,7 +43,7 @@ static void
 mux_end(struct mux *m, bool close_fd)
 {
 	loop_unwatch(&m->w);
-	timer_cancel(&m->t);
+	loop_timer_cancel(&m->t);
 	if (close_fd && m->fd >= 0)
 		accept_close_gently(m->fd);
 	if (m->svc->running > 0)
@@ -175,7 +175,7 @@ tcpmux_start(struct svc *svc, int conn, const struct peer *peer)
 		mux_end(m, true);
 		return;
 	}
-	timer_set(&m->t, MUX_WAIT_MS);
+	loop_timer_set(&m->t, MUX_WAIT_MS);
 }
 
 void

@@ -651,7 +651,7 @@ verdict_name(enum acl_verdict v)
 static void
 parse_words(struct addrlist *l, const char *words)
 {
-	char *copy = xstrdup(words), *save = NULL, err[256];
+	char *copy = mem_strdup(words), *save = NULL, err[256];
 
 	for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save))
 		if (!access_parse(w, l, err, sizeof(err)))

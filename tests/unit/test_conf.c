@@ -60,7 +60,7 @@ struct fx {
 static int
 fx_setup(void **state)
 {
-	*state = xcalloc(1, sizeof(struct fx));
+	*state = mem_calloc(1, sizeof(struct fx));
 	return 0;
 }
 
@@ -69,11 +69,11 @@ fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	config_free(f->cf);
-	config_free(f->cf2);
+	conf_free(f->cf);
+	conf_free(f->cf2);
 	diag_free(&f->d);
 	diag_free(&f->d2);
-	conf_lines_free(&f->ls);
+	conf_lex_free(&f->ls);
 	strv_clear(&f->words);
 	free(f->text);
 	free(f->buf);
@@ -95,9 +95,9 @@ load_into(struct config **cfp, struct diag *d, const char *text, size_t len,
 {
 	static const struct conf_opts opts = { .no_includes = true };
 
-	config_free(*cfp);
+	conf_free(*cfp);
 	diag_free(d);
-	*cfp = config_new();
+	*cfp = conf_new();
 	conf_parse_buffer(*cfp, NAME, text, len, &opts, d);
 	if (st >= FINISH)
 		conf_finish(*cfp, d);
@@ -114,11 +114,11 @@ load(struct fx *f, const char *text, enum stage st)
 
 /* Wraps body in "service NAME {" ... "}" (the body starts at line 3),
  * loads it and returns the one service. */
-static struct service *
+static struct service_config *
 one_named(struct fx *f, const char *name, const char *body, enum stage st)
 {
 	free(f->text);
-	f->text = xasprintf("service %s\n{\n%s}\n", name, body);
+	f->text = mem_asprintf("service %s\n{\n%s}\n", name, body);
 	load(f, f->text, st);
 	if (f->cf->nsvc != 1) {
 		diag_print(&f->d, stderr);
@@ -127,14 +127,14 @@ one_named(struct fx *f, const char *name, const char *body, enum stage st)
 	return f->cf->svc[0];
 }
 
-static struct service *
+static struct service_config *
 one(struct fx *f, const char *body, enum stage st)
 {
 	return one_named(f, "x", body, st);
 }
 
 /* The service entry called name; the test fails when there is none. */
-static struct service *
+static struct service_config *
 find(const struct config *cf, const char *name)
 {
 	for (size_t i = 0; i < cf->nsvc; i++)
@@ -202,7 +202,7 @@ expect_line(const struct conf_lines *ls, size_t i, int lineno, const char *text)
 static bool
 lex(struct fx *f, const char *buf, size_t len)
 {
-	conf_lines_free(&f->ls);
+	conf_lex_free(&f->ls);
 	diag_free(&f->d);
 	return conf_lex(buf, len, NAME, &f->ls, &f->d);
 }
@@ -240,7 +240,7 @@ words(const struct strv *sv)
 }
 
 static bool
-own(const struct service *s, enum attr_id a)
+own(const struct service_config *s, enum attr_id a)
 {
 	return (s->own & (1ull << a)) != 0;
 }
@@ -398,7 +398,7 @@ test_lex_long_line(void **state)
 	struct fx *f = *state;
 	size_t n = 65537;
 
-	f->buf = xmalloc(n + 32);
+	f->buf = mem_alloc(n + 32);
 	memset(f->buf, 'x', n);
 	memcpy(f->buf + n, "\nnext\n", 7);
 	assert_true(lex(f, f->buf, strlen(f->buf)));
@@ -422,7 +422,7 @@ test_lex_longest_line_accepted(void **state)
 	struct fx *f = *state;
 	size_t n = 65536;
 
-	f->buf = xmalloc(n + 2);
+	f->buf = mem_alloc(n + 2);
 	memset(f->buf, 'z', n);
 	f->buf[n] = '\n';
 	f->buf[n + 1] = '\0';
@@ -437,7 +437,7 @@ test_split(void **state)
 {
 	struct fx *f = *state;
 
-	conf_split("  a\tbb  c#d \r", &f->words);
+	conf_lex_split("  a\tbb  c#d \r", &f->words);
 	assert_int_equal(f->words.n, 3);
 	assert_string_equal(f->words.v[0], "a");
 	assert_string_equal(f->words.v[1], "bb");
@@ -445,13 +445,13 @@ test_split(void **state)
 	assert_null(f->words.v[3]);
 
 	/* A second split replaces the words. */
-	conf_split("one", &f->words);
+	conf_lex_split("one", &f->words);
 	assert_int_equal(f->words.n, 1);
 	assert_string_equal(f->words.v[0], "one");
 
-	conf_split(" \t ", &f->words);
+	conf_lex_split(" \t ", &f->words);
 	assert_int_equal(f->words.n, 0);
-	conf_split("", &f->words);
+	conf_lex_split("", &f->words);
 	assert_int_equal(f->words.n, 0);
 }
 
@@ -505,7 +505,7 @@ test_parse_brace_on_next_line(void **state)
 	assert_string_equal(f->cf->svc[0]->loc.file, NAME);
 	assert_int_equal(f->cf->svc[0]->loc.line, 1);
 	assert_string_equal(f->cf->svc[0]->user, "root");
-	assert_int_equal(service_at(f->cf->svc[0], A_USER).line, 5);
+	assert_int_equal(conf_service_at(f->cf->svc[0], A_USER).line, 5);
 	assert_int_equal(f->cf->defaults->instances, 5);
 }
 
@@ -534,7 +534,7 @@ static void
 test_parse_attr_without_spaces(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "user=root\n"
 	    "port=99\n"
 	    "only_from+=10.0.0.1\n"
@@ -555,7 +555,7 @@ static void
 test_parse_list_operators(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "only_from = 10.0.0.0/8 192.168.1.1\n"
 	    "only_from += 172.16.0.0/12\n"
 	    "only_from -= 192.168.1.1\n"
@@ -575,7 +575,7 @@ test_parse_list_operators(void **state)
 	assert_int_equal(s->log_on_failure, L_HOST | L_ATTEMPT);
 	/* No duplicates: PATH is added once. */
 	assert_string_equal(words(&s->passenv), "PATH TZ");
-	assert_int_equal(service_at(s, A_PASSENV).line, 13);
+	assert_int_equal(conf_service_at(s, A_PASSENV).line, 13);
 	assert_true(own(s, A_PASSENV));
 }
 
@@ -583,7 +583,7 @@ static void
 test_parse_case_insensitive(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	load(f,
 	    "DEFAULTS\n"
@@ -617,7 +617,7 @@ test_parse_case_insensitive(void **state)
 	assert_int_equal(s->wait, 1);
 	assert_int_equal(s->type, T_UNLISTED | T_INTERNAL);
 	assert_int_equal(s->flags, F_IPV4 | F_NODELAY | F_KEEPALIVE);
-	assert_true(service_has(s, A_GROUPS));
+	assert_true(conf_service_has(s, A_GROUPS));
 	assert_false(s->groups);
 	assert_int_equal(s->per_source, COUNT_UNLIMITED);
 	assert_int_equal(s->log_on_success, L_PID | L_HOST);
@@ -628,7 +628,7 @@ test_parse_case_insensitive(void **state)
 	assert_true(s->v6only);
 	/* Filled from defaults. */
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
-	assert_true(service_has(s, A_INSTANCES));
+	assert_true(conf_service_has(s, A_INSTANCES));
 	assert_int_equal(s->log_type.kind, LOGT_SYSLOG);
 	assert_int_equal(s->log_type.facility, LOG_DAEMON);
 	assert_int_equal(s->log_type.level, LOG_NOTICE);
@@ -708,7 +708,7 @@ test_parse_defaults_of_two_files_merge(void **state)
 	const char *a = "defaults\n{\n\tonly_from = 10.0.0.0/8\n}\n";
 	const char *b = "defaults\n{\n\tonly_from = 192.168.0.0/16\n}\nservice s\n{\n}\n";
 
-	f->cf = config_new();
+	f->cf = conf_new();
 	conf_parse_buffer(f->cf, "a.conf", a, strlen(a), &opts, &f->d);
 	conf_parse_buffer(f->cf, "b.conf", b, strlen(b), &opts, &f->d);
 	conf_finish(f->cf, &f->d);
@@ -736,7 +736,7 @@ static void
 test_parse_attribute_set_twice(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "user = a\n"				/* 3 */
 	    "user = b\n"				/* 4 */
 	    "only_from = 10.0.0.1\n"			/* 5 */
@@ -763,7 +763,7 @@ static void
 test_parse_wrong_operator(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "user += root\n"
 	    "port -= 1\n"
 	    "log_type += SYSLOG daemon\n"
@@ -778,9 +778,9 @@ test_parse_wrong_operator(void **state)
 	    "t.conf:6: env takes '=' or '+=', not '-='",
 	    "t.conf:7: instances takes '=' only, not '+='");
 	assert_null(s->user);
-	assert_false(service_has(s, A_USER));
+	assert_false(conf_service_has(s, A_USER));
 	assert_int_equal(s->port, -1);
-	assert_false(service_has(s, A_LOG_TYPE));
+	assert_false(conf_service_has(s, A_LOG_TYPE));
 	assert_int_equal(s->env.n, 0);
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
 }
@@ -819,7 +819,7 @@ test_parse_not_allowed_in_defaults(void **state)
 	    "t.conf:10: nice is not allowed in defaults; set it in each service",
 	    "t.conf:14: enabled is only allowed in defaults",
 	    "t.conf:15: disabled is only allowed in defaults");
-	assert_false(service_has(f->cf->defaults, A_USER));
+	assert_false(conf_service_has(f->cf->defaults, A_USER));
 	assert_true(present(f->cf, "a"));
 }
 
@@ -878,7 +878,7 @@ test_attr_id(void **state)
 	    PARSE);
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(find(f->cf, "ftp")->id, "ftp-alt");
-	assert_int_equal(service_at(find(f->cf, "ftp"), A_ID).line, 3);
+	assert_int_equal(conf_service_at(find(f->cf, "ftp"), A_ID).line, 3);
 	assert_true(own(find(f->cf, "ftp"), A_ID));
 	/* Before conf_finish an entry without id has none... */
 	assert_null(find(f->cf, "plain")->id);
@@ -887,7 +887,7 @@ test_attr_id(void **state)
 	conf_finish(f->cf, &f->d);
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(find(f->cf, "plain")->id, "plain");
-	assert_false(service_has(find(f->cf, "plain"), A_ID));
+	assert_false(conf_service_has(find(f->cf, "plain"), A_ID));
 	assert_ptr_equal(conf_find_id(f->cf, "ftp-alt"), find(f->cf, "ftp"));
 	assert_null(conf_find_id(f->cf, "ftp"));
 }
@@ -896,11 +896,11 @@ static void
 test_attr_type(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "type = INTERNAL UNLISTED TCPMUX\n", FINISH);
+	struct service_config *s = one(f, "type = INTERNAL UNLISTED TCPMUX\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->type, T_INTERNAL | T_UNLISTED | T_TCPMUX);
-	assert_true(service_has(s, A_TYPE));
+	assert_true(conf_service_has(s, A_TYPE));
 
 	s = one(f, "type = TCPMUXPLUS\n", FINISH);
 	EXPECT_CLEAN(&f->d);
@@ -912,14 +912,14 @@ test_attr_type(void **state)
 	    "as a standalone daemon registered with rpcbind",
 	    "t.conf:4: type: unknown type \"SPECIAL\" (known: RPC INTERNAL UNLISTED TCPMUX "
 	    "TCPMUXPLUS)");
-	assert_false(service_has(s, A_TYPE));
+	assert_false(conf_service_has(s, A_TYPE));
 }
 
 static void
 test_attr_flags(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "flags = NORETRY IDONLY NAMEINARGS NODELAY KEEPALIVE NOLIBWRAP SENSOR IPv4 IPv6 "
 	    "REUSE\n",
 	    FINISH);
@@ -931,7 +931,7 @@ test_attr_flags(void **state)
 	s = one(f, "flags = INTERCEPT\n", FINISH);
 	EXPECT_DIAGS(&f->d,
 	    "t.conf:3: warning: flags: INTERCEPT is not supported by porter and is ignored");
-	assert_true(service_has(s, A_FLAGS));
+	assert_true(conf_service_has(s, A_FLAGS));
 
 	s = one(f, "flags = LABELED\nflags = DISABLE\n", FINISH);
 	EXPECT_DIAGS(&f->d,
@@ -939,14 +939,14 @@ test_attr_flags(void **state)
 	    "supported by porter",
 	    "t.conf:4: flags: unknown flag \"DISABLE\" (known: INTERCEPT NORETRY IDONLY "
 	    "NAMEINARGS NODELAY KEEPALIVE NOLIBWRAP SENSOR IPv4 IPv6 LABELED REUSE)");
-	assert_false(service_has(s, A_FLAGS));
+	assert_false(conf_service_has(s, A_FLAGS));
 }
 
 static void
 test_attr_socket_type_protocol(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "socket_type = stream\nprotocol = tcp\n", FINISH);
+	struct service_config *s = one(f, "socket_type = stream\nprotocol = tcp\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->socket_type, SOCK_STREAM);
@@ -974,7 +974,7 @@ static void
 test_attr_wait(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "wait = yes\n", FINISH);
+	struct service_config *s = one(f, "wait = yes\n", FINISH);
 
 	assert_int_equal(s->wait, 1);
 	s = one(f, "wait = No\n", FINISH);
@@ -984,36 +984,36 @@ test_attr_wait(void **state)
 	s = one(f, "wait = 1\n", FINISH);
 	EXPECT_DIAGS(&f->d, "t.conf:3: wait: expected yes or no, not \"1\"");
 	assert_int_equal(s->wait, -1);
-	assert_false(service_has(s, A_WAIT));
+	assert_false(conf_service_has(s, A_WAIT));
 }
 
 static void
 test_attr_user_group_groups(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "user = nobody\ngroup = nogroup\ngroups = yes\n", FINISH);
+	struct service_config *s = one(f, "user = nobody\ngroup = nogroup\ngroups = yes\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(s->user, "nobody");
 	assert_string_equal(s->group, "nogroup");
 	assert_true(s->groups);
-	assert_int_equal(service_at(s, A_USER).line, 3);
-	assert_int_equal(service_at(s, A_GROUP).line, 4);
-	assert_int_equal(service_at(s, A_GROUPS).line, 5);
+	assert_int_equal(conf_service_at(s, A_USER).line, 3);
+	assert_int_equal(conf_service_at(s, A_GROUP).line, 4);
+	assert_int_equal(conf_service_at(s, A_GROUPS).line, 5);
 	/* Parsing does not resolve them. */
 	assert_false(s->have_uid);
 	assert_false(s->have_gid);
 
 	s = one(f, "groups = maybe\n", FINISH);
 	EXPECT_DIAGS(&f->d, "t.conf:3: groups: expected yes or no, not \"maybe\"");
-	assert_false(service_has(s, A_GROUPS));
+	assert_false(conf_service_has(s, A_GROUPS));
 }
 
 static void
 test_attr_server_args(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "server = /usr/sbin/in.ftpd\n"
 	    "server_args = -l  -a\tx=y a#b\n",
 	    FINISH);
@@ -1026,19 +1026,19 @@ test_attr_server_args(void **state)
 	s = one(f, "server = in.ftpd\n", FINISH);
 	EXPECT_DIAGS(&f->d, "t.conf:3: server: \"in.ftpd\" is not an absolute path");
 	assert_null(s->server);
-	assert_false(service_has(s, A_SERVER));
+	assert_false(conf_service_has(s, A_SERVER));
 }
 
 static void
 test_attr_redirect(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "redirect = 10.0.0.1 8080\n", FINISH);
+	struct service_config *s = one(f, "redirect = 10.0.0.1 8080\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(s->redirect_host, "10.0.0.1");
 	assert_string_equal(s->redirect_port, "8080");
-	assert_true(service_has(s, A_REDIRECT));
+	assert_true(conf_service_has(s, A_REDIRECT));
 
 	s = one(f, "redirect = backend.example.com ssh\n", FINISH);
 	EXPECT_CLEAN(&f->d);
@@ -1048,14 +1048,14 @@ test_attr_redirect(void **state)
 	s = one(f, "redirect = host 70000\n", FINISH);
 	EXPECT_DIAGS(&f->d, "t.conf:3: redirect: expected a number from 1 to 65535, not \"70000\"");
 	assert_null(s->redirect_host);
-	assert_false(service_has(s, A_REDIRECT));
+	assert_false(conf_service_has(s, A_REDIRECT));
 }
 
 static void
 test_attr_port(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "port = 65535\n", FINISH);
+	struct service_config *s = one(f, "port = 65535\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->port, 65535);
@@ -1078,17 +1078,17 @@ static void
 test_attr_bind_interface(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "bind = 127.0.0.1\n", FINISH);
+	struct service_config *s = one(f, "bind = 127.0.0.1\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(s->bind, "127.0.0.1");
-	assert_true(service_has(s, A_BIND));
+	assert_true(conf_service_has(s, A_BIND));
 
 	/* interface is the older name of bind. */
 	s = one(f, "interface = ::1\n", FINISH);
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(s->bind, "::1");
-	assert_int_equal(service_at(s, A_BIND).line, 3);
+	assert_int_equal(conf_service_at(s, A_BIND).line, 3);
 	assert_true(own(s, A_BIND));
 }
 
@@ -1096,21 +1096,21 @@ static void
 test_attr_v6only_backlog_listen_fds(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "v6only = yes\nbacklog = 128\nlisten_fds = yes\n", FINISH);
+	struct service_config *s = one(f, "v6only = yes\nbacklog = 128\nlisten_fds = yes\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_true(s->v6only);
-	assert_true(service_has(s, A_V6ONLY));
+	assert_true(conf_service_has(s, A_V6ONLY));
 	assert_int_equal(s->backlog, 128);
 	assert_true(s->listen_fds);
 
 	s = one(f, "v6only = no\nlisten_fds = no\n", FINISH);
 	EXPECT_CLEAN(&f->d);
 	assert_false(s->v6only);
-	assert_true(service_has(s, A_V6ONLY));
+	assert_true(conf_service_has(s, A_V6ONLY));
 	assert_int_equal(s->backlog, 0);
 	assert_false(s->listen_fds);
-	assert_true(service_has(s, A_LISTEN_FDS));
+	assert_true(conf_service_has(s, A_LISTEN_FDS));
 
 	s = one(f, "backlog = 0\nbacklog = 1048577\n", FINISH);
 	EXPECT_DIAGS(&f->d,
@@ -1122,7 +1122,7 @@ static void
 test_attr_instances_per_source(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "user = root\n", FINISH);
+	struct service_config *s = one(f, "user = root\n", FINISH);
 
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
 	assert_int_equal(s->per_source, COUNT_UNLIMITED);
@@ -1136,8 +1136,8 @@ test_attr_instances_per_source(void **state)
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
 	assert_int_equal(s->per_source, COUNT_UNLIMITED);
-	assert_true(service_has(s, A_INSTANCES));
-	assert_true(service_has(s, A_PER_SOURCE));
+	assert_true(conf_service_has(s, A_INSTANCES));
+	assert_true(conf_service_has(s, A_PER_SOURCE));
 
 	s = one(f, "instances = -1\nper_source = many\n", FINISH);
 	EXPECT_DIAGS(&f->d,
@@ -1150,7 +1150,7 @@ static void
 test_attr_per_source_prefix_cps(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "user = root\n", FINISH);
+	struct service_config *s = one(f, "user = root\n", FINISH);
 
 	assert_int_equal(s->per_source_prefix4, 32);
 	assert_int_equal(s->per_source_prefix6, 128);
@@ -1171,14 +1171,14 @@ test_attr_per_source_prefix_cps(void **state)
 	    "t.conf:5: per_source_cps: expected a number from 1 to 1000000, not \"0\"");
 	assert_int_equal(s->per_source_prefix4, 32);
 	assert_int_equal(s->cps_rate, 0);
-	assert_false(service_has(s, A_CPS));
+	assert_false(conf_service_has(s, A_CPS));
 }
 
 static void
 test_attr_max_load_timeouts(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "max_load = 2.5\ntimeout = 30\nredirect_idle = 600\n", FINISH);
+	struct service_config *s = one(f, "max_load = 2.5\ntimeout = 30\nredirect_idle = 600\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_true(s->max_load == 2.5);
@@ -1190,14 +1190,14 @@ test_attr_max_load_timeouts(void **state)
 	    "t.conf:3: max_load: expected a load average above 0 such as 2.5, not \"0\"",
 	    "t.conf:4: max_load: expected a load average above 0 such as 2.5, not \"abc\"",
 	    "t.conf:5: timeout: expected a number from 1 to 31622400, not \"0\"");
-	assert_false(service_has(s, A_MAX_LOAD));
+	assert_false(conf_service_has(s, A_MAX_LOAD));
 }
 
 static void
 test_attr_access_times(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "access_times = 8:00-17:30 22:00-24:00 23:00-1:15\n", FINISH);
+	struct service_config *s = one(f, "access_times = 8:00-17:30 22:00-24:00 23:00-1:15\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->naccess_times, 3);
@@ -1215,14 +1215,14 @@ test_attr_access_times(void **state)
 	    "hours are 0-23 (24:00 only as an end)");
 	assert_int_equal(s->naccess_times, 0);
 	assert_null(s->access_times);
-	assert_false(service_has(s, A_ACCESS_TIMES));
+	assert_false(conf_service_has(s, A_ACCESS_TIMES));
 }
 
 static void
 test_attr_only_from_no_access(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "only_from = 10.0.0.0/8 192.168.1.1 ::1 .example.com\n"
 	    "no_access = 10.1.0.0/16\n",
 	    FINISH);
@@ -1231,25 +1231,25 @@ test_attr_only_from_no_access(void **state)
 	assert_string_equal(addrs(&s->only_from), "10.0.0.0/8 192.168.1.1/32 ::1/128 .example.com");
 	assert_int_equal(s->only_from.v[3].kind, AR_DOMAIN);
 	assert_string_equal(addrs(&s->no_access), "10.1.0.0/16");
-	assert_true(service_has(s, A_ONLY_FROM));
-	assert_true(service_has(s, A_NO_ACCESS));
+	assert_true(conf_service_has(s, A_ONLY_FROM));
+	assert_true(conf_service_has(s, A_NO_ACCESS));
 
 	/* An empty list is set and empty: it denies everyone. */
 	s = one(f, "only_from =\nno_access =\n", FINISH);
 	EXPECT_CLEAN(&f->d);
-	assert_true(service_has(s, A_ONLY_FROM));
+	assert_true(conf_service_has(s, A_ONLY_FROM));
 	assert_int_equal(s->only_from.n, 0);
-	assert_true(service_has(s, A_NO_ACCESS));
+	assert_true(conf_service_has(s, A_NO_ACCESS));
 	assert_int_equal(s->no_access.n, 0);
 
 	s = one(f, "user = root\n", FINISH);
-	assert_false(service_has(s, A_ONLY_FROM));
+	assert_false(conf_service_has(s, A_ONLY_FROM));
 
 	/* One bad address refuses the whole line. */
 	s = one(f, "only_from = 10.0.0.3 10.0.0.1,10.0.0.2\n", FINISH);
 	EXPECT_DIAGS(&f->d, "t.conf:3: only_from: bad address \"10.0.0.1,10.0.0.2\": a comma is "
 	    "only allowed in the braces of a factorized list; separate addresses with blanks");
-	assert_false(service_has(s, A_ONLY_FROM));
+	assert_false(conf_service_has(s, A_ONLY_FROM));
 	assert_int_equal(s->only_from.n, 0);
 }
 
@@ -1257,7 +1257,7 @@ static void
 test_attr_log_type_syslog(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "user = root\n", FINISH);
+	struct service_config *s = one(f, "user = root\n", FINISH);
 
 	assert_int_equal(s->log_type.kind, LOGT_NONE);
 
@@ -1291,14 +1291,14 @@ test_attr_log_type_syslog(void **state)
 	    "t.conf:5: log_type: expected SYSLOG FACILITY [LEVEL]",
 	    "t.conf:6: log_type: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], "
 	    "not \"JOURNAL\"");
-	assert_false(service_has(s, A_LOG_TYPE));
+	assert_false(conf_service_has(s, A_LOG_TYPE));
 }
 
 static void
 test_attr_log_type_file(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "log_type = FILE /var/log/a\n", FINISH);
+	struct service_config *s = one(f, "log_type = FILE /var/log/a\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->log_type.kind, LOGT_FILE);
@@ -1344,7 +1344,7 @@ test_attr_log_type_file(void **state)
 	    "t.conf:5: log_type: bad soft limit \"0\": expected a size such as 512K or 5M",
 	    "t.conf:6: log_type: bad hard limit \"5X\": expected a size such as 512K or 5M",
 	    "t.conf:7: log_type: expected FILE PATH [SOFT [HARD]] [json]");
-	assert_false(service_has(s, A_LOG_TYPE));
+	assert_false(conf_service_has(s, A_LOG_TYPE));
 	assert_int_equal(s->log_type.kind, LOGT_NONE);
 }
 
@@ -1352,7 +1352,7 @@ static void
 test_attr_log_on(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "log_on_success = PID HOST USERID EXIT DURATION TRAFFIC\n"
 	    "log_on_failure = HOST USERID ATTEMPT\n",
 	    FINISH);
@@ -1371,7 +1371,7 @@ test_attr_log_on(void **state)
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->log_on_success, L_HOST | L_EXIT);
 	assert_int_equal(s->log_on_failure, 0);
-	assert_true(service_has(s, A_LOG_ON_FAILURE));
+	assert_true(conf_service_has(s, A_LOG_ON_FAILURE));
 
 	s = one(f,
 	    "log_on_failure = RECORD\n"
@@ -1382,15 +1382,15 @@ test_attr_log_on(void **state)
 	    "remove it",
 	    "t.conf:4: log_on_success: unknown value \"ATTEMPT\" (known: PID HOST USERID EXIT "
 	    "DURATION TRAFFIC)");
-	assert_false(service_has(s, A_LOG_ON_FAILURE));
-	assert_false(service_has(s, A_LOG_ON_SUCCESS));
+	assert_false(conf_service_has(s, A_LOG_ON_FAILURE));
+	assert_false(conf_service_has(s, A_LOG_ON_SUCCESS));
 }
 
 static void
 test_attr_env(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "env = A=1 B=2\n"
 	    "env += A=3 C= D=x=y\n",
 	    FINISH);
@@ -1409,28 +1409,28 @@ test_attr_env(void **state)
 	    "t.conf:3: env: expected NAME=value, not \"NOEQ\"",
 	    "t.conf:3: env: expected NAME=value, not \"=v\"");
 	assert_int_equal(s->env.n, 0);
-	assert_false(service_has(s, A_ENV));
+	assert_false(conf_service_has(s, A_ENV));
 }
 
 static void
 test_attr_passenv(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "passenv = PATH LANG _X1\n", FINISH);
+	struct service_config *s = one(f, "passenv = PATH LANG _X1\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(words(&s->passenv), "PATH LANG _X1");
 
 	s = one(f, "passenv =\n", FINISH);
 	EXPECT_CLEAN(&f->d);
-	assert_true(service_has(s, A_PASSENV));
+	assert_true(conf_service_has(s, A_PASSENV));
 	assert_int_equal(s->passenv.n, 0);
 
 	s = one(f, "passenv = PATH 1BAD A-B\n", FINISH);
 	EXPECT_DIAGS(&f->d,
 	    "t.conf:3: passenv: \"1BAD\" is not a variable name",
 	    "t.conf:3: passenv: \"A-B\" is not a variable name");
-	assert_false(service_has(s, A_PASSENV));
+	assert_false(conf_service_has(s, A_PASSENV));
 	assert_int_equal(s->passenv.n, 0);
 }
 
@@ -1438,7 +1438,7 @@ static void
 test_attr_banners(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "banner = /etc/issue\n"
 	    "banner_success = /etc/motd\n"
 	    "banner_fail = /etc/issue.net\n",
@@ -1461,7 +1461,7 @@ static void
 test_attr_nice_umask(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "nice = -5\numask = 022\n", FINISH);
+	struct service_config *s = one(f, "nice = -5\numask = 022\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->nice, -5);
@@ -1493,7 +1493,7 @@ static void
 test_attr_rlimits(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "rlimit_as = 64M\n"
 	    "rlimit_cpu = 30\n"
 	    "rlimit_data = 512k\n"
@@ -1510,7 +1510,7 @@ test_attr_rlimits(void **state)
 	assert_true(s->rlimit[RL_STACK] == LIMIT_UNLIMITED);
 	assert_true(s->rlimit[RL_FILES] == 1024);
 	for (int a = A_RLIMIT_AS; a <= A_RLIMIT_FILES; a++)
-		assert_true(service_has(s, (enum attr_id)a));
+		assert_true(conf_service_has(s, (enum attr_id)a));
 
 	s = one(f,
 	    "rlimit_as = unlimited\n"
@@ -1525,7 +1525,7 @@ test_attr_rlimits(void **state)
 	assert_true(s->rlimit[RL_DATA] == 8388608);
 	assert_true(s->rlimit[RL_RSS] == LIMIT_UNLIMITED);
 	assert_true(s->rlimit[RL_STACK] == 8ull << 20);
-	assert_false(service_has(s, A_RLIMIT_FILES));
+	assert_false(conf_service_has(s, A_RLIMIT_FILES));
 
 	s = one(f,
 	    "rlimit_files = UNLIMITED\n"
@@ -1542,21 +1542,21 @@ test_attr_rlimits(void **state)
 	    "t.conf:6: rlimit_as: expected a size such as 64M, 512K or UNLIMITED, not \"0\"",
 	    "t.conf:7: rlimit_data: expected a size such as 64M, 512K or UNLIMITED, not \"12Q\"");
 	for (int a = A_RLIMIT_AS; a <= A_RLIMIT_FILES; a++)
-		assert_false(service_has(s, (enum attr_id)a));
+		assert_false(conf_service_has(s, (enum attr_id)a));
 }
 
 static void
 test_attr_deny_time(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "deny_time = FOREVER\n", FINISH);
+	struct service_config *s = one(f, "deny_time = FOREVER\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->deny_time, DENY_FOREVER);
 	s = one(f, "deny_time = never\n", FINISH);
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->deny_time, 0);
-	assert_true(service_has(s, A_DENY_TIME));
+	assert_true(conf_service_has(s, A_DENY_TIME));
 	/* Stored in seconds: minutes as in xinetd, or Ns. */
 	s = one(f, "deny_time = 60\n", FINISH);
 	assert_int_equal(s->deny_time, 3600);
@@ -1571,7 +1571,7 @@ static void
 test_attr_log_type_json(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, "log_type = FILE /var/log/j 1M json\n", FINISH);
+	struct service_config *s = one(f, "log_type = FILE /var/log/j 1M json\n", FINISH);
 
 	EXPECT_CLEAN(&f->d);
 	assert_true(s->log_type.json);
@@ -1587,7 +1587,7 @@ static void
 test_attr_deny_time_errors(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "deny_time = soon\n"
 	    "deny_time = UNLIMITED\n"
 	    "deny_time = -1\n"
@@ -1604,7 +1604,7 @@ test_attr_deny_time_errors(void **state)
 	    "\"-1\"",
 	    "t.conf:6: deny_time: expected a number from 0 to 527040, FOREVER or NEVER, not "
 	    "\"527041\"");
-	assert_false(service_has(s, A_DENY_TIME));
+	assert_false(conf_service_has(s, A_DENY_TIME));
 	assert_int_equal(s->deny_time, 0);
 }
 
@@ -1612,7 +1612,7 @@ static void
 test_attr_ignored_ones_warn(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    "rpc_version = 2-4\n"
 	    "rpc_number = 100000\n"
 	    "libwrap = ftpd\n"
@@ -1650,8 +1650,8 @@ test_attr_enabled_disabled_parse(void **state)
 	EXPECT_CLEAN(&f->d);
 	assert_string_equal(words(&f->cf->defaults->enabled), "a b c d");
 	assert_string_equal(words(&f->cf->defaults->disabled), "x y");
-	assert_int_equal(service_at(f->cf->defaults, A_ENABLED).line, 5);
-	assert_int_equal(service_at(f->cf->defaults, A_DISABLED).line, 7);
+	assert_int_equal(conf_service_at(f->cf->defaults, A_ENABLED).line, 5);
+	assert_int_equal(conf_service_at(f->cf->defaults, A_DISABLED).line, 7);
 }
 
 static void
@@ -1707,7 +1707,7 @@ static void
 test_defaults_copied_only_after(void **state)
 {
 	struct fx *f = *state;
-	struct service *before, *after;
+	struct service_config *before, *after;
 
 	load(f,
 	    "service before\n{\n\tuser = root\n}\n"	/* 1-4 */
@@ -1728,14 +1728,14 @@ test_defaults_copied_only_after(void **state)
 	before = find(f->cf, "before");
 	after = find(f->cf, "after");
 
-	assert_false(service_has(before, A_LOG_ON_SUCCESS));
-	assert_false(service_has(before, A_LOG_ON_FAILURE));
-	assert_false(service_has(before, A_ONLY_FROM));
-	assert_false(service_has(before, A_NO_ACCESS));
-	assert_false(service_has(before, A_PASSENV));
-	assert_false(service_has(before, A_BANNER));
-	assert_false(service_has(before, A_BANNER_SUCCESS));
-	assert_false(service_has(before, A_BANNER_FAIL));
+	assert_false(conf_service_has(before, A_LOG_ON_SUCCESS));
+	assert_false(conf_service_has(before, A_LOG_ON_FAILURE));
+	assert_false(conf_service_has(before, A_ONLY_FROM));
+	assert_false(conf_service_has(before, A_NO_ACCESS));
+	assert_false(conf_service_has(before, A_PASSENV));
+	assert_false(conf_service_has(before, A_BANNER));
+	assert_false(conf_service_has(before, A_BANNER_SUCCESS));
+	assert_false(conf_service_has(before, A_BANNER_FAIL));
 	assert_int_equal(before->log_on_success, 0);
 	assert_int_equal(before->only_from.n, 0);
 	assert_null(before->banner);
@@ -1750,8 +1750,8 @@ test_defaults_copied_only_after(void **state)
 	assert_string_equal(after->banner_fail, "/etc/issue.net");
 	/* Copied values keep where defaults set them, and are not the
 	 * service's own. */
-	assert_int_equal(service_at(after, A_ONLY_FROM).line, 9);
-	assert_int_equal(service_at(after, A_LOG_ON_SUCCESS).line, 7);
+	assert_int_equal(conf_service_at(after, A_ONLY_FROM).line, 9);
+	assert_int_equal(conf_service_at(after, A_LOG_ON_SUCCESS).line, 7);
 	assert_false(own(after, A_ONLY_FROM));
 	assert_false(own(after, A_BANNER));
 	assert_true(own(after, A_USER));
@@ -1787,14 +1787,14 @@ test_defaults_filled_regardless_of_order(void **state)
 	/* Nothing is filled in while parsing... */
 	load(f, text, PARSE);
 	EXPECT_CLEAN(&f->d);
-	assert_false(service_has(find(f->cf, "after"), A_INSTANCES));
+	assert_false(conf_service_has(find(f->cf, "after"), A_INSTANCES));
 	assert_int_equal(find(f->cf, "after")->instances, COUNT_UNLIMITED);
 
 	/* ...but by conf_finish, whatever the order. */
 	load(f, text, FINISH);
 	EXPECT_CLEAN(&f->d);
 	for (size_t i = 0; i < 3; i++) {
-		struct service *s = find(f->cf, names[i]);
+		struct service_config *s = find(f->cf, names[i]);
 		bool mine = i == 2;
 
 		assert_int_equal(s->instances, mine ? 7 : 30);
@@ -1818,7 +1818,7 @@ test_defaults_filled_regardless_of_order(void **state)
 			if (a != A_USER && (!mine || (a != A_INSTANCES && a != A_UMASK &&
 			    a != A_LOG_TYPE)))
 				assert_false(own(s, (enum attr_id)a));
-		assert_int_equal(service_at(s, A_PER_SOURCE).line, 8);
+		assert_int_equal(conf_service_at(s, A_PER_SOURCE).line, 8);
 		if (mine)
 			assert_string_equal(s->log_type.path, "/l");
 	}
@@ -1830,7 +1830,7 @@ static void
 test_defaults_service_set_replaces_copied(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	load(f,
 	    "defaults\n"
@@ -1854,11 +1854,11 @@ test_defaults_service_set_replaces_copied(void **state)
 	s = find(f->cf, "a");
 	assert_string_equal(addrs(&s->only_from), "192.168.0.0/16");
 	assert_int_equal(s->no_access.n, 0);
-	assert_true(service_has(s, A_NO_ACCESS));
+	assert_true(conf_service_has(s, A_NO_ACCESS));
 	assert_int_equal(s->log_on_success, L_EXIT);
 	assert_string_equal(words(&s->passenv), "LANG");
 	assert_string_equal(s->banner, "/etc/motd");
-	assert_int_equal(service_at(s, A_ONLY_FROM).line, 11);
+	assert_int_equal(conf_service_at(s, A_ONLY_FROM).line, 11);
 	assert_true(own(s, A_ONLY_FROM));
 	/* Defaults are untouched. */
 	assert_string_equal(addrs(&f->cf->defaults->only_from), "10.0.0.0/8");
@@ -1869,7 +1869,7 @@ static void
 test_defaults_service_add_and_remove(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	load(f,
 	    "defaults\n"
@@ -1895,7 +1895,7 @@ test_defaults_service_add_and_remove(void **state)
 	assert_string_equal(addrs(&s->only_from), "10.0.0.0/8 192.168.0.0/16");
 	assert_int_equal(s->log_on_success, L_HOST | L_EXIT);
 	assert_int_equal(s->log_on_failure, 0);
-	assert_true(service_has(s, A_LOG_ON_FAILURE));
+	assert_true(conf_service_has(s, A_LOG_ON_FAILURE));
 	assert_string_equal(words(&s->passenv), "PATH LANG");
 	/* Another service still gets the defaults as they were. */
 	s = find(f->cf, "b");
@@ -1909,8 +1909,8 @@ static void
 test_defaults_set_is_cumulative(void **state)
 {
 	struct fx *f = *state;
-	const struct service *def;
-	struct service *s;
+	const struct service_config *def;
+	struct service_config *s;
 
 	load(f,
 	    "defaults\n"
@@ -1934,13 +1934,13 @@ test_defaults_set_is_cumulative(void **state)
 	assert_int_equal(def->log_on_success, L_PID | L_HOST);
 	assert_int_equal(def->log_on_failure, L_HOST | L_ATTEMPT);
 	assert_string_equal(words(&def->passenv), "PATH HOME");
-	assert_true(service_has(def, A_NO_ACCESS));
+	assert_true(conf_service_has(def, A_NO_ACCESS));
 	assert_int_equal(def->no_access.n, 0);
 	s = find(f->cf, "a");
 	assert_string_equal(addrs(&s->only_from), "10.0.0.0/8 192.168.0.0/16");
 	assert_int_equal(s->log_on_success, L_PID | L_HOST);
 	assert_string_equal(words(&s->passenv), "PATH HOME");
-	assert_true(service_has(s, A_NO_ACCESS));
+	assert_true(conf_service_has(s, A_NO_ACCESS));
 }
 
 static void
@@ -2034,7 +2034,7 @@ static void
 test_check_valid_service(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	load(f, SVC("a", "5000", ""), CHECK);
 	EXPECT_CLEAN(&f->d);
@@ -2050,7 +2050,7 @@ static void
 test_check_infer_socket_type(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, UNL "protocol = udp\nwait = yes\nuser = root\n"
+	struct service_config *s = one(f, UNL "protocol = udp\nwait = yes\nuser = root\n"
 	    "server = /bin/true\n", CHECK);
 
 	EXPECT_CLEAN(&f->d);
@@ -2066,7 +2066,7 @@ static void
 test_check_infer_protocol(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, UNL "socket_type = dgram\nwait = yes\nuser = root\n"
+	struct service_config *s = one(f, UNL "socket_type = dgram\nwait = yes\nuser = root\n"
 	    "server = /bin/true\n", CHECK);
 
 	EXPECT_CLEAN(&f->d);
@@ -2113,7 +2113,7 @@ static void
 test_check_missing_user(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, UNL "socket_type = stream\nwait = no\nserver = /bin/true\n",
+	struct service_config *s = one(f, UNL "socket_type = stream\nwait = no\nserver = /bin/true\n",
 	    CHECK);
 
 	EXPECT_DIAGS(&f->d, "t.conf:1: x: missing attribute user");
@@ -2168,7 +2168,7 @@ static void
 test_check_unknown_user_and_group(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    UNL "socket_type = stream\nwait = no\nuser = nosuchuser\ngroup = nosuchgroup\n"
 	    "server = /bin/true\n",
 	    CHECK);
@@ -2185,7 +2185,7 @@ test_check_user_by_name(void **state)
 {
 	struct fx *f = *state;
 	struct passwd *pw = getpwnam("daemon");
-	struct service *s;
+	struct service_config *s;
 
 	if (pw == NULL)
 		skip();
@@ -2205,7 +2205,7 @@ static void
 test_check_numeric_user_sets_gid(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f,
+	struct service_config *s = one(f,
 	    UNL "socket_type = stream\nwait = no\nuser = 4321\nserver = /bin/true\n", CHECK);
 
 	EXPECT_CLEAN(&f->d);
@@ -2225,7 +2225,7 @@ test_check_group_by_name_and_number(void **state)
 {
 	struct fx *f = *state;
 	struct group *gr = getgrnam("daemon");
-	struct service *s;
+	struct service_config *s;
 
 	if (gr == NULL)
 		skip();
@@ -2269,11 +2269,11 @@ test_check_server_not_executable(void **state)
 	close(fd);
 
 	free(f->buf);
-	f->buf = xasprintf(UNL "socket_type = stream\nwait = no\nuser = root\nserver = %s\n",
+	f->buf = mem_asprintf(UNL "socket_type = stream\nwait = no\nuser = root\nserver = %s\n",
 	    f->tmp);
 	one(f, f->buf, CHECK);
 	free(f->buf);
-	f->buf = xasprintf("t.conf:8: x: server %s is not an executable file", f->tmp);
+	f->buf = mem_asprintf("t.conf:8: x: server %s is not an executable file", f->tmp);
 	EXPECT_DIAGS(&f->d, f->buf);
 
 	/* A directory is not a server either. */
@@ -2305,7 +2305,7 @@ static void
 test_check_services_lookup(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one_named(f, "ftp", BODY, CHECK);
+	struct service_config *s = one_named(f, "ftp", BODY, CHECK);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->port, 21);
@@ -2342,7 +2342,7 @@ static void
 test_check_services_lookup_uses_name_not_id(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one_named(f, "ftp", "id = ftp-main\n" BODY, CHECK);
+	struct service_config *s = one_named(f, "ftp", "id = ftp-main\n" BODY, CHECK);
 
 	EXPECT_CLEAN(&f->d);
 	assert_int_equal(s->port, 21);
@@ -2525,7 +2525,7 @@ static void
 test_check_internal(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	/* No user and no server needed. */
 	load(f,
@@ -2630,7 +2630,7 @@ static void
 test_check_bind_resolution(void **state)
 {
 	struct fx *f = *state;
-	struct service *s = one(f, UNL BODY "bind = 127.0.0.1\n", CHECK);
+	struct service_config *s = one(f, UNL BODY "bind = 127.0.0.1\n", CHECK);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&s->bind_addr;
 	const struct sockaddr_in6 *sin6;
 
@@ -2673,7 +2673,7 @@ static void
 test_check_bind_from_defaults(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	load(f, SVC("a", "5000", "") "defaults\n{\n\tbind = 127.0.0.1\n}\n", CHECK);
 	EXPECT_CLEAN(&f->d);
@@ -2835,7 +2835,7 @@ str_eq(const char *a, const char *b)
 
 /* The reparsed service means the same as the original. */
 static void
-same_service(const struct service *a, const struct service *b)
+same_service(const struct service_config *a, const struct service_config *b)
 {
 	assert_string_equal(a->name, b->name);
 	assert_string_equal(a->id, b->id);
@@ -2872,16 +2872,16 @@ same_service(const struct service *a, const struct service *b)
 		fail_msg("%s: max_load %.17g read back as %.17g", a->name, a->max_load,
 		    b->max_load);
 	assert_int_equal(a->timeout, b->timeout);
-	if (service_has(a, A_REDIRECT))
+	if (conf_service_has(a, A_REDIRECT))
 		assert_int_equal(a->redirect_idle, b->redirect_idle);
 	assert_int_equal(a->naccess_times, b->naccess_times);
 	for (size_t i = 0; i < a->naccess_times; i++) {
 		assert_int_equal(a->access_times[i].start, b->access_times[i].start);
 		assert_int_equal(a->access_times[i].end, b->access_times[i].end);
 	}
-	assert_int_equal(service_has(a, A_ONLY_FROM), service_has(b, A_ONLY_FROM));
+	assert_int_equal(conf_service_has(a, A_ONLY_FROM), conf_service_has(b, A_ONLY_FROM));
 	assert_string_equal(addrs(&a->only_from), addrs(&b->only_from));
-	assert_int_equal(service_has(a, A_NO_ACCESS), service_has(b, A_NO_ACCESS));
+	assert_int_equal(conf_service_has(a, A_NO_ACCESS), conf_service_has(b, A_NO_ACCESS));
 	assert_string_equal(addrs(&a->no_access), addrs(&b->no_access));
 	assert_int_equal(a->log_type.kind, b->log_type.kind);
 	assert_int_equal(a->log_type.facility, b->log_type.facility);
@@ -2891,7 +2891,7 @@ same_service(const struct service *a, const struct service *b)
 	assert_true(a->log_type.hard == b->log_type.hard);
 	assert_int_equal(a->log_on_failure, b->log_on_failure);
 	assert_string_equal(words(&a->env), words(&b->env));
-	assert_int_equal(service_has(a, A_PASSENV), service_has(b, A_PASSENV));
+	assert_int_equal(conf_service_has(a, A_PASSENV), conf_service_has(b, A_PASSENV));
 	assert_string_equal(words(&a->passenv), words(&b->passenv));
 	str_eq(a->banner, b->banner);
 	str_eq(a->banner_success, b->banner_success);
@@ -2899,12 +2899,12 @@ same_service(const struct service *a, const struct service *b)
 	assert_int_equal(a->nice, b->nice);
 	assert_int_equal(a->umask, b->umask);
 	for (int r = 0; r < RL_MAX; r++) {
-		assert_int_equal(service_has(a, (enum attr_id)(A_RLIMIT_AS + r)),
-		    service_has(b, (enum attr_id)(A_RLIMIT_AS + r)));
-		if (service_has(a, (enum attr_id)(A_RLIMIT_AS + r)))
+		assert_int_equal(conf_service_has(a, (enum attr_id)(A_RLIMIT_AS + r)),
+		    conf_service_has(b, (enum attr_id)(A_RLIMIT_AS + r)));
+		if (conf_service_has(a, (enum attr_id)(A_RLIMIT_AS + r)))
 			assert_true(a->rlimit[r] == b->rlimit[r]);
 	}
-	assert_int_equal(service_has(a, A_DENY_TIME), service_has(b, A_DENY_TIME));
+	assert_int_equal(conf_service_has(a, A_DENY_TIME), conf_service_has(b, A_DENY_TIME));
 	assert_int_equal(a->deny_time, b->deny_time);
 }
 
@@ -3073,7 +3073,7 @@ test_dump_roundtrip_keeps_max_load(void **state)
 	 * (digits and a dot): a load reads back as the same number. */
 	for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); i++) {
 		free(f->text);
-		f->text = xasprintf("service a\n{\n\tmax_load = %s\n}\n", loads[i]);
+		f->text = mem_asprintf("service a\n{\n\tmax_load = %s\n}\n", loads[i]);
 		roundtrip(f, f->text, FINISH);
 		same_config(f->cf, f->cf2);
 	}

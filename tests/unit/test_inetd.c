@@ -23,9 +23,9 @@ struct fx {
 static int
 fx_setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
+	struct fx *f = mem_calloc(1, sizeof(*f));
 
-	f->cf = config_new();
+	f->cf = conf_new();
 	*state = f;
 	return 0;
 }
@@ -35,7 +35,7 @@ fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	config_free(f->cf);
+	conf_free(f->cf);
 	diag_free(&f->d);
 	free(f);
 	return 0;
@@ -47,10 +47,10 @@ parse(struct fx *f, const char *text)
 	conf_inetd_buffer(f->cf, "inetd.conf", text, strlen(text), &f->d);
 }
 
-static struct service *
+static struct service_config *
 svc(struct fx *f, const char *id)
 {
-	struct service *s = conf_find_id(f->cf, id);
+	struct service_config *s = conf_find_id(f->cf, id);
 
 	assert_non_null(s);
 	return s;
@@ -73,9 +73,9 @@ expect_diag(struct fx *f, size_t n, ...)
 }
 
 static bool
-owns(const struct service *s, enum attr_id a)
+owns(const struct service_config *s, enum attr_id a)
 {
-	return service_has(s, a) && (s->own & (1ull << a)) != 0;
+	return conf_service_has(s, a) && (s->own & (1ull << a)) != 0;
 }
 
 /* ------------------------------------------------------------ entries */
@@ -84,7 +84,7 @@ static void
 test_tcp_nowait_external(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f, "ftp\tstream  tcp nowait root /usr/sbin/tcpd in.ftpd -l -a\n");
 	expect_diag(f, 0);
@@ -123,21 +123,21 @@ test_tcp_nowait_external(void **state)
 	assert_true(owns(s, A_USER));
 	assert_true(owns(s, A_SERVER));
 	assert_true(owns(s, A_SERVER_ARGS));
-	assert_false(service_has(s, A_TYPE));
-	assert_false(service_has(s, A_GROUP));
-	assert_false(service_has(s, A_PORT));
-	assert_false(service_has(s, A_BIND));
-	assert_false(service_has(s, A_V6ONLY));
-	assert_false(service_has(s, A_INSTANCES));
-	assert_string_equal(service_at(s, A_SERVER).file, "inetd.conf");
-	assert_int_equal(service_at(s, A_SERVER).line, 1);
+	assert_false(conf_service_has(s, A_TYPE));
+	assert_false(conf_service_has(s, A_GROUP));
+	assert_false(conf_service_has(s, A_PORT));
+	assert_false(conf_service_has(s, A_BIND));
+	assert_false(conf_service_has(s, A_V6ONLY));
+	assert_false(conf_service_has(s, A_INSTANCES));
+	assert_string_equal(conf_service_at(s, A_SERVER).file, "inetd.conf");
+	assert_int_equal(conf_service_at(s, A_SERVER).line, 1);
 }
 
 static void
 test_internal_ids(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "echo stream tcp nowait root internal\n"
@@ -152,8 +152,8 @@ test_internal_ids(void **state)
 	assert_int_equal(s->flags, F_REUSE | F_NOLIBWRAP);
 	assert_null(s->server);
 	assert_int_equal(s->server_args.n, 0);
-	assert_false(service_has(s, A_SERVER));
-	assert_false(service_has(s, A_SERVER_ARGS));
+	assert_false(conf_service_has(s, A_SERVER));
+	assert_false(conf_service_has(s, A_SERVER_ARGS));
 	assert_true(s->groups);
 
 	s = svc(f, "echo-dgram");
@@ -171,7 +171,7 @@ static void
 test_udp_wait(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f, "tftp dgram udp wait nobody /usr/sbin/in.tftpd in.tftpd -s /srv/tftp\n");
 	expect_diag(f, 0);
@@ -190,7 +190,7 @@ static void
 test_protocol_families(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "a stream tcp6 nowait root /bin/a a\n"
@@ -216,14 +216,14 @@ test_protocol_families(void **state)
 	assert_int_equal(s->protocol, IPPROTO_TCP);
 	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
 	assert_false(s->v6only);
-	assert_false(service_has(s, A_V6ONLY));
+	assert_false(conf_service_has(s, A_V6ONLY));
 	s = svc(f, "d");
 	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
 
 	s = svc(f, "e");
 	assert_int_equal(s->protocol, IPPROTO_TCP);
 	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
-	assert_false(service_has(s, A_V6ONLY));
+	assert_false(conf_service_has(s, A_V6ONLY));
 	s = svc(f, "g");
 	assert_int_equal(s->protocol, IPPROTO_UDP);
 	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
@@ -233,7 +233,7 @@ static void
 test_host_prefix(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "127.0.0.1:echo stream tcp nowait root internal\n"
@@ -251,7 +251,7 @@ test_host_prefix(void **state)
 	assert_string_equal(s->bind, "::1");
 	s = svc(f, "time-stream");
 	assert_null(s->bind);
-	assert_false(service_has(s, A_BIND));
+	assert_false(conf_service_has(s, A_BIND));
 	s = svc(f, "discard-stream");
 	assert_string_equal(s->bind, "fe80::1%eth0");
 	/* OpenBSD also reads "host: service ..." with a blank after ':'. */
@@ -285,7 +285,7 @@ test_default_host(void **state)
 	assert_string_equal(svc(f, "e")->bind, "127.0.0.1");
 	assert_string_equal(svc(f, "g")->bind, "::1");
 	assert_null(svc(f, "h")->bind);
-	assert_false(service_has(svc(f, "h"), A_BIND));
+	assert_false(conf_service_has(svc(f, "h"), A_BIND));
 }
 
 static void
@@ -315,7 +315,7 @@ static void
 test_numeric_service(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "8080 stream tcp nowait www /usr/bin/srv srv\n"
@@ -342,7 +342,7 @@ test_numeric_service(void **state)
 	s = svc(f, "3com-tsmux");
 	assert_int_equal(s->port, -1);
 	assert_int_equal(s->type, 0);
-	assert_false(service_has(s, A_PORT));
+	assert_false(conf_service_has(s, A_PORT));
 }
 
 /* ------------------------------------------------------------ wait */
@@ -351,7 +351,7 @@ static void
 test_wait_max(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "a stream tcp nowait.10 root /bin/a a\n"
@@ -363,26 +363,26 @@ test_wait_max(void **state)
 	assert_int_equal(s->wait, 0);
 	assert_int_equal(s->instances, 10);
 	assert_true(owns(s, A_INSTANCES));
-	assert_false(service_has(s, A_PER_SOURCE));
-	assert_false(service_has(s, A_PER_SOURCE_CPS));
+	assert_false(conf_service_has(s, A_PER_SOURCE));
+	assert_false(conf_service_has(s, A_PER_SOURCE_CPS));
 	s = svc(f, "b");
 	assert_int_equal(s->wait, 1);
 	assert_int_equal(s->instances, 1);
 	s = svc(f, "c");
 	assert_int_equal(s->wait, 0);
 	assert_int_equal(s->instances, 20);
-	assert_false(service_has(s, A_PER_SOURCE_CPS));
+	assert_false(conf_service_has(s, A_PER_SOURCE_CPS));
 	s = svc(f, "d");
 	assert_int_equal(s->wait, 1);
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
-	assert_false(service_has(s, A_INSTANCES));
+	assert_false(conf_service_has(s, A_INSTANCES));
 }
 
 static void
 test_wait_freebsd(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "a stream tcp nowait/20/90/3 root /bin/a a\n"
@@ -404,25 +404,25 @@ test_wait_freebsd(void **state)
 	assert_int_equal(s->instances, 5);
 	assert_int_equal(s->per_source_cps_rate, 1);
 	assert_int_equal(s->per_source_cps_burst, 60);
-	assert_false(service_has(s, A_PER_SOURCE));
+	assert_false(conf_service_has(s, A_PER_SOURCE));
 	s = svc(f, "c");
 	assert_int_equal(s->per_source_cps_rate, 2);
 	assert_int_equal(s->per_source_cps_burst, 61);
 	/* FreeBSD reads 0, or an empty field, as no limit. */
 	s = svc(f, "d");
 	assert_int_equal(s->instances, COUNT_UNLIMITED);
-	assert_false(service_has(s, A_INSTANCES));
+	assert_false(conf_service_has(s, A_INSTANCES));
 	assert_int_equal(s->per_source_cps_rate, 1);
 	assert_int_equal(s->per_source_cps_burst, 30);
 	s = svc(f, "e");
-	assert_false(service_has(s, A_INSTANCES));
+	assert_false(conf_service_has(s, A_INSTANCES));
 	assert_int_equal(s->per_source_cps_rate, 1);
 	assert_int_equal(s->per_source_cps_burst, 1);
 	assert_int_equal(s->per_source, 2);
 	s = svc(f, "g");
 	assert_int_equal(s->instances, 4);
-	assert_false(service_has(s, A_PER_SOURCE_CPS));
-	assert_false(service_has(s, A_PER_SOURCE));
+	assert_false(conf_service_has(s, A_PER_SOURCE_CPS));
+	assert_false(conf_service_has(s, A_PER_SOURCE));
 }
 
 static void
@@ -468,7 +468,7 @@ static void
 test_user_group(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "a stream tcp nowait nobody.nogroup /bin/a a\n"
@@ -490,7 +490,7 @@ test_user_group(void **state)
 	s = svc(f, "d");
 	assert_string_equal(s->user, "65534");
 	assert_null(s->group);
-	assert_false(service_has(s, A_GROUP));
+	assert_false(conf_service_has(s, A_GROUP));
 }
 
 static void
@@ -626,7 +626,7 @@ static void
 test_comments(void **state)
 {
 	struct fx *f = *state;
-	struct service *s;
+	struct service_config *s;
 
 	parse(f,
 	    "# echo stream tcp nowait root internal\n"
@@ -696,16 +696,16 @@ test_id_defined_earlier(void **state)
 {
 	struct fx *f = *state;
 	const char *xfile = conf_intern(f->cf, "/etc/xinetd.d/echo");
-	struct service *x;
+	struct service_config *x;
 
 	/* As if xinetd.d had been read first: echo-stream by id, ftp by name
 	 * (id is still NULL before conf_finish), time-udp by id. */
-	x = service_new("echo", (struct loc){ xfile, 3 });
-	x->id = xstrdup("echo-stream");
+	x = conf_service_new("echo", (struct loc){ xfile, 3 });
+	x->id = mem_strdup("echo-stream");
 	conf_add_service(f->cf, x);
-	conf_add_service(f->cf, service_new("ftp", (struct loc){ xfile, 12 }));
-	x = service_new("time", (struct loc){ xfile, 20 });
-	x->id = xstrdup("time-udp");
+	conf_add_service(f->cf, conf_service_new("ftp", (struct loc){ xfile, 12 }));
+	x = conf_service_new("time", (struct loc){ xfile, 20 });
+	x->id = mem_strdup("time-udp");
 	conf_add_service(f->cf, x);
 
 	parse(f,
@@ -743,7 +743,7 @@ test_file(void **state)
 	static const char text[] = "echo stream tcp nowait root internal\n"
 	                           "bogus\n";
 	int fd = mkstemp(path);
-	struct service *s;
+	struct service_config *s;
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));

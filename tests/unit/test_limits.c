@@ -37,7 +37,7 @@ key_of(const char *text, int prefix4, int prefix6)
 	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
 
 	pton(family, text, a);
-	srckey_make(&k, family, a, prefix4, prefix6);
+	limits_srckey(&k, family, a, prefix4, prefix6);
 	return k;
 }
 
@@ -115,7 +115,7 @@ universe_key(unsigned i)
 	int family;
 
 	universe_addr(i, &family, a);
-	srckey_make(&k, family, a, 32, 128);
+	limits_srckey(&k, family, a, 32, 128);
 	return k;
 }
 
@@ -207,65 +207,65 @@ test_srckey_mapped(void **state)
 static void
 test_srccount_counts(void **state)
 {
-	struct srccount *sc = srccount_new(8);
+	struct srccount *sc = limits_count_new(8);
 	struct srckey a = key("192.0.2.1"), b = key("2001:db8::1");
 	struct srckey n1 = key_of("198.51.100.7", 24, 64), n2 = key_of("198.51.100.9", 24, 64);
 
 	(void)state;
-	assert_int_equal(srccount_get(sc, &a), 0);
-	srccount_dec(sc, &a); /* unknown: nothing happens */
-	assert_int_equal(srccount_get(sc, &a), 0);
+	assert_int_equal(limits_count_get(sc, &a), 0);
+	limits_count_dec(sc, &a); /* unknown: nothing happens */
+	assert_int_equal(limits_count_get(sc, &a), 0);
 	for (int i = 0; i < 3; i++)
-		assert_true(srccount_inc(sc, &a));
-	assert_true(srccount_inc(sc, &b));
-	assert_int_equal(srccount_get(sc, &a), 3);
-	assert_int_equal(srccount_get(sc, &b), 1);
-	srccount_dec(sc, &a);
-	assert_int_equal(srccount_get(sc, &a), 2);
-	srccount_dec(sc, &b);
-	assert_int_equal(srccount_get(sc, &b), 0);
-	srccount_dec(sc, &b);
-	assert_int_equal(srccount_get(sc, &b), 0);
-	assert_int_equal(srccount_get(sc, &a), 2);
+		assert_true(limits_count_inc(sc, &a));
+	assert_true(limits_count_inc(sc, &b));
+	assert_int_equal(limits_count_get(sc, &a), 3);
+	assert_int_equal(limits_count_get(sc, &b), 1);
+	limits_count_dec(sc, &a);
+	assert_int_equal(limits_count_get(sc, &a), 2);
+	limits_count_dec(sc, &b);
+	assert_int_equal(limits_count_get(sc, &b), 0);
+	limits_count_dec(sc, &b);
+	assert_int_equal(limits_count_get(sc, &b), 0);
+	assert_int_equal(limits_count_get(sc, &a), 2);
 	/* A prefix bucket counts its hosts together. */
-	assert_true(srccount_inc(sc, &n1));
-	assert_true(srccount_inc(sc, &n2));
-	assert_int_equal(srccount_get(sc, &n1), 2);
-	srccount_free(sc);
+	assert_true(limits_count_inc(sc, &n1));
+	assert_true(limits_count_inc(sc, &n2));
+	assert_int_equal(limits_count_get(sc, &n1), 2);
+	limits_count_free(sc);
 }
 
 static void
 test_srccount_capacity(void **state)
 {
-	struct srccount *sc = srccount_new(3);
+	struct srccount *sc = limits_count_new(3);
 	struct srckey a = key("10.0.0.1"), b = key("10.0.0.2"), c = key("10.0.0.3");
 	struct srckey d = key("10.0.0.4"), e = key("10.0.0.5");
 
 	(void)state;
-	assert_true(srccount_inc(sc, &a));
-	assert_true(srccount_inc(sc, &b));
-	assert_true(srccount_inc(sc, &c));
-	assert_false(srccount_inc(sc, &d));
-	assert_int_equal(srccount_get(sc, &d), 0);
+	assert_true(limits_count_inc(sc, &a));
+	assert_true(limits_count_inc(sc, &b));
+	assert_true(limits_count_inc(sc, &c));
+	assert_false(limits_count_inc(sc, &d));
+	assert_int_equal(limits_count_get(sc, &d), 0);
 	/* A source already counted still counts when the table is full. */
-	assert_true(srccount_inc(sc, &a));
-	assert_int_equal(srccount_get(sc, &a), 2);
+	assert_true(limits_count_inc(sc, &a));
+	assert_int_equal(limits_count_get(sc, &a), 2);
 	/* A source whose count drops to zero leaves room. */
-	srccount_dec(sc, &c);
-	assert_true(srccount_inc(sc, &d));
-	assert_false(srccount_inc(sc, &e));
-	srccount_dec(sc, &a);
-	assert_false(srccount_inc(sc, &e));
-	srccount_dec(sc, &a);
-	assert_true(srccount_inc(sc, &e));
-	srccount_free(sc);
+	limits_count_dec(sc, &c);
+	assert_true(limits_count_inc(sc, &d));
+	assert_false(limits_count_inc(sc, &e));
+	limits_count_dec(sc, &a);
+	assert_false(limits_count_inc(sc, &e));
+	limits_count_dec(sc, &a);
+	assert_true(limits_count_inc(sc, &e));
+	limits_count_free(sc);
 
-	sc = srccount_new(0);
-	assert_false(srccount_inc(sc, &a));
-	assert_int_equal(srccount_get(sc, &a), 0);
-	srccount_dec(sc, &a);
-	srccount_free(sc);
-	srccount_free(NULL);
+	sc = limits_count_new(0);
+	assert_false(limits_count_inc(sc, &a));
+	assert_int_equal(limits_count_get(sc, &a), 0);
+	limits_count_dec(sc, &a);
+	limits_count_free(sc);
+	limits_count_free(NULL);
 }
 
 /*
@@ -277,7 +277,7 @@ test_srccount_capacity(void **state)
 static void
 srccount_model(size_t max, unsigned universe, uint64_t seed)
 {
-	struct srccount *sc = srccount_new(max);
+	struct srccount *sc = limits_count_new(max);
 	unsigned count[4096] = { 0 };
 	size_t distinct = 0, refused = 0, peak = 0, emptied = 0;
 
@@ -290,7 +290,7 @@ srccount_model(size_t max, unsigned universe, uint64_t seed)
 		if (rnd_below(&seed, 100) < inc_pct) {
 			bool want = count[i] > 0 || distinct < max;
 
-			assert_int_equal(srccount_inc(sc, &k), want);
+			assert_int_equal(limits_count_inc(sc, &k), want);
 			if (want) {
 				distinct += count[i] == 0;
 				count[i]++;
@@ -303,24 +303,24 @@ srccount_model(size_t max, unsigned universe, uint64_t seed)
 				while (count[i] == 0)
 					i = (i + 1) % universe;
 			k = universe_key(i);
-			srccount_dec(sc, &k);
+			limits_count_dec(sc, &k);
 			if (count[i] > 0 && --count[i] == 0 && --distinct == 0)
 				emptied++;
 		}
 		if (distinct > peak)
 			peak = distinct;
-		assert_int_equal(srccount_get(sc, &k), count[i]);
+		assert_int_equal(limits_count_get(sc, &k), count[i]);
 		if (op % 997 == 0)
 			for (unsigned j = 0; j < universe; j++) {
 				struct srckey kj = universe_key(j);
 
-				assert_int_equal(srccount_get(sc, &kj), count[j]);
+				assert_int_equal(limits_count_get(sc, &kj), count[j]);
 			}
 	}
 	for (unsigned j = 0; j < universe; j++) {
 		struct srckey kj = universe_key(j);
 
-		assert_int_equal(srccount_get(sc, &kj), count[j]);
+		assert_int_equal(limits_count_get(sc, &kj), count[j]);
 	}
 	if (universe > max) {
 		assert_true(refused > 0);
@@ -328,7 +328,7 @@ srccount_model(size_t max, unsigned universe, uint64_t seed)
 	}
 	if (max <= 8)
 		assert_true(emptied > 0);
-	srccount_free(sc);
+	limits_count_free(sc);
 }
 
 static void
@@ -405,59 +405,59 @@ test_cps_reset_and_clock(void **state)
 static void
 test_srcrate_burst_and_refill(void **state)
 {
-	struct srcrate *sr = srcrate_new(16, 1, 3);
+	struct srcrate *sr = limits_rate_new(16, 1, 3);
 	struct srckey a = key("192.0.2.1");
 	uint64_t t = 1000000;
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
-		assert_true(srcrate_take(sr, &a, t));
-	assert_false(srcrate_take(sr, &a, t));
+		assert_true(limits_rate_take(sr, &a, t));
+	assert_false(limits_rate_take(sr, &a, t));
 	/* Refused attempts take nothing, so they do not delay the refill. */
 	for (uint64_t d = 1; d < 1000; d += 37)
-		assert_false(srcrate_take(sr, &a, t + d));
-	assert_false(srcrate_take(sr, &a, t + 999));
-	assert_true(srcrate_take(sr, &a, t + 1000));
-	assert_false(srcrate_take(sr, &a, t + 1000));
+		assert_false(limits_rate_take(sr, &a, t + d));
+	assert_false(limits_rate_take(sr, &a, t + 999));
+	assert_true(limits_rate_take(sr, &a, t + 1000));
+	assert_false(limits_rate_take(sr, &a, t + 1000));
 	/* Two seconds bring two tokens. */
-	assert_true(srcrate_take(sr, &a, t + 3000));
-	assert_true(srcrate_take(sr, &a, t + 3000));
-	assert_false(srcrate_take(sr, &a, t + 3000));
+	assert_true(limits_rate_take(sr, &a, t + 3000));
+	assert_true(limits_rate_take(sr, &a, t + 3000));
+	assert_false(limits_rate_take(sr, &a, t + 3000));
 	/* A long pause refills up to the burst and no further. */
 	t += 3600 * 1000;
 	for (int i = 0; i < 3; i++)
-		assert_true(srcrate_take(sr, &a, t));
-	assert_false(srcrate_take(sr, &a, t));
-	srcrate_free(sr);
-	srcrate_free(NULL);
+		assert_true(limits_rate_take(sr, &a, t));
+	assert_false(limits_rate_take(sr, &a, t));
+	limits_rate_free(sr);
+	limits_rate_free(NULL);
 }
 
 static void
 test_srcrate_fractional_rate(void **state)
 {
-	struct srcrate *sr = srcrate_new(4, 3, 1);
+	struct srcrate *sr = limits_rate_new(4, 3, 1);
 	struct srckey a = key("192.0.2.1");
 	uint64_t t = 50000;
 
 	(void)state;
 	/* Three a second is one every 333.3 ms. */
-	assert_true(srcrate_take(sr, &a, t));
-	assert_false(srcrate_take(sr, &a, t + 333));
-	assert_true(srcrate_take(sr, &a, t + 334));
-	srcrate_free(sr);
+	assert_true(limits_rate_take(sr, &a, t));
+	assert_false(limits_rate_take(sr, &a, t + 333));
+	assert_true(limits_rate_take(sr, &a, t + 334));
+	limits_rate_free(sr);
 }
 
 /* Tries every millisecond for ms milliseconds; returns how many passed. */
 static unsigned
 srcrate_flat_out(unsigned rate, unsigned burst, uint64_t ms)
 {
-	struct srcrate *sr = srcrate_new(4, rate, burst);
+	struct srcrate *sr = limits_rate_new(4, rate, burst);
 	struct srckey a = key("2001:db8::1");
 	unsigned n = 0;
 
 	for (uint64_t t = 0; t <= ms; t++)
-		n += srcrate_take(sr, &a, 777000 + t);
-	srcrate_free(sr);
+		n += limits_rate_take(sr, &a, 777000 + t);
+	limits_rate_free(sr);
 	return n;
 }
 
@@ -476,23 +476,23 @@ test_srcrate_no_drift(void **state)
 static void
 test_srcrate_keys_independent(void **state)
 {
-	struct srcrate *sr = srcrate_new(16, 1, 2);
+	struct srcrate *sr = limits_rate_new(16, 1, 2);
 	struct srckey a = key("192.0.2.1"), b = key("192.0.2.2");
 	struct srckey n1 = key_of("2001:db8:0:1::1", 32, 64),
 	              n2 = key_of("2001:db8:0:1::2", 32, 64);
 
 	(void)state;
-	assert_true(srcrate_take(sr, &a, 9000));
-	assert_true(srcrate_take(sr, &a, 9000));
-	assert_false(srcrate_take(sr, &a, 9000));
-	assert_true(srcrate_take(sr, &b, 9000));
-	assert_true(srcrate_take(sr, &b, 9000));
-	assert_false(srcrate_take(sr, &b, 9000));
+	assert_true(limits_rate_take(sr, &a, 9000));
+	assert_true(limits_rate_take(sr, &a, 9000));
+	assert_false(limits_rate_take(sr, &a, 9000));
+	assert_true(limits_rate_take(sr, &b, 9000));
+	assert_true(limits_rate_take(sr, &b, 9000));
+	assert_false(limits_rate_take(sr, &b, 9000));
 	/* One /64 shares one bucket. */
-	assert_true(srcrate_take(sr, &n1, 9000));
-	assert_true(srcrate_take(sr, &n2, 9000));
-	assert_false(srcrate_take(sr, &n1, 9000));
-	srcrate_free(sr);
+	assert_true(limits_rate_take(sr, &n1, 9000));
+	assert_true(limits_rate_take(sr, &n2, 9000));
+	assert_false(limits_rate_take(sr, &n1, 9000));
+	limits_rate_free(sr);
 }
 
 static void
@@ -503,75 +503,75 @@ test_srcrate_odd_settings(void **state)
 
 	(void)state;
 	/* No burst: nothing passes. */
-	sr = srcrate_new(4, 10, 0);
-	assert_false(srcrate_take(sr, &a, 1000));
-	srcrate_free(sr);
+	sr = limits_rate_new(4, 10, 0);
+	assert_false(limits_rate_take(sr, &a, 1000));
+	limits_rate_free(sr);
 	/* No refill: the burst, then nothing, ever. */
-	sr = srcrate_new(4, 0, 2);
-	assert_true(srcrate_take(sr, &a, 1000));
-	assert_true(srcrate_take(sr, &a, 1000));
-	assert_false(srcrate_take(sr, &a, 1000));
-	assert_false(srcrate_take(sr, &a, UINT64_C(1) << 60));
-	srcrate_free(sr);
+	sr = limits_rate_new(4, 0, 2);
+	assert_true(limits_rate_take(sr, &a, 1000));
+	assert_true(limits_rate_take(sr, &a, 1000));
+	assert_false(limits_rate_take(sr, &a, 1000));
+	assert_false(limits_rate_take(sr, &a, UINT64_C(1) << 60));
+	limits_rate_free(sr);
 	/* No room to remember anyone: every source is new. */
-	sr = srcrate_new(0, 1, 1);
+	sr = limits_rate_new(0, 1, 1);
 	for (int i = 0; i < 5; i++)
-		assert_true(srcrate_take(sr, &a, 1000));
-	srcrate_free(sr);
+		assert_true(limits_rate_take(sr, &a, 1000));
+	limits_rate_free(sr);
 	/* A huge rate ten years after boot does not wrap now * rate. */
-	sr = srcrate_new(4, UINT_MAX, 1);
+	sr = limits_rate_new(4, UINT_MAX, 1);
 	for (uint64_t t = UINT64_C(315360000000); t < UINT64_C(315360000005); t++)
-		assert_true(srcrate_take(sr, &a, t));
-	srcrate_free(sr);
+		assert_true(limits_rate_take(sr, &a, t));
+	limits_rate_free(sr);
 }
 
 static void
 test_srcrate_evicts_idle(void **state)
 {
-	struct srcrate *sr = srcrate_new(4, 1, 5);
+	struct srcrate *sr = limits_rate_new(4, 1, 5);
 	struct srckey a = key("10.0.0.1"), b = key("10.0.0.2"), c = key("10.0.0.3");
 	struct srckey d = key("10.0.0.4"), e = key("10.0.0.5");
 	const struct srckey *kept[] = { &b, &c, &d, &e };
 
 	(void)state;
-	assert_true(srcrate_take(sr, &a, 100000));
-	assert_true(srcrate_take(sr, &b, 150000));
-	assert_true(srcrate_take(sr, &c, 150000));
-	assert_true(srcrate_take(sr, &d, 150000));
+	assert_true(limits_rate_take(sr, &a, 100000));
+	assert_true(limits_rate_take(sr, &b, 150000));
+	assert_true(limits_rate_take(sr, &c, 150000));
+	assert_true(limits_rate_take(sr, &d, 150000));
 	/* a has been idle for 50 s: its bucket is full, and it goes. */
-	assert_true(srcrate_take(sr, &e, 150000));
+	assert_true(limits_rate_take(sr, &e, 150000));
 	for (size_t i = 0; i < 4; i++) {
 		for (int j = 0; j < 4; j++)
-			assert_true(srcrate_take(sr, kept[i], 150000));
-		assert_false(srcrate_take(sr, kept[i], 150000));
+			assert_true(limits_rate_take(sr, kept[i], 150000));
+		assert_false(limits_rate_take(sr, kept[i], 150000));
 	}
-	srcrate_free(sr);
+	limits_rate_free(sr);
 }
 
 static void
 test_srcrate_evicts_fullest_not_oldest(void **state)
 {
-	struct srcrate *sr = srcrate_new(2, 1, 10);
+	struct srcrate *sr = limits_rate_new(2, 1, 10);
 	struct srckey a = key("10.0.0.1"), b = key("10.0.0.2"), c = key("10.0.0.3");
 
 	(void)state;
 	/* a drains its bucket; b, used later, takes a single token. */
 	for (int i = 0; i < 10; i++)
-		assert_true(srcrate_take(sr, &a, 10000));
-	assert_true(srcrate_take(sr, &b, 11000));
+		assert_true(limits_rate_take(sr, &a, 10000));
+	assert_true(limits_rate_take(sr, &b, 11000));
 	/* At 12 s a holds 2 tokens and b is full again: b is the one to forget,
 	 * though a was used longer ago. */
-	assert_true(srcrate_take(sr, &c, 12000));
-	assert_true(srcrate_take(sr, &a, 12000));
-	assert_true(srcrate_take(sr, &a, 12000));
-	assert_false(srcrate_take(sr, &a, 12000));
-	srcrate_free(sr);
+	assert_true(limits_rate_take(sr, &c, 12000));
+	assert_true(limits_rate_take(sr, &a, 12000));
+	assert_true(limits_rate_take(sr, &a, 12000));
+	assert_false(limits_rate_take(sr, &a, 12000));
+	limits_rate_free(sr);
 }
 
 static void
 test_srcrate_flood_keeps_drained(void **state)
 {
-	struct srcrate *sr = srcrate_new(16, 1, 3);
+	struct srcrate *sr = limits_rate_new(16, 1, 3);
 	struct srckey legit[8], k;
 	uint8_t a[16];
 
@@ -579,8 +579,8 @@ test_srcrate_flood_keeps_drained(void **state)
 	for (unsigned i = 0; i < 8; i++) {
 		legit[i] = universe_key(i);
 		for (int j = 0; j < 3; j++)
-			assert_true(srcrate_take(sr, &legit[i], 50000));
-		assert_false(srcrate_take(sr, &legit[i], 50000));
+			assert_true(limits_rate_take(sr, &legit[i], 50000));
+		assert_false(limits_rate_take(sr, &legit[i], 50000));
 	}
 	/* 100,000 new sources in half a second, 16 places: each is new, so
 	 * each passes, and they push each other out, never the drained ones. */
@@ -590,16 +590,16 @@ test_srcrate_flood_keeps_drained(void **state)
 		a[13] = (uint8_t)(i >> 16);
 		a[14] = (uint8_t)(i >> 8);
 		a[15] = (uint8_t)i;
-		srckey_make(&k, AF_INET6, a, 32, 128);
-		assert_true(srcrate_take(sr, &k, 50000 + i / 200));
+		limits_srckey(&k, AF_INET6, a, 32, 128);
+		assert_true(limits_rate_take(sr, &k, 50000 + i / 200));
 	}
 	for (unsigned i = 0; i < 8; i++)
-		assert_false(srcrate_take(sr, &legit[i], 50500));
+		assert_false(limits_rate_take(sr, &legit[i], 50500));
 	for (unsigned i = 0; i < 8; i++) {
-		assert_true(srcrate_take(sr, &legit[i], 51000));
-		assert_false(srcrate_take(sr, &legit[i], 51000));
+		assert_true(limits_rate_take(sr, &legit[i], 51000));
+		assert_false(limits_rate_take(sr, &legit[i], 51000));
 	}
-	srcrate_free(sr);
+	limits_rate_free(sr);
 }
 
 /*
@@ -674,7 +674,7 @@ static void
 srcrate_model(size_t max, unsigned universe, unsigned hot, unsigned rate, unsigned burst,
     unsigned maxstep, uint64_t seed)
 {
-	struct srcrate *sr = srcrate_new(max, rate, burst);
+	struct srcrate *sr = limits_rate_new(max, rate, burst);
 	struct rate_ref m = { .max = max, .rate = rate, .cap = (uint64_t)burst * 1000 };
 	size_t restarts = 0, refused = 0;
 	uint64_t now = 1000000;
@@ -689,19 +689,19 @@ srcrate_model(size_t max, unsigned universe, unsigned hot, unsigned rate, unsign
 		now += 1 + rnd_below(&seed, maxstep);
 		want = rate_ref_take(&m, i, now);
 		if (want < 0) {
-			srcrate_free(sr);
-			sr = srcrate_new(max, rate, burst);
+			limits_rate_free(sr);
+			sr = limits_rate_new(max, rate, burst);
 			m.n = 0;
 			restarts++;
 			continue;
 		}
 		refused += want == 0;
-		assert_int_equal(srcrate_take(sr, &k, now), want);
+		assert_int_equal(limits_rate_take(sr, &k, now), want);
 	}
 	assert_true(restarts < MODEL_OPS / 200);
 	assert_true(refused > MODEL_OPS / 50);
 	assert_true(m.evicted_busy > 100);
-	srcrate_free(sr);
+	limits_rate_free(sr);
 }
 
 static void
@@ -722,7 +722,7 @@ sensor_put(struct sensor *s, const char *text, uint64_t until)
 	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
 
 	pton(family, text, a);
-	sensor_add(s, family, a, until);
+	limits_sensor_add(s, family, a, until);
 }
 
 static bool
@@ -732,13 +732,13 @@ sensor_has(struct sensor *s, const char *text, uint64_t now)
 	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
 
 	pton(family, text, a);
-	return sensor_denied(s, family, a, now);
+	return limits_sensor_denied(s, family, a, now);
 }
 
 static void
 test_sensor_add_and_expiry(void **state)
 {
-	struct sensor *s = sensor_new(16);
+	struct sensor *s = limits_sensor_new(16);
 
 	(void)state;
 	assert_false(sensor_has(s, "10.0.0.1", 0));
@@ -749,7 +749,7 @@ test_sensor_add_and_expiry(void **state)
 	assert_false(sensor_has(s, "10.0.0.0", 4999));
 	/* The deny ends at until; the expired entry is dropped when found. */
 	assert_false(sensor_has(s, "10.0.0.1", 5000));
-	assert_int_equal(sensor_expire(s, 0), 0);
+	assert_int_equal(limits_sensor_expire(s, 0), 0);
 	/* A v4-mapped client is the same as its IPv4 address, both ways. */
 	sensor_put(s, "::ffff:192.0.2.7", 9000);
 	assert_true(sensor_has(s, "192.0.2.7", 100));
@@ -758,20 +758,20 @@ test_sensor_add_and_expiry(void **state)
 	sensor_put(s, "2001:db8::7", 9000);
 	assert_true(sensor_has(s, "2001:db8::7", 100));
 	assert_false(sensor_has(s, "2001:db8::8", 100));
-	assert_int_equal(sensor_expire(s, 100), 3);
-	sensor_free(s);
-	sensor_free(NULL);
+	assert_int_equal(limits_sensor_expire(s, 100), 3);
+	limits_sensor_free(s);
+	limits_sensor_free(NULL);
 }
 
 static void
 test_sensor_forever_and_extend(void **state)
 {
-	struct sensor *s = sensor_new(16);
+	struct sensor *s = limits_sensor_new(16);
 
 	(void)state;
 	sensor_put(s, "10.0.0.1", UINT64_MAX);
 	assert_true(sensor_has(s, "10.0.0.1", UINT64_MAX - 1));
-	assert_int_equal(sensor_expire(s, UINT64_MAX - 1), 1);
+	assert_int_equal(limits_sensor_expire(s, UINT64_MAX - 1), 1);
 	/* A shorter deny does not cut a FOREVER one. */
 	sensor_put(s, "10.0.0.1", 10);
 	assert_true(sensor_has(s, "10.0.0.1", 1000));
@@ -781,15 +781,15 @@ test_sensor_forever_and_extend(void **state)
 	assert_true(sensor_has(s, "10.0.0.2", 8999));
 	sensor_put(s, "10.0.0.2", 3000);
 	assert_true(sensor_has(s, "10.0.0.2", 8999));
-	assert_int_equal(sensor_expire(s, 8999), 2);
-	assert_int_equal(sensor_expire(s, 9000), 1);
-	sensor_free(s);
+	assert_int_equal(limits_sensor_expire(s, 8999), 2);
+	assert_int_equal(limits_sensor_expire(s, 9000), 1);
+	limits_sensor_free(s);
 }
 
 static void
 test_sensor_full(void **state)
 {
-	struct sensor *s = sensor_new(4);
+	struct sensor *s = limits_sensor_new(4);
 
 	(void)state;
 	sensor_put(s, "10.0.0.3", 3000);
@@ -811,20 +811,20 @@ test_sensor_full(void **state)
 	sensor_put(s, "10.0.0.7", 2000);
 	assert_false(sensor_has(s, "10.0.0.2", 0));
 	assert_true(sensor_has(s, "10.0.0.7", 0));
-	assert_int_equal(sensor_expire(s, 0), 4);
-	sensor_free(s);
+	assert_int_equal(limits_sensor_expire(s, 0), 4);
+	limits_sensor_free(s);
 
-	s = sensor_new(0);
+	s = limits_sensor_new(0);
 	sensor_put(s, "10.0.0.1", 1000);
 	assert_false(sensor_has(s, "10.0.0.1", 0));
-	assert_int_equal(sensor_expire(s, 0), 0);
-	sensor_free(s);
+	assert_int_equal(limits_sensor_expire(s, 0), 0);
+	limits_sensor_free(s);
 }
 
 static void
 test_sensor_expire_count(void **state)
 {
-	struct sensor *s = sensor_new(SENSOR_MAX);
+	struct sensor *s = limits_sensor_new(SENSOR_MAX);
 	uint8_t a[16];
 
 	(void)state;
@@ -833,10 +833,10 @@ test_sensor_expire_count(void **state)
 	sensor_put(s, "10.0.0.3", 30);
 	sensor_put(s, "10.0.0.4", 40);
 	sensor_put(s, "10.0.0.5", UINT64_MAX);
-	assert_int_equal(sensor_expire(s, 0), 5);
-	assert_int_equal(sensor_expire(s, 25), 3);
+	assert_int_equal(limits_sensor_expire(s, 0), 5);
+	assert_int_equal(limits_sensor_expire(s, 25), 3);
 	assert_true(sensor_has(s, "10.0.0.3", 25));
-	assert_int_equal(sensor_expire(s, 40), 1);
+	assert_int_equal(limits_sensor_expire(s, 40), 1);
 	assert_true(sensor_has(s, "10.0.0.5", 1000000));
 	/* The production size fills and drains. */
 	pton(AF_INET6, "2001:db8::", a);
@@ -844,12 +844,12 @@ test_sensor_expire_count(void **state)
 		a[14] = (uint8_t)(i >> 8);
 		a[15] = (uint8_t)i;
 		a[13] = (uint8_t)(i >> 16);
-		sensor_add(s, AF_INET6, a, 100000 + i);
+		limits_sensor_add(s, AF_INET6, a, 100000 + i);
 	}
-	assert_int_equal(sensor_expire(s, 0), SENSOR_MAX);
+	assert_int_equal(limits_sensor_expire(s, 0), SENSOR_MAX);
 	assert_true(sensor_has(s, "10.0.0.5", 1000000));
-	assert_int_equal(sensor_expire(s, 100000 + 2 * SENSOR_MAX - 100), 100);
-	sensor_free(s);
+	assert_int_equal(limits_sensor_expire(s, 100000 + 2 * SENSOR_MAX - 100), 100);
+	limits_sensor_free(s);
 }
 
 /*
@@ -933,7 +933,7 @@ sensor_ref_expire(struct sensor_ref *m, uint64_t now)
 static void
 sensor_model(size_t max, unsigned universe, uint64_t seed)
 {
-	struct sensor *s = sensor_new(max);
+	struct sensor *s = limits_sensor_new(max);
 	struct sensor_ref m = { .max = max };
 	size_t restarts = 0, denied = 0;
 	uint64_t now = 1000;
@@ -951,27 +951,27 @@ sensor_model(size_t max, unsigned universe, uint64_t seed)
 			    rnd_below(&seed, 5000) == 0 ? UINT64_MAX : now + rnd_below(&seed, 3000);
 
 			if (!sensor_ref_add(&m, i, until)) {
-				sensor_free(s);
-				s = sensor_new(max);
+				limits_sensor_free(s);
+				s = limits_sensor_new(max);
 				m.n = 0;
 				restarts++;
 				continue;
 			}
-			sensor_add(s, family, a, until);
+			limits_sensor_add(s, family, a, until);
 		} else if (what < 98) {
 			bool want = sensor_ref_denied(&m, i, now);
 
 			denied += want;
-			assert_int_equal(sensor_denied(s, family, a, now), want);
+			assert_int_equal(limits_sensor_denied(s, family, a, now), want);
 		} else {
-			assert_int_equal(sensor_expire(s, now), sensor_ref_expire(&m, now));
+			assert_int_equal(limits_sensor_expire(s, now), sensor_ref_expire(&m, now));
 		}
 	}
-	assert_int_equal(sensor_expire(s, now), sensor_ref_expire(&m, now));
+	assert_int_equal(limits_sensor_expire(s, now), sensor_ref_expire(&m, now));
 	assert_true(restarts < MODEL_OPS / 200);
 	assert_true(denied > MODEL_OPS / 20);
 	assert_true(m.replaced > 100);
-	sensor_free(s);
+	limits_sensor_free(s);
 }
 
 static void

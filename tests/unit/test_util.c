@@ -1,6 +1,6 @@
 /*
  * test_util.c: unit tests for the strict number parser and the string
- * vectors of util.c. They also prove the unit-test machinery: every
+ * vectors of util.c and strv.c. They also prove the unit-test machinery: every
  * tests/unit/test_*.c is built against libporter.a and run by make check.
  */
 #include <limits.h>

@@ -1,5 +1,5 @@
 /*
- * addr.c: peer and local addresses as the rest of porterd sees them. An
+ * peer.c: peer and local addresses as the rest of porterd sees them. An
  * IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d and is turned
  * into plain IPv4 here, once, so logs, environment and access rules all see
  * the address the client really has.
