@@ -256,7 +256,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 	*need_name = false;
 	if (peer != NULL)
 		addr = peer_bytes(peer, &family);
-	if (addr != NULL && sensor_list != NULL && limits_sensor_denied(sensor_list, family, addr, now))
+	if (addr != NULL && sensor_list != NULL &&
+	    limits_sensor_denied(sensor_list, family, addr, now))
 		return "address";
 	if (s->cps_rate > 0 && limits_cps(&svc->cps, s->cps_rate, now)) {
 		log_warnx("%s: more than %u connections per second; pausing the service for %u s",
@@ -284,7 +285,8 @@ accept_check(struct svc *svc, const struct peer *peer, bool *need_name)
 		    s->wait != 1) {
 			struct srckey k;
 
-			limits_srckey(&k, family, addr, s->per_source_prefix4, s->per_source_prefix6);
+			limits_srckey(&k, family, addr, s->per_source_prefix4,
+			    s->per_source_prefix6);
 			if (limits_count_get(svc->per_source, &k) >= (unsigned)s->per_source)
 				return "per_source_limit";
 		}

@@ -22,8 +22,7 @@ enum access_res {
 };
 
 static const char access_expected[] =
-    "expected an IPv4 or IPv6 address, a CIDR network, "
-    "a factorized list such as 10.1.{2,3}, a host name or a .domain";
+    "expected an IPv4 or IPv6 address, a CIDR network, a factorized list such as 10.1.{2,3}, a host name or a .domain";
 static const char access_before[] =
     "expected 1 to 3 octets and a dot before the braces, such as 10.1.{2,3}";
 
@@ -267,8 +266,7 @@ access_factorized(const char *tok, struct addrlist *list, char *err, size_t errl
 			if (!access_octet(&p, &v) || (*p != ',' && *p != '}')) {
 				p = start + strcspn(start, ",}");
 				snprintf(err, errlen,
-				    "bad address \"%s\": \"%.*s\" in the braces is not an octet "
-				    "(0-255)",
+				    "bad address \"%s\": \"%.*s\" in the braces is not an octet (0-255)",
 				    tok, (int)(p - start), start);
 				return ACC_ERR;
 			}
@@ -423,8 +421,7 @@ access_parse(const char *tok, struct addrlist *list, char *err, size_t errlen)
 		return r == ACC_OK;
 	if (strchr(tok, ',') != NULL) {
 		access_fail(tok,
-		    "a comma is only allowed in the braces of a factorized list; "
-		    "separate addresses with blanks",
+		    "a comma is only allowed in the braces of a factorized list; separate addresses with blanks",
 		    err, errlen);
 		return false;
 	}

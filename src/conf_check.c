@@ -86,10 +86,8 @@ check_kind(struct service_config *s, struct diag *d)
 		s->protocol = s->socket_type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	if ((s->socket_type == SOCK_STREAM) != (s->protocol == IPPROTO_TCP))
 		diag_error(d, where(s, A_PROTOCOL),
-		    "%s: socket_type %s does not go with "
-		    "protocol %s",
-		    s->id, s->socket_type == SOCK_STREAM ? "stream" : "dgram",
-		    proto_name(s->protocol));
+		    "%s: socket_type %s does not go with protocol %s", s->id,
+		    s->socket_type == SOCK_STREAM ? "stream" : "dgram", proto_name(s->protocol));
 	if (s->wait < 0 && missing(s, A_WAIT))
 		diag_error(d, s->loc, "%s: missing attribute wait (yes or no)", s->id);
 	if (s->wait < 0)
@@ -97,10 +95,8 @@ check_kind(struct service_config *s, struct diag *d)
 	else if (s->wait == 0 && s->socket_type == SOCK_DGRAM && !is_internal(s))
 		diag_error(d, where(s, A_WAIT),
 		    s->from_inetd ?
-		        "%s: nowait is not supported for dgram services; use wait (the server "
-		        "reads the datagrams itself)" :
-		        "%s: wait = no is not supported for dgram services; use wait = yes (the "
-		        "server reads the datagrams itself)",
+		        "%s: nowait is not supported for dgram services; use wait (the server reads the datagrams itself)" :
+		        "%s: wait = no is not supported for dgram services; use wait = yes (the server reads the datagrams itself)",
 		    s->id);
 }
 
@@ -142,38 +138,30 @@ check_program(struct service_config *s, struct diag *d)
 				known = true;
 		if (!(s->flags & F_SENSOR) && !known)
 			diag_error(d, where(s, A_TYPE),
-			    "%s: no internal service is called \"%s\" "
-			    "(known: echo discard chargen daytime time tcpmux)",
+			    "%s: no internal service is called \"%s\" (known: echo discard chargen daytime time tcpmux)",
 			    s->id, s->name);
 		else if (strcmp(s->name, "tcpmux") == 0 && s->socket_type == SOCK_DGRAM)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
 			    s->id);
 		if (conf_service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
 			diag_warn(d, conf_service_at(s, A_SERVER),
-			    "%s: server is not used by an internal "
-			    "service",
-			    s->id);
+			    "%s: server is not used by an internal service", s->id);
 		return;
 	}
 	if (conf_service_has(s, A_REDIRECT)) {
 		if (s->socket_type != SOCK_STREAM || s->wait != 0)
 			diag_error(d, conf_service_at(s, A_REDIRECT),
-			    "%s: redirect needs socket_type = stream "
-			    "and wait = no",
-			    s->id);
+			    "%s: redirect needs socket_type = stream and wait = no", s->id);
 		if (s->flags & F_NAMEINARGS)
 			diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS does not go with redirect",
 			    s->id);
 		if (conf_service_has(s, A_SERVER))
 			diag_warn(d, conf_service_at(s, A_SERVER),
-			    "%s: server is not used by a redirect "
-			    "service",
-			    s->id);
+			    "%s: server is not used by a redirect service", s->id);
 		if (!isdigit((unsigned char)s->redirect_port[0]) &&
 		    getservbyname(s->redirect_port, "tcp") == NULL)
 			diag_error(d, conf_service_at(s, A_REDIRECT),
-			    "%s: redirect: unknown port \"%s\" (not "
-			    "in /etc/services for tcp)",
+			    "%s: redirect: unknown port \"%s\" (not in /etc/services for tcp)",
 			    s->id, s->redirect_port);
 		else
 			check_redirect_target(s, d);
@@ -184,13 +172,11 @@ check_program(struct service_config *s, struct diag *d)
 		diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s: %s", s->id, s->server,
 		    strerror(errno));
 	} else if (!S_ISREG(st.st_mode) || access(s->server, X_OK) != 0) {
-		diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s is not an executable file",
-		    s->id, s->server);
+		diag_error(d, conf_service_at(s, A_SERVER),
+		    "%s: server %s is not an executable file", s->id, s->server);
 	}
 	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
-		diag_error(d, where(s, A_FLAGS),
-		    "%s: NAMEINARGS needs server_args (argv[0] "
-		    "first)",
+		diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS needs server_args (argv[0] first)",
 		    s->id);
 }
 
@@ -221,15 +207,14 @@ check_credentials(struct service_config *s, struct diag *d)
 		s->have_uid = s->have_gid = true;
 		if (s->groups && getpwuid(s->uid) == NULL)
 			diag_error(d, where(s, A_GROUPS),
-			    "%s: groups = yes needs a user in the "
-			    "password database, and uid %s has none",
+			    "%s: groups = yes needs a user in the password database, and uid %s has none",
 			    s->id, s->user);
 	} else {
 		struct passwd *pw = getpwnam(s->user);
 
 		if (pw == NULL)
-			diag_error(d, conf_service_at(s, A_USER), "%s: user %s does not exist", s->id,
-			    s->user);
+			diag_error(d, conf_service_at(s, A_USER), "%s: user %s does not exist",
+			    s->id, s->user);
 		else {
 			s->uid = pw->pw_uid;
 			s->gid = pw->pw_gid;
@@ -244,8 +229,8 @@ check_credentials(struct service_config *s, struct diag *d)
 			struct group *gr = getgrnam(s->group);
 
 			if (gr == NULL)
-				diag_error(d, conf_service_at(s, A_GROUP), "%s: group %s does not exist",
-				    s->id, s->group);
+				diag_error(d, conf_service_at(s, A_GROUP),
+				    "%s: group %s does not exist", s->id, s->group);
 			else {
 				s->gid = gr->gr_gid;
 				s->have_gid = true;
@@ -263,13 +248,11 @@ check_port(struct service_config *s, struct diag *d)
 		/* Reached through tcpmux, with no listener of its own. */
 		if (s->socket_type != SOCK_STREAM)
 			diag_error(d, where(s, A_SOCKET_TYPE),
-			    "%s: type TCPMUX needs socket_type = "
-			    "stream (tcpmux is a TCP service)",
+			    "%s: type TCPMUX needs socket_type = stream (tcpmux is a TCP service)",
 			    s->id);
 		else if (s->wait != 0)
 			diag_error(d, where(s, A_WAIT),
-			    "%s: type TCPMUX needs wait = no (the "
-			    "server gets the connection tcpmux took)",
+			    "%s: type TCPMUX needs wait = no (the server gets the connection tcpmux took)",
 			    s->id);
 		return;
 	}
@@ -278,30 +261,25 @@ check_port(struct service_config *s, struct diag *d)
 	if (s->type & T_UNLISTED) {
 		if (s->port < 0)
 			diag_error(d, s->loc,
-			    "%s: missing attribute port (needed with type = "
-			    "UNLISTED)",
-			    s->id);
+			    "%s: missing attribute port (needed with type = UNLISTED)", s->id);
 		return;
 	}
 	se = getservbyname(s->name, proto_name(s->protocol));
 	if (se == NULL && s->from_inetd) {
 		diag_error(d, s->loc,
-		    "%s: service %s is not in /etc/services for %s; write the "
-		    "port number instead of the name",
+		    "%s: service %s is not in /etc/services for %s; write the port number instead of the name",
 		    s->id, s->name, proto_name(s->protocol));
 		return;
 	}
 	if (se == NULL) {
 		diag_error(d, s->loc,
-		    "%s: service %s is not in /etc/services for %s; add type "
-		    "= UNLISTED and a port",
+		    "%s: service %s is not in /etc/services for %s; add type = UNLISTED and a port",
 		    s->id, s->name, proto_name(s->protocol));
 		return;
 	}
 	if (s->port >= 0 && s->port != ntohs((uint16_t)se->s_port)) {
 		diag_error(d, conf_service_at(s, A_PORT),
-		    "%s: /etc/services gives %s port %d, not %d; add "
-		    "type = UNLISTED to use another port",
+		    "%s: /etc/services gives %s port %d, not %d; add type = UNLISTED to use another port",
 		    s->id, s->name, ntohs((uint16_t)se->s_port), s->port);
 		return;
 	}
@@ -315,9 +293,7 @@ check_address(struct service_config *s, struct diag *d)
 
 	if (v4 && v6) {
 		diag_warn(d, conf_service_at(s, A_FLAGS),
-		    "%s: flags IPv4 and IPv6 together give one "
-		    "dual-stack IPv6 socket",
-		    s->id);
+		    "%s: flags IPv4 and IPv6 together give one dual-stack IPv6 socket", s->id);
 		v4 = false;
 	}
 	s->family = v4 ? AF_INET : AF_INET6;
@@ -333,7 +309,8 @@ check_address(struct service_config *s, struct diag *d)
 		if (e == 0 && res != NULL && res->ai_addrlen > sizeof(s->bind_addr))
 			e = EAI_FAMILY; /* neither IPv4 nor IPv6 */
 		if (e != 0 || res == NULL) {
-			diag_error(d, conf_service_at(s, A_BIND), "%s: bind %s: %s%s", s->id, s->bind,
+			diag_error(d, conf_service_at(s, A_BIND), "%s: bind %s: %s%s", s->id,
+			    s->bind,
 			    e == EAI_ADDRFAMILY || e == EAI_NONAME || e == EAI_NODATA ?
 			        "no address" :
 			        gai_strerror(e),
@@ -351,8 +328,8 @@ check_address(struct service_config *s, struct diag *d)
 	}
 	s->family_conf = s->family;
 	if (conf_service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
-		diag_warn(d, conf_service_at(s, A_V6ONLY), "%s: v6only has no effect on an IPv4 socket",
-		    s->id);
+		diag_warn(d, conf_service_at(s, A_V6ONLY),
+		    "%s: v6only has no effect on an IPv4 socket", s->id);
 }
 
 static void
@@ -378,22 +355,16 @@ check_misc(struct service_config *s, struct diag *d)
 		*strrchr(dir, '/') = '\0';
 		if (dir[0] != '\0' && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
 			diag_error(d, where(s, A_LOG_TYPE),
-			    "%s: log_type: no directory %s for the "
-			    "log file",
-			    s->id, dir);
+			    "%s: log_type: no directory %s for the log file", s->id, dir);
 		free(dir);
 	}
 	if ((s->flags & F_IDONLY) && !((s->log_on_success | s->log_on_failure) & L_USERID))
 		diag_error(d, where(s, A_FLAGS),
-		    "%s: IDONLY needs USERID in log_on_success or "
-		    "log_on_failure",
-		    s->id);
+		    "%s: IDONLY needs USERID in log_on_success or log_on_failure", s->id);
 	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
 	    !conf_service_has(s, A_REDIRECT))
 		diag_warn(d, conf_service_at(s, A_LOG_ON_SUCCESS),
-		    "%s: TRAFFIC is only logged for redirect "
-		    "services",
-		    s->id);
+		    "%s: TRAFFIC is only logged for redirect services", s->id);
 	if (conf_service_has(s, A_DENY_TIME) && !(s->flags & F_SENSOR))
 		diag_warn(d, conf_service_at(s, A_DENY_TIME),
 		    "%s: deny_time only applies with flags = SENSOR", s->id);
@@ -403,9 +374,7 @@ check_misc(struct service_config *s, struct diag *d)
 	if (conf_service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
 	    !conf_service_has(s, A_REDIRECT))
 		diag_warn(d, conf_service_at(s, A_REDIRECT_IDLE),
-		    "%s: redirect_idle only applies to redirect "
-		    "services",
-		    s->id);
+		    "%s: redirect_idle only applies to redirect services", s->id);
 	if (conf_service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
 		diag_warn(d, conf_service_at(s, A_PER_SOURCE),
 		    "%s: per_source has no effect with wait = yes", s->id);
@@ -459,8 +428,7 @@ conf_check(struct config *cf, struct diag *d)
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(cf->svc[j]->id, s->id) == 0) {
 				diag_error(d, where(s, A_ID),
-				    "duplicate service id %s (first at "
-				    "%s:%d); give one of them another id",
+				    "duplicate service id %s (first at %s:%d); give one of them another id",
 				    s->id, cf->svc[j]->loc.file, cf->svc[j]->loc.line);
 				break;
 			}
@@ -489,8 +457,7 @@ conf_check(struct config *cf, struct diag *d)
 			mux |= is_internal(cf->svc[j]) && strcmp(cf->svc[j]->name, "tcpmux") == 0;
 		if (!mux)
 			diag_warn(d, cf->svc[i]->loc,
-			    "%s: TCPMUX services are reached through the "
-			    "internal tcpmux service, and none is enabled",
+			    "%s: TCPMUX services are reached through the internal tcpmux service, and none is enabled",
 			    cf->svc[i]->id);
 		break;
 	}

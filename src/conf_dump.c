@@ -166,7 +166,8 @@ dump_value(FILE *fp, const struct service_config *s, enum attr_id a)
 		break;
 	case A_LOG_ON_SUCCESS:
 		/* TRAFFIC only means something for a relay. */
-		dump_bits(fp, s->log_on_success & (conf_service_has(s, A_REDIRECT) ? ~0u : ~L_TRAFFIC),
+		dump_bits(fp,
+		    s->log_on_success & (conf_service_has(s, A_REDIRECT) ? ~0u : ~L_TRAFFIC),
 		    L_TRAFFIC, conf_log_name);
 		break;
 	case A_LOG_ON_FAILURE:

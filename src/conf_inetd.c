@@ -72,8 +72,7 @@ inetd_host(struct inetd_ctx *x, const char *field, char **host, const char **svc
 	}
 	if (memchr(field, ',', n) != NULL) {
 		diag_error(x->d, loc,
-		    "host: address lists (\"%.*s\") are not supported by porter; write one "
-		    "line per address",
+		    "host: address lists (\"%.*s\") are not supported by porter; write one line per address",
 		    (int)n, field);
 		return false;
 	}
@@ -160,19 +159,16 @@ inetd_proto(struct inetd_ctx *x, struct service_config *s, const char *t, struct
 	}
 	if (strncmp(t, "rpc/", 4) == 0)
 		diag_error(x->d, loc,
-		    "RPC services are not supported by porter; run the RPC "
-		    "server as a standalone daemon registered with rpcbind");
+		    "RPC services are not supported by porter; run the RPC server as a standalone daemon registered with rpcbind");
 	else if (strcmp(t, "unix") == 0)
 		diag_error(x->d, loc, "unix-domain services are not supported by porter");
 	else if (strchr(t, ',') != NULL)
 		diag_error(x->d, loc,
-		    "protocol: socket buffer options (\"%s\") are not supported by porter; "
-		    "write the protocol alone",
+		    "protocol: socket buffer options (\"%s\") are not supported by porter; write the protocol alone",
 		    t);
 	else
 		diag_error(x->d, loc,
-		    "protocol: expected tcp, udp, tcp4, udp4, tcp6, udp6, tcp46 or udp46, "
-		    "not \"%s\"",
+		    "protocol: expected tcp, udp, tcp4, udp4, tcp6, udp6, tcp46 or udp46, not \"%s\"",
 		    t);
 	return false;
 }
@@ -235,8 +231,7 @@ inetd_wait(struct inetd_ctx *x, struct service_config *s, const char *t, struct 
 
 		if (i == 3 || !inetd_wait_slot(p, n, &v[i])) {
 			diag_error(x->d, loc,
-			    "wait: expected %.*s/MAX[/PER_MINUTE[/PER_ADDRESS]] "
-			    "with numbers from 0 (no limit) to %d, not \"%s\"",
+			    "wait: expected %.*s/MAX[/PER_MINUTE[/PER_ADDRESS]] with numbers from 0 (no limit) to %d, not \"%s\"",
 			    (int)kw, t, INETD_WAIT_MAX, t);
 			return false;
 		}
@@ -270,8 +265,7 @@ inetd_user(struct inetd_ctx *x, struct service_config *s, const char *t, struct 
 
 	if (slash != NULL) {
 		diag_error(x->d, loc,
-		    "user: login classes are not supported by porter; remove \"%s\" from "
-		    "\"%s\"",
+		    "user: login classes are not supported by porter; remove \"%s\" from \"%s\"",
 		    slash, t);
 		return false;
 	}

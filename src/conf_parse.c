@@ -404,16 +404,16 @@ set_str(char **dst, const char *v)
 }
 
 static bool
-attr_id(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_id(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	(void)p, (void)a, (void)op, (void)loc;
 	return set_str(&s->id, v->v[0]);
 }
 
 static bool
-attr_type(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_type(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	bool ok = true;
 
@@ -429,8 +429,7 @@ attr_type(struct pctx *p, struct service_config *s, const struct attr *a, enum o
 			ok = false;
 		} else if (nb->bit == T_RPC) {
 			diag_error(p->d, loc,
-			    "%s: RPC services are not supported by porter; run the RPC "
-			    "server as a standalone daemon registered with rpcbind",
+			    "%s: RPC services are not supported by porter; run the RPC server as a standalone daemon registered with rpcbind",
 			    a->name);
 			ok = false;
 		} else
@@ -459,8 +458,7 @@ attr_flags(struct pctx *p, struct service_config *s, const struct attr *a, enum 
 		}
 		if (nb->bit == F_LABELED) {
 			diag_error(p->d, loc,
-			    "%s: LABELED (SELinux contexts from the peer's label) is not "
-			    "supported by porter",
+			    "%s: LABELED (SELinux contexts from the peer's label) is not supported by porter",
 			    a->name);
 			ok = false;
 			continue;
@@ -474,8 +472,8 @@ attr_flags(struct pctx *p, struct service_config *s, const struct attr *a, enum 
 }
 
 static bool
-attr_bool(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_bool(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	bool b;
 
@@ -500,8 +498,7 @@ attr_bool(struct pctx *p, struct service_config *s, const struct attr *a, enum o
 		break;
 	case A_MDNS:
 		diag_warn(p->d, loc,
-		    "%s: mDNS registration was removed from xinetd and "
-		    "porter does not do it; the attribute is ignored",
+		    "%s: mDNS registration was removed from xinetd and porter does not do it; the attribute is ignored",
 		    a->name);
 		break;
 	default:
@@ -524,9 +521,7 @@ attr_socket_type(struct pctx *p, struct service_config *s, const struct attr *a,
 	else if (strcasecmp(t, "raw") == 0 || strcasecmp(t, "seqpacket") == 0 ||
 	    strcasecmp(t, "rdm") == 0) {
 		diag_error(p->d, loc,
-		    "%s: %s sockets are not supported by porter (stream or "
-		    "dgram)",
-		    a->name, t);
+		    "%s: %s sockets are not supported by porter (stream or dgram)", a->name, t);
 		return false;
 	} else {
 		diag_error(p->d, loc, "%s: expected stream or dgram, not \"%s\"", a->name, t);
@@ -569,8 +564,7 @@ attr_string(struct pctx *p, struct service_config *s, const struct attr *a, enum
 		return set_str(&s->bind, t);
 	case A_LIBWRAP:
 		diag_warn(p->d, loc,
-		    "%s: porter has no tcp_wrappers support and ignores "
-		    "this attribute; write the rules as only_from and no_access",
+		    "%s: porter has no tcp_wrappers support and ignores this attribute; write the rules as only_from and no_access",
 		    a->name);
 		return set_str(&s->libwrap, t);
 	case A_SERVER:
@@ -617,8 +611,8 @@ attr_redirect(struct pctx *p, struct service_config *s, const struct attr *a, en
 }
 
 static bool
-attr_int(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_int(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	long long n;
 
@@ -664,8 +658,8 @@ attr_int(struct pctx *p, struct service_config *s, const struct attr *a, enum op
 }
 
 static bool
-attr_pair(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_pair(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	long long x, y;
 
@@ -711,9 +705,7 @@ attr_max_load(struct pctx *p, struct service_config *s, const struct attr *a, en
 	if (errno != 0 || *end != '\0' || end == v->v[0] || !(d > 0) || d > 1e6 ||
 	    strspn(v->v[0], "0123456789.eE+-") != strlen(v->v[0]) ||
 	    !(isdigit((unsigned char)v->v[0][0]) || v->v[0][0] == '.')) {
-		diag_error(p->d, loc,
-		    "%s: expected a load average above 0 such as 2.5, not "
-		    "\"%s\"",
+		diag_error(p->d, loc, "%s: expected a load average above 0 such as 2.5, not \"%s\"",
 		    a->name, v->v[0]);
 		return false;
 	}
@@ -843,15 +835,13 @@ attr_log_type(struct pctx *p, struct service_config *s, const struct attr *a, en
 		}
 		if (nv >= 3 && (!parse_size(v->v[2], &soft) || soft == 0)) {
 			diag_error(p->d, loc,
-			    "%s: bad soft limit \"%s\": expected a size such "
-			    "as 512K or 5M",
+			    "%s: bad soft limit \"%s\": expected a size such as 512K or 5M",
 			    a->name, v->v[2]);
 			return false;
 		}
 		if (nv == 4 && (!parse_size(v->v[3], &hard) || hard == 0)) {
 			diag_error(p->d, loc,
-			    "%s: bad hard limit \"%s\": expected a size such "
-			    "as 512K or 5M",
+			    "%s: bad hard limit \"%s\": expected a size such as 512K or 5M",
 			    a->name, v->v[3]);
 			return false;
 		}
@@ -878,9 +868,8 @@ attr_log_type(struct pctx *p, struct service_config *s, const struct attr *a, en
 		return true;
 	}
 	diag_error(p->d, loc,
-	    "%s: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], "
-	    "not \"%s\"",
-	    a->name, v->v[0]);
+	    "%s: expected SYSLOG FACILITY [LEVEL] or FILE PATH [SOFT [HARD]], not \"%s\"", a->name,
+	    v->v[0]);
 	return false;
 }
 
@@ -899,8 +888,7 @@ attr_log_on(struct pctx *p, struct service_config *s, const struct attr *a, enum
 
 		if (strcasecmp(v->v[i], "RECORD") == 0) {
 			diag_error(p->d, loc,
-			    "%s: RECORD was removed in xinetd 2.3.11 and is not "
-			    "supported; remove it",
+			    "%s: RECORD was removed in xinetd 2.3.11 and is not supported; remove it",
 			    a->name);
 			ok = false;
 		} else if (nb == NULL) {
@@ -934,8 +922,8 @@ env_name_ok(const char *n, size_t len)
 }
 
 static bool
-attr_env(struct pctx *p, struct service_config *s, const struct attr *a, enum op op, const struct strv *v,
-    struct loc loc)
+attr_env(struct pctx *p, struct service_config *s, const struct attr *a, enum op op,
+    const struct strv *v, struct loc loc)
 {
 	bool ok = true;
 
@@ -1028,8 +1016,7 @@ attr_rlimit(struct pctx *p, struct service_config *s, const struct attr *a, enum
 	if (strcasecmp(t, "UNLIMITED") == 0) {
 		if (r == RL_FILES) {
 			diag_error(p->d, loc,
-			    "%s: expected a number of files; UNLIMITED would "
-			    "hand servers porterd's hard limit",
+			    "%s: expected a number of files; UNLIMITED would hand servers porterd's hard limit",
 			    a->name);
 			return false;
 		}
@@ -1048,9 +1035,7 @@ attr_rlimit(struct pctx *p, struct service_config *s, const struct attr *a, enum
 	}
 	if (!parse_size(t, &sz) || sz == 0) {
 		diag_error(p->d, loc,
-		    "%s: expected a size such as 64M, 512K or UNLIMITED, not "
-		    "\"%s\"",
-		    a->name, t);
+		    "%s: expected a size such as 64M, 512K or UNLIMITED, not \"%s\"", a->name, t);
 		return false;
 	}
 	s->rlimit[r] = sz;
@@ -1079,17 +1064,15 @@ attr_deny_time(struct pctx *p, struct service_config *s, const struct attr *a, e
 		free(secs);
 		if (!ok) {
 			diag_error(p->d, loc,
-			    "%s: expected a number of seconds from 0 to %d before "
-			    "the s, not \"%s\"",
+			    "%s: expected a number of seconds from 0 to %d before the s, not \"%s\"",
 			    a->name, 366 * 24 * 3600, t);
 			return false;
 		}
 		s->deny_time = (int)n;
 	} else if (!util_parse_uint(t, 366 * 24 * 60, &n)) {
 		diag_error(p->d, loc,
-		    "%s: expected a number from 0 to %d, FOREVER or NEVER, not "
-		    "\"%s\"",
-		    a->name, 366 * 24 * 60, t);
+		    "%s: expected a number from 0 to %d, FOREVER or NEVER, not \"%s\"", a->name,
+		    366 * 24 * 60, t);
 		return false;
 	} else
 		s->deny_time = (int)n * 60;
@@ -1347,9 +1330,7 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 		n++;
 	if (n == 0 || n >= sizeof(name)) {
 		diag_error(p->d, l->loc,
-		    "expected an attribute (NAME = VALUE ...) or '}', found "
-		    "\"%s\"",
-		    t);
+		    "expected an attribute (NAME = VALUE ...) or '}', found \"%s\"", t);
 		return;
 	}
 	memcpy(name, t, n);
@@ -1405,9 +1386,8 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 			    prev.line);
 		else
 			diag_error(p->d, l->loc,
-			    "%s is already set at %s:%d; use '+=' to add to "
-			    "it",
-			    a->name, prev.file, prev.line);
+			    "%s is already set at %s:%d; use '+=' to add to it", a->name, prev.file,
+			    prev.line);
 		return;
 	}
 	conf_lex_split(t, &vals);
@@ -1559,8 +1539,7 @@ parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_
 	if (is_defaults) {
 		if (file_defaults != NULL) {
 			diag_error(p->d, l->loc,
-			    "a second defaults entry in this file (the first is "
-			    "at line %d)",
+			    "a second defaults entry in this file (the first is at line %d)",
 			    file_defaults->loc.line);
 			strv_clear(&w);
 			return NULL;
@@ -1633,8 +1612,7 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 			    word_is(l->text, "include", &rest) ||
 			    word_is(l->text, "includedir", &rest)) {
 				diag_error(p->d, l->loc,
-				    "missing '}' to close the entry opened at "
-				    "line %d",
+				    "missing '}' to close the entry opened at line %d",
 				    cur->loc.line);
 				if (!cur->is_defaults && !discard)
 					conf_add_service(p->cf, cur);
@@ -1672,14 +1650,12 @@ parse_lines(struct pctx *p, const struct conf_lines *ls)
 			diag_error(p->d, l->loc, "'%s' outside of an entry", l->text);
 		else
 			diag_error(p->d, l->loc,
-			    "expected 'service NAME', 'defaults', 'include FILE' "
-			    "or 'includedir DIR', not \"%s\"",
+			    "expected 'service NAME', 'defaults', 'include FILE' or 'includedir DIR', not \"%s\"",
 			    l->text);
 	}
 	if (cur != NULL) {
 		diag_error(p->d, cur->loc,
-		    "missing '}' at the end of the file for the entry opened "
-		    "here");
+		    "missing '}' at the end of the file for the entry opened here");
 		if (!cur->is_defaults && !discard)
 			conf_add_service(p->cf, cur);
 		else if (discard)
@@ -1713,8 +1689,7 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
 		if (from.file == NULL)
 			diag_error(p->d, (struct loc){ path, 0 },
-			    "not a regular file of at most "
-			    "16 MiB");
+			    "not a regular file of at most 16 MiB");
 		else
 			diag_error(p->d, from, "include %s: not a regular file of at most 16 MiB",
 			    path);
@@ -1813,21 +1788,18 @@ conf_finish(struct config *cf, struct diag *d)
 		for (size_t k = 0; k < def->enabled.n; k++)
 			if (conf_find_id(cf, def->enabled.v[k]) == NULL)
 				diag_warn(d, conf_service_at(def, A_ENABLED),
-				    "enabled: no service has the id "
-				    "\"%s\"",
-				    def->enabled.v[k]);
+				    "enabled: no service has the id \"%s\"", def->enabled.v[k]);
 		for (size_t k = 0; k < def->disabled.n; k++)
 			if (conf_find_id(cf, def->disabled.v[k]) == NULL)
 				diag_warn(d, conf_service_at(def, A_DISABLED),
-				    "disabled: no service has the id "
-				    "\"%s\"",
-				    def->disabled.v[k]);
+				    "disabled: no service has the id \"%s\"", def->disabled.v[k]);
 	}
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		struct service_config *s = cf->svc[i];
 		bool off = s->disable;
 
-		if (def != NULL && conf_service_has(def, A_ENABLED) && !strv_has(&def->enabled, s->id))
+		if (def != NULL && conf_service_has(def, A_ENABLED) &&
+		    !strv_has(&def->enabled, s->id))
 			off = true;
 		if (def != NULL && strv_has(&def->disabled, s->id))
 			off = true;

@@ -1505,8 +1505,8 @@ control_client_new(int fd)
 		return;
 	}
 	if (!control_allowed(fd, &c->cred)) {
-		log_warnx("control: uid %d (pid %d) refused: not root, porterd's user or a member "
-		          "of the socket's group",
+		log_warnx(
+		    "control: uid %d (pid %d) refused: not root, porterd's user or a member of the socket's group",
 		    (int)c->cred.uid, (int)c->cred.pid);
 		cbuf_puts(&c->out, "ERR permission denied\n");
 		control_answer(c);

@@ -340,8 +340,8 @@ log_service_file(const struct logtype *lt, const char *msg)
 		return;
 	if (lt->hard != 0 && lf->size >= lt->hard) {
 		if (!lf->hard_told)
-			log_warnx("log file %s reached its hard limit of %llu bytes; no more "
-			          "lines are written to it",
+			log_warnx(
+			    "log file %s reached its hard limit of %llu bytes; no more lines are written to it",
 			    lt->path, (unsigned long long)lt->hard);
 		lf->hard_told = true;
 		return;

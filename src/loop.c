@@ -248,7 +248,8 @@ loop_defer_free(void *p, void (*fn)(void *))
 {
 	if (loop_ndeferred == loop_capdeferred) {
 		loop_capdeferred = loop_capdeferred ? loop_capdeferred * 2 : 32;
-		loop_deferred = mem_realloc(loop_deferred, loop_capdeferred * sizeof(*loop_deferred));
+		loop_deferred =
+		    mem_realloc(loop_deferred, loop_capdeferred * sizeof(*loop_deferred));
 	}
 	loop_deferred[loop_ndeferred].p = p;
 	loop_deferred[loop_ndeferred].fn = fn;

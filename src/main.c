@@ -199,8 +199,8 @@ warn_credentials(const struct config *cf)
 		if (cf->svc[i]->have_uid && cf->svc[i]->uid != geteuid())
 			n++;
 	if (n > 0)
-		log_info("porterd is not root: servers run as uid %d; the user and group of "
-		         "%zu service%s are not applied",
+		log_info(
+		    "porterd is not root: servers run as uid %d; the user and group of %zu service%s are not applied",
 		    (int)geteuid(), n, n == 1 ? "" : "s");
 }
 

@@ -375,7 +375,7 @@ struct service_config {
 	struct attr_at *at; /* where the entry set its own attributes */
 	unsigned nat;
 	const struct service_config *defaults; /* where the others of has come from */
-	uint64_t own;                   /* bit (1 << attr_id): set in this entry */
+	uint64_t own;                          /* bit (1 << attr_id): set in this entry */
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
 	bool broken;      /* a line of the entry was refused */
@@ -571,7 +571,7 @@ void log_warn(const char *, ...) PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *, ...) PRINTF(1, 2);
 void log_info(const char *, ...) PRINTF(1, 2);
 void log_debug(const char *, ...) PRINTF(1, 2);
-_Noreturn void fatal(const char *, ...) PRINTF(1, 2);  /* appends strerror(errno) */
+_Noreturn void fatal(const char *, ...) PRINTF(1, 2); /* appends strerror(errno) */
 _Noreturn void fatalx(const char *, ...) PRINTF(1, 2);
 
 struct svc;

@@ -118,7 +118,8 @@ svc_guards(struct svc *svc)
 	acl_free(svc->acl);
 	svc->acl = NULL;
 	if (conf_service_has(s, A_ONLY_FROM) || conf_service_has(s, A_NO_ACCESS))
-		svc->acl = acl_compile(&s->only_from, conf_service_has(s, A_ONLY_FROM), &s->no_access);
+		svc->acl =
+		    acl_compile(&s->only_from, conf_service_has(s, A_ONLY_FROM), &s->no_access);
 	if (s->per_source != COUNT_UNLIMITED && svc->per_source == NULL)
 		svc->per_source =
 		    limits_count_new(s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
