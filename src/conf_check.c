@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 /* The built-in services; tcpmux exists only as a stream service. */
 static const char *const internal_names[] = {

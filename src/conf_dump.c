@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 static void
 dump_bits(FILE *fp, unsigned bits, unsigned last, const char *(*name)(unsigned))

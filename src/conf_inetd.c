@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 #define INETD_FILE_MAX (16 * 1024 * 1024)
 /* The largest number taken in a wait field; per_source_cps allows no more. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 #define CONF_LINE_MAX 65536
 

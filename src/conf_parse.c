@@ -17,7 +17,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 #define INCLUDE_DEPTH_MAX 16
 #define CONF_FILE_MAX (16 * 1024 * 1024)

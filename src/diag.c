@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 static void diag_add(struct diag *, struct loc, const char *, const char *, va_list)
     __attribute__((format(printf, 4, 0)));

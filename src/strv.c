@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 void
 strv_push(struct strv *sv, const char *s)

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 bool
 util_parse_uint(const char *s, unsigned long long max, unsigned long long *out)

@@ -20,7 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 /* The name every test buffer is parsed under, as diagnostics show it. */
 #define NAME "t.conf"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 struct fx {
 	struct config *cf;

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "porterd.h"
+#include "conf.h"
 
 /* Parses s with max and returns whether it was accepted; *out is set to a
  * sentinel first so a rejected string can be seen to leave it alone. */

@@ -1,0 +1,448 @@
+/*
+ * conf.h: the configuration model and what builds it: the allocators and
+ * string vectors it is made of, diagnostics with file:line, address lists,
+ * and the lexer, parsers, checks and printer. It is all the fuzzer, the
+ * unit tests of the parser and porterctl need; the daemon's runtime is in
+ * porterd.h.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define PORTER_VERSION "0.1.0"
+
+/* sysexits(3) codes porterd uses. */
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
+
+#define PORTER_DEFAULT_CONF "/etc/porter.conf"
+#define PORTER_INETD_CONF "/etc/inetd.conf"
+
+#define PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ----------------------------------------------------------------- mem.c */
+
+/* Allocation for start-up and reload: failure is fatal (fatalx). */
+void *mem_alloc(size_t);
+void *mem_calloc(size_t, size_t);
+void *mem_realloc(void *, size_t);
+char *mem_strdup(const char *);
+char *mem_strndup(const char *, size_t);
+char *mem_asprintf(const char *, ...) PRINTF(1, 2);
+
+/* ---------------------------------------------------------------- strv.c */
+
+/* A growable vector of owned strings, NULL-terminated. */
+struct strv {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void strv_push(struct strv *, const char *);
+void strv_copy(struct strv *dst, const struct strv *src);
+void strv_clear(struct strv *);
+bool strv_has(const struct strv *, const char *);
+bool strv_has_case(const struct strv *, const char *);
+void strv_remove(struct strv *, const char *);
+
+/* ---------------------------------------------------------------- util.c */
+
+/* Parses an unsigned decimal number; false unless the whole string is one
+ * and it is at most max. */
+bool util_parse_uint(const char *, unsigned long long max, unsigned long long *out);
+
+/* ---------------------------------------------------------------- diag.c */
+
+/*
+ * Configuration diagnostics. Every message carries the file and line it is
+ * about and is kept in order, so `porterd -t` can print them all and a reload
+ * can send them to the daemon log instead.
+ */
+struct diag {
+	struct strv lines; /* "FILE:LINE: message" or "FILE:LINE: warning: ..." */
+	size_t errors;
+	size_t warnings;
+};
+
+/* A place in a configuration file. file points at a string the config owns. */
+struct loc {
+	const char *file;
+	int line;
+};
+
+void diag_error(struct diag *, struct loc, const char *fmt, ...) PRINTF(3, 4);
+void diag_warn(struct diag *, struct loc, const char *fmt, ...) PRINTF(3, 4);
+void diag_print(const struct diag *, FILE *);
+void diag_free(struct diag *);
+
+/* -------------------------------------------------------------- access.c */
+
+/* One entry of only_from or no_access. */
+enum addr_kind {
+	AR_NET,    /* family/addr/prefix */
+	AR_HOST,   /* name: the client's reverse-DNS name must equal it */
+	AR_DOMAIN, /* name: ".example.com", a suffix of the reverse name */
+};
+
+struct addr_rule {
+	uint8_t kind;     /* enum addr_kind */
+	uint8_t family;   /* AF_INET or AF_INET6, for AR_NET */
+	uint8_t prefix;   /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network address, host bits zero */
+	char *name;       /* lower case; AR_HOST and AR_DOMAIN */
+};
+
+struct addrlist {
+	struct addr_rule *v;
+	size_t n;
+	size_t cap;
+};
+
+/* A daily interval in minutes since midnight, both ends included. When
+ * start > end the interval runs past midnight. */
+struct timerange {
+	uint16_t start;
+	uint16_t end;
+};
+
+/*
+ * Parses one token of an address list (any form of xinetd.conf(5):
+ * trailing-zero IPv4 wildcards, CIDR v4/v6, IPv6, factorized {a,b}, network
+ * names, hostnames and .domain) and appends the rules it stands for.
+ * Returns false with a message in err when the token is not an address.
+ */
+bool access_parse(const char *tok, struct addrlist *, char *err, size_t errlen);
+/* Canonical text of a rule ("10.0.0.0/8", "::1/128", "host.example.com"). */
+void access_format(const struct addr_rule *, char *buf, size_t len);
+/* Removes from list every rule equal to one of del (the -= operator). */
+void access_remove(struct addrlist *list, const struct addrlist *del);
+void access_copy(struct addrlist *dst, const struct addrlist *src);
+void access_clear(struct addrlist *);
+/* "H:MM-H:MM"; 24:00 is allowed as an end. */
+bool access_times_parse(const char *tok, struct timerange *, char *err, size_t errlen);
+/* Whether minute (0..1439, local time) falls in one of the ranges; an empty
+ * list allows all day. */
+bool access_times_allow(const struct timerange *, size_t n, int minute);
+
+/* ----------------------------------------------------------- conf_lex.c */
+
+/* One logical line of a configuration file, comments removed. */
+struct conf_line {
+	struct loc loc;
+	char *text; /* owned; leading and trailing blanks removed */
+};
+
+struct conf_lines {
+	struct conf_line *v;
+	size_t n;
+	size_t cap;
+};
+
+/* Splits a whole file's text into lines. A '#' at the start of a line or
+ * after a blank starts a comment. Returns false (after a diagnostic) on
+ * input that is not text. */
+bool conf_lex(const char *buf, size_t len, const char *file, struct conf_lines *, struct diag *);
+void conf_lex_free(struct conf_lines *);
+/* Splits text on blanks into words (copies owned by *words). */
+void conf_lex_split(const char *text, struct strv *words);
+
+/* ---------------------------------------------------------- conf_parse.c */
+
+/* Attribute identifiers; the order is the canonical order of `porterd -T`. */
+enum attr_id {
+	A_ID,
+	A_TYPE,
+	A_FLAGS,
+	A_DISABLE,
+	A_SOCKET_TYPE,
+	A_PROTOCOL,
+	A_WAIT,
+	A_USER,
+	A_GROUP,
+	A_GROUPS,
+	A_SERVER,
+	A_SERVER_ARGS,
+	A_REDIRECT,
+	A_PORT,
+	A_BIND,
+	A_V6ONLY,
+	A_BACKLOG,
+	A_LISTEN_FDS,
+	A_INSTANCES,
+	A_PER_SOURCE,
+	A_PER_SOURCE_PREFIX,
+	A_PER_SOURCE_CPS,
+	A_CPS,
+	A_MAX_LOAD,
+	A_TIMEOUT,
+	A_REDIRECT_IDLE,
+	A_ACCESS_TIMES,
+	A_ONLY_FROM,
+	A_NO_ACCESS,
+	A_LOG_TYPE,
+	A_LOG_ON_SUCCESS,
+	A_LOG_ON_FAILURE,
+	A_ENV,
+	A_PASSENV,
+	A_BANNER,
+	A_BANNER_SUCCESS,
+	A_BANNER_FAIL,
+	A_NICE,
+	A_UMASK,
+	A_RLIMIT_AS,
+	A_RLIMIT_CPU,
+	A_RLIMIT_DATA,
+	A_RLIMIT_RSS,
+	A_RLIMIT_STACK,
+	A_RLIMIT_FILES,
+	A_DENY_TIME,
+	A_RPC_VERSION,
+	A_RPC_NUMBER,
+	A_LIBWRAP,
+	A_MDNS,
+	A_ENABLED,
+	A_DISABLED,
+	A_MAX
+};
+_Static_assert(A_MAX <= 64, "attribute sets are 64-bit masks");
+
+/* type = ... */
+#define T_RPC 0x01u
+#define T_INTERNAL 0x02u
+#define T_UNLISTED 0x04u
+#define T_TCPMUX 0x08u
+#define T_TCPMUXPLUS 0x10u
+
+/* flags = ... */
+#define F_INTERCEPT 0x001u
+#define F_NORETRY 0x002u
+#define F_IDONLY 0x004u
+#define F_NAMEINARGS 0x008u
+#define F_NODELAY 0x010u
+#define F_KEEPALIVE 0x020u
+#define F_NOLIBWRAP 0x040u
+#define F_SENSOR 0x080u
+#define F_IPV4 0x100u
+#define F_IPV6 0x200u
+#define F_LABELED 0x400u
+#define F_REUSE 0x800u
+
+/* log_on_success and log_on_failure */
+#define L_PID 0x01u
+#define L_HOST 0x02u
+#define L_USERID 0x04u
+#define L_EXIT 0x08u
+#define L_DURATION 0x10u
+#define L_TRAFFIC 0x20u
+#define L_ATTEMPT 0x40u
+
+enum rlim_id { RL_AS, RL_CPU, RL_DATA, RL_RSS, RL_STACK, RL_FILES, RL_MAX };
+#define LIMIT_UNLIMITED UINT64_MAX /* rlimit value, "UNLIMITED" */
+#define COUNT_UNLIMITED (-1)       /* instances, per_source */
+
+enum log_kind { LOGT_NONE, LOGT_SYSLOG, LOGT_FILE };
+
+struct logtype {
+	int kind;      /* enum log_kind */
+	int facility;  /* syslog LOG_* facility */
+	int level;     /* syslog LOG_* level */
+	char *path;    /* FILE */
+	uint64_t soft; /* FILE soft limit in bytes, 0 = none */
+	uint64_t hard; /* FILE hard limit in bytes, 0 = none */
+	bool json;     /* FILE: one JSON object per line */
+};
+
+/*
+ * One `service` entry, or the `defaults` entry. Every attribute records
+ * where it was set (at[id].file != NULL means "set"); own says which of those
+ * were set in this entry itself rather than copied from defaults.
+ */
+/* An IPv4 or IPv6 socket address: all a service binds, relays to or keeps
+ * of a peer, in a fifth of a sockaddr_storage. */
+union sockaddr_in46 {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/* Where one attribute of an entry was set: kept only for the attributes an
+ * entry has, since most entries set a handful of the A_MAX. */
+struct attr_at {
+	const char *file;
+	int line;
+	int attr; /* enum attr_id */
+};
+
+struct service_config {
+	char *name;
+	struct loc loc;     /* the line that opened the entry */
+	uint64_t has;       /* bit (1 << attr_id): set here or copied from the defaults */
+	struct attr_at *at; /* where the entry set its own attributes */
+	unsigned nat;
+	const struct service_config *defaults; /* where the others of has come from */
+	uint64_t own;                          /* bit (1 << attr_id): set in this entry */
+	bool is_defaults;
+	bool from_inetd;  /* made from an inetd.conf line */
+	bool broken;      /* a line of the entry was refused */
+	uint64_t refused; /* bit (1 << attr_id): a line for it was refused */
+
+	char *id;
+	unsigned type;  /* T_* */
+	unsigned flags; /* F_* */
+	bool disable;
+	int socket_type; /* SOCK_STREAM, SOCK_DGRAM; 0 unset */
+	int protocol;    /* IPPROTO_TCP, IPPROTO_UDP; 0 unset */
+	int wait;        /* -1 unset, 0 no, 1 yes */
+	char *user;
+	char *group;
+	bool groups;
+	char *server;
+	struct strv server_args;
+	char *redirect_host;
+	char *redirect_port; /* number or service name, as written */
+	int port;            /* -1 unset */
+	char *bind;          /* address or host name, as written */
+	bool v6only;
+	int backlog; /* 0 = the system's maximum */
+	bool listen_fds;
+	int instances; /* COUNT_UNLIMITED or >= 0 */
+	int per_source;
+	int per_source_prefix4; /* 32 = exact address */
+	int per_source_prefix6; /* 128 = exact address */
+	unsigned per_source_cps_rate;
+	unsigned per_source_cps_burst;
+	unsigned cps_rate;
+	unsigned cps_wait;
+	double max_load;
+	unsigned timeout;       /* seconds, 0 none */
+	unsigned redirect_idle; /* seconds, 0 none */
+	struct timerange *access_times;
+	size_t naccess_times;
+	struct addrlist only_from;
+	struct addrlist no_access;
+	struct logtype log_type;
+	unsigned log_on_success; /* L_* */
+	unsigned log_on_failure; /* L_* */
+	struct strv env;         /* "NAME=value" */
+	struct strv passenv;
+	char *banner;
+	char *banner_success;
+	char *banner_fail;
+	int nice;
+	int umask;               /* -1 unset */
+	uint64_t rlimit[RL_MAX]; /* valid where at[A_RLIMIT_x] is set */
+	int deny_time;           /* seconds; DENY_FOREVER; 0 = NEVER */
+	int rpc_version_lo;
+	int rpc_version_hi;
+	unsigned long rpc_number;
+	char *libwrap;
+	struct strv enabled;  /* defaults only */
+	struct strv disabled; /* defaults only */
+
+	/* Filled in by conf_check for the services that will run. */
+	uid_t uid;
+	gid_t gid;
+	bool have_uid;
+	bool have_gid;
+	union sockaddr_in46 bind_addr;
+	socklen_t bind_len;                /* 0: wildcard */
+	int family;                        /* AF_INET or AF_INET6 */
+	int family_conf;                   /* the family asked for, before any fallback */
+	union sockaddr_in46 redirect_addr; /* the relay's target */
+	socklen_t redirect_len;
+};
+
+#define DENY_FOREVER (-1)
+
+struct config {
+	struct service_config *defaults; /* NULL when the files have none */
+	struct service_config **svc;     /* every service entry, in file order */
+	size_t nsvc;
+	struct strv files; /* file names that struct loc points into */
+	unsigned include_depth;
+};
+
+/* Options of a parse. */
+struct conf_opts {
+	bool no_includes; /* refuse include/includedir (fuzzing) */
+};
+
+struct config *conf_new(void);
+void conf_free(struct config *);
+struct service_config *conf_service_new(const char *name, struct loc);
+void conf_service_free(struct service_config *);
+/* The name of an attribute as written in files. */
+const char *conf_attr_name(enum attr_id);
+/* Names of type, flag and log_on_* bits, syslog facilities and levels, as
+ * written in files. */
+const char *conf_type_name(unsigned bit);
+const char *conf_flag_name(unsigned bit);
+const char *conf_log_name(unsigned bit);
+const char *conf_facility_name(int facility);
+const char *conf_level_name(int level);
+/* Interns a file name; the config owns the copy. */
+const char *conf_intern(struct config *, const char *file);
+/* Appends a service; the config owns it from then on. */
+void conf_add_service(struct config *, struct service_config *);
+/* The service entry with this id (after defaulting id to name), or NULL. */
+struct service_config *conf_find_id(const struct config *, const char *id);
+/* Copies into a new service entry the defaults that reach it when it
+ * starts (only_from, no_access, log_on_*, passenv, banners). */
+void conf_defaults_copy(const struct config *, struct service_config *);
+/* Marks attribute a of s as set at loc by s itself. */
+void conf_service_set(struct service_config *s, enum attr_id a, struct loc loc);
+/* Where attribute a of s was set; a zero loc when it is not. */
+struct loc conf_service_at(const struct service_config *s, enum attr_id a);
+static inline bool
+conf_service_has(const struct service_config *s, enum attr_id a)
+{
+	return (s->has >> a) & 1u;
+}
+
+/* Parses a file in xinetd.conf syntax (following include and includedir)
+ * into cf. Returns false when the file cannot be read at all. */
+bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *, struct diag *);
+/* The same from a buffer; name is used in diagnostics. */
+void conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t len,
+    const struct conf_opts *, struct diag *);
+/* Applies the defaults that are filled in after parsing, `enabled`,
+ * `disabled` and `disable`, leaving only the services that will run. */
+void conf_finish(struct config *, struct diag *);
+
+/* The whole pipeline: parse the xinetd-style file (path, may be NULL), then
+ * the inetd.conf file (may be NULL), finish and check. The caller looks at
+ * d->errors and frees the result. */
+struct config *conf_load(const char *path, const char *inetd_path, struct diag *);
+
+/* ---------------------------------------------------------- conf_inetd.c */
+
+/* Reads a classic inetd.conf into cf; an id already defined wins. Returns
+ * false when the file cannot be read. */
+bool conf_inetd_file(struct config *cf, const char *path, struct diag *);
+void conf_inetd_buffer(struct config *cf, const char *name, const char *buf, size_t len,
+    struct diag *);
+
+/* ---------------------------------------------------------- conf_check.c */
+
+/* Semantic checks of the finished configuration: required attributes,
+ * users, groups, servers, ports, bind addresses, duplicate listeners. Also
+ * resolves what the daemon needs (uid, gid, port, bind address). */
+void conf_check(struct config *, struct diag *);
+/* Whether s binds the wildcard address of its family (or no address). */
+bool conf_check_binds_any(const struct service_config *s);
+
+/* ----------------------------------------------------------- conf_dump.c */
+
+/* Prints the services in canonical form, which conf_parse reads back to the
+ * same configuration. */
+void conf_dump(const struct config *, FILE *);
+
+#endif
