@@ -16,7 +16,7 @@
 
 #define CHILD_BUCKETS 1024
 
-static struct child *child_hash[CHILD_BUCKETS];
+static LIST_HEAD(, child) child_hash[CHILD_BUCKETS];
 static size_t child_n;
 
 static size_t
@@ -37,19 +37,20 @@ child_add(pid_t pid, struct svc *svc, const struct peer *peer)
 		c->peer = *peer;
 	c->start = loop_now();
 	c->start_wall = time(NULL);
-	c->next = child_hash[b];
-	child_hash[b] = c;
+	LIST_INSERT_HEAD(&child_hash[b], c, chain);
 	child_n++;
-	svc->running++;
+	service_take(svc, peer, &c->slot);
 	return c;
 }
 
 struct child *
 child_find(pid_t pid)
 {
-	for (struct child *c = child_hash[child_bucket(pid)]; c != NULL; c = c->next)
-		if (c->pid == pid)
-			return c;
+	struct child *c;
+
+	LIST_FOREACH(c, &child_hash[child_bucket(pid)], chain)
+	if (c->pid == pid)
+		return c;
 	return NULL;
 }
 
@@ -75,15 +76,8 @@ child_cap(struct child *c, uint64_t ms)
 static void
 child_remove(struct child *c)
 {
-	struct child **pp = &child_hash[child_bucket(c->pid)];
-
 	loop_timer_cancel(&c->cap);
-	if (c->counted && c->svc != NULL && c->svc->per_source != NULL)
-		limits_count_dec(c->svc->per_source, &c->key);
-
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
+	LIST_REMOVE(c, chain);
 	child_n--;
 	free(c);
 }
@@ -139,8 +133,7 @@ child_reap(void)
 		if (svc != NULL) {
 			if (!c->exec_failed)
 				child_log_exit(c, status);
-			if (svc->running > 0)
-				svc->running--;
+			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
 				service_resume(svc, PAUSE_WAIT);
 		}
@@ -152,7 +145,10 @@ void
 child_kill(const struct svc *svc, int sig)
 {
 	for (size_t b = 0; b < CHILD_BUCKETS; b++) {
-		for (struct child *c = child_hash[b]; c != NULL; c = c->next) {
+		struct child *c;
+
+		LIST_FOREACH(c, &child_hash[b], chain)
+		{
 			if (svc != NULL && c->svc != svc)
 				continue;
 			/* Each server leads its own session and process group,
@@ -171,31 +167,34 @@ static struct timer orphan_timer;
 static void
 child_orphans_kill(void *arg)
 {
+	struct child *c;
+
 	(void)arg;
 	for (size_t b = 0; b < CHILD_BUCKETS; b++)
-		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
-			if (c->svc == NULL && c->doomed && loop_now() >= c->doomed) {
-				log_warnx("pid %d of a removed service did not stop; killing it",
-				    (int)c->pid);
-				if (kill(-c->pid, SIGKILL) != 0)
-					kill(c->pid, SIGKILL);
-			}
+		LIST_FOREACH(c, &child_hash[b], chain)
+	if (c->svc == NULL && c->doomed && loop_now() >= c->doomed) {
+		log_warnx("pid %d of a removed service did not stop; killing it", (int)c->pid);
+		if (kill(-c->pid, SIGKILL) != 0)
+			kill(c->pid, SIGKILL);
+	}
 }
 
 void
 child_orphan(const struct svc *svc)
 {
 	bool any = false;
+	struct child *c;
 
 	for (size_t b = 0; b < CHILD_BUCKETS; b++)
-		for (struct child *c = child_hash[b]; c != NULL; c = c->next)
-			if (c->svc == svc) {
-				c->svc = NULL;
-				c->counted = false;
-				loop_timer_cancel(&c->cap);
-				c->doomed = loop_now() + ORPHAN_GRACE_MS;
-				any = true;
-			}
+		LIST_FOREACH(c, &child_hash[b], chain)
+	if (c->svc == svc) {
+		/* Its counts go with the service. */
+		c->svc = NULL;
+		c->slot.counted = false;
+		loop_timer_cancel(&c->cap);
+		c->doomed = loop_now() + ORPHAN_GRACE_MS;
+		any = true;
+	}
 	if (any) {
 		orphan_timer.fn = child_orphans_kill;
 		loop_timer_set(&orphan_timer, ORPHAN_GRACE_MS);
@@ -212,10 +211,10 @@ void
 child_free_all(void)
 {
 	for (size_t b = 0; b < CHILD_BUCKETS; b++) {
-		while (child_hash[b] != NULL) {
-			struct child *c = child_hash[b];
+		while (!LIST_EMPTY(&child_hash[b])) {
+			struct child *c = LIST_FIRST(&child_hash[b]);
 
-			child_hash[b] = c->next;
+			LIST_REMOVE(c, chain);
 			loop_timer_cancel(&c->cap);
 			free(c);
 		}
@@ -227,7 +226,9 @@ child_free_all(void)
 void
 child_foreach(void (*fn)(void *arg, const struct child *), void *arg)
 {
+	const struct child *c;
+
 	for (size_t b = 0; b < CHILD_BUCKETS; b++)
-		for (const struct child *c = child_hash[b]; c != NULL; c = c->next)
-			fn(arg, c);
+		LIST_FOREACH(c, &child_hash[b], chain)
+	fn(arg, c);
 }

@@ -764,115 +764,78 @@ control_parse_minute(const char *s)
 	return (int)(h * 60 + m);
 }
 
-static double
-control_loadavg(void)
+/* The checks whose answer depends on load: shown with their numbers. */
+static bool
+explain_is_limit(enum guard_check c)
 {
-	char buf[128];
-	ssize_t n;
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	double load = -1;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = '\0';
-		load = limits_parse_loadavg(buf);
-	}
-	close(fd);
-	return load;
+	return c == GUARD_CPS || c == GUARD_LOAD || c == GUARD_INSTANCES || c == GUARD_PER_SOURCE ||
+	    c == GUARD_PROCESSES;
 }
 
-/* One line of the explanation: "key: text" in text, "key":"text" in the
- * JSON object "checks". */
-struct explain {
-	struct reply *r;
-	struct cbuf checks; /* JSON */
-	bool first_check;
-	struct cbuf limits; /* JSON */
-	bool first_limit;
-	struct cbuf text;
-};
-
-static void explain_line(struct explain *, const char *key, const char *fmt, ...) PRINTF(3, 4);
-
+/* One step of the trace: "key: detail" in text; in JSON a string in the
+ * object "checks", or {current, max, reached} in "limits". */
 static void
-explain_line(struct explain *e, const char *key, const char *fmt, ...)
+explain_step(struct reply *r, struct cbuf *checks, bool *first_check, struct cbuf *limits,
+    bool *first_limit, struct cbuf *text, const struct guard_input *in, const struct guard_step *st)
 {
-	char msg[512];
-	va_list ap;
+	char detail[GUARD_TEXT_MAX], rule[GUARD_TEXT_MAX];
+	const char *key = guard_name(st->check);
+	bool reached = st->verdict == GUARD_REFUSE;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (e->r->json) {
-		cbuf_key(&e->checks, &e->first_check, key);
-		cbuf_json(&e->checks, msg);
-	} else
-		cbuf_printf(&e->text, "%s: %s\n", key, msg);
-}
-
-/* A limit that depends on load: current against max (-1: unlimited). */
-static void
-explain_limit(struct explain *e, const char *key, unsigned long long cur, long long max,
-    const char *what)
-{
-	bool reached = max >= 0 && cur >= (unsigned long long)max;
-
-	if (e->r->json) {
-		bool first = true;
-
-		cbuf_key(&e->limits, &e->first_limit, key);
-		cbuf_puts(&e->limits, "{");
-		cbuf_key(&e->limits, &first, "current");
-		cbuf_printf(&e->limits, "%llu", cur);
-		cbuf_key(&e->limits, &first, "max");
-		if (max >= 0)
-			cbuf_printf(&e->limits, "%lld", max);
-		else
-			cbuf_puts(&e->limits, "null");
-		cbuf_key(&e->limits, &first, "reached");
-		cbuf_puts(&e->limits, reached ? "true" : "false");
-		cbuf_puts(&e->limits, "}");
+	guard_describe(in, st, detail, sizeof(detail), rule, sizeof(rule));
+	if (!explain_is_limit(st->check)) {
+		if (r->json) {
+			cbuf_key(checks, first_check, key);
+			cbuf_json(checks, detail);
+		} else
+			cbuf_printf(text, "%s: %s\n", key, detail);
 		return;
 	}
-	if (max < 0)
-		cbuf_printf(&e->text, "%s: %llu %s, unlimited\n", key, cur, what);
-	else
-		cbuf_printf(&e->text, "%s: %llu %s of %lld%s\n", key, cur, what, max,
+	if (!r->json) {
+		cbuf_printf(text, "%s: %s%s\n", key, detail,
 		    reached ? " (reached: a client is refused now)" : "");
-}
+		return;
+	}
+	{
+		bool first = true;
+		int prec = st->check == GUARD_LOAD ? 2 : 0;
 
-static void
-explain_times(const struct service_config *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < s->naccess_times && o < len; i++)
-		o += (size_t)snprintf(buf + o, len - o, "%s%02u:%02u-%02u:%02u", i ? " " : "",
-		    s->access_times[i].start / 60u, s->access_times[i].start % 60u,
-		    s->access_times[i].end / 60u, s->access_times[i].end % 60u);
+		cbuf_key(limits, first_limit, key);
+		cbuf_puts(limits, "{");
+		cbuf_key(limits, &first, "current");
+		cbuf_printf(limits, "%.*f", prec, st->cur);
+		cbuf_key(limits, &first, "max");
+		if (st->max >= 0)
+			cbuf_printf(limits, "%.*f", prec, st->max);
+		else
+			cbuf_puts(limits, "null");
+		cbuf_key(limits, &first, "reached");
+		cbuf_puts(limits, reached ? "true" : "false");
+		cbuf_puts(limits, "}");
+	}
 }
 
 /*
- * explain SERVICE ADDRESS [HH:MM] [name=NAME]: the rules decide the
- * verdict, in the order the connection path applies them (the sensor
- * list, access_times, only_from and no_access); the limits that depend on
- * load are shown with their current numbers. name= is the client's
+ * explain SERVICE ADDRESS [HH:MM] [name=NAME]: guard.c's whole trace for
+ * the client, with the numbers of now: every check in the order the
+ * connection path makes them, the verdict and the rule that decides it.
+ * The daemon stops at the first refusal this shows. name= is the client's
  * reverse name as porterctl found it ("name=" when it has none), since
  * porterd never waits for DNS here.
  */
 static void
 cmd_explain(struct reply *r, int argc, char **argv)
 {
-	struct explain e = { .r = r, .first_check = true, .first_limit = true };
+	struct cbuf checks = { 0 }, limits = { 0 }, text = { 0 };
+	bool first_check = true, first_limit = true;
 	const char *pos[3] = { NULL, NULL, NULL }, *name = NULL;
-	const char *deny = NULL;
-	char rule[512] = "", why[512], times[512], hhmm[8];
+	char rule[GUARD_TEXT_MAX] = "", detail[GUARD_TEXT_MAX], hhmm[8];
 	bool name_given = false, at_given = false;
-	int npos = 0, family, minute;
+	int npos = 0, family, minute = 0;
 	uint8_t addr[16];
+	struct guard_input in;
+	struct guard_trace t;
+	const struct guard_step *deny;
 	const struct service_config *s;
 	struct svc *svc;
 
@@ -904,106 +867,28 @@ cmd_explain(struct reply *r, int argc, char **argv)
 			return;
 		}
 		at_given = true;
-	} else {
-		time_t now = time(NULL);
-		struct tm tm;
-
-		localtime_r(&now, &tm);
-		minute = tm.tm_hour * 60 + tm.tm_min;
 	}
-	snprintf(hhmm, sizeof(hhmm), "%02u:%02u", (unsigned)minute / 60 % 24,
-	    (unsigned)minute % 60);
 
-	/* The rules, in the order of the connection path. */
-	if (limits_sensor_denied(accept_sensor(), family, addr, loop_now())) {
-		explain_line(&e, "sensor", "listed: a SENSOR service saw this address");
-		deny = "sensor list";
-	} else
-		explain_line(&e, "sensor", "not listed");
-	explain_times(s, times, sizeof(times));
-	if (s->naccess_times == 0)
-		explain_line(&e, "access_times", "none");
-	else if (access_times_allow(s->access_times, s->naccess_times, minute))
-		explain_line(&e, "access_times", "%s is within %s", hhmm, times);
-	else {
-		explain_line(&e, "access_times", "%s is outside %s", hhmm, times);
-		if (deny == NULL) {
-			snprintf(rule, sizeof(rule), "access_times %s", times);
-			deny = rule;
-		}
-	}
-	if (svc->acl == NULL) {
-		explain_line(&e, "access", "no only_from or no_access");
-		if (deny == NULL)
-			snprintf(rule, sizeof(rule), "no only_from or no_access");
-	} else {
-		enum acl_verdict v = acl_check(svc->acl, family, addr, why, sizeof(why));
-
-		if (v == ACL_NEED_NAME)
-			v = acl_check_name(svc->acl, family, addr, name, why, sizeof(why));
-		explain_line(&e, "access", "%s (%s)", why, v == ACL_ALLOW ? "allowed" : "denied");
-		if (deny == NULL) {
-			snprintf(rule, sizeof(rule), "%s", why);
-			if (v != ACL_ALLOW)
-				deny = rule;
-		}
-	}
-	if (s->flags & F_IDONLY)
-		explain_line(&e, "ident",
-		    "required (IDONLY): the client's ident server must answer");
-	if (deny != NULL && deny != rule)
-		snprintf(rule, sizeof(rule), "%s", deny);
-
-	/* What depends on load, with the numbers of now. */
-	if (svc->kind == SVC_SPAWN || svc->kind == SVC_REDIRECT) {
-		explain_limit(&e, "instances", svc->running,
-		    s->instances == COUNT_UNLIMITED ? -1 : s->instances, "running");
-		if (s->wait != 1) {
-			unsigned cur = 0;
-
-			if (svc->per_source != NULL) {
-				struct srckey k;
-
-				limits_srckey(&k, family, addr, s->per_source_prefix4,
-				    s->per_source_prefix6);
-				cur = limits_count_get(svc->per_source, &k);
-			}
-			explain_limit(&e, "per_source", cur,
-			    s->per_source == COUNT_UNLIMITED ? -1 : s->per_source,
-			    "running for this source");
-		}
-		if (porter.limit > 0)
-			explain_limit(&e, "process_limit", child_count(), porter.limit,
-			    "servers running");
-	}
-	if (s->cps_rate > 0) {
-		uint64_t now = loop_now();
-		unsigned cur = now - svc->cps.window < 1000 ? svc->cps.count : 0;
-
-		explain_limit(&e, "cps", cur, s->cps_rate, "connections this second");
-	}
-	if (s->per_source_cps_rate > 0)
-		explain_line(&e, "per_source_cps", "%u per second, burst %u",
-		    s->per_source_cps_rate, s->per_source_cps_burst);
-	if (s->max_load > 0) {
-		double load = control_loadavg();
-
-		if (r->json) {
-			bool first = true;
-
-			cbuf_key(&e.limits, &e.first_limit, "max_load");
-			cbuf_puts(&e.limits, "{");
-			cbuf_key(&e.limits, &first, "current");
-			cbuf_printf(&e.limits, "%.2f", load);
-			cbuf_key(&e.limits, &first, "max");
-			cbuf_printf(&e.limits, "%.2f", s->max_load);
-			cbuf_key(&e.limits, &first, "reached");
-			cbuf_puts(&e.limits, load >= s->max_load ? "true" : "false");
-			cbuf_puts(&e.limits, "}");
-		} else
-			cbuf_printf(&e.text, "max_load: %.2f of %.2f%s\n", load, s->max_load,
-			    load >= s->max_load ? " (reached: a client is refused now)" : "");
-	}
+	/* The daemon's own inputs, with the client, time and name asked
+	 * about; no ident server is asked. */
+	client_guard_input(&in, svc, NULL);
+	in.family = family;
+	in.addr = addr;
+	if (at_given)
+		in.minute = minute;
+	in.name_known = true;
+	in.name = name;
+	guard_eval(&in, GUARD_ALL, &t);
+	snprintf(hhmm, sizeof(hhmm), "%02u:%02u", (unsigned)in.minute / 60 % 24,
+	    (unsigned)in.minute % 60);
+	/* The rule: the first refusal's, or the access rule that lets in. */
+	deny = guard_refusal(&t);
+	for (size_t i = 0; i < t.n; i++)
+		if (deny != NULL ? &t.step[i] == deny : t.step[i].check == GUARD_ACCESS)
+			guard_describe(&in, &t.step[i], detail, sizeof(detail), rule, sizeof(rule));
+	for (size_t i = 0; i < t.n; i++)
+		explain_step(r, &checks, &first_check, &limits, &first_limit, &text, &in,
+		    &t.step[i]);
 
 	if (r->json) {
 		bool first = true;
@@ -1027,11 +912,11 @@ cmd_explain(struct reply *r, int argc, char **argv)
 		cbuf_key(b, &first, "state");
 		cbuf_json(b, control_state(svc));
 		cbuf_key(b, &first, "checks");
-		cbuf_printf(b, "{%s}", e.checks.p != NULL ? e.checks.p : "");
+		cbuf_printf(b, "{%s}", checks.p != NULL ? checks.p : "");
 		cbuf_key(b, &first, "limits");
-		cbuf_printf(b, "{%s}", e.limits.p != NULL ? e.limits.p : "");
+		cbuf_printf(b, "{%s}", limits.p != NULL ? limits.p : "");
 		cbuf_puts(b, "}\n");
-		if (e.checks.full || e.limits.full)
+		if (checks.full || limits.full)
 			b->full = true;
 	} else {
 		struct cbuf *b = &r->body;
@@ -1044,13 +929,13 @@ cmd_explain(struct reply *r, int argc, char **argv)
 			cbuf_printf(b, "name: %s\n", name != NULL ? name : "none");
 		cbuf_printf(b, "time: %s%s\n", hhmm, at_given ? "" : " (now)");
 		cbuf_printf(b, "state: %s\n", control_state(svc));
-		cbuf_add(b, e.text.p != NULL ? e.text.p : "", e.text.len);
-		if (e.text.full)
+		cbuf_add(b, text.p != NULL ? text.p : "", text.len);
+		if (text.full)
 			b->full = true;
 	}
-	cbuf_free(&e.checks);
-	cbuf_free(&e.limits);
-	cbuf_free(&e.text);
+	cbuf_free(&checks);
+	cbuf_free(&limits);
+	cbuf_free(&text);
 }
 
 /* ------------------------------------------------------------ metrics */

@@ -71,7 +71,8 @@ static const struct internal_builtin {
 struct isession {
 	struct watch w;  /* w.fd is the connection */
 	struct timer t;  /* idle timeout and hard cap */
-	struct svc *svc; /* counts this session in running */
+	struct svc *svc; /* holds slot in its counts */
+	struct service_slot slot;
 	struct peer peer;
 	enum internal_kind kind;
 	uint32_t events;   /* what w is armed for */
@@ -84,12 +85,11 @@ struct isession {
 	size_t off; /* echo: first unsent byte of buf */
 	size_t len; /* echo: end of the buffered bytes */
 	bool eof;   /* the peer sent everything it will send */
-	struct isession *prev;
-	struct isession *next;
+	LIST_ENTRY(isession) entry;
 	char buf[]; /* echo: INTERNAL_ECHO_BUF bytes */
 };
 
-static struct isession *internal_sessions;
+static LIST_HEAD(, isession) internal_sessions = LIST_HEAD_INITIALIZER(internal_sessions);
 
 /* Two cycles of the chargen pattern back to back, so that any run of up to
  * one cycle from an offset inside the first is contiguous. */
@@ -214,27 +214,14 @@ internal_oneshot(int conn, const void *buf, size_t len)
 }
 
 static void
-internal_unlink(struct isession *s)
-{
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		internal_sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
-}
-
-static void
 internal_end(struct isession *s)
 {
 	loop_unwatch(&s->w);
 	loop_timer_cancel(&s->t);
 	close(s->w.fd);
 	s->w.fd = -1;
-	internal_unlink(s);
-	if (s->svc->running > 0)
-		s->svc->running--;
+	LIST_REMOVE(s, entry);
+	service_release(s->svc, &s->slot);
 	loop_defer_free(s, free);
 }
 
@@ -448,12 +435,10 @@ internal_stream(struct svc *svc, int conn, const struct peer *peer)
 	}
 	switch (b->kind) {
 	case IB_DAYTIME:
-		svc->accepted++;
 		day = internal_daytime(&daylen);
 		internal_oneshot(conn, day, day != NULL ? daylen : 0);
 		return;
 	case IB_TIME:
-		svc->accepted++;
 		internal_time(tbuf);
 		internal_oneshot(conn, tbuf, sizeof(tbuf));
 		return;
@@ -488,20 +473,18 @@ internal_stream(struct svc *svc, int conn, const struct peer *peer)
 		free(s);
 		return;
 	}
-	s->next = internal_sessions;
-	if (s->next != NULL)
-		s->next->prev = s;
-	internal_sessions = s;
-	svc->running++;
-	svc->accepted++;
+	LIST_INSERT_HEAD(&internal_sessions, s, entry);
+	service_take(svc, peer, &s->slot);
 	loop_timer_set(&s->t, internal_due(s) - s->start);
 }
 
 void
 internal_close(const struct svc *svc)
 {
-	for (struct isession *s = internal_sessions, *next; s != NULL; s = next) {
-		next = s->next;
+	struct isession *s, *next;
+
+	for (s = LIST_FIRST(&internal_sessions); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		if (svc == NULL || s->svc == svc)
 			internal_end(s);
 	}
@@ -515,13 +498,13 @@ internal_close(const struct svc *svc)
 void
 internal_shutdown(void)
 {
-	while (internal_sessions != NULL) {
-		struct isession *s = internal_sessions;
+	while (!LIST_EMPTY(&internal_sessions)) {
+		struct isession *s = LIST_FIRST(&internal_sessions);
 
 		loop_unwatch(&s->w);
 		loop_timer_cancel(&s->t);
 		close(s->w.fd);
-		internal_unlink(s);
+		LIST_REMOVE(s, entry);
 		free(s);
 	}
 }
@@ -585,17 +568,13 @@ internal_dgram(struct svc *svc)
 			p.sa = ss;
 			p.len = sslen;
 			peer_normalize(&p);
-			if (!accept_datagram_ok(svc, &p))
+			/* discard answers nothing, so it reflects nothing. */
+			if (!client_datagram(svc, &p,
+			        b->kind != IB_DISCARD && internal_reflects(&ss)))
 				continue;
 		}
-		if (b->kind == IB_DISCARD) {
-			svc->accepted++;
+		if (b->kind == IB_DISCARD)
 			continue;
-		}
-		if (internal_reflects(&ss)) {
-			svc->refused++;
-			continue;
-		}
 		switch (b->kind) {
 		case IB_ECHO:
 			reply = internal_scratch;
@@ -620,7 +599,6 @@ internal_dgram(struct svc *svc)
 		default:
 			continue;
 		}
-		svc->accepted++;
 		(void)sendto(svc->fd, reply, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 		    (const struct sockaddr *)&ss, sslen);
 	}
@@ -630,8 +608,9 @@ void
 internal_foreach(
     void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t, uint64_t), void *arg)
 {
-	for (const struct isession *is = internal_sessions; is != NULL; is = is->next)
-		if (is->svc != NULL && is->svc->conf != NULL)
-			fn(arg, is->svc->conf->id, &is->peer, is->start, is->bytes_in,
-			    is->bytes_out);
+	const struct isession *is;
+
+	LIST_FOREACH(is, &internal_sessions, entry)
+	if (is->svc != NULL && is->svc->conf != NULL)
+		fn(arg, is->svc->conf->id, &is->peer, is->start, is->bytes_in, is->bytes_out);
 }

@@ -352,6 +352,14 @@ limits_count_dec(struct srccount *sc, const struct srckey *key)
  * porter counts in windows of one second, which is what "connections per
  * second" says. A clock that went back starts a new window, not a wrap.
  */
+unsigned
+limits_cps_count(const struct cps_state *st, uint64_t now)
+{
+	if (now < st->window || now - st->window >= 1000)
+		return 0;
+	return st->count;
+}
+
 bool
 limits_cps(struct cps_state *st, unsigned rate, uint64_t now)
 {
@@ -402,17 +410,41 @@ limits_rate_free(struct srcrate *sr)
 	free(sr);
 }
 
-bool
-limits_rate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
+/* Now in the virtual time of the buckets, bounded so it cannot wrap. */
+static uint64_t
+rate_vt(const struct srcrate *sr, uint64_t now)
 {
 	uint64_t limit = UINT64_MAX - sr->cap - LIMITS_TOKEN;
+
+	return sr->rate != 0 && now > limit / sr->rate ? limit : now * sr->rate;
+}
+
+bool
+limits_rate_peek(const struct srcrate *sr, const struct srckey *key, uint64_t now)
+{
 	uint64_t vt, full;
-	struct limits_ent *e;
 	size_t i;
 
 	if (sr->cap < LIMITS_TOKEN)
 		return false;
-	vt = sr->rate != 0 && now > limit / sr->rate ? limit : now * sr->rate;
+	vt = rate_vt(sr, now);
+	if ((i = limits_find(&sr->tab, key)) == SIZE_MAX)
+		return true;
+	full = sr->tab.ent[sr->tab.slot[i] - 1].val;
+	full = (full > vt ? full : vt) + LIMITS_TOKEN;
+	return full <= vt + sr->cap;
+}
+
+bool
+limits_rate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
+{
+	uint64_t vt;
+	struct limits_ent *e;
+	size_t i;
+
+	if (!limits_rate_peek(sr, key, now))
+		return false;
+	vt = rate_vt(sr, now);
 	i = limits_find(&sr->tab, key);
 	if (i == SIZE_MAX) {
 		if (sr->tab.max == 0)
@@ -423,10 +455,7 @@ limits_rate_take(struct srcrate *sr, const struct srckey *key, uint64_t now)
 		return true;
 	}
 	e = &sr->tab.ent[sr->tab.slot[i] - 1];
-	full = (e->val > vt ? e->val : vt) + LIMITS_TOKEN;
-	if (full > vt + sr->cap)
-		return false;
-	e->val = full;
+	e->val = (e->val > vt ? e->val : vt) + LIMITS_TOKEN;
 	limits_heap_fix(&sr->tab, e->hpos);
 	return true;
 }
@@ -492,19 +521,16 @@ limits_sensor_add(struct sensor *s, int family, const uint8_t *addr, uint64_t un
 }
 
 bool
-limits_sensor_denied(struct sensor *s, int family, const uint8_t *addr, uint64_t now)
+limits_sensor_denied(const struct sensor *s, int family, const uint8_t *addr, uint64_t now)
 {
 	struct srckey key;
 	size_t i;
 
+	/* An expired entry is left for limits_sensor_add or _expire to drop,
+	 * so that asking changes nothing. */
 	sensor_key(&key, family, addr);
 	i = limits_find(&s->tab, &key);
-	if (i == SIZE_MAX)
-		return false;
-	if (s->tab.ent[s->tab.slot[i] - 1].val > now)
-		return true;
-	limits_remove(&s->tab, i);
-	return false;
+	return i != SIZE_MAX && s->tab.ent[s->tab.slot[i] - 1].val > now;
 }
 
 size_t

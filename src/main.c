@@ -295,10 +295,7 @@ shutdown_start(void)
 	notify("STOPPING=1");
 	log_info("stopping");
 	service_close_all();
-	internal_close(NULL);
-	redirect_close(NULL);
-	tcpmux_close(NULL);
-	accept_forget(NULL);
+	service_close_sessions(NULL);
 	if (child_count() == 0) {
 		loop_stop();
 		return;
@@ -497,7 +494,7 @@ serve(void)
 	control_end();
 	internal_shutdown();
 	service_free_all();
-	accept_forget(NULL);
+	guard_end();
 	child_free_all();
 	resolve_end();
 	loop_end();

@@ -7,6 +7,7 @@
 #define PORTERD_H
 
 #include <signal.h>
+#include <sys/queue.h>
 
 #include "conf.h"
 
@@ -74,6 +75,8 @@ struct cps_state {
 /* Counts a connection at now; true when it is over the rate (the caller
  * pauses the listener for WAIT seconds and resets the state). */
 bool limits_cps(struct cps_state *, unsigned rate, uint64_t now);
+/* The connections counted in the window that holds now. */
+unsigned limits_cps_count(const struct cps_state *, uint64_t now);
 
 /* per_source_cps = RATE BURST: a token bucket per source. */
 struct srcrate;
@@ -82,6 +85,8 @@ void limits_rate_free(struct srcrate *);
 /* Takes a token for key at now; false when its bucket is empty. A full
  * table forgets its stalest (fullest) bucket first. */
 bool limits_rate_take(struct srcrate *, const struct srckey *, uint64_t now);
+/* Whether limits_rate_take would succeed, changing nothing. */
+bool limits_rate_peek(const struct srcrate *, const struct srckey *, uint64_t now);
 
 /* The SENSOR deny list: global, bounded, expiring. */
 #define SENSOR_MAX 10240
@@ -91,7 +96,7 @@ void limits_sensor_free(struct sensor *);
 /* until: expiry in loop_now() milliseconds, UINT64_MAX = forever. A full
  * list replaces the entry that expires first. */
 void limits_sensor_add(struct sensor *, int family, const uint8_t *addr, uint64_t until);
-bool limits_sensor_denied(struct sensor *, int family, const uint8_t *addr, uint64_t now);
+bool limits_sensor_denied(const struct sensor *, int family, const uint8_t *addr, uint64_t now);
 /* Drops expired entries; returns how many remain. */
 size_t limits_sensor_expire(struct sensor *, uint64_t now);
 
@@ -265,8 +270,8 @@ struct svc {
 	struct srccount *per_source; /* NULL: per_source unlimited */
 	struct srcrate *src_rate;    /* NULL: no per_source_cps */
 	struct cps_state cps;
-	struct pconn *pending; /* clients waiting for a name or ident */
-	char *banner[3];       /* banner, banner_success, banner_fail */
+	LIST_HEAD(, client) waiting; /* clients parked by a phase (client.c) */
+	char *banner[3];             /* banner, banner_success, banner_fail */
 	size_t banner_len[3];
 
 	/* Prepared for spawn. */
@@ -295,6 +300,22 @@ enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
 
 extern struct svc *svc_list;
 
+/* A session's hold on its service's counts: one in running, and the
+ * client's per_source slot when the service counts sources. */
+struct service_slot {
+	bool counted; /* holds a per_source slot under key */
+	struct srckey key;
+};
+
+/* Counts a new session (server, relay, builtin session) of svc for peer
+ * (NULL: no address); service_release gives back what it took. These two
+ * are the only writers of running and the per_source table. */
+void service_take(struct svc *, const struct peer *, struct service_slot *);
+void service_release(struct svc *, struct service_slot *);
+/* Ends what runs inside porterd for svc (all services when NULL): parked
+ * clients, builtin sessions, relays, tcpmux clients naming a service. */
+void service_close_sessions(const struct svc *);
+
 /* Builds the services of cf, reusing the listeners of old services with the
  * same key; returns 0, or -1 when a listener cannot be opened (the old
  * services then stay as they were). */
@@ -314,6 +335,90 @@ struct svc *service_find(const char *id);
  * svc already was in that state. */
 bool service_set_disabled(struct svc *, bool disabled);
 
+/* -------------------------------------------------------------- guard.c */
+
+/* The checks in the order the connection path makes them, cheapest first. */
+enum guard_check {
+	GUARD_SENSOR,      /* the SENSOR deny list */
+	GUARD_CPS,         /* cps: connections per second to the service */
+	GUARD_LOAD,        /* max_load */
+	GUARD_TIME,        /* access_times */
+	GUARD_ACCESS,      /* only_from and no_access, with the name when needed */
+	GUARD_INSTANCES,   /* instances */
+	GUARD_PER_SOURCE,  /* per_source */
+	GUARD_PROCESSES,   /* -limit: servers at once, all services */
+	GUARD_SOURCE_RATE, /* per_source_cps */
+	GUARD_IDENT,       /* flags IDONLY: the client's ident server must answer */
+	GUARD_NCHECKS
+};
+
+enum guard_verdict {
+	GUARD_PASS,
+	GUARD_REFUSE,
+	GUARD_WAIT, /* needs the client's name or ident answer first */
+};
+
+/* What a decision depends on; nothing else is read. */
+struct guard_input {
+	const struct svc *svc;
+	int family;
+	const uint8_t *addr; /* de-mapped; NULL: no address (wait = yes stream) */
+	bool name_known;     /* name is the answer of the reverse lookup */
+	const char *name;    /* NULL: the address has no name */
+	bool ident_known;    /* userid is the answer of the ident server */
+	const char *userid;  /* NULL: no answer */
+	uint64_t now;        /* loop_now() */
+	int minute;          /* of the day, local time */
+	double load;         /* one-minute load average; -1 unknown */
+	size_t servers;      /* servers running, all services */
+	long limit;          /* -limit, 0 none */
+	const struct sensor *sensor;
+};
+
+struct guard_step {
+	uint8_t check;   /* enum guard_check */
+	uint8_t verdict; /* enum guard_verdict */
+	double cur;      /* counts and load: the current value */
+	double max;      /* ... and its maximum, < 0 unlimited */
+};
+
+struct guard_trace {
+	struct guard_step step[GUARD_NCHECKS];
+	size_t n;
+	int refused;     /* index of the first refusal, -1 none */
+	bool wait_name;  /* a name rule needs the reverse name */
+	bool wait_ident; /* IDONLY needs the ident answer */
+};
+
+#define GUARD_ALL 0x1u     /* go on past a refusal: the whole trace */
+#define GUARD_ARRIVED 0x2u /* the rates were counted when the client arrived */
+#define GUARD_TEXT_MAX 512
+
+/* Evaluates every check that applies to the service in order into t;
+ * without GUARD_ALL it stops at the first refusal. Pure: reads in alone. */
+void guard_eval(const struct guard_input *, unsigned flags, struct guard_trace *);
+/* The first refusal of t, or NULL. */
+const struct guard_step *guard_refusal(const struct guard_trace *);
+/* Counts the client in the rates its trace went through (cps and
+ * per_source_cps): the daemon's one side effect of a decision. */
+void guard_commit(struct svc *, const struct guard_input *, const struct guard_trace *);
+/* The explanation of a step for operators and the rule it applies. */
+void guard_describe(const struct guard_input *, const struct guard_step *, char *detail,
+    size_t dlen, char *rule, size_t rlen);
+/* The check's name as explain shows it, and xinetd's reason word for a
+ * refusal by it ("address", "service_limit", ...). */
+const char *guard_name(enum guard_check);
+const char *guard_reason(enum guard_check);
+/* The global SENSOR deny list: created on first use by guard_sensor,
+ * NULL until then from guard_sensor_list; freed by guard_end. */
+struct sensor *guard_sensor(void);
+const struct sensor *guard_sensor_list(void);
+void guard_end(void);
+/* The one-minute load average, read at most once a second; -1 unknown. */
+double guard_loadavg(uint64_t now);
+/* The minute of the day now, local time. */
+int guard_minute(void);
+
 /* ----------------------------------------------------------- listener.c */
 
 /* Opens, binds and listens the socket of s; returns the fd or -1 with a
@@ -324,23 +429,56 @@ bool listener_same(const struct service_config *a, const struct service_config *
 /* Applies the options of s that can change on a kept socket. */
 void listener_tune(int fd, const struct service_config *s);
 
-/* ------------------------------------------------------------- accept.c */
+/* ------------------------------------------------------------- client.c */
 
-void accept_ready(int fd, uint32_t events, void *arg);
-/* The path of an accepted client: checks, then the wait for a name or an
- * ident answer when needed, then the builtin, relay or server; takes conn. */
-void accept_client(struct svc *, int conn, const struct peer *);
-/* The checks of a datagram to a builtin: true when it may be answered. */
-bool accept_datagram_ok(struct svc *, const struct peer *);
-/* The global SENSOR list, created on first use. */
-struct sensor *accept_sensor(void);
+/*
+ * An accepted connection on its way through the phases of client.c until
+ * it is served or refused. It lives on the stack of the code that accepted
+ * it and is copied to the heap (and onto its service's waiting list) only
+ * when a phase has to wait.
+ */
+struct client {
+	struct svc *svc;
+	int fd;             /* the connection; -1: the service socket (wait = yes) */
+	struct peer peer;   /* the client */
+	bool has_peer;      /* false: a wait = yes stream service, the server accepts */
+	uint8_t phase;      /* client.c's enum client_phase */
+	bool heap;          /* parked: on svc->waiting, freed when done */
+	bool holds_service; /* paused the service (PAUSE_LOOKUP) while parked */
+	const char *why;    /* reason word of a refusal or failure */
+	bool arrived;       /* decided once: the rates have counted it */
+	bool need_name;     /* the checks wait for the reverse name */
+	bool need_ident;    /* ... and for the ident answer (IDONLY) */
+	bool name_known;
+	bool has_name;
+	bool ident_known;
+	bool has_userid;
+	int tries;         /* fork attempts */
+	struct rquery *rq; /* reverse lookup in flight */
+	struct ident *id;  /* ident query in flight */
+	struct timer t;    /* the phase's deadline or retry */
+	LIST_ENTRY(client) entry;
+	char name[256];
+	char userid[256];
+};
+
+/* A readable listener or service socket. */
+void client_ready(int fd, uint32_t events, void *arg);
+/* The path of an accepted client from its first phase; takes conn. */
+void client_start(struct svc *, int conn, const struct peer *);
+/* The decision on a datagram to a builtin, counted: true when it may be
+ * answered. reflected: its source port answers datagrams itself. */
+bool client_datagram(struct svc *, const struct peer *, bool reflected);
 /* Closes an answered client without turning unread input into a reset. */
-void accept_close_gently(int conn);
+void client_close_gently(int conn);
 /* Logs START or FAIL lines in xinetd's format. */
-void accept_log_start(const struct svc *, pid_t, const struct peer *);
-void accept_log_fail(const struct svc *, const char *reason, const struct peer *);
-/* Drops the connections waiting for a retry of svc (removed or exit). */
-void accept_forget(const struct svc *);
+void client_log_start(const struct svc *, pid_t, const struct peer *);
+void client_log_fail(const struct svc *, const char *reason, const struct peer *);
+/* The inputs of a decision made now about a client of svc (peer NULL: no
+ * address): the clock, the load, the servers running, the sensor list. */
+void client_guard_input(struct guard_input *, const struct svc *, const struct peer *);
+/* Drops the clients parked for svc (all when NULL): reload or exit. */
+void client_forget(const struct svc *);
 
 /* -------------------------------------------------------------- spawn.c */
 
@@ -364,15 +502,14 @@ struct child {
 	uint64_t start; /* loop_now() */
 	time_t start_wall;
 	bool exec_failed;
-	bool counted; /* holds a per_source slot under key */
-	struct srckey key;
+	struct service_slot slot;
 	struct timer cap; /* the timeout attribute */
 	bool timed_out;
-	uint64_t doomed;    /* removed service: SIGKILL after this time */
-	struct child *next; /* hash chain */
+	uint64_t doomed;         /* removed service: SIGKILL after this time */
+	LIST_ENTRY(child) chain; /* hash chain */
 };
 
-/* Records a started server; counts it as running for svc. */
+/* Records a started server; takes its place in svc's counts. */
 struct child *child_add(pid_t, struct svc *, const struct peer *);
 struct child *child_find(pid_t);
 /* Kills the server's process group after ms (the timeout attribute). */

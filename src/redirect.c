@@ -54,12 +54,11 @@ struct relay {
 	uint64_t start;
 	time_t start_wall;
 	uint64_t last; /* last traffic */
-	bool counted;  /* holds a per_source slot under key */
-	struct srckey key;
-	struct relay *prev, *next;
+	struct service_slot slot;
+	LIST_ENTRY(relay) entry;
 };
 
-static struct relay *relays;
+static LIST_HEAD(, relay) relays = LIST_HEAD_INITIALIZER(relays);
 
 static void
 relay_free(void *p)
@@ -111,17 +110,9 @@ relay_end(struct relay *r, const char *why)
 				snprintf(line + n, sizeof(line) - n, " %s", why);
 			log_service(svc, "%s", line);
 		}
-		if (svc->running > 0)
-			svc->running--;
-		if (r->counted && svc->per_source != NULL)
-			limits_count_dec(svc->per_source, &r->key);
+		service_release(svc, &r->slot);
 	}
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		relays = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
+	LIST_REMOVE(r, entry);
 	loop_defer_free(r, relay_free);
 }
 
@@ -218,7 +209,7 @@ relay_timer(void *arg)
 
 	if (!r->connected) {
 		if (r->svc != NULL)
-			accept_log_fail(r->svc, "connect", &r->peer);
+			client_log_fail(r->svc, "connect", &r->peer);
 		relay_end(r, NULL);
 		return;
 	}
@@ -257,7 +248,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 		peer_addr(&r->peer, a, sizeof(a));
 		log_warnx("%s: relay for %s: connect: %s", r->id, a, strerror(err ? err : errno));
 		if (r->svc != NULL)
-			accept_log_fail(r->svc, "connect", &r->peer);
+			client_log_fail(r->svc, "connect", &r->peer);
 		relay_end(r, NULL);
 		return;
 	}
@@ -269,7 +260,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 	}
 	r->connected = true;
 	r->last = loop_now();
-	accept_log_start(r->svc, 0, &r->peer);
+	client_log_start(r->svc, 0, &r->peer);
 	r->sw.fn = relay_io;
 	r->cw.fd = r->cfd;
 	r->cw.fn = relay_io;
@@ -317,23 +308,13 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	r->sw.arg = r;
 	r->t.fn = relay_timer;
 	r->t.arg = r;
-	r->next = relays;
-	if (relays != NULL)
-		relays->prev = r;
-	relays = r;
-	svc->running++;
-	if (svc->per_source != NULL && s->per_source != COUNT_UNLIMITED) {
-		int family;
-		const uint8_t *a = peer_bytes(peer, &family);
-
-		limits_srckey(&r->key, family, a, s->per_source_prefix4, s->per_source_prefix6);
-		r->counted = limits_count_inc(svc->per_source, &r->key);
-	}
+	LIST_INSERT_HEAD(&relays, r, entry);
+	service_take(svc, peer, &r->slot);
 	if ((connect(r->sfd, (struct sockaddr *)&s->redirect_addr, s->redirect_len) != 0 &&
 	        errno != EINPROGRESS) ||
 	    loop_watch(&r->sw, EPOLLOUT) != 0) {
 		log_warn("%s: relay connect", r->id);
-		accept_log_fail(svc, "connect", peer);
+		client_log_fail(svc, "connect", peer);
 		relay_end(r, NULL);
 		return true;
 	}
@@ -344,8 +325,10 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 void
 redirect_close(const struct svc *svc)
 {
-	for (struct relay *r = relays, *next; r != NULL; r = next) {
-		next = r->next;
+	struct relay *r, *next;
+
+	for (r = LIST_FIRST(&relays); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
 		if (svc == NULL || r->svc == svc)
 			relay_end(r, "stopped");
 	}
@@ -355,7 +338,9 @@ void
 redirect_foreach(
     void (*fn)(void *, const char *, const struct peer *, uint64_t, uint64_t, uint64_t), void *arg)
 {
-	for (struct relay *r = relays; r != NULL; r = r->next)
-		if (r->connected)
-			fn(arg, r->id, &r->peer, r->start, r->up.bytes, r->down.bytes);
+	const struct relay *r;
+
+	LIST_FOREACH(r, &relays, entry)
+	if (r->connected)
+		fn(arg, r->id, &r->peer, r->start, r->up.bytes, r->down.bytes);
 }

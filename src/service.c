@@ -310,7 +310,8 @@ svc_new(struct service_config *s)
 	svc->conf = s;
 	svc->fd = -1;
 	svc->lw.fd = -1;
-	svc->lw.fn = accept_ready;
+	svc->lw.fn = client_ready;
+	LIST_INIT(&svc->waiting);
 	svc->lw.arg = svc;
 	svc->resume.fn = svc_resume_timer;
 	svc->resume.arg = svc;
@@ -491,10 +492,7 @@ service_apply(struct config *cf)
 			continue;
 		log_info("%s: removed; closing its listener", o->conf->id);
 		svc_close(o);
-		accept_forget(o);
-		internal_close(o);
-		redirect_close(o);
-		tcpmux_close(o);
+		service_close_sessions(o);
 		o->removed = true;
 		o->conf = NULL;
 		if (o->running > 0) {
@@ -515,6 +513,41 @@ service_apply(struct config *cf)
 }
 
 void
+service_take(struct svc *svc, const struct peer *peer, struct service_slot *slot)
+{
+	svc->running++;
+	slot->counted = false;
+	/* A wait = yes server serves every source at once. */
+	if (peer != NULL && svc->per_source != NULL && svc->conf->wait != 1) {
+		int family;
+		const uint8_t *addr = peer_bytes(peer, &family);
+
+		limits_srckey(&slot->key, family, addr, svc->conf->per_source_prefix4,
+		    svc->conf->per_source_prefix6);
+		slot->counted = limits_count_inc(svc->per_source, &slot->key);
+	}
+}
+
+void
+service_release(struct svc *svc, struct service_slot *slot)
+{
+	if (svc->running > 0)
+		svc->running--;
+	if (slot->counted && svc->per_source != NULL)
+		limits_count_dec(svc->per_source, &slot->key);
+	slot->counted = false;
+}
+
+void
+service_close_sessions(const struct svc *svc)
+{
+	client_forget(svc);
+	internal_close(svc);
+	redirect_close(svc);
+	tcpmux_close(svc);
+}
+
+void
 service_close_all(void)
 {
 	for (struct svc *s = svc_list; s != NULL; s = s->next)
@@ -528,10 +561,7 @@ service_free_all(void)
 		struct svc *s = svc_list;
 
 		svc_close(s);
-		accept_forget(s);
-		internal_close(s);
-		redirect_close(s);
-		tcpmux_close(s);
+		service_close_sessions(s);
 		child_orphan(s);
 		/* Off the list first: nothing may walk into freed memory. */
 		svc_list = s->next;

@@ -28,10 +28,11 @@ struct mux {
 	struct peer peer;
 	struct watch w;
 	struct timer t;
-	struct mux *prev, *next;
+	struct service_slot slot;
+	LIST_ENTRY(mux) entry;
 };
 
-static struct mux *muxes;
+static LIST_HEAD(, mux) muxes = LIST_HEAD_INITIALIZER(muxes);
 
 static void
 mux_free(void *p)
@@ -45,15 +46,9 @@ mux_end(struct mux *m, bool close_fd)
 	loop_unwatch(&m->w);
 	loop_timer_cancel(&m->t);
 	if (close_fd && m->fd >= 0)
-		accept_close_gently(m->fd);
-	if (m->svc->running > 0)
-		m->svc->running--;
-	if (m->prev != NULL)
-		m->prev->next = m->next;
-	else
-		muxes = m->next;
-	if (m->next != NULL)
-		m->next->prev = m->prev;
+		client_close_gently(m->fd);
+	service_release(m->svc, &m->slot);
+	LIST_REMOVE(m, entry);
 	loop_defer_free(m, mux_free);
 }
 
@@ -127,7 +122,7 @@ mux_read(int fd, uint32_t events, void *arg)
 	}
 	target = mux_find(buf);
 	if (target == NULL || (target->pause_why & PAUSE_DISABLED)) {
-		accept_log_fail(m->svc, "service", &m->peer);
+		client_log_fail(m->svc, "service", &m->peer);
 		mux_say(fd, "-Service not available\r\n");
 		mux_end(m, true);
 		return;
@@ -136,7 +131,7 @@ mux_read(int fd, uint32_t events, void *arg)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	m->fd = -1;
 	mux_end(m, false);
-	accept_client(target, fd, &m->peer);
+	client_start(target, fd, &m->peer);
 }
 
 static void
@@ -165,11 +160,8 @@ tcpmux_start(struct svc *svc, int conn, const struct peer *peer)
 	m->w.arg = m;
 	m->t.fn = mux_timeout;
 	m->t.arg = m;
-	m->next = muxes;
-	if (muxes != NULL)
-		muxes->prev = m;
-	muxes = m;
-	svc->running++;
+	LIST_INSERT_HEAD(&muxes, m, entry);
+	service_take(svc, peer, &m->slot);
 	/* Edge-triggered: only peeked, a partial line stays readable. */
 	if (loop_watch(&m->w, EPOLLIN | EPOLLET) != 0) {
 		mux_end(m, true);
@@ -181,8 +173,10 @@ tcpmux_start(struct svc *svc, int conn, const struct peer *peer)
 void
 tcpmux_close(const struct svc *svc)
 {
-	for (struct mux *m = muxes, *next; m != NULL; m = next) {
-		next = m->next;
+	struct mux *m, *next;
+
+	for (m = LIST_FIRST(&muxes); m != NULL; m = next) {
+		next = LIST_NEXT(m, entry);
 		if (svc == NULL || m->svc == svc)
 			mux_end(m, true);
 	}

@@ -91,6 +91,47 @@ def conf(extra=""):
     return CONF % {"helpers": HELPERS, "extra": extra}
 
 
+# A service whose per_source is one, and one reached through tcpmux whose
+# instances is one.
+MUXED = """
+service one
+{{
+	type        = UNLISTED
+	port        = {PORT3}
+	socket_type = stream
+	wait        = no
+	user        = root
+	server      = %(helpers)s/slow
+	server_args = 30000
+	bind        = 127.0.0.1
+	instances   = 10
+	per_source  = 1
+	log_on_failure = HOST
+}}
+
+service tcpmux
+{{
+	type        = INTERNAL UNLISTED
+	port        = {PORT4}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+}}
+
+service muxed
+{{
+	type        = TCPMUX
+	socket_type = stream
+	wait        = no
+	user        = root
+	server      = %(helpers)s/slow
+	server_args = 30000
+	instances   = 1
+	log_on_failure = HOST
+}}
+""" % {"helpers": HELPERS}
+
+
 class CtlTest(PorterTest):
     def start_ctl(self, text=None, **kw):
         """A porterd with its control socket in a directory of its own."""
@@ -325,6 +366,41 @@ class CtlTest(PorterTest):
         r = self.ctl("-n", "explain", "nosuch", "10.0.0.1")
         self.assertEqual(r.returncode, 1)
         self.assertIn('no service "nosuch"', r.stderr)
+
+    def test_explain_says_what_the_daemon_does_at_a_limit(self):
+        # One policy for both: when a limit is reached, the next client is
+        # refused with the limit's word and explain says denied by it,
+        # also for a service reached through tcpmux.
+        d = self.start_ctl(conf(MUXED), nports=5)
+        held = d.connect(d.ports[3])
+        self.addCleanup(held.close)
+        wait_for(lambda: self.status("one")["running"] == 1, what="the one server")
+        e = self.explain("one", "127.0.0.1")
+        self.assertEqual((e["verdict"], e["rule"]), ("denied", "per_source 1"))
+        self.assertEqual(e["per_source"],
+                         "1 running for this source of 1 (reached: a client is refused now)")
+        # Another source is under its own limit.
+        self.assertEqual(self.explain("one", "127.0.0.2")["verdict"], "allowed")
+        # The daemon refuses the same client for the same reason.
+        self.assertEqual(converse(d.ports[3]), b"")
+        d.wait_log(r"FAIL: one per_source_limit from=127\.0\.0\.1")
+
+        with socket.create_connection(("127.0.0.1", d.ports[4])) as s:
+            s.sendall(b"muxed\r\n")
+            self.addCleanup(s.close)
+            wait_for(lambda: self.status("muxed")["running"] == 1, what="the muxed server")
+            e = self.explain("muxed", "127.0.0.3")
+            self.assertEqual((e["verdict"], e["rule"]), ("denied", "instances 1"))
+            self.assertEqual(e["instances"],
+                             "1 running of 1 (reached: a client is refused now)")
+            js = json.loads(self.ok("explain", "muxed", "127.0.0.3", "--json"))
+            self.assertEqual(js["limits"]["instances"],
+                             {"current": 1, "max": 1, "reached": True})
+            with socket.create_connection(("127.0.0.1", d.ports[4])) as s2:
+                s2.settimeout(5 * SLOW)
+                s2.sendall(b"muxed\r\n")
+                self.assertEqual(s2.recv(64), b"-Access denied\r\n")
+            d.wait_log(r"FAIL: muxed service_limit from=127\.0\.0\.1")
 
     def test_explain_sensor_list(self):
         d = self.start_ctl(conf("""

@@ -402,6 +402,31 @@ test_cps_reset_and_clock(void **state)
 
 /* -------------------------------------------------------------- srcrate */
 
+/* What the guard reads: the count of the window that holds now, and
+ * whether a take would succeed, both without changing anything. */
+static void
+test_cps_count_and_rate_peek(void **state)
+{
+	struct cps_state st = { 0 };
+	struct srcrate *sr = limits_rate_new(16, 2, 3);
+	struct srckey k = key_of("10.0.0.1", 32, 128);
+
+	(void)state;
+	assert_int_equal(limits_cps_count(&st, 5000), 0);
+	for (int i = 0; i < 4; i++)
+		limits_cps(&st, 10, 5000);
+	assert_int_equal(limits_cps_count(&st, 5999), 4);
+	assert_int_equal(limits_cps_count(&st, 6000), 0);
+	assert_int_equal(limits_cps_count(&st, 4000), 0); /* the clock went back */
+	for (uint64_t now = 0; now < 5000; now += 37) {
+		bool peek = limits_rate_peek(sr, &k, now);
+
+		assert_int_equal(limits_rate_peek(sr, &k, now), peek);
+		assert_int_equal(limits_rate_take(sr, &k, now), peek);
+	}
+	limits_rate_free(sr);
+}
+
 static void
 test_srcrate_burst_and_refill(void **state)
 {
@@ -747,9 +772,11 @@ test_sensor_add_and_expiry(void **state)
 	assert_false(sensor_has(s, "10.0.0.2", 4999));
 	/* The whole address, no prefix. */
 	assert_false(sensor_has(s, "10.0.0.0", 4999));
-	/* The deny ends at until; the expired entry is dropped when found. */
+	/* The deny ends at until. Asking changes nothing: the expired entry
+	 * stays until an expiry pass or a new entry drops it. */
 	assert_false(sensor_has(s, "10.0.0.1", 5000));
-	assert_int_equal(limits_sensor_expire(s, 0), 0);
+	assert_int_equal(limits_sensor_expire(s, 0), 1);
+	assert_int_equal(limits_sensor_expire(s, 5000), 0);
 	/* A v4-mapped client is the same as its IPv4 address, both ways. */
 	sensor_put(s, "::ffff:192.0.2.7", 9000);
 	assert_true(sensor_has(s, "192.0.2.7", 100));
@@ -1013,6 +1040,7 @@ main(void)
 		cmocka_unit_test(test_srckey_v6_prefix),
 		cmocka_unit_test(test_srckey_mapped),
 		cmocka_unit_test(test_srccount_counts),
+		cmocka_unit_test(test_cps_count_and_rate_peek),
 		cmocka_unit_test(test_srccount_capacity),
 		cmocka_unit_test(test_srccount_model),
 		cmocka_unit_test(test_cps_one_second_window),

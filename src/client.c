@@ -1,0 +1,780 @@
+/*
+ * client.c: the connection path. A readable listener is drained with
+ * accept4() (errno classified as nginx does: EAGAIN quiet, ECONNABORTED
+ * retried, EMFILE pauses the listener and re-arms by timer). Each accepted
+ * connection becomes a struct client that passes through phases, in order:
+ *
+ *   checks    guard.c's policy; may wait for the reverse name or an ident
+ *             answer without blocking the loop
+ *   banner    +Go for TCPMUXPLUS, banner, USERID lookup for the log
+ *   dispatch  the builtin, the relay, or a spawned server (a fork that
+ *             fails waits and tries again, as xinetd does)
+ *
+ * A phase finishes, waits on the loop, or refuses with xinetd's reason
+ * word. The record lives on the caller's stack and is copied to the heap
+ * only when a phase has to wait; only this file counts clients as accepted
+ * or refused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define ACCEPT_BATCH 64 /* per wakeup, so one busy port cannot starve others */
+#define EMFILE_PAUSE_MS 250
+#define RETRY_MS 1000
+#define RETRY_MAX 5
+#define LOOKUP_MS 10000 /* the longest a client waits for its name */
+#define IDENT_MS 30000  /* RFC 1413 queries, as xinetd */
+
+/* What a phase did with the client. */
+enum client_step {
+	STEP_NEXT,   /* finished: on to the next phase */
+	STEP_WAIT,   /* has to wait: park the client, then start the wait */
+	STEP_REFUSE, /* refused by policy (c->why): banner_fail, FAIL, closed */
+	STEP_FAIL,   /* could not be served (c->why): FAIL, closed */
+	STEP_DONE,   /* handed on or closed: nothing left to do */
+};
+
+enum client_phase { PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
+
+void
+client_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
+{
+	const struct service_config *s = svc->conf;
+	char line[256], addr[INET6_ADDRSTRLEN];
+	size_t n;
+
+	if ((s->log_on_success & ~L_TRAFFIC) == 0)
+		return;
+	n = (size_t)snprintf(line, sizeof(line), "START: %s", s->id);
+	if (s->log_on_success & L_PID)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)pid);
+	if (s->log_on_success & L_HOST) {
+		if (peer != NULL)
+			peer_addr(peer, addr, sizeof(addr));
+		snprintf(line + n, sizeof(line) - n, " from=%s",
+		    peer != NULL ? addr : "<no address>");
+	}
+	log_service(svc, "%s", line);
+}
+
+void
+client_log_fail(const struct svc *svc, const char *reason, const struct peer *peer)
+{
+	const struct service_config *s = svc->conf;
+	char addr[INET6_ADDRSTRLEN];
+
+	if (s->log_on_failure == 0)
+		return;
+	if (s->log_on_failure & L_HOST) {
+		if (peer != NULL)
+			peer_addr(peer, addr, sizeof(addr));
+		log_service(svc, "FAIL: %s %s from=%s", s->id, reason,
+		    peer != NULL ? addr : "<no address>");
+	} else
+		log_service(svc, "FAIL: %s %s", s->id, reason);
+}
+
+void
+client_guard_input(struct guard_input *in, const struct svc *svc, const struct peer *peer)
+{
+	memset(in, 0, sizeof(*in));
+	in->svc = svc;
+	if (peer != NULL)
+		in->addr = peer_bytes(peer, &in->family);
+	in->now = loop_now();
+	in->minute = guard_minute();
+	/* Read only for a service that has a max_load to compare it with. */
+	in->load = svc->conf->max_load > 0 ? guard_loadavg(in->now) : -1;
+	in->servers = child_count();
+	in->limit = porter.limit;
+	in->sensor = guard_sensor_list();
+}
+
+static const struct peer *
+client_peer(const struct client *c)
+{
+	return c->has_peer ? &c->peer : NULL;
+}
+
+static void
+client_pause(struct svc *svc, unsigned why, uint64_t ms)
+{
+	service_pause(svc, why);
+	loop_timer_set(&svc->resume, ms);
+}
+
+/* ------------------------------------------------------------ USERID */
+
+struct idlog {
+	const struct svc *svc;
+	char id[128];
+};
+
+static void
+client_userid_done(void *arg, const char *userid, const char *reason)
+{
+	struct idlog *l = arg;
+	const struct svc *svc;
+
+	(void)reason;
+	/* The service may have gone in a reload meanwhile. */
+	for (svc = svc_list; svc != NULL && svc != l->svc; svc = svc->next)
+		;
+	if (svc != NULL && svc->conf != NULL && userid != NULL)
+		log_service(svc, "USERID: %s %s", l->id, userid);
+	free(l);
+}
+
+/* Logs USERID for a client without holding it up. */
+static void
+client_userid(const struct svc *svc, int conn, const struct peer *peer)
+{
+	struct peer local;
+	struct idlog *l;
+
+	if (peer == NULL || conn < 0)
+		return;
+	local.len = sizeof(local.sa);
+	if (getsockname(conn, (struct sockaddr *)&local.sa, &local.len) != 0)
+		return;
+	peer_normalize(&local);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return;
+	l->svc = svc;
+	snprintf(l->id, sizeof(l->id), "%s", svc->conf->id);
+	if (ident_start(peer, &local, IDENT_MS, client_userid_done, l) == NULL)
+		free(l);
+}
+
+static void
+client_banner_send(const struct svc *svc, int conn, int which)
+{
+	/* Banners are for clients with a connection of their own. */
+	if (svc->conf->socket_type != SOCK_STREAM || svc->conf->wait != 0 || conn < 0)
+		return;
+	if (svc->banner[which] != NULL) {
+		/* Never block: what does not fit now is dropped. */
+		if (send(conn, svc->banner[which], svc->banner_len[which],
+		        MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN)
+			log_debug("%s: banner: %s", svc->conf->id, strerror(errno));
+	}
+}
+
+/* Closes a client porterd has answered: what it sent unread would make the
+ * close a reset, which can destroy the answer on its way. */
+void
+client_close_gently(int conn)
+{
+	char buf[4096];
+
+	shutdown(conn, SHUT_WR);
+	for (int i = 0; i < 16 && recv(conn, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	close(conn);
+}
+
+/* ------------------------------------------------------------ endings */
+
+/* Drops the datagram a refused client sent, so it is not seen again. */
+static void
+client_drop_datagram(struct svc *svc)
+{
+	char byte;
+
+	if (recv(svc->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EAGAIN)
+		log_warn("%s: recv", svc->conf->id);
+}
+
+/* The client of a wait = yes service was refused: its datagram goes, or,
+ * on a stream socket where the client stays queued for the server that
+ * only a later check can let in, the service looks again in a second. */
+static void
+client_wait_refused(struct svc *svc)
+{
+	if (svc->conf->socket_type == SOCK_DGRAM)
+		client_drop_datagram(svc);
+	else
+		client_pause(svc, PAUSE_RETRY, RETRY_MS);
+}
+
+/* Refused by policy: banner_fail, the FAIL line, closed. */
+static void
+client_refuse(struct client *c)
+{
+	struct svc *svc = c->svc;
+
+	svc->refused++;
+	if (c->fd < 0) {
+		client_log_fail(svc, c->why, client_peer(c));
+		client_wait_refused(svc);
+		return;
+	}
+	/* Through tcpmux the client waits for a '-' or '+' line. */
+	if (svc->kind == SVC_TCPMUX_CLIENT &&
+	    send(c->fd, "-Access denied\r\n", 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("%s: tcpmux reply: %s", svc->conf->id, strerror(errno));
+	client_banner_send(svc, c->fd, BANNER_FAIL);
+	client_log_fail(svc, c->why, client_peer(c));
+	if ((svc->conf->log_on_failure & L_USERID) && svc->conf->port != 113)
+		client_userid(svc, c->fd, client_peer(c));
+	client_close_gently(c->fd);
+	c->fd = -1;
+}
+
+/* Could not be served (fork kept failing): the FAIL line, closed. */
+static void
+client_fail(struct client *c)
+{
+	log_warn("%s: fork", c->svc->conf->id);
+	client_log_fail(c->svc, c->why, client_peer(c));
+	c->svc->refused++;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void
+client_free(struct client *c)
+{
+	if (!c->heap)
+		return;
+	LIST_REMOVE(c, entry);
+	resolve_cancel(c->rq);
+	ident_cancel(c->id);
+	loop_timer_cancel(&c->t);
+	if (c->holds_service)
+		service_resume(c->svc, PAUSE_LOOKUP);
+	free(c);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void client_run(struct client *);
+
+/* Decides on a client with guard.c and counts it in the rates; the
+ * refusal, or NULL. A client over the cps pauses the service. */
+static const struct guard_step *
+client_decide(struct svc *svc, struct guard_input *in, unsigned flags, struct guard_trace *t)
+{
+	const struct guard_step *st;
+
+	guard_eval(in, flags, t);
+	if (!(flags & GUARD_ARRIVED))
+		guard_commit(svc, in, t);
+	st = guard_refusal(t);
+	if (st != NULL && st->check == GUARD_CPS) {
+		const struct service_config *s = svc->conf;
+
+		log_warnx("%s: more than %u connections per second; pausing the service for %u s",
+		    s->id, s->cps_rate, s->cps_wait);
+		client_pause(svc, PAUSE_CPS, (uint64_t)s->cps_wait * 1000);
+		memset(&svc->cps, 0, sizeof(svc->cps));
+	}
+	return st;
+}
+
+static enum client_step
+client_checks(struct client *c)
+{
+	struct guard_input in;
+	struct guard_trace t;
+	const struct guard_step *st;
+
+	client_guard_input(&in, c->svc, client_peer(c));
+	in.name_known = c->name_known;
+	in.name = c->has_name ? c->name : NULL;
+	in.ident_known = c->ident_known;
+	in.userid = c->has_userid ? c->userid : NULL;
+	st = client_decide(c->svc, &in, c->arrived ? GUARD_ARRIVED : 0, &t);
+	c->arrived = true;
+	if (st != NULL) {
+		c->why = guard_reason(st->check);
+		return STEP_REFUSE;
+	}
+	if (t.wait_name || t.wait_ident) {
+		c->need_name = t.wait_name;
+		c->need_ident = t.wait_ident;
+		c->why = "address"; /* should the client find no room to wait */
+		return STEP_WAIT;
+	}
+	return STEP_NEXT;
+}
+
+static void
+client_name_done(void *arg, const char *name)
+{
+	struct client *c = arg;
+
+	c->rq = NULL;
+	c->name_known = true;
+	if (name != NULL) {
+		c->has_name = true;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+	loop_timer_cancel(&c->t);
+	if (c->id == NULL)
+		client_run(c);
+}
+
+static void
+client_ident_done(void *arg, const char *userid, const char *reason)
+{
+	struct client *c = arg;
+	char a[INET6_ADDRSTRLEN];
+
+	c->id = NULL;
+	c->ident_known = true;
+	if (userid != NULL) {
+		c->has_userid = true;
+		snprintf(c->userid, sizeof(c->userid), "%s", userid);
+		log_service(c->svc, "USERID: %s %s", c->svc->conf->id, userid);
+	} else {
+		peer_addr(&c->peer, a, sizeof(a));
+		log_service(c->svc, "NOID: %s %s %s", c->svc->conf->id, a, reason);
+	}
+	if (c->rq == NULL)
+		client_run(c);
+}
+
+static void
+client_name_timeout(void *arg)
+{
+	struct client *c = arg;
+
+	/* No answer in time counts as no name. */
+	resolve_cancel(c->rq);
+	c->rq = NULL;
+	c->name_known = true;
+	if (c->id == NULL)
+		client_run(c);
+}
+
+/* Starts the lookups the checks wait for; false when there is nothing to
+ * wait for after all (a lookup that cannot start counts as no answer). */
+static bool
+client_checks_wait(struct client *c)
+{
+	if (c->need_name && !c->name_known && c->rq == NULL) {
+		if ((c->rq = resolve_peer(&c->peer, client_name_done, c)) == NULL)
+			c->name_known = true;
+		else {
+			c->t.fn = client_name_timeout;
+			c->t.arg = c;
+			loop_timer_set(&c->t, LOOKUP_MS);
+		}
+	}
+	if (c->need_ident && !c->ident_known && c->id == NULL) {
+		struct peer local;
+
+		local.len = sizeof(local.sa);
+		c->ident_known = true;
+		if (getsockname(c->fd, (struct sockaddr *)&local.sa, &local.len) == 0) {
+			peer_normalize(&local);
+			c->id = ident_start(&c->peer, &local, IDENT_MS, client_ident_done, c);
+			c->ident_known = c->id == NULL;
+		}
+	}
+	return c->rq != NULL || c->id != NULL;
+}
+
+/* ------------------------------------------------------------ banner */
+
+static enum client_step
+client_banner(struct client *c)
+{
+	struct svc *svc = c->svc;
+	const struct service_config *s = svc->conf;
+
+	if (c->fd < 0)
+		return STEP_NEXT;
+	/* RFC 1078: the "+Go" comes before anything else. */
+	if (svc->kind == SVC_TCPMUX_CLIENT && (s->type & T_TCPMUXPLUS) &&
+	    send(c->fd, "+Go\r\n", 5, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("%s: tcpmux reply: %s", s->id, strerror(errno));
+	client_banner_send(svc, c->fd, BANNER);
+	/* With IDONLY the answer was awaited and logged already. */
+	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY))
+		client_userid(svc, c->fd, client_peer(c));
+	/* A server's own banner follows banner_success. */
+	if (svc->kind == SVC_SPAWN || svc->kind == SVC_TCPMUX_CLIENT)
+		client_banner_send(svc, c->fd, BANNER_SUCCESS);
+	return STEP_NEXT;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+/* Starts the server on the connection (the service socket for wait = yes);
+ * false when fork failed. */
+static bool
+client_spawn(struct client *c)
+{
+	struct svc *svc = c->svc;
+	const struct peer *peer = client_peer(c);
+	struct child *ch;
+	int exec_err;
+	pid_t pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, &exec_err);
+
+	if (pid < 0)
+		return false;
+	ch = child_add(pid, svc, peer);
+	if (svc->conf->timeout > 0)
+		child_cap(ch, (uint64_t)svc->conf->timeout * 1000);
+	if (exec_err != 0) {
+		ch->exec_failed = true;
+		client_log_fail(svc, "exec", peer);
+	} else
+		client_log_start(svc, pid, peer);
+	return true;
+}
+
+/* Puts the client on the global deny list for the service's deny_time. */
+static void
+client_sensor_add(const struct svc *svc, const struct peer *peer)
+{
+	const struct service_config *s = svc->conf;
+	struct sensor *list = guard_sensor();
+	uint64_t now = loop_now();
+	int family;
+	const uint8_t *addr = peer_bytes(peer, &family);
+
+	/* Expired entries go here, where the list changes anyway. */
+	limits_sensor_expire(list, now);
+	limits_sensor_add(list, family, addr,
+	    s->deny_time == DENY_FOREVER ? UINT64_MAX : now + (uint64_t)s->deny_time * 1000);
+}
+
+static void
+client_sensor(struct svc *svc, const struct peer *peer)
+{
+	const struct service_config *s = svc->conf;
+	char a[INET6_ADDRSTRLEN];
+
+	if (peer == NULL || s->deny_time == 0)
+		return;
+	client_sensor_add(svc, peer);
+	peer_addr(peer, a, sizeof(a));
+	if (s->deny_time == DENY_FOREVER)
+		log_info("%s: %s touched the sensor; denied everywhere for good", s->id, a);
+	else
+		log_info("%s: %s touched the sensor; denied everywhere for %d s", s->id, a,
+		    s->deny_time);
+}
+
+static enum client_step
+client_dispatch(struct client *c)
+{
+	struct svc *svc = c->svc;
+	const struct peer *peer = client_peer(c);
+
+	switch (svc->kind) {
+	case SVC_INTERNAL:
+		svc->accepted++;
+		client_log_start(svc, 0, peer);
+		internal_stream(svc, c->fd, peer);
+		return STEP_DONE;
+	case SVC_SENSOR:
+		svc->accepted++;
+		client_log_start(svc, 0, peer);
+		client_sensor(svc, peer);
+		close(c->fd);
+		return STEP_DONE;
+	case SVC_TCPMUX:
+		svc->accepted++;
+		client_log_start(svc, 0, peer);
+		tcpmux_start(svc, c->fd, peer);
+		return STEP_DONE;
+	case SVC_REDIRECT:
+		if (!redirect_start(svc, c->fd, peer)) {
+			c->why = "redirect";
+			return STEP_REFUSE;
+		}
+		svc->accepted++;
+		return STEP_DONE;
+	case SVC_TCPMUX_CLIENT:
+	case SVC_SPAWN:
+		break;
+	}
+	if (client_spawn(c)) {
+		svc->accepted++;
+		if (c->fd < 0)
+			/* The server has the socket until it exits. */
+			service_pause(svc, PAUSE_WAIT);
+		else
+			close(c->fd);
+		return STEP_DONE;
+	}
+	if (c->fd < 0) {
+		/* wait = yes: the service itself tries again. */
+		log_warn("%s: fork (trying again in %d ms)", svc->conf->id, RETRY_MS);
+		client_log_fail(svc, "fork", peer);
+		client_pause(svc, PAUSE_RETRY, RETRY_MS);
+		return STEP_DONE;
+	}
+	/* The connection is kept while fork() keeps failing, as xinetd
+	 * does, unless the service says NORETRY. */
+	c->why = "fork";
+	if ((svc->conf->flags & F_NORETRY) || ++c->tries >= RETRY_MAX)
+		return STEP_FAIL;
+	return STEP_WAIT;
+}
+
+static void
+client_retry_fire(void *arg)
+{
+	client_run(arg);
+}
+
+static bool
+client_dispatch_wait(struct client *c)
+{
+	c->t.fn = client_retry_fire;
+	c->t.arg = c;
+	loop_timer_set(&c->t, RETRY_MS);
+	return true;
+}
+
+/* ------------------------------------------------------------ the path */
+
+static const struct {
+	enum client_step (*run)(struct client *);
+	bool (*wait)(struct client *); /* starts the wait of a parked client */
+} client_phases[] = {
+	[PHASE_CHECKS] = { client_checks, client_checks_wait },
+	[PHASE_BANNER] = { client_banner, NULL },
+	[PHASE_DISPATCH] = { client_dispatch, client_dispatch_wait },
+};
+
+/* Copies a client that has to wait to the heap, where the service can find
+ * it (a reload or shutdown drops it); NULL when there is no memory. */
+static struct client *
+client_park(struct client *c)
+{
+	struct client *h = malloc(sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	*h = *c;
+	h->heap = true;
+	LIST_INSERT_HEAD(&h->svc->waiting, h, entry);
+	/* wait = yes: decide on the first datagram before anything reads it. */
+	if (h->fd < 0) {
+		h->holds_service = true;
+		service_pause(h->svc, PAUSE_LOOKUP);
+	}
+	return h;
+}
+
+/* Runs c from its phase until it is served, refused, or has to wait. */
+static void
+client_run(struct client *c)
+{
+	for (;;) {
+		enum client_step step = client_phases[c->phase].run(c);
+
+		if (step == STEP_WAIT) {
+			struct client *h = c->heap ? c : client_park(c);
+
+			if (h == NULL)
+				step = c->phase == PHASE_DISPATCH ? STEP_FAIL : STEP_REFUSE;
+			else if (client_phases[h->phase].wait(h))
+				return;
+			else {
+				c = h;
+				continue;
+			}
+		}
+		switch (step) {
+		case STEP_NEXT:
+			c->phase++;
+			continue;
+		case STEP_REFUSE:
+			client_refuse(c);
+			break;
+		case STEP_FAIL:
+			client_fail(c);
+			break;
+		case STEP_WAIT:
+		case STEP_DONE:
+			break;
+		}
+		client_free(c);
+		return;
+	}
+}
+
+void
+client_start(struct svc *svc, int conn, const struct peer *peer)
+{
+	struct client c = { .svc = svc, .fd = conn, .peer = *peer, .has_peer = true };
+
+	client_run(&c);
+}
+
+bool
+client_datagram(struct svc *svc, const struct peer *peer, bool reflected)
+{
+	struct guard_input in;
+	struct guard_trace t;
+	const struct guard_step *st;
+
+	client_guard_input(&in, svc, peer);
+	/* A builtin answers at once: a name rule it cannot wait for sees
+	 * no name. */
+	in.name_known = true;
+	if ((st = client_decide(svc, &in, 0, &t)) != NULL) {
+		uint64_t now = loop_now();
+
+		svc->refused++;
+		/* Spoofed datagrams must not flood the log: one line per
+		 * sender a minute, as xinetd does. */
+		if (svc->fail_when == 0 || now - svc->fail_when >= 60000 ||
+		    memcmp(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer)) != 0) {
+			client_log_fail(svc, guard_reason(st->check), peer);
+			svc->fail_when = now;
+			memcpy(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer));
+		}
+		return false;
+	}
+	/* An answer to a port that answers itself would start a loop. */
+	if (reflected) {
+		svc->refused++;
+		return false;
+	}
+	svc->accepted++;
+	return true;
+}
+
+void
+client_forget(const struct svc *svc)
+{
+	/* Only svc itself is touched: during a reload the list is being
+	 * rebuilt. */
+	for (struct svc *s = svc != NULL ? (struct svc *)svc : svc_list; s != NULL;
+	     s = svc != NULL ? NULL : s->next) {
+		while (!LIST_EMPTY(&s->waiting)) {
+			struct client *c = LIST_FIRST(&s->waiting);
+
+			if (c->fd >= 0)
+				close(c->fd);
+			c->fd = -1;
+			client_free(c);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ listeners */
+
+static void
+client_accept(struct svc *svc)
+{
+	/* Served inside the loop: the socket must not block. */
+	bool nonblock =
+	    svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT || svc->kind == SVC_TCPMUX;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct peer peer;
+		int conn;
+
+		peer.len = sizeof(peer.sa);
+		conn = accept4(svc->fd, (struct sockaddr *)&peer.sa, &peer.len,
+		    SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
+		if (conn < 0) {
+			switch (errno) {
+			case EAGAIN:
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				/* Said once in a while, not every re-arm. */
+				if (svc->emfile_said == 0 ||
+				    loop_now() - svc->emfile_said >= 10000) {
+					log_warn("%s: accept (pausing the service for %d ms)",
+					    svc->conf->id, EMFILE_PAUSE_MS);
+					svc->emfile_said = loop_now();
+				}
+				client_pause(svc, PAUSE_EMFILE, EMFILE_PAUSE_MS);
+				return;
+			default:
+				log_warn("%s: accept", svc->conf->id);
+				return;
+			}
+		}
+		peer_normalize(&peer);
+		client_start(svc, conn, &peer);
+		if (svc->paused)
+			return; /* cps: the rest wait in the backlog */
+	}
+}
+
+/* A wait = yes server gets the socket itself; the service sleeps until it
+ * exits, and what arrives meanwhile waits for the next one. The client is
+ * the sender of the first datagram, or nobody porterd can see on a stream
+ * socket. */
+static void
+client_wait_service(struct svc *svc)
+{
+	struct client c = { .svc = svc, .fd = -1 };
+	char byte;
+
+	if (svc->conf->socket_type == SOCK_DGRAM) {
+		c.peer.len = sizeof(c.peer.sa);
+		if (recvfrom(svc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
+		        (struct sockaddr *)&c.peer.sa, &c.peer.len) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("%s: recvfrom", svc->conf->id);
+			return;
+		}
+		peer_normalize(&c.peer);
+		c.has_peer = true;
+	}
+	client_run(&c);
+}
+
+/* A datagram SENSOR: every sender goes on the deny list. */
+static void
+client_sensor_dgram(struct svc *svc)
+{
+	const struct service_config *s = svc->conf;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct peer peer;
+		char byte;
+
+		peer.len = sizeof(peer.sa);
+		if (recvfrom(svc->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC,
+		        (struct sockaddr *)&peer.sa, &peer.len) < 0)
+			return;
+		peer_normalize(&peer);
+		svc->accepted++;
+		if (s->deny_time != 0)
+			client_sensor_add(svc, &peer);
+	}
+}
+
+void
+client_ready(int fd, uint32_t events, void *arg)
+{
+	struct svc *svc = arg;
+
+	(void)fd, (void)events;
+	if (svc->kind == SVC_SENSOR && svc->conf->socket_type == SOCK_DGRAM)
+		client_sensor_dgram(svc);
+	else if (svc->kind == SVC_INTERNAL && svc->conf->socket_type == SOCK_DGRAM)
+		internal_dgram(svc);
+	else if (svc->conf->wait == 1 && svc->kind == SVC_SPAWN)
+		client_wait_service(svc);
+	else if (svc->conf->socket_type == SOCK_STREAM)
+		client_accept(svc);
+}
