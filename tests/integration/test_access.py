@@ -19,6 +19,7 @@ import time
 
 from harness import Porterd, PorterTest, recv_all, wait_for, SLOW, entry
 
+HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 LOG = r"porterd\[\d+\]: INFO: "
 FAIL_BYTES = "Go away.\r\n"
 BANNER_BYTES = "Welcome to porter.\r\n"
@@ -670,6 +671,25 @@ class IdentTest(PorterTest):
         d.wait_log(LOG + r"FAIL: idonly ident from=127\.0\.0\.10$")
         self.assertEqual(d.count_log(r"START: idonly .*from=127\.0\.0\.10$"), 0)
         self.assertEqual(self.identd.bad, [])
+
+
+    def test_held_clients_are_checked_again(self):
+        # Two clients arrive while nothing runs and wait for their ident
+        # answers; by the time the answers come, one server fills
+        # instances = 1, so the other is refused, not a second server.
+        d = self.start(spawn_service("held", "{PORT0}", "flags = IDONLY\n\tinstances = 1",
+                                     server="%s/slow" % HELPERS, args="30000",
+                                     log_success="PID HOST USERID"))
+        self.identd.gate.clear()
+        a = d.connect(d.port, source="127.0.0.9")
+        self.addCleanup(a.close)
+        b = d.connect(d.port, source="127.0.0.9")
+        self.addCleanup(b.close)
+        wait_for(lambda: self.identd.count() == 2, what="both ident queries")
+        self.identd.gate.set()
+        d.wait_log(LOG + r"START: held pid=\d+ from=127\.0\.0\.9$")
+        d.wait_log(LOG + r"FAIL: held service_limit from=127\.0\.0\.9$")
+        self.assertEqual(d.count_log(r"START: held "), 1)
 
 
 class JsonLogTest(PorterTest):
