@@ -1145,6 +1145,7 @@ struct cclient {
 	struct cbuf out;
 	size_t off; /* first unsent byte of out */
 	struct cclient *next;
+	struct loop_defer dead;
 };
 
 static struct watch control_lw = { .fd = -1 };
@@ -1195,7 +1196,7 @@ control_client_close(struct cclient *c)
 	close(c->w.fd);
 	c->w.fd = -1;
 	/* The loop may still hold c->w in this round of events. */
-	loop_defer_free(c, control_client_free);
+	loop_defer_free(&c->dead, c, control_client_free);
 	control_listen_update();
 }
 

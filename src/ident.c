@@ -28,6 +28,7 @@ struct ident {
 	char reply[IDENT_REPLY_MAX + 1];
 	size_t rlen;
 	bool done;
+	struct loop_defer dead;
 };
 
 static void
@@ -47,7 +48,7 @@ ident_finish(struct ident *id, const char *user, const char *reason)
 	close(id->w.fd);
 	id->w.fd = -1;
 	id->fn(id->arg, user, reason);
-	loop_defer_free(id, ident_free);
+	loop_defer_free(&id->dead, id, ident_free);
 }
 
 static void
@@ -171,5 +172,5 @@ ident_cancel(struct ident *id)
 	loop_unwatch(&id->w);
 	loop_timer_cancel(&id->t);
 	close(id->w.fd);
-	loop_defer_free(id, ident_free);
+	loop_defer_free(&id->dead, id, ident_free);
 }

@@ -86,6 +86,7 @@ struct isession {
 	size_t len; /* echo: end of the buffered bytes */
 	bool eof;   /* the peer sent everything it will send */
 	LIST_ENTRY(isession) entry;
+	struct loop_defer dead;
 	char buf[]; /* echo: INTERNAL_ECHO_BUF bytes */
 };
 
@@ -222,7 +223,7 @@ internal_end(struct isession *s)
 	s->w.fd = -1;
 	LIST_REMOVE(s, entry);
 	service_release(s->svc, &s->slot);
-	loop_defer_free(s, free);
+	loop_defer_free(&s->dead, s, free);
 }
 
 /* Arms the watch for what the session waits for now; false when it cannot

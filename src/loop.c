@@ -1,12 +1,15 @@
 /*
  * loop.c: the event loop behind a handful of functions. File descriptors are
  * watched with epoll, signals arrive through a signalfd (handlers never run
- * in signal context), and timers live in a binary heap ordered by deadline
- * on the monotonic clock, so a thousand paused services cost one wakeup.
- * The heap's earliest deadline is kept in a timerfd, set again only when an
- * earlier one appears: epoll_wait() then always sleeps without a timeout of
- * its own, which would set and cancel a kernel timer each time the loop
- * sleeps (about 2 % of an echo round trip).
+ * in signal context), and timers live in a pairing heap ordered by
+ * deadline on the monotonic clock, so a thousand paused services cost one
+ * wakeup. The heap's earliest deadline is kept in a timerfd, set again only
+ * when an earlier one appears: epoll_wait() then always sleeps without a
+ * timeout of its own, which would set and cancel a kernel timer each time
+ * the loop sleeps (about 2 % of an echo round trip). Timers and deferred
+ * frees are linked through their owners' own records, so arming a timer or
+ * ending a session never allocates: nothing on the connection path can
+ * fail for want of memory here.
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,17 +31,11 @@ static struct watch loop_sigwatch;
 static loop_signal_fn *loop_sigfn;
 static int loop_tfd = -1;
 static struct watch loop_tfdwatch;
-static uint64_t loop_tfd_when; /* the deadline the timerfd is set to; 0 none */
-static struct timer **loop_heap;
-static size_t loop_nheap, loop_capheap;
+static uint64_t loop_tfd_when;  /* the deadline the timerfd is set to; 0 none */
+static struct timer *loop_root; /* the pairing heap: its earliest timer */
 static bool loop_stopping;
-
-struct deferred {
-	void *p;
-	void (*fn)(void *);
-};
-static struct deferred *loop_deferred;
-static size_t loop_ndeferred, loop_capdeferred;
+static struct loop_defer *loop_dead; /* deferred frees, oldest first */
+static struct loop_defer **loop_dead_tail = &loop_dead;
 
 uint64_t
 loop_now(void)
@@ -130,73 +127,92 @@ loop_unwatch(struct watch *w)
 
 /* ------------------------------------------------------------ timers */
 
-static void
-heap_swap(size_t a, size_t b)
+/*
+ * A pairing heap: each timer links to its leftmost child and its right
+ * sibling, and back to its left sibling or, for a leftmost child, its
+ * parent. Insertion is one comparison; taking or cancelling a timer melds
+ * its children in two passes.
+ */
+static struct timer *
+timer_meld(struct timer *a, struct timer *b)
 {
-	struct timer *t = loop_heap[a];
+	if (a == NULL)
+		return b;
+	if (b == NULL)
+		return a;
+	if (b->when < a->when) {
+		struct timer *t = a;
 
-	loop_heap[a] = loop_heap[b];
-	loop_heap[b] = t;
-	loop_heap[a]->slot = a + 1;
-	loop_heap[b]->slot = b + 1;
+		a = b;
+		b = t;
+	}
+	b->prev = a;
+	b->next = a->child;
+	if (a->child != NULL)
+		a->child->prev = b;
+	a->child = b;
+	a->next = a->prev = NULL;
+	return a;
 }
 
-static void
-heap_up(size_t i)
+/* Melds a list of siblings into one heap: pairs left to right, then the
+ * pairs right to left. */
+static struct timer *
+timer_merge_pairs(struct timer *first)
 {
-	while (i > 0 && loop_heap[(i - 1) / 2]->when > loop_heap[i]->when) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
+	struct timer *pairs = NULL, *heap = NULL;
 
-static void
-heap_down(size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+	while (first != NULL) {
+		struct timer *a = first, *b = a->next;
 
-		if (l < loop_nheap && loop_heap[l]->when < loop_heap[m]->when)
-			m = l;
-		if (r < loop_nheap && loop_heap[r]->when < loop_heap[m]->when)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(i, m);
-		i = m;
+		first = b != NULL ? b->next : NULL;
+		a->next = a->prev = NULL;
+		if (b != NULL)
+			b->next = b->prev = NULL;
+		a = timer_meld(a, b);
+		a->next = pairs; /* a stack, so the second pass runs backwards */
+		pairs = a;
 	}
+	while (pairs != NULL) {
+		struct timer *a = pairs;
+
+		pairs = a->next;
+		a->next = NULL;
+		heap = timer_meld(heap, a);
+	}
+	return heap;
 }
 
 void
 loop_timer_cancel(struct timer *t)
 {
-	size_t i;
+	struct timer *rest;
 
-	if (t->slot == 0)
+	if (!t->pending)
 		return;
-	i = t->slot - 1;
-	t->slot = 0;
-	loop_nheap--;
-	if (i == loop_nheap)
-		return;
-	loop_heap[i] = loop_heap[loop_nheap];
-	loop_heap[i]->slot = i + 1;
-	heap_up(i);
-	heap_down(loop_heap[i]->slot - 1);
+	t->pending = false;
+	rest = timer_merge_pairs(t->child);
+	if (t == loop_root) {
+		loop_root = rest;
+	} else {
+		if (t->prev->child == t)
+			t->prev->child = t->next;
+		else
+			t->prev->next = t->next;
+		if (t->next != NULL)
+			t->next->prev = t->prev;
+		loop_root = timer_meld(loop_root, rest);
+	}
+	t->child = t->next = t->prev = NULL;
 }
 
 void
 loop_timer_set(struct timer *t, uint64_t ms)
 {
 	loop_timer_cancel(t);
-	if (loop_nheap == loop_capheap) {
-		loop_capheap = loop_capheap ? loop_capheap * 2 : 64;
-		loop_heap = mem_realloc(loop_heap, loop_capheap * sizeof(*loop_heap));
-	}
 	t->when = loop_now() + ms;
-	loop_heap[loop_nheap] = t;
-	t->slot = ++loop_nheap;
-	heap_up(loop_nheap - 1);
+	t->pending = true;
+	loop_root = timer_meld(loop_root, t);
 }
 
 /* How long epoll_wait may sleep: -1 when the timerfd will wake it. A
@@ -207,10 +223,10 @@ loop_timeout(void)
 {
 	uint64_t now, when;
 
-	if (loop_nheap == 0)
+	if (loop_root == NULL)
 		return -1;
 	now = loop_now();
-	when = loop_heap[0]->when;
+	when = loop_root->when;
 	if (when <= now)
 		return 0;
 	if (loop_tfd >= 0 && loop_tfd_when != 0 && loop_tfd_when <= when)
@@ -233,8 +249,8 @@ loop_expire(void)
 {
 	uint64_t now = loop_now();
 
-	while (loop_nheap > 0 && loop_heap[0]->when <= now) {
-		struct timer *t = loop_heap[0];
+	while (loop_root != NULL && loop_root->when <= now) {
+		struct timer *t = loop_root;
 
 		loop_timer_cancel(t);
 		t->fn(t->arg);
@@ -244,25 +260,27 @@ loop_expire(void)
 /* ------------------------------------------------------------ running */
 
 void
-loop_defer_free(void *p, void (*fn)(void *))
+loop_defer_free(struct loop_defer *d, void *p, void (*fn)(void *))
 {
-	if (loop_ndeferred == loop_capdeferred) {
-		loop_capdeferred = loop_capdeferred ? loop_capdeferred * 2 : 32;
-		loop_deferred =
-		    mem_realloc(loop_deferred, loop_capdeferred * sizeof(*loop_deferred));
-	}
-	loop_deferred[loop_ndeferred].p = p;
-	loop_deferred[loop_ndeferred].fn = fn;
-	loop_ndeferred++;
+	d->p = p;
+	d->fn = fn;
+	d->next = NULL;
+	*loop_dead_tail = d;
+	loop_dead_tail = &d->next;
 }
 
 static void
 loop_free_deferred(void)
 {
 	/* A free function may defer more; take them in order. */
-	for (size_t i = 0; i < loop_ndeferred; i++)
-		loop_deferred[i].fn(loop_deferred[i].p);
-	loop_ndeferred = 0;
+	while (loop_dead != NULL) {
+		struct loop_defer *d = loop_dead;
+
+		loop_dead = d->next;
+		if (loop_dead == NULL)
+			loop_dead_tail = &loop_dead;
+		d->fn(d->p);
+	}
 }
 
 void
@@ -299,12 +317,7 @@ void
 loop_end(void)
 {
 	loop_free_deferred();
-	free(loop_deferred);
-	loop_deferred = NULL;
-	loop_capdeferred = 0;
-	free(loop_heap);
-	loop_heap = NULL;
-	loop_nheap = loop_capheap = 0;
+	loop_root = NULL;
 	if (loop_sigfd >= 0)
 		close(loop_sigfd);
 	if (loop_tfd >= 0)
@@ -314,4 +327,6 @@ loop_end(void)
 	if (loop_epfd >= 0)
 		close(loop_epfd);
 	loop_sigfd = loop_epfd = -1;
+	/* Their epoll set is gone with it: a later loop_init adds them anew. */
+	loop_sigwatch.armed = loop_tfdwatch.armed = false;
 }

@@ -164,11 +164,21 @@ struct watch {
 	bool armed;
 };
 
+/* A timer; the owner embeds it and keeps it alive while pending. */
 struct timer {
 	uint64_t when; /* loop_now() milliseconds */
-	size_t slot;   /* heap index + 1; 0 when not pending */
 	void (*fn)(void *arg);
 	void *arg;
+	bool pending;
+	struct timer *child, *next, *prev; /* loop.c's heap links */
+};
+
+/* A free put off to the end of the round of events; the owner embeds it in
+ * the record to be freed. */
+struct loop_defer {
+	void *p;
+	void (*fn)(void *);
+	struct loop_defer *next;
 };
 
 typedef void loop_signal_fn(int signo);
@@ -182,7 +192,7 @@ void loop_end(void);     /* frees what the loop holds (exit) */
 uint64_t loop_now(void); /* monotonic milliseconds */
 /* Frees p after the current round of events, when no handler of the round
  * can still look at it. */
-void loop_defer_free(void *p, void (*freefn)(void *));
+void loop_defer_free(struct loop_defer *, void *p, void (*freefn)(void *));
 void loop_timer_set(struct timer *, uint64_t ms);
 void loop_timer_cancel(struct timer *);
 
@@ -262,8 +272,9 @@ struct svc {
 	uint64_t emfile_said; /* when EMFILE was last logged */
 	uint64_t fail_when;   /* builtin datagrams: the last FAIL line */
 	union sockaddr_in46 fail_peer;
-	bool mark;    /* reload: still in the new config */
-	bool removed; /* closed; freed when its last child is gone */
+	struct loop_defer dead; /* freed at the end of a round (reload) */
+	bool mark;              /* reload: still in the new config */
+	bool removed;           /* closed; freed when its last child is gone */
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
@@ -509,8 +520,12 @@ struct child {
 	LIST_ENTRY(child) chain; /* hash chain */
 };
 
-/* Records a started server; takes its place in svc's counts. */
-struct child *child_add(pid_t, struct svc *, const struct peer *);
+/* A record for a server about to start, allocated before the fork so
+ * that a started server can always be recorded; NULL when out of memory. */
+struct child *child_new(void);
+/* Records a started server in c (from child_new); takes its place in
+ * svc's counts. */
+void child_add(struct child *c, pid_t, struct svc *, const struct peer *);
 struct child *child_find(pid_t);
 /* Kills the server's process group after ms (the timeout attribute). */
 void child_cap(struct child *, uint64_t ms);

@@ -56,6 +56,7 @@ struct relay {
 	uint64_t last; /* last traffic */
 	struct service_slot slot;
 	LIST_ENTRY(relay) entry;
+	struct loop_defer dead;
 };
 
 static LIST_HEAD(, relay) relays = LIST_HEAD_INITIALIZER(relays);
@@ -113,7 +114,7 @@ relay_end(struct relay *r, const char *why)
 		service_release(svc, &r->slot);
 	}
 	LIST_REMOVE(r, entry);
-	loop_defer_free(r, relay_free);
+	loop_defer_free(&r->dead, r, relay_free);
 }
 
 /* Moves what it can in one direction; false on a fatal error. */

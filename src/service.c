@@ -501,7 +501,7 @@ service_apply(struct config *cf)
 			child_orphan(o);
 		}
 		/* An event of this round may still name its listener. */
-		loop_defer_free(o, svc_free_deferred);
+		loop_defer_free(&o->dead, o, svc_free_deferred);
 	}
 	for (size_t i = 0; i < nlater; i++)
 		if (!svc_open(later[i], false))

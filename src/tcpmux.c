@@ -30,6 +30,7 @@ struct mux {
 	struct timer t;
 	struct service_slot slot;
 	LIST_ENTRY(mux) entry;
+	struct loop_defer dead;
 };
 
 static LIST_HEAD(, mux) muxes = LIST_HEAD_INITIALIZER(muxes);
@@ -49,7 +50,7 @@ mux_end(struct mux *m, bool close_fd)
 		client_close_gently(m->fd);
 	service_release(m->svc, &m->slot);
 	LIST_REMOVE(m, entry);
-	loop_defer_free(m, mux_free);
+	loop_defer_free(&m->dead, m, mux_free);
 }
 
 static void
