@@ -26,9 +26,14 @@ child_bucket(pid_t pid)
 }
 
 struct child *
-child_add(pid_t pid, struct svc *svc, const struct peer *peer)
+child_new(void)
 {
-	struct child *c = mem_calloc(1, sizeof(*c));
+	return calloc(1, sizeof(struct child));
+}
+
+void
+child_add(struct child *c, pid_t pid, struct svc *svc, const struct peer *peer)
+{
 	size_t b = child_bucket(pid);
 
 	c->pid = pid;
@@ -40,7 +45,6 @@ child_add(pid_t pid, struct svc *svc, const struct peer *peer)
 	LIST_INSERT_HEAD(&child_hash[b], c, chain);
 	child_n++;
 	service_take(svc, peer, &c->slot);
-	return c;
 }
 
 struct child *

@@ -417,13 +417,17 @@ client_spawn(struct client *c)
 {
 	struct svc *svc = c->svc;
 	const struct peer *peer = client_peer(c);
-	struct child *ch;
+	struct child *ch = child_new();
 	int exec_err;
-	pid_t pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, &exec_err);
+	pid_t pid;
 
-	if (pid < 0)
+	if (ch == NULL)
 		return false;
-	ch = child_add(pid, svc, peer);
+	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, &exec_err)) < 0) {
+		free(ch);
+		return false;
+	}
+	child_add(ch, pid, svc, peer);
 	if (svc->conf->timeout > 0)
 		child_cap(ch, (uint64_t)svc->conf->timeout * 1000);
 	if (exec_err != 0) {

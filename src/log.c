@@ -199,10 +199,19 @@ log_file_get(const char *path)
 		if (strcmp(log_files[i].path, path) == 0)
 			lf = &log_files[i];
 	if (lf == NULL) {
-		log_files = mem_realloc(log_files, (log_nfiles + 1) * sizeof(*log_files));
+		/* Met on a service's first line: out of memory loses the line,
+		 * not the daemon. */
+		struct logfile *v = realloc(log_files, (log_nfiles + 1) * sizeof(*log_files));
+		char *p;
+
+		if (v == NULL)
+			return NULL;
+		log_files = v;
+		if ((p = strdup(path)) == NULL)
+			return NULL;
 		lf = &log_files[log_nfiles++];
 		memset(lf, 0, sizeof(*lf));
-		lf->path = mem_strdup(path);
+		lf->path = p;
 		lf->fd = -1;
 	}
 	if (lf->fd < 0) {
