@@ -328,8 +328,9 @@ void service_release(struct svc *, struct service_slot *);
 void service_close_sessions(const struct svc *);
 
 /* Builds the services of cf, reusing the listeners of old services with the
- * same key; returns 0, or -1 when a listener cannot be opened (the old
- * services then stay as they were). */
+ * same key, and puts them in force: cf is in force afterwards in every
+ * case. Returns 0, or -1 when some listener could not be opened; those
+ * services stay in the list without one (status: down). */
 int service_apply(struct config *cf);
 void service_pause(struct svc *, unsigned why);
 void service_resume(struct svc *, unsigned why);
