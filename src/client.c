@@ -29,7 +29,6 @@
 #define RETRY_MS 1000
 #define RETRY_MAX 5
 #define LOOKUP_MS 10000 /* the longest a client waits for its name */
-#define IDENT_MS 30000  /* RFC 1413 queries, as xinetd */
 
 /* What a phase did with the client. */
 enum client_step {
@@ -148,7 +147,7 @@ client_userid(const struct svc *svc, int conn, const struct peer *peer)
 		return;
 	l->svc = svc;
 	snprintf(l->id, sizeof(l->id), "%s", svc->conf->id);
-	if (ident_start(peer, &local, IDENT_MS, client_userid_done, l) == NULL)
+	if (ident_start(peer, &local, IDENT_TIMEOUT_MS, client_userid_done, l) == NULL)
 		free(l);
 }
 
@@ -249,6 +248,8 @@ client_free(struct client *c)
 	resolve_cancel(c->rq);
 	ident_cancel(c->id);
 	loop_timer_cancel(&c->t);
+	if (c->holds_slot)
+		service_release(c->svc, &c->slot);
 	if (c->holds_service)
 		service_resume(c->svc, PAUSE_LOOKUP);
 	free(c);
@@ -287,6 +288,12 @@ client_checks(struct client *c)
 	struct guard_trace t;
 	const struct guard_step *st;
 
+	/* A parked client is counted in its service's limits; it is
+	 * checked again as one that does not run yet. */
+	if (c->holds_slot) {
+		service_release(c->svc, &c->slot);
+		c->holds_slot = false;
+	}
 	client_guard_input(&in, c->svc, client_peer(c));
 	in.name_known = c->name_known;
 	in.name = c->has_name ? c->name : NULL;
@@ -361,6 +368,13 @@ client_name_timeout(void *arg)
 static bool
 client_checks_wait(struct client *c)
 {
+	/* While it waits, the client counts against instances and
+	 * per_source like a server: a flood of clients that wait cannot
+	 * outgrow the service. */
+	if (c->fd >= 0 && !c->holds_slot) {
+		service_take(c->svc, &c->peer, &c->slot);
+		c->holds_slot = true;
+	}
 	if (c->need_name && !c->name_known && c->rq == NULL) {
 		if ((c->rq = resolve_peer(&c->peer, client_name_done, c)) == NULL)
 			c->name_known = true;
@@ -377,7 +391,8 @@ client_checks_wait(struct client *c)
 		c->ident_known = true;
 		if (getsockname(c->fd, (struct sockaddr *)&local.sa, &local.len) == 0) {
 			peer_normalize(&local);
-			c->id = ident_start(&c->peer, &local, IDENT_MS, client_ident_done, c);
+			c->id =
+			    ident_start(&c->peer, &local, IDENT_TIMEOUT_MS, client_ident_done, c);
 			c->ident_known = c->id == NULL;
 		}
 	}

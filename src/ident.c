@@ -3,7 +3,8 @@
  * It connects from the address the client reached to the client's port
  * 113, asks about the connection and waits for one line, all non-blocking
  * and bounded by a timeout, so USERID logging and IDONLY never stall other
- * clients.
+ * clients. Lookups in flight are capped, in all and per client address,
+ * so a flood of connections cannot turn into a flood of descriptors.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,8 +29,34 @@ struct ident {
 	char reply[IDENT_REPLY_MAX + 1];
 	size_t rlen;
 	bool done;
+	struct srckey key; /* the client's address, as counted */
 	struct loop_defer dead;
 };
+
+static size_t ident_inflight;
+static struct srccount *ident_sources; /* lookups in flight per address */
+
+void
+ident_init(void)
+{
+	if (ident_sources == NULL)
+		ident_sources = limits_count_new(IDENT_MAX);
+}
+
+void
+ident_end(void)
+{
+	limits_count_free(ident_sources);
+	ident_sources = NULL;
+}
+
+/* A lookup is over: its place in the caps is free again. */
+static void
+ident_release(struct ident *id)
+{
+	ident_inflight--;
+	limits_count_dec(ident_sources, &id->key);
+}
 
 static void
 ident_free(void *p)
@@ -47,6 +74,7 @@ ident_finish(struct ident *id, const char *user, const char *reason)
 	loop_timer_cancel(&id->t);
 	close(id->w.fd);
 	id->w.fd = -1;
+	ident_release(id);
 	id->fn(id->arg, user, reason);
 	loop_defer_free(&id->dead, id, ident_free);
 }
@@ -122,11 +150,17 @@ struct ident *
 ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms, ident_fn *fn,
     void *arg)
 {
-	struct ident *id = calloc(1, sizeof(*id));
+	struct ident *id;
 	struct peer src = *local, dst = *remote;
-	int fd;
+	struct srckey key;
+	int family, fd;
+	const uint8_t *addr = peer_bytes(remote, &family);
 
-	if (id == NULL)
+	limits_srckey(&key, family, addr, 32, 128);
+	if (ident_sources == NULL || ident_inflight >= IDENT_MAX ||
+	    limits_count_get(ident_sources, &key) >= IDENT_PER_SOURCE)
+		return NULL;
+	if ((id = calloc(1, sizeof(*id))) == NULL)
 		return NULL;
 	fd = socket(peer_family(&dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -159,6 +193,9 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 		free(id);
 		return NULL;
 	}
+	id->key = key;
+	limits_count_inc(ident_sources, &key);
+	ident_inflight++;
 	loop_timer_set(&id->t, timeout_ms);
 	return id;
 }
@@ -172,5 +209,6 @@ ident_cancel(struct ident *id)
 	loop_unwatch(&id->w);
 	loop_timer_cancel(&id->t);
 	close(id->w.fd);
+	ident_release(id);
 	loop_defer_free(&id->dead, id, ident_free);
 }

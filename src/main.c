@@ -475,6 +475,7 @@ serve(void)
 	sigaddset(&sigs, SIGQUIT);
 	if (loop_init(&sigs, on_signal) != 0)
 		fatal("event loop");
+	ident_init();
 
 	if (service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
@@ -497,6 +498,7 @@ serve(void)
 	guard_end();
 	child_free_all();
 	resolve_end();
+	ident_end();
 	loop_end();
 	if (opts.pidfile != NULL)
 		unlink(opts.pidfile);

@@ -237,6 +237,15 @@ void resolve_end(void);
  * receiving response", "bad response"). */
 typedef void ident_fn(void *arg, const char *userid, const char *reason);
 struct ident;
+#define IDENT_MAX 128      /* lookups in flight, all clients */
+#define IDENT_PER_SOURCE 4 /* lookups in flight for one client address */
+#define IDENT_TIMEOUT_MS 5000
+/* Sets up and frees the caps' table (start-up, exit). */
+void ident_init(void);
+void ident_end(void);
+/* Asks remote's ident server about the connection from remote to local;
+ * fn is called from the loop. NULL when the lookup cannot start: a cap is
+ * reached, or no socket (the caller counts it as no answer). */
 struct ident *ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms,
     ident_fn *, void *arg);
 void ident_cancel(struct ident *);
@@ -457,10 +466,12 @@ struct client {
 	uint8_t phase;      /* client.c's enum client_phase */
 	bool heap;          /* parked: on svc->waiting, freed when done */
 	bool holds_service; /* paused the service (PAUSE_LOOKUP) while parked */
-	const char *why;    /* reason word of a refusal or failure */
-	bool arrived;       /* decided once: the rates have counted it */
-	bool need_name;     /* the checks wait for the reverse name */
-	bool need_ident;    /* ... and for the ident answer (IDONLY) */
+	bool holds_slot;    /* counted in the service's limits while parked */
+	struct service_slot slot;
+	const char *why; /* reason word of a refusal or failure */
+	bool arrived;    /* decided once: the rates have counted it */
+	bool need_name;  /* the checks wait for the reverse name */
+	bool need_ident; /* ... and for the ident answer (IDONLY) */
 	bool name_known;
 	bool has_name;
 	bool ident_known;

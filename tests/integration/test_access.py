@@ -673,23 +673,88 @@ class IdentTest(PorterTest):
         self.assertEqual(self.identd.bad, [])
 
 
-    def test_held_clients_are_checked_again(self):
-        # Two clients arrive while nothing runs and wait for their ident
-        # answers; by the time the answers come, one server fills
-        # instances = 1, so the other is refused, not a second server.
+    def test_waiting_clients_count_against_instances(self):
+        # A client waiting for its ident answer holds its place in the
+        # service's limits: with instances = 1 a second client is refused
+        # at once, not served as a second server when the answers come.
         d = self.start(spawn_service("held", "{PORT0}", "flags = IDONLY\n\tinstances = 1",
                                      server="%s/slow" % HELPERS, args="30000",
                                      log_success="PID HOST USERID"))
         self.identd.gate.clear()
         a = d.connect(d.port, source="127.0.0.9")
         self.addCleanup(a.close)
+        wait_for(lambda: self.identd.count() == 1, what="the first ident query")
         b = d.connect(d.port, source="127.0.0.9")
         self.addCleanup(b.close)
-        wait_for(lambda: self.identd.count() == 2, what="both ident queries")
+        d.wait_log(LOG + r"FAIL: held service_limit from=127\.0\.0\.9$")
+        self.assertEqual(recv_all(b), b"")
+        self.assertEqual(self.identd.count(), 1)
         self.identd.gate.set()
         d.wait_log(LOG + r"START: held pid=\d+ from=127\.0\.0\.9$")
-        d.wait_log(LOG + r"FAIL: held service_limit from=127\.0\.0\.9$")
         self.assertEqual(d.count_log(r"START: held "), 1)
+
+
+class SilentIdentd:
+    """An ident server on every loopback address that takes connections
+    and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("0.0.0.0", 113))
+        self.sock.listen(1024)
+        self.held = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(c)
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+        for c in self.held:
+            c.close()
+
+
+class IdentFloodTest(PorterTest):
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root (an ident server on port 113)")
+        self.identd = SilentIdentd()
+        self.addCleanup(self.identd.close)
+
+    def test_flood_of_lookups_is_bounded(self):
+        # 600 clients from 200 addresses, each logged with USERID, while
+        # the ident server never answers: the lookups in flight stay under
+        # their cap, so porterd's descriptors stay bounded and another
+        # service keeps answering.
+        daytime = ("\ttype = INTERNAL UNLISTED\n\tsocket_type = stream\n\twait = no\n"
+                   "\tbind = 127.0.0.1\n")
+        d = self.start("service daytime\n{{\n" + daytime + "\tport = {PORT0}\n"
+                       "\tlog_on_success = HOST USERID\n}}\n"
+                       "service daytime\n{{\n\tid = probe\n" + daytime +
+                       "\tport = {PORT1}\n}}\n")
+        pid = d.proc.pid
+        base = len(os.listdir("/proc/%d/fd" % pid))
+        most = base
+        for i in range(600):
+            src = "127.0.%d.%d" % (1 + i // 250, 1 + i % 200)
+            self.assertNotEqual(ask(d, d.port, src), b"")
+            if i % 50 == 0:
+                most = max(most, len(os.listdir("/proc/%d/fd" % pid)))
+                self.assertNotEqual(ask(d, d.ports[1], "127.0.0.1"), b"")
+        most = max(most, len(os.listdir("/proc/%d/fd" % pid)))
+        self.assertLessEqual(most, base + 128 + 8, "descriptors grew with the lookups")
+        # The cap was what held them back: lookups did start.
+        wait_for(lambda: len(self.identd.held) >= 100, what="ident lookups")
+        self.assertNotEqual(ask(d, d.ports[1], "127.0.0.1"), b"")
 
 
 class JsonLogTest(PorterTest):
