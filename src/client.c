@@ -260,21 +260,24 @@ client_free(struct client *c)
 static void client_run(struct client *);
 
 /* Decides on a client with guard.c and counts it in the rates; the
- * refusal, or NULL. A client over the cps pauses the service. */
+ * refusal, or NULL. The client that reaches the cps pauses the service. */
 static const struct guard_step *
 client_decide(struct svc *svc, struct guard_input *in, unsigned flags, struct guard_trace *t)
 {
 	const struct guard_step *st;
 
+	const struct service_config *s = svc->conf;
+
 	guard_eval(in, flags, t);
 	if (!(flags & GUARD_ARRIVED))
 		guard_commit(svc, in, t);
 	st = guard_refusal(t);
-	if (st != NULL && st->check == GUARD_CPS) {
-		const struct service_config *s = svc->conf;
-
-		log_warnx("%s: more than %u connections per second; pausing the service for %u s",
-		    s->id, s->cps_rate, s->cps_wait);
+	/* The client that reaches the rate is served; the next ones wait in
+	 * the kernel's queue while the service pauses. */
+	if (s->cps_rate > 0 && !(svc->pause_why & PAUSE_CPS) &&
+	    limits_cps_count(&svc->cps, in->now) >= s->cps_rate) {
+		log_warnx("%s: %u connections in one second; pausing the service for %u s", s->id,
+		    s->cps_rate, s->cps_wait);
 		client_pause(svc, PAUSE_CPS, (uint64_t)s->cps_wait * 1000);
 		memset(&svc->cps, 0, sizeof(svc->cps));
 	}
@@ -733,7 +736,7 @@ client_accept(struct svc *svc)
 		peer_normalize(&peer);
 		client_start(svc, conn, &peer);
 		if (svc->paused)
-			return; /* cps: the rest wait in the backlog */
+			return; /* cps: the rest wait in the kernel's queue */
 	}
 }
 

@@ -23,10 +23,10 @@ static const struct {
 	const char *reason; /* xinetd's word in the FAIL line */
 } guard_checks[GUARD_NCHECKS] = {
 	[GUARD_SENSOR] = { "sensor", "address" },
-	[GUARD_CPS] = { "cps", "connections per second" },
 	[GUARD_LOAD] = { "max_load", "load" },
 	[GUARD_TIME] = { "access_times", "time" },
 	[GUARD_ACCESS] = { "access", "address" },
+	[GUARD_CPS] = { "cps", "connections per second" },
 	[GUARD_INSTANCES] = { "instances", "service_limit" },
 	[GUARD_PER_SOURCE] = { "per_source", "per_source_limit" },
 	[GUARD_PROCESSES] = { "process_limit", "process_limit" },
@@ -168,11 +168,6 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 		        GUARD_PASS,
 		    0, 0);
 	GUARD_STOP();
-	/* Rates count arrivals: a client decided after a wait was counted
-	 * when it arrived. */
-	if (s->cps_rate > 0 && !(flags & GUARD_ARRIVED))
-		guard_limit(t, GUARD_CPS, limits_cps_count(&svc->cps, in->now), s->cps_rate);
-	GUARD_STOP();
 	if (s->max_load > 0)
 		guard_limit(t, GUARD_LOAD, in->load, s->max_load);
 	GUARD_STOP();
@@ -197,6 +192,13 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 		    0, 0);
 	} else
 		guard_step(t, GUARD_ACCESS, GUARD_PASS, 0, 0);
+	GUARD_STOP();
+	/* cps counts the clients the access rules let in, once, when they
+	 * arrive. The service pauses when the count reaches the rate, so a
+	 * client from the listener never finds it over; one that comes
+	 * another way (through tcpmux) is refused then. */
+	if (s->cps_rate > 0 && !(flags & GUARD_ARRIVED))
+		guard_limit(t, GUARD_CPS, limits_cps_count(&svc->cps, in->now), s->cps_rate);
 	GUARD_STOP();
 	if (guard_counted(svc)) {
 		guard_limit(t, GUARD_INSTANCES, svc->running,

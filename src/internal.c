@@ -546,7 +546,8 @@ internal_dgram(struct svc *svc)
 
 	if (b != NULL && b->kind == IB_CHARGEN)
 		internal_ring_init();
-	for (int i = 0; i < INTERNAL_DGRAM_BATCH; i++) {
+	/* cps pauses the service: what comes next waits in the socket. */
+	for (int i = 0; i < INTERNAL_DGRAM_BATCH && !svc->paused; i++) {
 		union sockaddr_in46 ss; /* as received: the answer goes there */
 		socklen_t sslen = sizeof(ss);
 		const void *reply;

@@ -361,10 +361,10 @@ bool service_set_disabled(struct svc *, bool disabled);
 /* The checks in the order the connection path makes them, cheapest first. */
 enum guard_check {
 	GUARD_SENSOR,      /* the SENSOR deny list */
-	GUARD_CPS,         /* cps: connections per second to the service */
 	GUARD_LOAD,        /* max_load */
 	GUARD_TIME,        /* access_times */
 	GUARD_ACCESS,      /* only_from and no_access, with the name when needed */
+	GUARD_CPS,         /* cps: clients let in this second */
 	GUARD_INSTANCES,   /* instances */
 	GUARD_PER_SOURCE,  /* per_source */
 	GUARD_PROCESSES,   /* -limit: servers at once, all services */

@@ -110,10 +110,10 @@ fx_source_slot(struct fixture *f)
 
 static const enum guard_check order[] = {
 	GUARD_SENSOR,
-	GUARD_CPS,
 	GUARD_LOAD,
 	GUARD_TIME,
 	GUARD_ACCESS,
+	GUARD_CPS,
 	GUARD_INSTANCES,
 	GUARD_PER_SOURCE,
 	GUARD_PROCESSES,
@@ -416,6 +416,29 @@ test_arrived_skips_rates(void **state)
 	fx_free(&f);
 }
 
+/* cps counts only the clients that the access rules let in. */
+static void
+test_cps_counts_admitted_clients(void **state)
+{
+	struct fixture f;
+	struct guard_trace t;
+
+	(void)state;
+	fx_init(&f, "10.9.2.3");
+	fx_all_checks(&f);
+	for (int i = 0; i < 20; i++) {
+		guard_eval(&f.in, 0, &t);
+		assert_int_equal(guard_refusal(&t)->check, GUARD_ACCESS);
+		guard_commit(&f.svc, &f.in, &t);
+	}
+	assert_int_equal(limits_cps_count(&f.svc.cps, f.in.now), 0);
+	f.addr[1] = 1; /* 10.1.2.3: let in */
+	guard_eval(&f.in, 0, &t);
+	guard_commit(&f.svc, &f.in, &t);
+	assert_int_equal(limits_cps_count(&f.svc.cps, f.in.now), 1);
+	fx_free(&f);
+}
+
 /* guard_commit counts the client in the rates its trace went through,
  * and guard_eval itself changes nothing. */
 static void
@@ -460,10 +483,10 @@ test_describe_words(void **state)
 	guard_describe(&f.in, &t.step[0], detail, sizeof(detail), rule, sizeof(rule));
 	assert_string_equal(detail, "listed: a SENSOR service saw this address");
 	assert_string_equal(rule, "sensor list");
-	guard_describe(&f.in, &t.step[3], detail, sizeof(detail), rule, sizeof(rule));
+	guard_describe(&f.in, &t.step[2], detail, sizeof(detail), rule, sizeof(rule));
 	assert_string_equal(detail, "20:05 is outside 08:00-18:00");
 	assert_string_equal(rule, "access_times 08:00-18:00");
-	guard_describe(&f.in, &t.step[4], detail, sizeof(detail), rule, sizeof(rule));
+	guard_describe(&f.in, &t.step[3], detail, sizeof(detail), rule, sizeof(rule));
 	assert_string_equal(detail, "no_access 10.9.0.0/16 (denied)");
 	assert_string_equal(rule, "no_access 10.9.0.0/16");
 	assert_string_equal(guard_name(GUARD_LOAD), "max_load");
@@ -482,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_per_source_reached_refuses),
 		cmocka_unit_test(test_name_rules_wait_then_decide),
 		cmocka_unit_test(test_arrived_skips_rates),
+		cmocka_unit_test(test_cps_counts_admitted_clients),
 		cmocka_unit_test(test_eval_is_pure_commit_counts),
 		cmocka_unit_test(test_describe_words),
 	};
