@@ -300,6 +300,7 @@ client_checks(struct client *c)
 	client_guard_input(&in, c->svc, client_peer(c));
 	in.name_known = c->name_known;
 	in.name = c->has_name ? c->name : NULL;
+	in.name_failed = c->name_failed;
 	in.ident_known = c->ident_known;
 	in.userid = c->has_userid ? c->userid : NULL;
 	st = client_decide(c->svc, &in, c->arrived ? GUARD_ARRIVED : 0, &t);
@@ -318,12 +319,13 @@ client_checks(struct client *c)
 }
 
 static void
-client_name_done(void *arg, const char *name)
+client_name_done(void *arg, enum resolve_status status, const char *name)
 {
 	struct client *c = arg;
 
 	c->rq = NULL;
 	c->name_known = true;
+	c->name_failed = status == RESOLVE_FAILED;
 	if (name != NULL) {
 		c->has_name = true;
 		snprintf(c->name, sizeof(c->name), "%s", name);
@@ -358,10 +360,11 @@ client_name_timeout(void *arg)
 {
 	struct client *c = arg;
 
-	/* No answer in time counts as no name. */
+	/* No answer in time: a name rule that applies denies. */
 	resolve_cancel(c->rq);
 	c->rq = NULL;
 	c->name_known = true;
+	c->name_failed = true;
 	if (c->id == NULL)
 		client_run(c);
 }
@@ -380,7 +383,7 @@ client_checks_wait(struct client *c)
 	}
 	if (c->need_name && !c->name_known && c->rq == NULL) {
 		if ((c->rq = resolve_peer(&c->peer, client_name_done, c)) == NULL)
-			c->name_known = true;
+			c->name_known = c->name_failed = true;
 		else {
 			c->t.fn = client_name_timeout;
 			c->t.arg = c;
@@ -647,9 +650,10 @@ client_datagram(struct svc *svc, const struct peer *peer, bool reflected)
 	const struct guard_step *st;
 
 	client_guard_input(&in, svc, peer);
-	/* A builtin answers at once: a name rule it cannot wait for sees
-	 * no name. */
+	/* A builtin answers at once: a name rule it cannot wait for is
+	 * unknown, and denies. */
 	in.name_known = true;
+	in.name_failed = true;
 	if ((st = client_decide(svc, &in, 0, &t)) != NULL) {
 		uint64_t now = loop_now();
 

@@ -181,8 +181,12 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 	if (svc->acl != NULL && in->addr != NULL) {
 		enum acl_verdict v = acl_check(svc->acl, in->family, in->addr, NULL, 0);
 
+		/* A name rule applies and the lookup failed: what it would
+		 * have said is unknown, so it denies. */
 		if (v == ACL_NEED_NAME && in->name_known)
-			v = acl_check_name(svc->acl, in->family, in->addr, in->name, NULL, 0);
+			v = in->name_failed ?
+			    ACL_DENY :
+			    acl_check_name(svc->acl, in->family, in->addr, in->name, NULL, 0);
 		if (v == ACL_NEED_NAME)
 			t->wait_name = true;
 		guard_step(t, GUARD_ACCESS,
@@ -325,8 +329,14 @@ guard_describe(const struct guard_input *in, const struct guard_step *st, char *
 			break;
 		}
 		if (acl_check(svc->acl, in->family, in->addr, buf, sizeof(buf)) == ACL_NEED_NAME &&
-		    in->name_known)
-			acl_check_name(svc->acl, in->family, in->addr, in->name, buf, sizeof(buf));
+		    in->name_known) {
+			if (in->name_failed)
+				snprintf(buf, sizeof(buf),
+				    "host name needed, and the lookup failed");
+			else
+				acl_check_name(svc->acl, in->family, in->addr, in->name, buf,
+				    sizeof(buf));
+		}
 		if (st->verdict == GUARD_WAIT)
 			snprintf(detail, dlen, "%s", buf);
 		else

@@ -220,8 +220,14 @@ const uint8_t *peer_bytes(const struct peer *, int *family);
 
 /* ------------------------------------------------------------ resolve.c */
 
-/* name: the reverse-DNS name in lower case, or NULL when there is none. */
-typedef void resolve_fn(void *arg, const char *name);
+enum resolve_status {
+	RESOLVE_NAME,   /* a forward-confirmed name */
+	RESOLVE_NONE,   /* no name, or one whose addresses are not the client's */
+	RESOLVE_FAILED, /* the resolver did not answer */
+};
+/* name: the reverse-DNS name in lower case when status is RESOLVE_NAME,
+ * else NULL. */
+typedef void resolve_fn(void *arg, enum resolve_status, const char *name);
 struct rquery;
 /* Starts a reverse lookup of peer; fn is called from the loop. NULL when
  * the lookup cannot be queued (the caller treats the client as nameless). */
@@ -386,6 +392,7 @@ struct guard_input {
 	const uint8_t *addr; /* de-mapped; NULL: no address (wait = yes stream) */
 	bool name_known;     /* name is the answer of the reverse lookup */
 	const char *name;    /* NULL: the address has no name */
+	bool name_failed;    /* the lookup failed: a name rule that applies denies */
 	bool ident_known;    /* userid is the answer of the ident server */
 	const char *userid;  /* NULL: no answer */
 	uint64_t now;        /* loop_now() */
@@ -474,6 +481,7 @@ struct client {
 	bool need_ident; /* ... and for the ident answer (IDONLY) */
 	bool name_known;
 	bool has_name;
+	bool name_failed;
 	bool ident_known;
 	bool has_userid;
 	int tries;         /* fork attempts */

@@ -2,8 +2,12 @@
  * resolve.c: reverse DNS without blocking the loop. A few worker threads
  * run getnameinfo() and hand results back through an eventfd the loop
  * watches, so host and .domain access rules cost the event loop nothing
- * while a resolver is slow. The queue is bounded; past it a lookup fails at
- * once and the client is treated as having no name.
+ * while a resolver is slow. A name counts only when it is forward-confirmed
+ * (double-reverse, as tcp_wrappers' PARANOID check): the name's own
+ * addresses must include the client's, or anyone who controls the reverse
+ * zone of their address could claim any name. The queue is bounded; past
+ * it a lookup fails at once, and a failed lookup is told apart from a
+ * client that has no name, so that the rules can fail closed.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -22,7 +26,7 @@
 struct rquery {
 	struct peer peer;
 	char name[NI_MAXHOST];
-	bool found;
+	enum resolve_status status;
 	resolve_fn *fn;
 	void *arg;
 	bool cancelled;
@@ -38,6 +42,38 @@ static bool resolve_stop;
 static pthread_t resolve_threads[RESOLVE_WORKERS];
 static int resolve_nthreads;
 static struct watch resolve_watch = { .fd = -1 };
+
+/* Whether one of name's addresses is the peer's. */
+static enum resolve_status
+resolve_confirm(const struct peer *peer, const char *name)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res, *ai;
+	int family, rc;
+	const uint8_t *want = peer_bytes(peer, &family);
+	enum resolve_status st = RESOLVE_NONE;
+
+	rc = getaddrinfo(name, NULL, &hints, &res);
+	if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY)
+		return RESOLVE_NONE;
+	if (rc != 0)
+		return RESOLVE_FAILED;
+	for (ai = res; ai != NULL && st == RESOLVE_NONE; ai = ai->ai_next) {
+		struct peer p = { .len = (socklen_t)ai->ai_addrlen };
+		int f;
+		const uint8_t *got;
+
+		if (ai->ai_addrlen > sizeof(p.sa))
+			continue;
+		memcpy(&p.sa, ai->ai_addr, ai->ai_addrlen);
+		peer_normalize(&p);
+		got = peer_bytes(&p, &f);
+		if (got != NULL && f == family && memcmp(got, want, f == AF_INET ? 4 : 16) == 0)
+			st = RESOLVE_NAME;
+	}
+	freeaddrinfo(res);
+	return st;
+}
 
 static void *
 resolve_worker(void *arg)
@@ -58,8 +94,18 @@ resolve_worker(void *arg)
 			resolve_todo_tail = &resolve_todo;
 		pthread_mutex_unlock(&resolve_mu);
 
-		q->found = getnameinfo((struct sockaddr *)&q->peer.sa, q->peer.len, q->name,
-		               sizeof(q->name), NULL, 0, NI_NAMEREQD) == 0;
+		switch (getnameinfo((struct sockaddr *)&q->peer.sa, q->peer.len, q->name,
+		    sizeof(q->name), NULL, 0, NI_NAMEREQD)) {
+		case 0:
+			q->status = resolve_confirm(&q->peer, q->name);
+			break;
+		case EAI_NONAME:
+			q->status = RESOLVE_NONE;
+			break;
+		default:
+			q->status = RESOLVE_FAILED;
+			break;
+		}
 
 		pthread_mutex_lock(&resolve_mu);
 		q->next = resolve_done;
@@ -95,7 +141,7 @@ resolve_ready(int fd, uint32_t events, void *arg)
 			for (char *c = q->name; *c != '\0'; c++)
 				if (*c >= 'A' && *c <= 'Z')
 					*c = (char)(*c - 'A' + 'a');
-			q->fn(q->arg, q->found ? q->name : NULL);
+			q->fn(q->arg, q->status, q->status == RESOLVE_NAME ? q->name : NULL);
 		}
 		free(q);
 	}

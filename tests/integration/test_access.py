@@ -155,12 +155,20 @@ class FakeIdentd:
 
 
 class FakeDNS:
-    """A DNS server on addr:53 (UDP) answering PTR queries from names;
-    the queries in held wait until gate is set; everything else gets
-    NXDOMAIN at once."""
+    """A DNS server on addr:53 (UDP) answering PTR queries from names, and
+    A queries for those names with the address their PTR is for (porterd
+    confirms a name forward), or with forward[name] when given; the
+    queries in held wait until gate is set; everything else gets NXDOMAIN
+    at once, but AAAA for a known name gets an empty answer."""
 
-    def __init__(self, addr, names, held=()):
+    def __init__(self, addr, names, held=(), forward=None):
         self.names = names
+        self.forward = {}
+        for ptr, name in names.items():
+            octets = ptr.split(".")[:4]
+            if ptr.endswith(".in-addr.arpa") and len(octets) == 4:
+                self.forward[name.lower()] = ".".join(reversed(octets))
+        self.forward.update(forward or {})
         self.held = set(held)
         self.gate = threading.Event()
         self.seen = []
@@ -191,7 +199,13 @@ class FakeDNS:
         with self.lock:
             self.seen.append(qname)
         name = self.names.get(qname) if qtype == 12 else None
-        if name is None:
+        if qtype == 1 and qname in self.forward:
+            rdata = socket.inet_aton(self.forward[qname])
+            out = (struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question +
+                   struct.pack("!HHHIH", 0xc00c, 1, 1, 60, len(rdata)) + rdata)
+        elif qtype == 28 and qname in self.forward:
+            out = struct.pack("!HHHHHH", qid, 0x8180, 1, 0, 0, 0) + question
+        elif name is None:
             out = struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
         else:
             rdata = self.encode(name)
@@ -518,6 +532,52 @@ class NameTest(PorterTest):
                 d.wait_log(LOG + r"FAIL: dom address from=%s" % q(src), count=before + 10)
             self.assertEqual(d.count_log(r"(START|FAIL): dom .*from=%s" % q(src)),
                              before + 10, src)
+
+
+    def etc_with_dns(self, dns_addr, resolv_options):
+        if not can_private_etc():
+            self.skipTest("needs root and mount namespaces (private /etc/hosts)")
+        tmp = tempfile.mkdtemp(prefix="porter-etc-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        hosts = os.path.join(tmp, "hosts")
+        resolv = os.path.join(tmp, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.8 liar.porter.test\n")
+        with open(resolv, "w") as f:
+            f.write("nameserver %s\noptions %s\n" % (dns_addr, resolv_options))
+        return private_etc({"/etc/hosts": hosts, "/etc/resolv.conf": resolv})
+
+    def test_names_are_forward_confirmed(self):
+        # 127.0.0.7's reverse zone says liar.porter.test, but that name is
+        # 127.0.0.8 (in /etc/hosts): the name is not the client's, so the
+        # client has none.
+        dns = FakeDNS("127.0.0.98", {"7.0.0.127.in-addr.arpa": "liar.porter.test",
+                                     "6.0.0.127.in-addr.arpa": "six.porter.test"})
+        self.addCleanup(dns.close)
+        d = self.start(spawn_service("dom", "{PORT0}", "only_from = .porter.test"),
+                       preexec=self.etc_with_dns("127.0.0.98", "timeout:5 attempts:1"))
+        dns.start()
+        self.assertEqual(ask(d, d.port, "127.0.0.7"), b"")
+        d.wait_log(LOG + r"FAIL: dom address from=127\.0\.0\.7$")
+        # A name whose forward lookup gives the client's address counts.
+        self.assertEqual(ask(d, d.port, "127.0.0.6"), b"ok\n")
+        d.wait_log(LOG + r"START: dom pid=\d+ from=127\.0\.0\.6$")
+
+    def test_failed_lookup_denies(self):
+        # no_access names a domain; 127.0.0.9's lookup never gets an
+        # answer (the resolver gives up after a second): what the rule
+        # would have said is unknown, so the client is refused, where a
+        # client whose address has no name at all is let in.
+        nine = "9.0.0.127.in-addr.arpa"
+        dns = FakeDNS("127.0.0.97", {nine: "nine.evil.test"}, held=[nine])
+        self.addCleanup(dns.close)
+        d = self.start(spawn_service("deny", "{PORT0}", "no_access = .evil.test"),
+                       preexec=self.etc_with_dns("127.0.0.97", "timeout:1 attempts:1"))
+        dns.start()
+        self.assertEqual(ask(d, d.port, "127.0.0.9"), b"")
+        d.wait_log(LOG + r"FAIL: deny address from=127\.0\.0\.9$")
+        self.assertEqual(ask(d, d.port, "127.0.0.5"), b"ok\n")
+        d.wait_log(LOG + r"START: deny pid=\d+ from=127\.0\.0\.5$")
 
 
 class TimesTest(PorterTest):
