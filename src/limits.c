@@ -296,6 +296,24 @@ limits_count_new(size_t max_sources)
 	return sc;
 }
 
+struct srccount *
+limits_count_grow(struct srccount *sc, size_t max_sources)
+{
+	struct srccount *bigger;
+
+	if (sc == NULL)
+		return limits_count_new(max_sources);
+	if (max_sources > LIMITS_MAX_ENTRIES)
+		max_sources = LIMITS_MAX_ENTRIES;
+	if (max_sources <= sc->tab.max)
+		return sc;
+	bigger = limits_count_new(max_sources);
+	for (size_t i = 0; i < sc->tab.n; i++)
+		limits_insert(&bigger->tab, &sc->tab.ent[i].key, sc->tab.ent[i].val);
+	limits_count_free(sc);
+	return bigger;
+}
+
 void
 limits_count_free(struct srccount *sc)
 {

@@ -62,6 +62,9 @@ void limits_srckey(struct srckey *, int family, const uint8_t *addr, int prefix4
 struct srccount;
 struct srccount *limits_count_new(size_t max_sources);
 void limits_count_free(struct srccount *);
+/* sc with room for max_sources, the counts kept (a new table when sc is
+ * NULL or smaller; sc itself otherwise). */
+struct srccount *limits_count_grow(struct srccount *, size_t max_sources);
 unsigned limits_count_get(const struct srccount *, const struct srckey *);
 /* false when the table is full (the caller refuses the client). */
 bool limits_count_inc(struct srccount *, const struct srckey *);

@@ -120,11 +120,13 @@ svc_guards(struct svc *svc)
 	if (conf_service_has(s, A_ONLY_FROM) || conf_service_has(s, A_NO_ACCESS))
 		svc->acl =
 		    acl_compile(&s->only_from, conf_service_has(s, A_ONLY_FROM), &s->no_access);
-	if (s->per_source != COUNT_UNLIMITED && svc->per_source == NULL)
-		svc->per_source =
-		    limits_count_new(s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
-		            (size_t)s->instances :
-		            SOURCES_MAX);
+	/* Sized for the instances; a reload that raises them grows the
+	 * table, keeping the slots running servers hold. */
+	if (s->per_source != COUNT_UNLIMITED)
+		svc->per_source = limits_count_grow(svc->per_source,
+		    s->instances != COUNT_UNLIMITED && s->instances < SOURCES_MAX ?
+		        (size_t)s->instances :
+		        SOURCES_MAX);
 	limits_rate_free(svc->src_rate);
 	svc->src_rate = NULL;
 	if (s->per_source_cps_rate > 0)

@@ -237,6 +237,24 @@ class LimitsTest(PorterTest):
         d.wait_log(r"EXIT: ps status=0 pid=\d+$", count=3)
         self.assertTrue(served_now(d.port, "127.0.0.2"))
 
+    def test_per_source_after_a_reload_raises_instances(self):
+        # The per-source table was sized for instances = 2 and kept that
+        # size when a reload raised them: a third source found it full and
+        # went uncounted, free to start any number of servers.
+        d = self.start(slow("grow", "PORT0", 30000, "instances = 2\n\tper_source = 1"))
+        first = [d.connect(d.port, source="127.0.0.%d" % i) for i in (2, 3)]
+        for s in first:
+            self.addCleanup(s.close)
+        wait_for(lambda: d.count_log(r"START: grow ") == 2, what="two servers")
+        d.reload(slow("grow", "PORT0", 30000, "instances = 10\n\tper_source = 1"))
+        third = drive([Client(d.port, "127.0.0.4", i) for i in range(3)], 3)
+        self.assertEqual(sum(c.refused for c in third), 2, third)
+        d.wait_log(r"FAIL: grow per_source_limit from=127\.0\.0\.4$", count=2)
+        # The sources counted before the reload still are.
+        again = drive([Client(d.port, "127.0.0.2", "again")], 3)
+        self.assertTrue(again[0].refused, again)
+        d.wait_log(r"FAIL: grow per_source_limit from=127\.0\.0\.2$")
+
     def test_per_source_prefix(self):
         d = self.start(slow("pfx", "PORT0", 1000, "per_source = 2\nper_source_prefix = 24 64"))
         net = [Client(d.port, src, src) for src in

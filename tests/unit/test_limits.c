@@ -402,6 +402,32 @@ test_cps_reset_and_clock(void **state)
 
 /* -------------------------------------------------------------- srcrate */
 
+/* A table grown for more sources keeps every count it had. */
+static void
+test_srccount_grow(void **state)
+{
+	struct srccount *sc = limits_count_new(2);
+	struct srckey a = key_of("10.0.0.1", 32, 128), b = key_of("10.0.0.2", 32, 128);
+	struct srckey c = key_of("10.0.0.3", 32, 128);
+
+	(void)state;
+	assert_true(limits_count_inc(sc, &a));
+	assert_true(limits_count_inc(sc, &a));
+	assert_true(limits_count_inc(sc, &b));
+	assert_false(limits_count_inc(sc, &c));
+	assert_ptr_equal(limits_count_grow(sc, 2), sc);
+	sc = limits_count_grow(sc, 16);
+	assert_int_equal(limits_count_get(sc, &a), 2);
+	assert_int_equal(limits_count_get(sc, &b), 1);
+	assert_true(limits_count_inc(sc, &c));
+	limits_count_dec(sc, &a);
+	assert_int_equal(limits_count_get(sc, &a), 1);
+	limits_count_free(sc);
+	sc = limits_count_grow(NULL, 4);
+	assert_true(limits_count_inc(sc, &a));
+	limits_count_free(sc);
+}
+
 /* What the guard reads: the count of the window that holds now, and
  * whether a take would succeed, both without changing anything. */
 static void
@@ -1041,6 +1067,7 @@ main(void)
 		cmocka_unit_test(test_srckey_mapped),
 		cmocka_unit_test(test_srccount_counts),
 		cmocka_unit_test(test_cps_count_and_rate_peek),
+		cmocka_unit_test(test_srccount_grow),
 		cmocka_unit_test(test_srccount_capacity),
 		cmocka_unit_test(test_srccount_model),
 		cmocka_unit_test(test_cps_one_second_window),
