@@ -116,6 +116,38 @@ child_log_exit(const struct child *c, int status)
 	log_service(c->svc, "%s", line);
 }
 
+#define RESPAWN_FAST_MS 1000 /* a wait = yes server that lived less ... */
+#define RESPAWN_FIRST_MS 100 /* ... makes the next one wait this, doubled */
+#define RESPAWN_MAX_MS 10000 /* each time it happens again, up to this */
+
+/*
+ * A wait = yes server has exited: the service watches its socket again.
+ * A server that exits at once without taking what waits there (it cannot
+ * accept, or is the wrong program) would be started again and again as
+ * fast as it dies; after such a quick exit the next start waits, longer
+ * each time, until a server lives a while.
+ */
+static void
+child_wait_over(struct svc *svc, const struct child *c)
+{
+	uint64_t lived = loop_now() - c->start, ms;
+
+	service_resume(svc, PAUSE_WAIT);
+	if (lived >= RESPAWN_FAST_MS) {
+		svc->respawns = 0;
+		return;
+	}
+	ms = RESPAWN_FIRST_MS << (svc->respawns < 7 ? svc->respawns : 7);
+	if (ms > RESPAWN_MAX_MS)
+		ms = RESPAWN_MAX_MS;
+	if (svc->respawns++ == 3)
+		log_warnx(
+		    "%s: servers exit at once; starting the next one after a pause of up to %d ms",
+		    svc->conf->id, RESPAWN_MAX_MS);
+	service_pause(svc, PAUSE_RETRY);
+	loop_timer_set(&svc->resume, ms);
+}
+
 void
 child_reap(void)
 {
@@ -139,7 +171,7 @@ child_reap(void)
 				child_log_exit(c, status);
 			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
-				service_resume(svc, PAUSE_WAIT);
+				child_wait_over(svc, c);
 		}
 		child_remove(c);
 	}

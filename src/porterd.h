@@ -288,6 +288,7 @@ struct svc {
 	uint64_t accepted;
 	uint64_t refused;
 	uint64_t emfile_said; /* when EMFILE was last logged */
+	unsigned respawns;    /* wait = yes servers in a row that exited at once */
 	uint64_t fail_when;   /* builtin datagrams: the last FAIL line */
 	union sockaddr_in46 fail_peer;
 	struct loop_defer dead; /* freed at the end of a round (reload) */

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 from harness import PORTERD, SLOW, PorterTest, recv_all
 
@@ -209,6 +210,20 @@ service waitsvc
         for pid in pids:
             # No peer: porterd did not accept the connection itself.
             d.wait_log(r"START: waitsvc pid=%s from=<no address>$" % pid)
+
+    def test_server_that_never_accepts_is_restarted_with_a_brake(self):
+        # The server exits at once without accepting, so the client stays
+        # queued and the socket stays readable: each quick exit makes the
+        # next start wait longer (100, 200, 400, 800 ms), where porterd
+        # used to start some 140 servers in 0.3 s.
+        d = self.start(self.conf("slow", "0"))
+        c = d.connect()
+        self.addCleanup(c.close)
+        d.wait_log(r"START: waitsvc ")
+        t1 = time.monotonic()
+        d.wait_log(r"START: waitsvc ", timeout=10, count=5)
+        self.assertGreater(time.monotonic() - t1, 1.4, d.text())
+        d.wait_log(r"waitsvc: servers exit at once; starting the next one after a pause")
 
     def test_listen_fds(self):
         d = self.start(self.conf("listenfds", extra="listen_fds  = yes"))
