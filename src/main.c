@@ -521,6 +521,10 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &opts);
 	fill_std_fds();
+	/* What porterd creates (control socket, pid and log files) and what
+	 * servers inherit is never writable by others, whatever umask porterd
+	 * was started with: the inherited one with 022 added, as xinetd. */
+	umask(umask(0) | 022);
 	current = conf_load(opts.conf, opts.inetd_conf, &d);
 	diag_print(&d, stderr);
 	if (d.errors > 0)

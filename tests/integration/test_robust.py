@@ -6,10 +6,12 @@ import os
 import pwd
 import resource
 import selectors
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 from harness import SLOW, WRAPPER, PorterTest, converse, recv_all, refused, wait_for, entry
@@ -351,6 +353,16 @@ class InheritTest(PorterTest):
         self.assertEqual(r["nofile"], "77/77")
         self.assertEqual(r["nice"], str(min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5)))
         self.assertEqual(r["umask"], "027")
+
+    def test_umask_is_never_world_writable(self):
+        # Started with umask 000, porterd adds 022, for what it creates and
+        # for servers without a umask of their own.
+        skip_under_valgrind(self)
+        pidfile = os.path.join(tempfile.mkdtemp(prefix="porter-pid-"), "porterd.pid")
+        self.addCleanup(shutil.rmtree, os.path.dirname(pidfile), True)
+        d = self.start(self.report(), preexec=lambda: os.umask(0), args=("-P", pidfile))
+        self.assertEqual(parse_report(converse(d.port))["umask"], "022")
+        self.assertEqual(os.stat(pidfile).st_mode & 0o777, 0o644)
 
     def nofile_seen(self, soft, hard):
         skip_under_valgrind(self)
