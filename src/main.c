@@ -398,16 +398,22 @@ daemonize(void)
 static void
 write_pidfile(void)
 {
-	FILE *fp;
+	char buf[32];
+	int fd, n;
 
 	if (opts.pidfile == NULL)
 		return;
-	if ((fp = fopen(opts.pidfile, "we")) == NULL) {
+	/* A link planted where the pid file goes must not make root write
+	 * through it. */
+	fd = open(opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		log_warn("pid file %s", opts.pidfile);
 		return;
 	}
-	fprintf(fp, "%d\n", (int)getpid());
-	fclose(fp);
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		log_warn("pid file %s", opts.pidfile);
+	close(fd);
 }
 
 static char *

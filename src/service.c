@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "porterd.h"
@@ -87,14 +88,27 @@ svc_banner(struct svc *svc, int which, const char *path)
 	char *buf;
 	ssize_t n;
 	int fd;
+	struct stat st;
 
 	free(svc->banner[which]);
 	svc->banner[which] = NULL;
 	svc->banner_len[which] = 0;
 	if (path == NULL)
 		return;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* porterd reads banners as root and sends them to anyone: a link, a
+	 * file that is not regular, or one that neither root nor the
+	 * service's user owns could hand out any file porterd can read. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		log_warn("%s: banner %s", svc->conf->id, path);
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid() &&
+	        !(svc->conf->have_uid && st.st_uid == svc->conf->uid))) {
+		log_warnx(
+		    "%s: banner %s: not a regular file of root or the service's user; not sent",
+		    svc->conf->id, path);
+		close(fd);
 		return;
 	}
 	buf = mem_alloc(BANNER_MAX);

@@ -9,6 +9,7 @@ so that each is a different peer for porterd.
 import ctypes
 import json
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -671,6 +672,39 @@ class BannerTest(PorterTest):
         # A refused client gets banner_fail and nothing else.
         self.assertEqual(ask(d, d.ports[0], "127.0.0.3"), FAIL_BYTES.encode())
         d.wait_log(LOG + r"FAIL: ban address from=127\.0\.0\.3$")
+
+
+    def test_banner_links_and_strangers_files_are_not_sent(self):
+        # A banner that is a link (here to a root-only file), or a file of
+        # a user who is neither root nor the service's, is not sent: porterd
+        # reads as root and would hand it to anyone.
+        if os.geteuid() != 0:
+            self.skipTest("needs root (files of other owners)")
+        d0 = tempfile.mkdtemp(prefix="porter-banner-")
+        self.addCleanup(shutil.rmtree, d0, True)
+        secret = os.path.join(d0, "secret")
+        with open(secret, "w") as f:
+            f.write("root only\n")
+        os.chmod(secret, 0o600)
+        link = os.path.join(d0, "link")
+        os.symlink(secret, link)
+        stranger = os.path.join(d0, "stranger")
+        with open(stranger, "w") as f:
+            f.write("not mine\n")
+        nobody = pwd.getpwnam("nobody")
+        os.chown(stranger, nobody.pw_uid, nobody.pw_gid)
+        own = os.path.join(d0, "own")
+        with open(own, "w") as f:
+            f.write(BANNER_BYTES)
+        d = self.start(spawn_service("viaLink", "{PORT0}", "banner = %s" % link) +
+                       spawn_service("stranger", "{PORT1}", "banner = %s" % stranger) +
+                       spawn_service("own", "{PORT2}", "banner = %s" % own))
+        d.wait_log(r"viaLink: banner %s" % re.escape(link))
+        d.wait_log(r"stranger: banner %s: not a regular file of root or the service's user"
+                   % re.escape(stranger))
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.2"), b"ok\n")
+        self.assertEqual(ask(d, d.ports[1], "127.0.0.2"), b"ok\n")
+        self.assertEqual(ask(d, d.ports[2], "127.0.0.2"), (BANNER_BYTES + "ok\n").encode())
 
 
 class IdentTest(PorterTest):

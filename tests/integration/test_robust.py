@@ -4,6 +4,7 @@ once and clients that reset straight away."""
 import errno
 import os
 import pwd
+import re
 import resource
 import selectors
 import shutil
@@ -363,6 +364,21 @@ class InheritTest(PorterTest):
         d = self.start(self.report(), preexec=lambda: os.umask(0), args=("-P", pidfile))
         self.assertEqual(parse_report(converse(d.port))["umask"], "022")
         self.assertEqual(os.stat(pidfile).st_mode & 0o777, 0o644)
+
+    def test_pid_file_link_is_not_followed(self):
+        # A link where the pid file goes must not make porterd write
+        # through it.
+        tmp = tempfile.mkdtemp(prefix="porter-pid-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        target = os.path.join(tmp, "target")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        pidfile = os.path.join(tmp, "porterd.pid")
+        os.symlink(target, pidfile)
+        d = self.start(self.report(), args=("-P", pidfile))
+        d.wait_log(r"pid file %s: " % re.escape(pidfile))
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep\n")
 
     def nofile_seen(self, soft, hard):
         skip_under_valgrind(self)
