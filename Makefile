@@ -8,7 +8,8 @@
 #                        integration, interop; ends with "N passed, M failed"
 #   make check-asan      the same rebuilt in build-asan/ under ASan+UBSan
 #   make check-valgrind  the integration suite with porterd under valgrind
-#   make fuzz            libFuzzer on the config parser for FUZZ_SECONDS
+#   make fuzz            libFuzzer on each parser (FUZZ=conf ident tcpmux)
+#                        for FUZZ_SECONDS each
 #   make run             serve examples/porter.conf in the foreground
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make format-check    clang-format --dry-run over src/
@@ -89,9 +90,18 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%.o)
 UNIT_BINS := $(UNIT_OBJS:.o=)
 
-FUZZ_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o
-REPLAY := $(BUILD)/fuzz/replay
-FUZZER := $(BUILD)/fuzz/fuzz_conf
+# One harness per parser of outside input, fuzz/fuzz_NAME.c, each with its
+# corpus: fuzz/corpus for the configuration, fuzz/corpus-NAME for the rest.
+FUZZ_HARNESSES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ ?= $(FUZZ_HARNESSES)
+FUZZ_OBJS := $(BUILD)/fuzz/replay.o $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%.o)
+REPLAYS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/replay_%)
+FUZZERS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+fuzz_corpus = $(if $(filter conf,$(1)),fuzz/corpus,fuzz/corpus-$(1))
+# Every corpus replayed, each by its harness; a harness without a corpus
+# fails the suite.
+FUZZ_REPLAY = $(foreach h,$(FUZZ_HARNESSES),test -n "$$(ls -A $(call fuzz_corpus,$(h)))" && \
+	$(BUILD)/fuzz/replay_$(h) $(call fuzz_corpus,$(h)) &&) true
 
 # Small programs the integration tests run as servers.
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -173,12 +183,12 @@ $(HELPER_BINS): $(BUILD)/tests/helpers/%: tests/helpers/%.c $(STAMP)
 	$(say) CC $<
 	$(Q)$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra $(if $(SAN),,-static) -o $@ $<
 
-$(REPLAY): $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_conf.o $(LIB)
+$(REPLAYS): $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_%.o $(LIB)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
 
 # Only meaningful with SAN=fuzz: `make fuzz` arranges that.
-$(FUZZER): $(BUILD)/fuzz/fuzz_conf.o $(LIB)
+$(FUZZERS): $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(LIB)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(P_LIBS)
 
@@ -208,7 +218,7 @@ check:
 check-deps:
 	@scripts/check-deps.sh
 
-check-build: $(BINS) $(UNIT_BINS) $(REPLAY) $(HELPER_BINS)
+check-build: $(BINS) $(UNIT_BINS) $(REPLAYS) $(HELPER_BINS)
 
 # A new suite is one more line here, $(call suite,NAME,COMMAND) (COMMAND
 # without commas: put it in a variable if it needs one), plus whatever it
@@ -223,7 +233,7 @@ check-suites:
 		else echo "failed $$n" >>$(RESULTS); echo "=== $$n: FAILED"; fi; \
 	done
 	$(call suite,configs,bash tests/run-configs.sh $(PORTERD))
-	$(if $(wildcard fuzz/corpus/*),$(call suite,fuzz-replay,$(REPLAY) fuzz/corpus),$(call skip,fuzz-replay,fuzz/corpus is empty))
+	$(call suite,fuzz-replay,$(FUZZ_REPLAY))
 	$(if $(MANPAGES),$(call suite,man-lint,$(MANDOC) -Tlint -Wwarning $(MANPAGES)),$(call skip,man-lint,no man pages yet))
 	$(if $(INTEGRATION),$(call suite,integration,$(SUITE_ENV) bash $(INTEGRATION) $(PORTERD)),$(call skip,integration,no tests/integration/run.sh))
 	$(if $(INTEROP),$(call suite,interop,$(SUITE_ENV) bash $(INTEROP) $(PORTERD)),$(call skip,interop,no tests/interop/run.sh))
@@ -252,11 +262,18 @@ endif
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=$(CLANG) fuzz-run
 
-fuzz-run: $(FUZZER)
-	@mkdir -p $(BUILD)/corpus $(BUILD)/artifacts
-	@if [ -n "$$(ls -A fuzz/corpus 2>/dev/null)" ]; then cp -R fuzz/corpus/. $(BUILD)/corpus/; fi
-	$(FUZZER) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/artifacts/ \
-		$(BUILD)/corpus
+# Each harness grows a copy of its corpus in $(BUILD)/corpus-NAME; what it
+# found new is kept by copying that back (libFuzzer's -merge=1 keeps it
+# small).
+fuzz-run: $(FUZZ:%=$(BUILD)/fuzz/fuzz_%)
+	@for h in $(FUZZ); do \
+		c=$$(test $$h = conf && echo fuzz/corpus || echo fuzz/corpus-$$h); \
+		mkdir -p $(BUILD)/corpus-$$h $(BUILD)/artifacts; \
+		if [ -n "$$(ls -A $$c 2>/dev/null)" ]; then cp -R $$c/. $(BUILD)/corpus-$$h/; fi; \
+		echo "=== fuzz $$h for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(BUILD)/artifacts/$$h- $(BUILD)/corpus-$$h || exit 1; \
+	done
 
 # ------------------------------------------------------------ run, install
 

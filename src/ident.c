@@ -85,28 +85,42 @@ ident_timeout(void *arg)
 	ident_finish(arg, NULL, "timeout");
 }
 
+const char *
+ident_parse_reply(const char *reply, size_t len, char *user, size_t userlen)
+{
+	const char *end = reply, *colon;
+	size_t n;
+
+	/* The first line, up to a CR, an LF or a NUL. */
+	while ((size_t)(end - reply) < len && *end != '\r' && *end != '\n' && *end != '\0')
+		end++;
+	colon = memchr(reply, ':', (size_t)(end - reply));
+	if (colon == NULL)
+		return "bad response";
+	colon++;
+	while (colon < end && (*colon == ' ' || *colon == '\t'))
+		colon++;
+	if ((size_t)(end - colon) < 6 || memcmp(colon, "USERID", 6) != 0)
+		return "bad response";
+	n = (size_t)(end - colon);
+	if (userlen == 0)
+		return "bad response";
+	if (n >= userlen)
+		n = userlen - 1;
+	memcpy(user, colon, n);
+	user[n] = '\0';
+	return NULL;
+}
+
 /* "6193, 23 : USERID : UNIX : stjohns" gives "USERID : UNIX : stjohns";
  * only a USERID answer counts as success. */
 static void
 ident_parse(struct ident *id)
 {
-	char *text = id->reply, *colon;
+	char user[IDENT_REPLY_MAX + 1];
+	const char *reason = ident_parse_reply(id->reply, id->rlen, user, sizeof(user));
 
-	id->reply[id->rlen] = '\0';
-	text[strcspn(text, "\r\n")] = '\0';
-	colon = strchr(text, ':');
-	if (colon == NULL) {
-		ident_finish(id, NULL, "bad response");
-		return;
-	}
-	colon++;
-	while (*colon == ' ' || *colon == '\t')
-		colon++;
-	if (strncmp(colon, "USERID", 6) != 0) {
-		ident_finish(id, NULL, "bad response");
-		return;
-	}
-	ident_finish(id, colon, NULL);
+	ident_finish(id, reason == NULL ? user : NULL, reason);
 }
 
 static void

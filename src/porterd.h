@@ -258,6 +258,10 @@ void ident_end(void);
 struct ident *ident_start(const struct peer *remote, const struct peer *local, unsigned timeout_ms,
     ident_fn *, void *arg);
 void ident_cancel(struct ident *);
+/* The USERID part of an RFC 1413 reply of len bytes (its first line, from
+ * the word USERID on, cut to fit user) into user; NULL, or the reason word
+ * of a reply that is not a USERID answer. Pure, for the fuzzer too. */
+const char *ident_parse_reply(const char *reply, size_t len, char *user, size_t userlen);
 
 /* ------------------------------------------------------------ service.c */
 
@@ -577,6 +581,16 @@ void redirect_close(const struct svc *);
 void redirect_foreach(void (*fn)(void *arg, const char *id, const struct peer *peer,
                           uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
+
+/* -------------------------------------------------------- tcpmux_line.c */
+
+#define TCPMUX_MORE (-1)     /* no whole line yet */
+#define TCPMUX_TOO_LONG (-2) /* none within max bytes */
+/* The service name of the RFC 1078 line at the start of buf (n bytes
+ * read, lines of at most max bytes) into name; returns the length of the
+ * line with its LF, to be taken from the socket, or TCPMUX_MORE or
+ * TCPMUX_TOO_LONG. Pure, for the fuzzer too. */
+ssize_t tcpmux_line(const char *buf, size_t n, size_t max, char *name, size_t namelen);
 
 /* ------------------------------------------------------------- tcpmux.c */
 

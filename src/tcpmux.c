@@ -89,9 +89,9 @@ mux_read(int fd, uint32_t events, void *arg)
 {
 	struct mux *m = arg;
 	char buf[MUX_LINE_MAX + 1];
+	char name[MUX_LINE_MAX + 1];
 	struct svc *target;
-	char *nl;
-	ssize_t n;
+	ssize_t n, line;
 
 	(void)events;
 	/* Peek, then take exactly the line: what follows is the server's. */
@@ -102,26 +102,24 @@ mux_read(int fd, uint32_t events, void *arg)
 		mux_end(m, true);
 		return;
 	}
-	buf[n] = '\0';
-	if ((nl = memchr(buf, '\n', (size_t)n)) == NULL) {
-		if (n == MUX_LINE_MAX) {
-			mux_say(fd, "-Line too long\r\n");
-			mux_end(m, true);
-		}
-		return;
-	}
-	n = recv(fd, buf, (size_t)(nl - buf) + 1, 0);
-	if (n <= 0) {
+	line = tcpmux_line(buf, (size_t)n, MUX_LINE_MAX, name, sizeof(name));
+	if (line == TCPMUX_TOO_LONG) {
+		mux_say(fd, "-Line too long\r\n");
 		mux_end(m, true);
 		return;
 	}
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (strcasecmp(buf, "help") == 0) {
+	if (line == TCPMUX_MORE)
+		return;
+	if (recv(fd, buf, (size_t)line, 0) <= 0) {
+		mux_end(m, true);
+		return;
+	}
+	if (strcasecmp(name, "help") == 0) {
 		mux_help(m);
 		mux_end(m, true);
 		return;
 	}
-	target = mux_find(buf);
+	target = mux_find(name);
 	if (target == NULL || (target->pause_why & PAUSE_DISABLED)) {
 		client_log_fail(m->svc, "service", &m->peer);
 		mux_say(fd, "-Service not available\r\n");
