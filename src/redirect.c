@@ -26,6 +26,14 @@
  * needed): fewer, larger splices. Interactive relays never pay for it. */
 #define PIPE_DEFAULT (64 * 1024)
 #define PIPE_BULK (1024 * 1024)
+/* What grown pipes may hold in all, on top of the default ones: a client
+ * that never reads keeps its direction's pipe full, and root is exempt
+ * from the kernel's pipe limits, so porterd keeps its own. Past it, pipes
+ * stay at the default size: bulk transfers make smaller splices. */
+#define PIPE_GROWN_BUDGET (64 * 1024 * 1024)
+#define IDLE_DEFAULT_S 3600 /* redirect_idle when the service sets none */
+
+static size_t relay_grown; /* bytes of pipe grown past PIPE_DEFAULT */
 
 /* One direction: from src through the pipe to dst. */
 struct flow {
@@ -35,6 +43,7 @@ struct flow {
 	size_t queued; /* bytes in the pipe */
 	size_t cap;    /* what one splice asks for; at most the pipe's size */
 	bool grown;    /* asked for PIPE_BULK already */
+	size_t extra;  /* what it grew by, counted in relay_grown */
 	bool eof;      /* src said EOF */
 	bool shut;     /* dst was shut down for writing */
 	uint64_t bytes;
@@ -90,6 +99,8 @@ relay_end(struct relay *r, const char *why)
 	relay_close_fd(&r->up.pw);
 	relay_close_fd(&r->down.pr);
 	relay_close_fd(&r->down.pw);
+	relay_grown -= r->up.extra + r->down.extra;
+	r->up.extra = r->down.extra = 0;
 	if (svc != NULL && svc->conf != NULL) {
 		const struct service_config *s = svc->conf;
 
@@ -131,12 +142,16 @@ flow_pump(struct flow *f, bool *moved)
 			if (n > 0) {
 				f->queued += (size_t)n;
 				progress = true;
-				if (f->queued >= f->cap && !f->grown) {
+				if (f->queued >= f->cap && !f->grown &&
+				    relay_grown + PIPE_BULK - PIPE_DEFAULT <= PIPE_GROWN_BUDGET) {
 					int size = fcntl(f->pw, F_SETPIPE_SZ, PIPE_BULK);
 
 					f->grown = true;
-					if (size > (int)f->cap)
+					if (size > (int)f->cap) {
+						f->extra = (size_t)size - PIPE_DEFAULT;
+						relay_grown += f->extra;
 						f->cap = (size_t)size;
+					}
 				}
 			} else if (n == 0)
 				f->eof = true;
@@ -221,8 +236,10 @@ relay_timer(void *arg)
 		}
 		next = r->start + (uint64_t)s->timeout * 1000 - now;
 	}
-	if (s != NULL && s->redirect_idle > 0) {
-		uint64_t idle = (uint64_t)s->redirect_idle * 1000;
+	if (s != NULL) {
+		unsigned idle_s =
+		    conf_service_has(s, A_REDIRECT_IDLE) ? s->redirect_idle : IDLE_DEFAULT_S;
+		uint64_t idle = (uint64_t)idle_s * 1000;
 
 		if (now - r->last >= idle) {
 			relay_end(r, "idle");

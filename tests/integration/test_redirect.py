@@ -6,6 +6,7 @@ both ends of the relay: bytes are compared exactly, half-closes are
 observed on the far side, and the TRAFFIC/EXIT/FAIL lines are checked
 against what really crossed.
 """
+import fcntl
 import hashlib
 import os
 import resource
@@ -30,9 +31,10 @@ def vm_rss_kib(pid):
 
 def relay_conf(target_port, target_host="127.0.0.1", bind="127.0.0.1", extra="",
                sid="relay", port="{PORT0}"):
-    """A redirect service."""
+    """A redirect service; target_port may be a placeholder such as
+    "{PORT1}"."""
     return entry(sid, extra, type="UNLISTED", port=port, socket_type="stream", wait="no",
-                 bind=bind, redirect="%s %d" % (target_host, target_port),
+                 bind=bind, redirect="%s %s" % (target_host, target_port),
                  log_on_success="PID HOST EXIT DURATION TRAFFIC", log_on_failure="HOST")
 
 
@@ -401,6 +403,70 @@ class RedirectTest(PorterTest):
         s.shutdown(socket.SHUT_WR)
         self.assertEqual(recv_all(s), b"")
         d.wait_log(LOG + r"TRAFFIC: relay in=8\(bytes\) out=8\(bytes\)$")
+
+    def test_relays_to_clients_that_never_read_are_bounded(self):
+        # 200 relays from porterd's own chargen to clients that never read
+        # fill their pipes; grown pipes are held to a budget (64 MiB on
+        # top of the 64 KiB pipes), where each used to grow to 1 MiB. A
+        # relay of another client meanwhile moves its bytes.
+        n = 200
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 8 * n + 256
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        chargen = entry("chargen", "", type="INTERNAL UNLISTED", port="{PORT1}",
+                        socket_type="stream", wait="no", bind="127.0.0.1")
+        echo = entry("echo", "", type="INTERNAL UNLISTED", port="{PORT2}",
+                     socket_type="stream", wait="no", bind="127.0.0.1")
+        d = self.start(relay_conf("{PORT1}") + chargen + echo +
+                       relay_conf("{PORT2}", sid="bulk", port="{PORT3}"))
+        stalled = []
+        for i in range(n):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.connect(("127.0.0.1", d.port))
+            stalled.append(c)
+        self.addCleanup(lambda: [c.close() for c in stalled])
+
+        def pipes():
+            """porterd's pipes: {inode: size}."""
+            out = {}
+            fds = "/proc/%d/fd" % d.proc.pid
+            for fd in os.listdir(fds):
+                path = os.path.join(fds, fd)
+                try:
+                    if not os.readlink(path).startswith("pipe:"):
+                        continue
+                    st = os.stat(path)
+                    f = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                except OSError:
+                    continue
+                try:
+                    out[st.st_ino] = fcntl.fcntl(f, 1032)  # F_GETPIPE_SZ
+                finally:
+                    os.close(f)
+            return out
+
+        # Every relay's pipes are there, and the pipes that could grow have.
+        wait_for(lambda: len(pipes()) >= 2 * n, 20, "the relays' pipes")
+        wait_for(lambda: sum(1 for v in pipes().values() if v > 64 * 1024) >= 60, 20,
+                 "grown pipes")
+        # Another relay carries 8 MiB both ways meanwhile.
+        with socket.create_connection(("127.0.0.1", d.ports[3]), timeout=30 * SLOW) as b:
+            data = os.urandom(8 * MIB)
+            t = threading.Thread(target=b.sendall, args=(data,))
+            t.start()
+            got = bytearray()
+            while len(got) < len(data):
+                chunk = b.recv(1 << 20)
+                self.assertTrue(chunk, "the bulk relay ended early")
+                got += chunk
+            t.join()
+            self.assertEqual(bytes(got), data)
+        sizes = pipes()
+        grown = sum(v - 64 * 1024 for v in sizes.values() if v > 64 * 1024)
+        self.assertLessEqual(grown, 64 * MIB + 2 * MIB, "grown pipes: %d bytes" % grown)
 
     def test_thousand_concurrent_relays(self):
         n = 1000
