@@ -28,7 +28,8 @@
 #define EMFILE_PAUSE_MS 250
 #define RETRY_MS 1000
 #define RETRY_MAX 5
-#define LOOKUP_MS 10000 /* the longest a client waits for its name */
+#define RETRY_PARKED_MAX 64 /* connections kept for a fork retry, all services */
+#define LOOKUP_MS 10000     /* the longest a client waits for its name */
 
 /* What a phase did with the client. */
 enum client_step {
@@ -40,6 +41,8 @@ enum client_step {
 };
 
 enum client_phase { PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
+
+static unsigned client_retrying; /* clients parked for a fork retry */
 
 void
 client_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
@@ -248,6 +251,8 @@ client_free(struct client *c)
 	resolve_cancel(c->rq);
 	ident_cancel(c->id);
 	loop_timer_cancel(&c->t);
+	if (c->retrying)
+		client_retrying--;
 	if (c->holds_slot)
 		service_release(c->svc, &c->slot);
 	if (c->holds_service)
@@ -444,6 +449,11 @@ client_spawn(struct client *c)
 
 	if (ch == NULL)
 		return false;
+	/* A client parked for a retry gives its place to the server. */
+	if (c->holds_slot) {
+		service_release(svc, &c->slot);
+		c->holds_slot = false;
+	}
 	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, &exec_err)) < 0) {
 		free(ch);
 		return false;
@@ -543,9 +553,12 @@ client_dispatch(struct client *c)
 		return STEP_DONE;
 	}
 	/* The connection is kept while fork() keeps failing, as xinetd
-	 * does, unless the service says NORETRY. */
+	 * does, unless the service says NORETRY; a few of them at most, so
+	 * that a system out of processes does not also run porterd out of
+	 * descriptors. */
 	c->why = "fork";
-	if ((svc->conf->flags & F_NORETRY) || ++c->tries >= RETRY_MAX)
+	if ((svc->conf->flags & F_NORETRY) || ++c->tries >= RETRY_MAX ||
+	    (!c->retrying && client_retrying >= RETRY_PARKED_MAX))
 		return STEP_FAIL;
 	return STEP_WAIT;
 }
@@ -559,6 +572,15 @@ client_retry_fire(void *arg)
 static bool
 client_dispatch_wait(struct client *c)
 {
+	if (!c->retrying) {
+		c->retrying = true;
+		client_retrying++;
+	}
+	/* Counted in the service's limits while it waits, like a server. */
+	if (!c->holds_slot) {
+		service_take(c->svc, &c->peer, &c->slot);
+		c->holds_slot = true;
+	}
 	c->t.fn = client_retry_fire;
 	c->t.arg = c;
 	loop_timer_set(&c->t, RETRY_MS);

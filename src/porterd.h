@@ -482,6 +482,7 @@ struct client {
 	bool heap;          /* parked: on svc->waiting, freed when done */
 	bool holds_service; /* paused the service (PAUSE_LOOKUP) while parked */
 	bool holds_slot;    /* counted in the service's limits while parked */
+	bool retrying;      /* parked for a fork retry (client.c counts them) */
 	struct service_slot slot;
 	const char *why; /* reason word of a refusal or failure */
 	bool arrived;    /* decided once: the rates have counted it */

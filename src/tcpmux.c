@@ -60,6 +60,26 @@ mux_say(int fd, const char *text)
 		log_debug("tcpmux: reply: %s", strerror(errno));
 }
 
+/* Whether the access rules of svc let the client in: the deny list, the
+ * time of day and the address lists (a rule that needs the client's name
+ * counts as no, since HELP does not wait for one). */
+static bool
+mux_reachable(const struct svc *svc, const struct peer *peer)
+{
+	struct guard_input in;
+	struct guard_trace t;
+
+	client_guard_input(&in, svc, peer);
+	in.name_known = in.name_failed = true;
+	guard_eval(&in, GUARD_ALL, &t);
+	for (size_t i = 0; i < t.n; i++)
+		if ((t.step[i].check == GUARD_SENSOR || t.step[i].check == GUARD_TIME ||
+		        t.step[i].check == GUARD_ACCESS) &&
+		    t.step[i].verdict != GUARD_PASS)
+			return false;
+	return true;
+}
+
 static void
 mux_help(struct mux *m)
 {
@@ -67,7 +87,7 @@ mux_help(struct mux *m)
 
 	for (const struct svc *s = svc_list; s != NULL; s = s->next) {
 		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL ||
-		    (s->pause_why & PAUSE_DISABLED))
+		    (s->pause_why & PAUSE_DISABLED) || !mux_reachable(s, &m->peer))
 			continue;
 		snprintf(line, sizeof(line), "%s\r\n", s->conf->name);
 		mux_say(m->fd, line);

@@ -197,6 +197,37 @@ class ExhaustionTest(PorterTest):
 
 
 class ForkFailureTest(PorterTest):
+    def test_fork_failure_flood_keeps_few_connections(self):
+        # With no process to be had, each client is kept for a retry: 64
+        # at most, the others get FAIL fork at once, so porterd's
+        # descriptors stay bounded.
+        skip_under_valgrind(self)
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run porterd as another user")
+        nobody = pwd.getpwnam("nobody")
+        nproc_hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+
+        def as_nobody_no_procs():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            resource.setrlimit(resource.RLIMIT_NPROC, (1, nproc_hard))
+
+        conf = service("retry", "PORT0", "/bin/echo", "hello", """
+                    log_on_failure = HOST""").replace("user        = root",
+                                                      "user        = nobody")
+        d = self.start(conf, preexec=as_nobody_no_procs)
+        base = len(os.listdir("/proc/%d/fd" % d.proc.pid))
+        clients = [d.connect(d.port) for _ in range(150)]
+        self.addCleanup(lambda: [c.close() for c in clients])
+        d.wait_log(r"FAIL: retry fork from=127\.0\.0\.1$", count=150 - 64, timeout=10)
+        # Refused at once, while the 64 kept ones are still being tried
+        # (a second apart, five times).
+        self.assertLess(d.count_log(r"FAIL: retry fork "), 150)
+        self.assertLessEqual(len(os.listdir("/proc/%d/fd" % d.proc.pid)), base + 64 + 4)
+        d.wait_log(r"FAIL: retry fork from=127\.0\.0\.1$", count=150, timeout=15)
+        self.assertIsNone(d.proc.poll())
+
     def test_fork_failure(self):
         skip_under_valgrind(self)
         if os.geteuid() != 0:

@@ -213,6 +213,11 @@ class TcpmuxTest(PorterTest):
         self.assertEqual(sorted(l.decode() for l in lines), MUX_SERVICES)
         # Case-insensitive too.
         self.assertEqual(self.ask(b"HELP\r\n"), got)
+        # A client sees only the services its address may reach: guarded
+        # is only_from = 127.0.0.1.
+        other = self.ask(b"help\r\n", source="127.0.0.2")
+        self.assertEqual(sorted(l.decode() for l in other[:-2].split(b"\r\n")),
+                         [n for n in MUX_SERVICES if n != "guarded"])
 
     def test_unknown_name(self):
         s = self.d.connect()
