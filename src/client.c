@@ -65,13 +65,51 @@ client_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
 	log_service(svc, "%s", line);
 }
 
+/* The FAIL lines a service writes in one second; past it they are
+ * counted, and one SUPPRESSED line says how many when the second is over:
+ * forged datagrams or a flood of refused clients cannot flood the log. */
+#define FAIL_LINES_PER_S 100
+
+static void
+client_fail_summary(void *arg)
+{
+	struct svc *svc = arg;
+
+	if (svc->fail_suppressed > 0 && svc->conf != NULL)
+		log_service(svc, "SUPPRESSED: %s lines=%llu (FAIL lines over %d a second)",
+		    svc->conf->id, (unsigned long long)svc->fail_suppressed, FAIL_LINES_PER_S);
+	svc->fail_suppressed = 0;
+}
+
+/* Whether a FAIL line may be written now; counts the ones that may not. */
+static bool
+client_fail_allowed(struct svc *svc)
+{
+	uint64_t now = loop_now();
+
+	if (now - svc->fail_window >= 1000 || now < svc->fail_window) {
+		svc->fail_window = now;
+		svc->fail_lines = 0;
+	}
+	if (svc->fail_lines < FAIL_LINES_PER_S) {
+		svc->fail_lines++;
+		return true;
+	}
+	if (svc->fail_suppressed++ == 0) {
+		svc->fail_timer.fn = client_fail_summary;
+		svc->fail_timer.arg = svc;
+		loop_timer_set(&svc->fail_timer, svc->fail_window + 1000 - now);
+	}
+	return false;
+}
+
 void
-client_log_fail(const struct svc *svc, const char *reason, const struct peer *peer)
+client_log_fail(struct svc *svc, const char *reason, const struct peer *peer)
 {
 	const struct service_config *s = svc->conf;
 	char addr[INET6_ADDRSTRLEN];
 
-	if (s->log_on_failure == 0)
+	if (s->log_on_failure == 0 || !client_fail_allowed(svc))
 		return;
 	if (s->log_on_failure & L_HOST) {
 		if (peer != NULL)
@@ -677,17 +715,8 @@ client_datagram(struct svc *svc, const struct peer *peer, bool reflected)
 	in.name_known = true;
 	in.name_failed = true;
 	if ((st = client_decide(svc, &in, 0, &t)) != NULL) {
-		uint64_t now = loop_now();
-
 		svc->refused++;
-		/* Spoofed datagrams must not flood the log: one line per
-		 * sender a minute, as xinetd does. */
-		if (svc->fail_when == 0 || now - svc->fail_when >= 60000 ||
-		    memcmp(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer)) != 0) {
-			client_log_fail(svc, guard_reason(st->check), peer);
-			svc->fail_when = now;
-			memcpy(&svc->fail_peer, &peer->sa, sizeof(svc->fail_peer));
-		}
+		client_log_fail(svc, guard_reason(st->check), peer);
 		return false;
 	}
 	/* An answer to a port that answers itself would start a loop. */

@@ -291,13 +291,15 @@ struct svc {
 	unsigned running;    /* servers or internal sessions running */
 	uint64_t accepted;
 	uint64_t refused;
-	uint64_t emfile_said; /* when EMFILE was last logged */
-	unsigned respawns;    /* wait = yes servers in a row that exited at once */
-	uint64_t fail_when;   /* builtin datagrams: the last FAIL line */
-	union sockaddr_in46 fail_peer;
-	struct loop_defer dead; /* freed at the end of a round (reload) */
-	bool mark;              /* reload: still in the new config */
-	bool removed;           /* closed; freed when its last child is gone */
+	uint64_t emfile_said;     /* when EMFILE was last logged */
+	unsigned respawns;        /* wait = yes servers in a row that exited at once */
+	uint64_t fail_window;     /* FAIL lines: the second being counted */
+	unsigned fail_lines;      /* ... the lines written in it */
+	uint64_t fail_suppressed; /* ... and those left out */
+	struct timer fail_timer;  /* writes the SUPPRESSED line */
+	struct loop_defer dead;   /* freed at the end of a round (reload) */
+	bool mark;                /* reload: still in the new config */
+	bool removed;             /* closed; freed when its last child is gone */
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
@@ -513,7 +515,7 @@ bool client_datagram(struct svc *, const struct peer *, bool reflected);
 void client_close_gently(int conn);
 /* Logs START or FAIL lines in xinetd's format. */
 void client_log_start(const struct svc *, pid_t, const struct peer *);
-void client_log_fail(const struct svc *, const char *reason, const struct peer *);
+void client_log_fail(struct svc *, const char *reason, const struct peer *);
 /* The inputs of a decision made now about a client of svc (peer NULL: no
  * address): the clock, the load, the servers running, the sensor list. */
 void client_guard_input(struct guard_input *, const struct svc *, const struct peer *);

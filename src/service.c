@@ -379,6 +379,7 @@ svc_close(struct svc *svc)
 {
 	loop_unwatch(&svc->lw);
 	loop_timer_cancel(&svc->resume);
+	loop_timer_cancel(&svc->fail_timer);
 	if (svc->fd >= 0)
 		close(svc->fd);
 	svc->fd = svc->lw.fd = -1;

@@ -213,6 +213,16 @@ def entry(name, extra="", **attrs):
     return "\n".join(lines) + "\n"
 
 
+def refusals(d, sid, pattern=r"\S+"):
+    """The clients of service sid refused so far, as porterd accounted for
+    them: its FAIL lines (whose reason matches pattern) and the count of
+    each SUPPRESSED line that stood for the FAIL lines over its rate."""
+    text = d.text()
+    return (len(re.findall(r"FAIL: %s %s from=" % (re.escape(sid), pattern), text)) +
+            sum(int(n) for n in re.findall(r"SUPPRESSED: %s lines=(\d+)" % re.escape(sid),
+                                           text)))
+
+
 def children(pid):
     """The pids of pid's children, zombies included; none once pid is
     gone."""

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import Porterd, PorterTest, recv_all, wait_for, SLOW, entry
+from harness import Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 LOG = r"porterd\[\d+\]: INFO: "
@@ -436,6 +436,34 @@ class AddressTest(PorterTest):
                     self.assertIsNone(arrived(s), "%s answered %s" % (sid, source))
                     self.assertEqual(d.count_log(r"FAIL: %s address from=%s" %
                                                  (sid, q(source))), 1)
+
+
+class FailRateTest(PorterTest):
+    def test_fail_lines_are_rate_limited(self):
+        # Forged datagrams to a builtin and to a wait = yes service, from
+        # many senders: at most 100 FAIL lines a second for each service,
+        # then one SUPPRESSED line with the count of the others.
+        d = self.start(udp_echo("uecho", "{PORT0}", "only_from = 127.0.0.1") +
+                       entry("waited", "only_from = 127.0.0.1", type="UNLISTED",
+                             port="{PORT1}", socket_type="dgram", protocol="udp",
+                             wait="yes", user="root", server="%s/udpone" % HELPERS,
+                             bind="127.0.0.1", log_on_failure="HOST"))
+        n = 150
+        for port in d.ports[:2]:
+            for i in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.0.%d.%d" % (1 + i // 250, 2 + i % 250), 0))
+                s.sendto(b"x", ("127.0.0.1", port))
+                s.close()
+        for sid in ("uecho", "waited"):
+            d.wait_log(LOG + r"SUPPRESSED: %s lines=\d+ \(FAIL lines over 100 a second\)$"
+                       % sid, timeout=10)
+            # Every datagram is accounted for once, as a line or a count.
+            wait_for(lambda: refusals(d, sid, "address") == n, 10,
+                     "%d refusals of %s accounted for" % (n, sid))
+            fails = d.count_log(r"FAIL: %s address from=" % sid)
+            self.assertGreaterEqual(fails, 100, sid)
+            self.assertLess(fails, n, sid)
 
 
 class NameTest(PorterTest):

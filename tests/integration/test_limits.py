@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from harness import SLOW, PorterTest, converse, recv_all, wait_for, entry
+from harness import SLOW, PorterTest, converse, recv_all, wait_for, entry, refusals
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 
@@ -477,7 +477,8 @@ class LimitsTest(PorterTest):
             seen.update(porterd_children(d.proc.pid))
         self.assertTrue(all(c.refused for c in clients),
                         [c for c in clients if not c.refused][:5])
-        d.wait_log(r"FAIL: busy service_limit from=", count=200)
+        wait_for(lambda: refusals(d, "busy", "service_limit") == 200, 10,
+                 "200 refusals logged")
         # Sampled all along: no child but the one server ever appeared.
         self.assertEqual(seen, {pid})
         self.assertEqual(porterd_children(d.proc.pid), [pid])
