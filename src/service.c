@@ -64,8 +64,27 @@ env_put(char **env, size_t *n, char *entry)
 	env[(*n)++] = entry;
 }
 
-/* What a server of a service without env or passenv gets: porterd's own
- * environment, one array for all of them. */
+/* What a server of a service without passenv gets from porterd's own
+ * environment: the search path, the time zone and the locale. Whatever
+ * else porterd was started with (a shell's secrets, a session's sockets)
+ * stays out unless passenv names it. */
+static bool
+env_in_base(const char *entry)
+{
+	static const char *const names[] = { "PATH", "TZ", "LANG", "LANGUAGE", NULL };
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (env_is(entry, names[i]))
+			return true;
+	return strncmp(entry, "LC_", 3) == 0 && strchr(entry, '=') != NULL;
+}
+
+/* A PATH for servers when porterd has none. */
+static char env_default_path[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* What a server of a service without env or passenv gets: the base
+ * above, one array for all of them. */
 static char **env_base;
 static size_t env_nbase;
 
@@ -248,18 +267,23 @@ svc_prepare(struct svc *svc)
 
 	if (!conf_service_has(s, A_PASSENV) && s->env.n == 0) {
 		if (env_base == NULL) {
-			env_base = mem_calloc(env_count(porter.environ0) + 1, sizeof(char *));
+			env_base = mem_calloc(env_count(porter.environ0) + 2, sizeof(char *));
+			env_put(env_base, &env_nbase, env_default_path);
 			for (char **e = porter.environ0; e != NULL && *e != NULL; e++)
-				env_put(env_base, &env_nbase, *e);
+				if (env_in_base(*e))
+					env_put(env_base, &env_nbase, *e);
 		}
 		svc->env = env_base;
 		svc->nenv = env_nbase;
 		svc->env_shared = true;
 	} else {
-		svc->env = mem_calloc(env_count(porter.environ0) + s->env.n + 1, sizeof(char *));
-		/* Once passenv is given, only the variables it names pass. */
+		svc->env = mem_calloc(env_count(porter.environ0) + s->env.n + 2, sizeof(char *));
+		/* Once passenv is given, only the variables it names pass, as
+		 * in xinetd; without it, the base. */
+		if (!conf_service_has(s, A_PASSENV))
+			env_put(svc->env, &svc->nenv, env_default_path);
 		for (char **e = porter.environ0; e != NULL && *e != NULL; e++) {
-			bool pass = !conf_service_has(s, A_PASSENV);
+			bool pass = !conf_service_has(s, A_PASSENV) && env_in_base(*e);
 
 			for (size_t i = 0; !pass && i < s->passenv.n; i++)
 				pass = env_is(*e, s->passenv.v[i]);

@@ -324,7 +324,7 @@ class InheritTest(PorterTest):
             env = OVERRIDE_ME=new EXTRA=x REMOTE_ADDR=evil TCPREMOTEIP=evil PROTO=evil"""
         conf = self.report(extra=extra) + self.report("all", "PORT1")
         d = self.start(conf, env={"PASS_ME": "1", "DONT_PASS": "2", "OVERRIDE_ME": "old",
-                                  "REMOTE_HOST": "evil", "LISTEN_FDS": "7"})
+                                  "REMOTE_HOST": "evil", "LISTEN_FDS": "7", "LC_TIME": "C"})
         raw = converse(d.port)
         env = parse_report(raw)["env"]
         self.assertEqual(env.get("PASS_ME"), "1")
@@ -342,10 +342,13 @@ class InheritTest(PorterTest):
         self.assertEqual(set(env), {"PASS_ME", "OVERRIDE_ME", "EXTRA", "REMOTE_HOST",
                                     "REMOTE_ADDR", "REMOTE_PORT", "PROTO", "TCPREMOTEIP",
                                     "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT"})
-        # Without passenv the whole environment passes.
+        # Without passenv only the search path, time zone and locale of
+        # porterd's environment pass.
         env = parse_report(converse(d.ports[1]))["env"]
-        self.assertEqual(env.get("DONT_PASS"), "2")
+        self.assertNotIn("DONT_PASS", env)
+        self.assertNotIn("PASS_ME", env)
         self.assertEqual(env.get("PATH"), os.environ.get("PATH"))
+        self.assertEqual(env.get("LC_TIME"), "C")
         self.assertEqual(env.get("REMOTE_HOST"), "127.0.0.1")
         self.assertNotIn("LISTEN_FDS", env)
 
@@ -355,20 +358,21 @@ class InheritTest(PorterTest):
         # a reload must leave no server with the old values (and, under
         # AddressSanitizer, no pointer into the freed configuration).
         d = self.start(self.report(extra="env = FOO=one") + self.report("plain", "PORT1"),
-                       env={"KEEP": "k"})
+                       env={"TZ": "PorterTest0"})
         self.assertEqual(parse_report(converse(d.port))["env"].get("FOO"), "one")
         self.assertNotIn("FOO", parse_report(converse(d.ports[1]))["env"])
         d.reload(self.report(extra="env = FOO=two EXTRA=x") +
                  self.report("plain", "PORT1", extra="env = BAR=y"))
         env = parse_report(converse(d.port))["env"]
-        self.assertEqual((env.get("FOO"), env.get("EXTRA"), env.get("KEEP")), ("two", "x", "k"))
+        self.assertEqual((env.get("FOO"), env.get("EXTRA"), env.get("TZ")),
+                         ("two", "x", "PorterTest0"))
         env = parse_report(converse(d.ports[1]))["env"]
-        self.assertEqual((env.get("BAR"), env.get("KEEP")), ("y", "k"))
+        self.assertEqual((env.get("BAR"), env.get("TZ")), ("y", "PorterTest0"))
         self.assertNotIn("FOO", env)
         d.reload(self.report() + self.report("plain", "PORT1"))
         for port in (d.port, d.ports[1]):
             env = parse_report(converse(port))["env"]
-            self.assertEqual(env.get("KEEP"), "k")
+            self.assertEqual(env.get("TZ"), "PorterTest0")
             self.assertFalse({"FOO", "EXTRA", "BAR"} & set(env), env)
 
     def test_limits_nice_umask(self):
