@@ -356,12 +356,17 @@ guard_describe(const struct guard_input *in, const struct guard_step *st, char *
 		guard_count_text(st, "servers running", detail, dlen);
 		snprintf(rule, rlen, "-limit %ld", in->limit);
 		break;
-	case GUARD_SOURCE_RATE:
-		snprintf(detail, dlen, "%u per second, burst %u", s->per_source_cps_rate,
-		    s->per_source_cps_burst);
-		snprintf(rule, rlen, "per_source_cps %u %u", s->per_source_cps_rate,
-		    s->per_source_cps_burst);
+	case GUARD_SOURCE_RATE: {
+		/* A datagram builtin has a rate of its own by default. */
+		bool own = s->per_source_cps_rate > 0;
+		unsigned rate = own ? s->per_source_cps_rate : DGRAM_SOURCE_RATE;
+		unsigned burst = own ? s->per_source_cps_burst : DGRAM_SOURCE_BURST;
+
+		snprintf(detail, dlen, "%u per second, burst %u%s", rate, burst,
+		    own ? "" : " (the default of a datagram builtin)");
+		snprintf(rule, rlen, "per_source_cps %u %u", rate, burst);
 		break;
+	}
 	case GUARD_IDENT:
 		snprintf(detail, dlen, "%s",
 		    st->verdict == GUARD_WAIT ?

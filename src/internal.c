@@ -6,6 +6,7 @@
  * never towards a port that could bounce them back (reflection and loops).
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -512,12 +513,36 @@ internal_shutdown(void)
 
 /* ------------------------------------------------------------- dgram */
 
-/*
- * Whether an answer to this source could start a loop or reflect traffic at
- * a third party: privileged ports (where the classic UDP services and DNS,
- * NTP, SNMP live), port 0, and the ports of the internal dgram services
- * themselves, so two of them cannot be made to talk to each other forever.
- */
+/* Source ports that answer datagrams themselves: an answer to one would
+ * make porterd a reflector, or start a loop. Below 1024, every UDP port
+ * named in /etc/services, and the ports of porterd's own datagram
+ * builtins; set at each load. */
+static uint8_t internal_reflectors[65536 / 8];
+
+static void
+internal_reflector_set(int port)
+{
+	if (port > 0 && port < 65536)
+		internal_reflectors[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+void
+internal_prepare(void)
+{
+	struct servent *se;
+
+	memset(internal_reflectors, 0, sizeof(internal_reflectors));
+	setservent(0);
+	while ((se = getservent()) != NULL)
+		if (strcmp(se->s_proto, "udp") == 0)
+			internal_reflector_set(ntohs((uint16_t)se->s_port));
+	endservent();
+	for (const struct svc *o = svc_list; o != NULL; o = o->next)
+		if (o->kind == SVC_INTERNAL && o->conf != NULL &&
+		    o->conf->socket_type == SOCK_DGRAM)
+			internal_reflector_set(o->conf->port);
+}
+
 static bool
 internal_reflects(const union sockaddr_in46 *ss)
 {
@@ -529,13 +554,7 @@ internal_reflects(const union sockaddr_in46 *ss)
 		port = ntohs(ss->sin6.sin6_port);
 	else
 		return true;
-	if (port < 1024)
-		return true;
-	for (const struct svc *o = svc_list; o != NULL; o = o->next)
-		if (o->kind == SVC_INTERNAL && o->conf != NULL &&
-		    o->conf->socket_type == SOCK_DGRAM && o->conf->port == port)
-			return true;
-	return false;
+	return port < 1024 || (internal_reflectors[port / 8] & (1u << (port % 8))) != 0;
 }
 
 void

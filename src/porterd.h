@@ -331,6 +331,9 @@ struct svc {
 #define PAUSE_LOOKUP 0x20u   /* wait = yes: deciding on the first datagram */
 #define PAUSE_DISABLED 0x40u /* disabled at run time (porterctl) */
 
+#define DGRAM_SOURCE_RATE 10  /* per_source_cps of a datagram builtin ... */
+#define DGRAM_SOURCE_BURST 20 /* ... that sets none */
+
 enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
 #define BANNER_MAX (64 * 1024)
 
@@ -608,6 +611,9 @@ void tcpmux_close(const struct svc *);
 int internal_find(const char *name, int socket_type);
 /* Serves an accepted stream connection in the loop; takes conn. */
 void internal_stream(struct svc *, int conn, const struct peer *);
+/* Learns, at each load, which source ports a datagram builtin must not
+ * answer (after the service list is in place). */
+void internal_prepare(void);
 /* Serves the datagrams waiting on the service socket. */
 void internal_dgram(struct svc *);
 /* Closes the stream sessions of svc (all when NULL), e.g. when a reload

@@ -165,6 +165,10 @@ svc_guards(struct svc *svc)
 	if (s->per_source_cps_rate > 0)
 		svc->src_rate =
 		    limits_rate_new(SOURCES_MAX, s->per_source_cps_rate, s->per_source_cps_burst);
+	else if (svc->kind == SVC_INTERNAL && s->socket_type == SOCK_DGRAM)
+		/* A builtin answers forged senders too: each source gets a
+		 * small rate unless the service sets its own. */
+		svc->src_rate = limits_rate_new(SOURCES_MAX, DGRAM_SOURCE_RATE, DGRAM_SOURCE_BURST);
 	svc_banner(svc, BANNER, s->banner);
 	svc_banner(svc, BANNER_SUCCESS, s->banner_success);
 	svc_banner(svc, BANNER_FAIL, s->banner_fail);
@@ -550,6 +554,7 @@ service_apply(struct config *cf)
 	free(later);
 	free(old);
 	svc_list = fresh;
+	internal_prepare();
 	return failed ? -1 : 0;
 }
 

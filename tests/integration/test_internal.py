@@ -46,6 +46,17 @@ def udp_socket(host="127.0.0.1", port=0, timeout=2.0):
     return s
 
 
+def known_udp_ports():
+    """The ports /etc/services names for UDP."""
+    out = set()
+    with open("/etc/services") as f:
+        for line in f:
+            fields = line.split("#")[0].split()
+            if len(fields) >= 2 and fields[1].endswith("/udp"):
+                out.add(int(fields[1].split("/")[0]))
+    return out
+
+
 def pending(s):
     """The datagrams already queued on s, without waiting."""
     out = []
@@ -249,6 +260,38 @@ class InternalTest(PorterTest):
         with udp_socket(host="127.0.0.2") as ok:
             ok.sendto(b"hi", ("127.0.0.1", d.ports[0]))
             self.assertEqual(ok.recv(65536), b"hi")
+
+    def test_udp_no_answer_to_a_known_udp_service_port(self):
+        """A source port that /etc/services names for UDP is a service that
+        may answer datagrams itself (OpenVPN, RADIUS, mDNS, ...): porterd
+        does not reflect at it, above 1024 too."""
+        d = self.start_all()
+        for port in sorted(known_udp_ports()):
+            if port < 1024:
+                continue
+            try:
+                client = udp_socket(host="127.0.0.2", port=port)
+                break
+            except OSError:
+                continue
+        else:
+            self.skipTest("no free known UDP port above 1024")
+        self.addCleanup(client.close)
+        self.assert_no_answer(d, client)
+
+    def test_udp_builtin_rate_per_source(self):
+        """Without a per_source_cps of its own, a datagram builtin answers
+        a source 10 times a second with a burst of 20: one forged address
+        cannot have it send without bound."""
+        d = self.start_all()
+        with udp_socket(host="127.0.0.3") as s:
+            for i in range(60):
+                s.sendto(b"%d" % i, ("127.0.0.1", d.ports[0]))
+            with udp_socket() as other:
+                self.barrier(d, other)
+            answers = pending(s)
+        self.assertGreaterEqual(len(answers), 20)
+        self.assertLess(len(answers), 40)
 
     # ---------------------------------------------------- many, no fork
 
