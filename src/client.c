@@ -134,6 +134,7 @@ client_guard_input(struct guard_input *in, const struct svc *svc, const struct p
 	in->servers = child_count();
 	in->limit = porter.limit;
 	in->sensor = guard_sensor_list();
+	in->wrap = service_wrap();
 }
 
 static const struct peer *
@@ -344,6 +345,7 @@ client_checks(struct client *c)
 	in.name_known = c->name_known;
 	in.name = c->has_name ? c->name : NULL;
 	in.name_failed = c->name_failed;
+	in.name_paranoid = c->name_paranoid;
 	in.ident_known = c->ident_known;
 	in.userid = c->has_userid ? c->userid : NULL;
 	st = client_decide(c->svc, &in, c->arrived ? GUARD_ARRIVED : 0, &t);
@@ -369,6 +371,7 @@ client_name_done(void *arg, enum resolve_status status, const char *name)
 	c->rq = NULL;
 	c->name_known = true;
 	c->name_failed = status == RESOLVE_FAILED;
+	c->name_paranoid = status == RESOLVE_PARANOID;
 	if (name != NULL) {
 		c->has_name = true;
 		snprintf(c->name, sizeof(c->name), "%s", name);

@@ -6,6 +6,7 @@
  * the first refusal; porterctl explain asks for the whole trace. Nothing
  * else derives policy, so what explain says is what the daemon does.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static const struct {
 	[GUARD_LOAD] = { "max_load", "load" },
 	[GUARD_TIME] = { "access_times", "time" },
 	[GUARD_ACCESS] = { "access", "address" },
+	[GUARD_LIBWRAP] = { "libwrap", "libwrap" },
 	[GUARD_CPS] = { "cps", "connections per second" },
 	[GUARD_INSTANCES] = { "instances", "service_limit" },
 	[GUARD_PER_SOURCE] = { "per_source", "per_source_limit" },
@@ -128,6 +130,21 @@ guard_limit(struct guard_trace *t, enum guard_check c, double cur, double max)
 	guard_step(t, c, max >= 0 && cur >= max ? GUARD_REFUSE : GUARD_PASS, cur, max);
 }
 
+/* The client as hosts.allow and hosts.deny see it. */
+static const struct wrap_client *
+guard_wrap_client(const struct guard_input *in, struct wrap_client *wc)
+{
+	memset(wc, 0, sizeof(*wc));
+	wc->family = in->family;
+	wc->addr = in->addr;
+	inet_ntop(in->family, in->addr, wc->text, sizeof(wc->text));
+	wc->name_known = in->name_known;
+	wc->name_failed = in->name_failed;
+	wc->paranoid = in->name_paranoid;
+	wc->name = in->name;
+	return wc;
+}
+
 /* Whether the servers and relays of the service count against its
  * instances, per_source and the global process limit. */
 static bool
@@ -197,6 +214,21 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 	} else
 		guard_step(t, GUARD_ACCESS, GUARD_PASS, 0, 0);
 	GUARD_STOP();
+	if (svc->wrapped && in->addr != NULL) {
+		struct wrap_client wc;
+		const struct wrap_rule *r;
+		enum acl_verdict v = wrap_check(in->wrap,
+		    (const char *const *)svc->wrap_names, guard_wrap_client(in, &wc), &r);
+
+		if (v == ACL_NEED_NAME)
+			t->wait_name = true;
+		guard_step(t, GUARD_LIBWRAP,
+		    v == ACL_ALLOW    ? GUARD_PASS :
+		        v == ACL_DENY ? GUARD_REFUSE :
+		                        GUARD_WAIT,
+		    0, 0);
+		GUARD_STOP();
+	}
 	/* cps counts the clients the access rules let in, once, when they
 	 * arrive. The service pauses when the count reaches the rate, so a
 	 * client from the listener never finds it over; one that comes
@@ -344,6 +376,27 @@ guard_describe(const struct guard_input *in, const struct guard_step *st, char *
 			    st->verdict == GUARD_PASS ? "allowed" : "denied");
 		snprintf(rule, rlen, "%s", buf);
 		break;
+	case GUARD_LIBWRAP: {
+		struct wrap_client wc;
+		const struct wrap_rule *r;
+
+		wrap_check(in->wrap, (const char *const *)svc->wrap_names,
+		    guard_wrap_client(in, &wc), &r);
+		if (r == NULL) {
+			snprintf(detail, dlen, "no rule of %s or %s for this client (allowed)",
+			    WRAP_ALLOW_FILE, WRAP_DENY_FILE);
+			snprintf(rule, rlen, "no rule of %s or %s", WRAP_ALLOW_FILE,
+			    WRAP_DENY_FILE);
+			break;
+		}
+		wrap_rule_text(r, buf, sizeof(buf));
+		snprintf(detail, dlen, "%s (%s)", buf,
+		    st->verdict == GUARD_PASS       ? "allowed" :
+		        st->verdict == GUARD_REFUSE ? "denied" :
+		                                      "host name needed");
+		snprintf(rule, rlen, "%s", buf);
+		break;
+	}
 	case GUARD_INSTANCES:
 		guard_count_text(st, "running", detail, dlen);
 		snprintf(rule, rlen, "instances %d", s->instances);

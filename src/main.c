@@ -208,6 +208,7 @@ size_t
 main_reload(struct diag *d)
 {
 	struct config *cf;
+	struct wrap *wrap;
 	size_t errors;
 
 	if (stopping) {
@@ -228,6 +229,7 @@ main_reload(struct diag *d)
 	}
 	log_info("reloading the configuration");
 	cf = conf_load(opts.conf, opts.inetd_conf, d);
+	wrap = wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, d);
 	for (size_t i = 0; i < d->lines.n; i++)
 		log_warnx("%s", d->lines.v[i]);
 	errors = d->errors;
@@ -235,9 +237,11 @@ main_reload(struct diag *d)
 		log_warnx("reload: %zu error%s; the configuration in force stays", errors,
 		    errors == 1 ? "" : "s");
 		conf_free(cf);
+		wrap_free(wrap);
 		log_reopen(); /* logrotate's SIGHUP still gets new files */
 		porter.reload_failures++;
 	} else {
+		service_wrap_set(wrap);
 		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
 			diag_warn(d, (struct loc){ 0 },
@@ -532,6 +536,8 @@ main(int argc, char **argv)
 	 * was started with: the inherited one with 022 added, as xinetd. */
 	umask(umask(0) | 022);
 	current = conf_load(opts.conf, opts.inetd_conf, &d);
+	/* Read as the configuration is, so -t reports on them too. */
+	service_wrap_set(wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, &d));
 	diag_print(&d, stderr);
 	if (d.errors > 0)
 		rc = EXIT_CONFIG;
@@ -544,6 +550,7 @@ main(int argc, char **argv)
 		rc = serve();
 	}
 	conf_free(current);
+	service_wrap_set(NULL);
 	diag_free(&d);
 	return rc;
 }

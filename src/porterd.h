@@ -40,6 +40,40 @@ enum acl_verdict acl_check(const struct acl *, int family, const uint8_t *addr, 
 enum acl_verdict acl_check_name(const struct acl *, int family, const uint8_t *addr,
     const char *name, char *why, size_t whylen);
 
+/* --------------------------------------------------------------- wrap.c */
+
+#define WRAP_ALLOW_FILE "/etc/hosts.allow"
+#define WRAP_DENY_FILE "/etc/hosts.deny"
+
+/* The rules of hosts.allow and hosts.deny (hosts_access(5)). */
+struct wrap;
+struct wrap_rule;
+
+/* A client as the rules see it. */
+struct wrap_client {
+	int family;
+	const uint8_t *addr;
+	char text[INET6_ADDRSTRLEN]; /* the address, numeric */
+	bool name_known;             /* the reverse lookup is done */
+	bool name_failed;            /* ... and failed: name patterns are unknown */
+	bool paranoid;               /* ... found a name that does not confirm */
+	const char *name;            /* the confirmed name, or NULL */
+};
+
+/* Reads both files (a missing one is empty); warnings in d for what cannot
+ * be honoured. NULL when neither has a rule. */
+struct wrap *wrap_load(const char *allow, const char *deny, struct diag *d);
+void wrap_free(struct wrap *);
+/* Whether a rule of w names one of daemons (NULL-terminated), or ALL. */
+bool wrap_applies(const struct wrap *, const char *const *daemons);
+/* The decision for a client of the service known as daemons: ACL_ALLOW,
+ * ACL_DENY, or ACL_NEED_NAME while a name pattern has to see the name;
+ * *deciding is the rule that decided, or NULL (no rule matched). */
+enum acl_verdict wrap_check(const struct wrap *, const char *const *daemons,
+    const struct wrap_client *, const struct wrap_rule **deciding);
+/* "file:line: the rule" */
+void wrap_rule_text(const struct wrap_rule *, char *buf, size_t len);
+
 /* ------------------------------------------------------------- limits.c */
 
 /*
@@ -224,9 +258,10 @@ const uint8_t *peer_bytes(const struct peer *, int *family);
 /* ------------------------------------------------------------ resolve.c */
 
 enum resolve_status {
-	RESOLVE_NAME,   /* a forward-confirmed name */
-	RESOLVE_NONE,   /* no name, or one whose addresses are not the client's */
-	RESOLVE_FAILED, /* the resolver did not answer */
+	RESOLVE_NAME,     /* a forward-confirmed name */
+	RESOLVE_NONE,     /* no name */
+	RESOLVE_PARANOID, /* a name whose addresses are not the client's */
+	RESOLVE_FAILED,   /* the resolver did not answer */
 };
 /* name: the reverse-DNS name in lower case when status is RESOLVE_NAME,
  * else NULL. */
@@ -303,6 +338,8 @@ struct svc {
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
+	char *wrap_names[3];         /* its names in hosts.allow/deny: id (or libwrap), server */
+	bool wrapped;                /* a rule of hosts.allow/deny names it */
 	struct srccount *per_source; /* NULL: per_source unlimited */
 	struct srcrate *src_rate;    /* NULL: no per_source_cps */
 	struct cps_state cps;
@@ -370,6 +407,10 @@ size_t service_count(void);
 void service_free(struct svc *);
 /* The running service with this id, or NULL. */
 struct svc *service_find(const char *id);
+/* The rules of hosts.allow and hosts.deny in force (NULL: none), and a
+ * new set to apply with the next service_apply (taken over). */
+const struct wrap *service_wrap(void);
+void service_wrap_set(struct wrap *);
 /* Stops or resumes accepting on svc at run time (PAUSE_DISABLED); running
  * servers are left alone, and a reload keeps the state. Returns false when
  * svc already was in that state. */
@@ -383,6 +424,7 @@ enum guard_check {
 	GUARD_LOAD,        /* max_load */
 	GUARD_TIME,        /* access_times */
 	GUARD_ACCESS,      /* only_from and no_access, with the name when needed */
+	GUARD_LIBWRAP,     /* hosts.allow and hosts.deny */
 	GUARD_CPS,         /* cps: clients let in this second */
 	GUARD_INSTANCES,   /* instances */
 	GUARD_PER_SOURCE,  /* per_source */
@@ -406,6 +448,7 @@ struct guard_input {
 	bool name_known;     /* name is the answer of the reverse lookup */
 	const char *name;    /* NULL: the address has no name */
 	bool name_failed;    /* the lookup failed: a name rule that applies denies */
+	bool name_paranoid;  /* the name found does not confirm (PARANOID) */
 	bool ident_known;    /* userid is the answer of the ident server */
 	const char *userid;  /* NULL: no answer */
 	uint64_t now;        /* loop_now() */
@@ -414,6 +457,7 @@ struct guard_input {
 	size_t servers;      /* servers running, all services */
 	long limit;          /* -limit, 0 none */
 	const struct sensor *sensor;
+	const struct wrap *wrap; /* hosts.allow and hosts.deny */
 };
 
 struct guard_step {
@@ -496,6 +540,7 @@ struct client {
 	bool name_known;
 	bool has_name;
 	bool name_failed;
+	bool name_paranoid;
 	bool ident_known;
 	bool has_userid;
 	int tries;         /* fork attempts */

@@ -51,14 +51,14 @@ resolve_confirm(const struct peer *peer, const char *name)
 	struct addrinfo *res, *ai;
 	int family, rc;
 	const uint8_t *want = peer_bytes(peer, &family);
-	enum resolve_status st = RESOLVE_NONE;
+	enum resolve_status st = RESOLVE_PARANOID;
 
 	rc = getaddrinfo(name, NULL, &hints, &res);
 	if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY)
-		return RESOLVE_NONE;
+		return RESOLVE_PARANOID;
 	if (rc != 0)
 		return RESOLVE_FAILED;
-	for (ai = res; ai != NULL && st == RESOLVE_NONE; ai = ai->ai_next) {
+	for (ai = res; ai != NULL && st == RESOLVE_PARANOID; ai = ai->ai_next) {
 		struct peer p = { .len = (socklen_t)ai->ai_addrlen };
 		int f;
 		const uint8_t *got;

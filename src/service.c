@@ -141,12 +141,49 @@ svc_banner(struct svc *svc, int which, const char *path)
 	svc->banner_len[which] = (size_t)n;
 }
 
+/* hosts.allow and hosts.deny, as the last load read them. */
+static struct wrap *svc_wrap;
+
+const struct wrap *
+service_wrap(void)
+{
+	return svc_wrap;
+}
+
+void
+service_wrap_set(struct wrap *w)
+{
+	wrap_free(svc_wrap);
+	svc_wrap = w;
+}
+
+/* The names a service has in hosts.allow and hosts.deny: its libwrap
+ * attribute or its id, and its server's file name, as libwrap under
+ * xinetd knew it; NOLIBWRAP leaves it out of them. */
+static void
+svc_wrap_names(struct svc *svc)
+{
+	const struct service_config *s = svc->conf;
+	const char *base = s->server != NULL ? strrchr(s->server, '/') : NULL;
+
+	free(svc->wrap_names[0]);
+	free(svc->wrap_names[1]);
+	svc->wrap_names[0] = mem_strdup(s->libwrap != NULL ? s->libwrap : s->id);
+	svc->wrap_names[1] =
+	    s->server != NULL ? mem_strdup(base != NULL ? base + 1 : s->server) : NULL;
+	svc->wrap_names[2] = NULL;
+	svc->wrapped = !(s->flags & F_NOLIBWRAP) &&
+	    wrap_applies(svc_wrap, (const char *const *)svc->wrap_names);
+}
+
 /* The access list, the per-source tables and the banners. Counters that
  * running servers hold survive a reload. */
 static void
 svc_guards(struct svc *svc)
 {
 	const struct service_config *s = svc->conf;
+
+	svc_wrap_names(svc);
 
 	acl_free(svc->acl);
 	svc->acl = NULL;
@@ -369,6 +406,8 @@ service_free(struct svc *svc)
 		return;
 	svc_prepare_free(svc);
 	acl_free(svc->acl);
+	free(svc->wrap_names[0]);
+	free(svc->wrap_names[1]);
 	limits_count_free(svc->per_source);
 	limits_rate_free(svc->src_rate);
 	for (int i = 0; i < 3; i++)
@@ -616,6 +655,7 @@ service_free_all(void)
 	free(env_base);
 	env_base = NULL;
 	env_nbase = 0;
+	service_wrap_set(NULL);
 }
 
 size_t

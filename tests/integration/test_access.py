@@ -14,12 +14,14 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import tempfile
 import threading
 import time
 
-from harness import Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals
+from harness import PORTERD, Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals
 
+PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 LOG = r"porterd\[\d+\]: INFO: "
 FAIL_BYTES = "Go away.\r\n"
@@ -607,6 +609,77 @@ class NameTest(PorterTest):
         d.wait_log(LOG + r"FAIL: deny address from=127\.0\.0\.9$")
         self.assertEqual(ask(d, d.port, "127.0.0.5"), b"ok\n")
         d.wait_log(LOG + r"START: deny pid=\d+ from=127\.0\.0\.5$")
+
+
+class WrapTest(PorterTest):
+    """hosts.allow and hosts.deny, read by porterd itself, from files of the
+    test's own bound over /etc in a mount namespace of porterd's."""
+
+    def etc_wrap(self, allow, deny):
+        if not can_private_etc():
+            self.skipTest("needs root and mount namespaces (private /etc files)")
+        for name in ("/etc/hosts.allow", "/etc/hosts.deny"):
+            if not os.path.exists(name):
+                # An empty file is what no file means: bind targets only.
+                open(name, "a").close()
+        tmp = tempfile.mkdtemp(prefix="porter-wrap-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        files = {}
+        for name, text in (("hosts.allow", allow), ("hosts.deny", deny)):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            files["/etc/" + name] = path
+        return private_etc(files)
+
+    def test_hosts_allow_and_deny(self):
+        etc = self.etc_wrap("echo: 127.0.0.4\n",
+                            "# as Debian writes them\necho: 127.0.0.2 127.0.0.4\n"
+                            "echo : 127.0.0.5\nALL: @netgroup\n")
+        conf = (spawn_service("greet", "{PORT0}") + spawn_service("plain", "{PORT1}") +
+                spawn_service("free", "{PORT2}", "flags = NOLIBWRAP"))
+        d = self.start(conf, preexec=etc)
+        # greet runs /bin/echo: "echo" names it in hosts.deny.
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.2"), b"")
+        d.wait_log(LOG + r"FAIL: greet libwrap from=127\.0\.0\.2$")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.5"), b"")
+        d.wait_log(LOG + r"FAIL: greet libwrap from=127\.0\.0\.5$")
+        # hosts.allow comes first.
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.4"), b"ok\n")
+        self.assertEqual(ask(d, d.ports[0], "127.0.0.3"), b"ok\n")
+        # NOLIBWRAP: the files are not asked.
+        self.assertEqual(ask(d, d.ports[2], "127.0.0.2"), b"ok\n")
+        # explain shows the deciding line.
+        r = subprocess.run([PORTERCTL, "-C", d.control, "-n", "explain", "greet", "127.0.0.5"],
+                           capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        e = dict(l.split(": ", 1) for l in r.stdout.splitlines())
+        self.assertEqual((e["verdict"], e["rule"]),
+                         ("denied", "/etc/hosts.deny:3: echo : 127.0.0.5"))
+        # porterd -t reads them as the daemon does, and warns of what it
+        # cannot honour, with the file and line.
+        t = subprocess.run([PORTERD, "-t", "-f", d.conf], capture_output=True, text=True,
+                           preexec_fn=etc, timeout=30 * SLOW)
+        self.assertEqual(t.returncode, 0, t.stderr)
+        self.assertIn('/etc/hosts.deny:4: warning: client pattern "@netgroup"', t.stderr)
+
+    def test_name_patterns_wait_for_the_name(self):
+        etc = self.etc_wrap("", "ALL: .porter.test EXCEPT good.porter.test\n")
+        hosts = os.path.join(tempfile.mkdtemp(prefix="porter-etc-"), "hosts")
+        self.addCleanup(shutil.rmtree, os.path.dirname(hosts), True)
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n127.0.0.2 bad.porter.test\n"
+                    "127.0.0.3 good.porter.test\n")
+        both = private_etc({"/etc/hosts": hosts})
+
+        def setup():
+            etc()
+            both()
+        d = self.start(spawn_service("named", "{PORT0}"), preexec=setup)
+        self.assertEqual(ask(d, d.port, "127.0.0.2"), b"")
+        d.wait_log(LOG + r"FAIL: named libwrap from=127\.0\.0\.2$")
+        self.assertEqual(ask(d, d.port, "127.0.0.3"), b"ok\n")
+        self.assertEqual(ask(d, d.port, "127.0.0.4"), b"ok\n")
 
 
 class TimesTest(PorterTest):
