@@ -30,9 +30,11 @@ struct ident {
 	size_t rlen;
 	bool done;
 	struct srckey key; /* the client's address, as counted */
+	LIST_ENTRY(ident) entry;
 	struct loop_defer dead;
 };
 
+static LIST_HEAD(, ident) ident_list = LIST_HEAD_INITIALIZER(ident_list);
 static size_t ident_inflight;
 static struct srccount *ident_sources; /* lookups in flight per address */
 
@@ -43,9 +45,15 @@ ident_init(void)
 		ident_sources = limits_count_new(IDENT_MAX);
 }
 
+static void ident_finish(struct ident *, const char *, const char *);
+
+/* At exit: the lookups still in flight end without an answer, so that
+ * whoever waits for one (a USERID line) lets go of what it holds. */
 void
 ident_end(void)
 {
+	while (!LIST_EMPTY(&ident_list))
+		ident_finish(LIST_FIRST(&ident_list), NULL, "system error");
 	limits_count_free(ident_sources);
 	ident_sources = NULL;
 }
@@ -54,6 +62,7 @@ ident_end(void)
 static void
 ident_release(struct ident *id)
 {
+	LIST_REMOVE(id, entry);
 	ident_inflight--;
 	limits_count_dec(ident_sources, &id->key);
 }
@@ -209,6 +218,7 @@ ident_start(const struct peer *remote, const struct peer *local, unsigned timeou
 	}
 	id->key = key;
 	limits_count_inc(ident_sources, &key);
+	LIST_INSERT_HEAD(&ident_list, id, entry);
 	ident_inflight++;
 	loop_timer_set(&id->t, timeout_ms);
 	return id;
