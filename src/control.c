@@ -25,12 +25,11 @@
 
 #include "porterd.h"
 
-#define CONTROL_LINE_MAX 4096      /* longest request line */
-#define CONTROL_READ_MS 5000       /* to send the request line */
-#define CONTROL_WRITE_MS 30000     /* to take the whole answer */
-#define CONTROL_OUT_MAX (4u << 20) /* longest answer */
-#define CONTROL_CLIENTS 16         /* at once; the others wait in the backlog */
-#define CONTROL_ARGS 16            /* words in a request */
+#define CONTROL_LINE_MAX 4096  /* longest request line */
+#define CONTROL_READ_MS 5000   /* to send the request line */
+#define CONTROL_WRITE_MS 30000 /* to take the whole answer */
+#define CONTROL_CLIENTS 16     /* at once; the others wait in the backlog */
+#define CONTROL_ARGS 16        /* words in a request */
 #define CONTROL_BACKLOG 16
 #define CONTROL_EMFILE_MS 250
 #define CONTROL_SOCK_MODE 0660
@@ -38,122 +37,7 @@
 #define CONTROL_PRIVATE_MODE 0700 /* the fallback directory in /tmp */
 #define CONTROL_DUMP_MODE 0640
 
-/* ------------------------------------------------------------ output */
-
-/* An answer being built: bounded, and marked full instead of growing past
- * CONTROL_OUT_MAX or failing on a lack of memory. */
-struct cbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool full;
-};
-
-static void
-cbuf_add(struct cbuf *b, const char *s, size_t n)
-{
-	if (b->full)
-		return;
-	if (n > CONTROL_OUT_MAX - b->len) {
-		b->full = true;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->full = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-cbuf_puts(struct cbuf *b, const char *s)
-{
-	cbuf_add(b, s, strlen(s));
-}
-
-static void cbuf_printf(struct cbuf *, const char *, ...) PRINTF(2, 3);
-
-static void
-cbuf_printf(struct cbuf *b, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		cbuf_add(b, small, (size_t)n);
-		return;
-	}
-	{
-		char *big = malloc((size_t)n + 1);
-
-		if (big == NULL) {
-			b->full = true;
-			return;
-		}
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		cbuf_add(b, big, (size_t)n);
-		free(big);
-	}
-}
-
-static void
-cbuf_free(struct cbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* A JSON string, quotes included; NULL is null. */
-static void
-cbuf_json(struct cbuf *b, const char *s)
-{
-	if (s == NULL) {
-		cbuf_puts(b, "null");
-		return;
-	}
-	cbuf_puts(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			cbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			cbuf_printf(b, "\\u%04x", c);
-		else
-			cbuf_add(b, s, 1);
-	}
-	cbuf_puts(b, "\"");
-}
-
-/* "key": and a comma before it unless it is the first of its object. */
-static void
-cbuf_key(struct cbuf *b, bool *first, const char *key)
-{
-	if (!*first)
-		cbuf_puts(b, ",");
-	*first = false;
-	cbuf_json(b, key);
-	cbuf_puts(b, ":");
-}
+/* ------------------------------------------------------------ tables */
 
 /*
  * A text table: cells are added row by row, the header first, and printed
@@ -1237,7 +1121,7 @@ control_request(char *line, const struct ucred *cred, struct cbuf *out)
 		/* Too long, or no memory: say so rather than send half. */
 		cbuf_free(&r.body);
 		reply_err(&r, "the answer would be longer than %u bytes, or memory ran out",
-		    CONTROL_OUT_MAX);
+		    CBUF_MAX);
 	}
 	if (r.err[0] != '\0')
 		cbuf_printf(out, "ERR %s\n", r.err);
@@ -1784,7 +1668,7 @@ control_dump(void)
 	control_connections(&r.body, false);
 	if (r.body.full)
 		log_warnx("state dump: longer than %u bytes or out of memory; not written",
-		    CONTROL_OUT_MAX);
+		    CBUF_MAX);
 	else if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		log_warn("state dump %s", path);
 	else {

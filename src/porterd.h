@@ -428,6 +428,29 @@ void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *p
                           uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
 
+/* --------------------------------------------------------------- cbuf.c */
+
+#define CBUF_MAX (4u << 20) /* the longest answer or state dump */
+
+/* Text being built, owned by whoever fills it and freed with cbuf_free.
+ * full: it would have grown past CBUF_MAX or memory ran out; whatever is
+ * added after that is dropped, and the owner sends an error instead. */
+struct cbuf {
+	char *p; /* NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+	bool full;
+};
+
+void cbuf_add(struct cbuf *, const char *, size_t);
+void cbuf_puts(struct cbuf *, const char *);
+void cbuf_printf(struct cbuf *, const char *, ...) PRINTF(2, 3);
+void cbuf_free(struct cbuf *);
+/* A JSON string, quotes included; NULL is null. */
+void cbuf_json(struct cbuf *, const char *);
+/* "key": inside an object, with a comma before it unless *first. */
+void cbuf_key(struct cbuf *, bool *first, const char *key);
+
 /* ------------------------------------------------------------ control.c */
 
 /*
