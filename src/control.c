@@ -25,7 +25,6 @@
 
 #include "porterd.h"
 
-#define CONTROL_LINE_MAX 4096  /* longest request line */
 #define CONTROL_READ_MS 5000   /* to send the request line */
 #define CONTROL_WRITE_MS 30000 /* to take the whole answer */
 #define CONTROL_CLIENTS 16     /* at once; the others wait in the backlog */
@@ -1065,22 +1064,40 @@ cmd_metrics(struct reply *r, int argc, char **argv)
 
 /* ------------------------------------------------------------ dispatch */
 
-static const struct command {
-	const char *name;
-	int min;
-	int max;
-	void (*fn)(struct reply *, int, char **);
-	const char *usage;
-} commands[] = {
-	{ "status", 0, 0, cmd_status, "status" },
-	{ "connections", 0, 0, cmd_connections, "connections" },
-	{ "reload", 0, 0, cmd_reload, "reload" },
-	{ "disable", 1, 1, cmd_disable, "disable ID" },
-	{ "enable", 1, 1, cmd_enable, "enable ID" },
-	{ "check", 0, 0, cmd_check, "check" },
-	{ "explain", 2, 4, cmd_explain, "explain SERVICE ADDRESS [HH:MM] [name=NAME]" },
-	{ "metrics", 0, 0, cmd_metrics, "metrics" },
-};
+/* A switch rather than a second table beside ctl.h's: the compiler says
+ * when a command there has no function here. */
+static void
+control_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
+{
+	switch (c) {
+	case CTL_STATUS:
+		cmd_status(r, argc, argv);
+		break;
+	case CTL_CONNECTIONS:
+		cmd_connections(r, argc, argv);
+		break;
+	case CTL_RELOAD:
+		cmd_reload(r, argc, argv);
+		break;
+	case CTL_DISABLE:
+		cmd_disable(r, argc, argv);
+		break;
+	case CTL_ENABLE:
+		cmd_enable(r, argc, argv);
+		break;
+	case CTL_CHECK:
+		cmd_check(r, argc, argv);
+		break;
+	case CTL_EXPLAIN:
+		cmd_explain(r, argc, argv);
+		break;
+	case CTL_METRICS:
+		cmd_metrics(r, argc, argv);
+		break;
+	case CTL_NCMDS:
+		break;
+	}
+}
 
 /* Answers one request line into out: "OK\n" or "ERR message\n", then the
  * body. */
@@ -1090,7 +1107,8 @@ control_request(char *line, const struct ucred *cred, struct cbuf *out)
 	struct reply r = { .cred = cred };
 	char *argv[CONTROL_ARGS + 1];
 	int argc = 0;
-	const struct command *cmd = NULL;
+	enum ctl_cmd c = CTL_NCMDS;
+	const struct ctl_command *cmd;
 	char *save = NULL;
 
 	for (char *p = strtok_r(line, " \t\r", &save); p != NULL;
@@ -1104,17 +1122,16 @@ control_request(char *line, const struct ucred *cred, struct cbuf *out)
 		reply_err(&r, "empty request");
 	else if (argc > CONTROL_ARGS)
 		reply_err(&r, "too many words in the request");
+	else if ((c = ctl_find(argv[0])) == CTL_NCMDS)
+		reply_err(&r, "unknown command \"%.64s\"", argv[0]);
 	else {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (strcmp(commands[i].name, argv[0]) == 0)
-				cmd = &commands[i];
-		if (cmd == NULL)
-			reply_err(&r, "unknown command \"%.64s\"", argv[0]);
-		else if (argc - 1 < cmd->min || argc - 1 > cmd->max)
-			reply_err(&r, "usage: %s", cmd->usage);
+		cmd = &ctl_commands[c];
+		if (argc - 1 < cmd->min || argc - 1 > cmd->max + cmd->lookup)
+			reply_err(&r, "usage: %s%s%s", cmd->name, cmd->args,
+			    cmd->lookup ? CTL_LOOKUP_ARGS : "");
 		else {
 			log_debug("control: uid %d: %s", (int)cred->uid, argv[0]);
-			cmd->fn(&r, argc - 1, argv + 1);
+			control_run(c, &r, argc - 1, argv + 1);
 		}
 	}
 	if (r.body.full) {
@@ -1140,7 +1157,7 @@ struct cclient {
 	struct ucred cred;
 	bool writing;
 	size_t inlen;
-	char in[CONTROL_LINE_MAX + 1];
+	char in[CTL_LINE_MAX + 1];
 	struct cbuf out;
 	size_t off; /* first unsent byte of out */
 	struct cclient *next;
@@ -1234,7 +1251,7 @@ static void
 control_read(struct cclient *c)
 {
 	for (;;) {
-		ssize_t n = read(c->w.fd, c->in + c->inlen, CONTROL_LINE_MAX - c->inlen);
+		ssize_t n = read(c->w.fd, c->in + c->inlen, CTL_LINE_MAX - c->inlen);
 		char *nl;
 
 		if (n < 0) {
@@ -1260,9 +1277,9 @@ control_read(struct cclient *c)
 			control_client_close(c);
 			return;
 		}
-		if (c->inlen == CONTROL_LINE_MAX) {
+		if (c->inlen == CTL_LINE_MAX) {
 			cbuf_printf(&c->out, "ERR the request is longer than %d bytes\n",
-			    CONTROL_LINE_MAX);
+			    CTL_LINE_MAX);
 			control_answer(c);
 			return;
 		}

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "conf.h"
+#include "ctl.h"
 
 /* -------------------------------------------------------------- acl.c */
 
@@ -453,18 +454,8 @@ void cbuf_key(struct cbuf *, bool *first, const char *key);
 
 /* ------------------------------------------------------------ control.c */
 
-/*
- * The control socket porterctl talks to. Without -C, porterd tries
- * PORTER_CONTROL; when it cannot create that, it falls back to
- * PORTER_CONTROL_FALLBACK_DIR/PORTER_CONTROL_NAME with its effective uid,
- * and porterctl looks there when PORTER_CONTROL does not exist.
- */
-#define PORTER_CONTROL "/run/porter/control.sock"
-#define PORTER_CONTROL_FALLBACK_DIR "/tmp/porter-%lu" /* printf'd with the euid */
-#define PORTER_CONTROL_NAME "control.sock"
-#define PORTER_DUMP_NAME "porterd.dump" /* SIGUSR1, next to the socket */
-
-/* Opens the control socket at path (NULL: the default rule). Returns 0,
+/* Opens the control socket porterctl talks to at path (NULL: the rule of
+ * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0,
  * also when porterd goes on without one (after a warning), and -1 when
  * another porterd answers there and this one must not start. */
 int control_init(const char *path);
