@@ -36,61 +36,7 @@
 #define CONTROL_PRIVATE_MODE 0700 /* the fallback directory in /tmp */
 #define CONTROL_DUMP_MODE 0640
 
-/* ------------------------------------------------------------ tables */
-
-/*
- * A text table: cells are added row by row, the header first, and printed
- * with each column as wide as its widest cell; numbers are aligned right.
- */
-struct table {
-	size_t ncol;
-	const char *align; /* per column: 'l' or 'r' */
-	struct strv cells;
-};
-
-static void
-table_cell(struct table *t, const char *s)
-{
-	strv_push(&t->cells, s != NULL ? s : "-");
-}
-
-static void
-table_print(struct table *t, struct cbuf *b)
-{
-	size_t width[16] = { 0 };
-
-	for (size_t i = 0; i < t->cells.n; i++) {
-		size_t w = strlen(t->cells.v[i]), c = i % t->ncol;
-
-		if (w > width[c])
-			width[c] = w;
-	}
-	for (size_t i = 0; i < t->cells.n; i++) {
-		size_t c = i % t->ncol;
-		const char *s = t->cells.v[i];
-		int pad = (int)(width[c] - strlen(s));
-
-		if (t->align[c] == 'r')
-			cbuf_printf(b, "%*s%s", pad, "", s);
-		else if (c + 1 < t->ncol)
-			cbuf_printf(b, "%s%*s", s, pad, "");
-		else
-			cbuf_puts(b, s);
-		cbuf_puts(b, c + 1 < t->ncol ? "  " : "\n");
-	}
-	strv_clear(&t->cells);
-}
-
 /* ------------------------------------------------------------ words */
-
-static void
-control_iso8601(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static const char *
 control_kind(enum svc_kind k)
@@ -187,85 +133,59 @@ reply_err(struct reply *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* status: JSON has every column in this order, the table those with a
+ * heading. */
+static const struct render_col status_cols[] = {
+	{ "id", "SERVICE", 0, false, NULL },
+	{ "kind", NULL, 0, false, NULL },
+	{ "protocol", "PROTO", 1, false, NULL },
+	{ "address", "ADDRESS", 2, false, NULL },
+	{ "port", "PORT", 3, true, NULL },
+	{ "state", "STATE", 4, false, NULL },
+	{ "paused_why", NULL, 0, false, NULL },
+	{ "running", "RUNNING", 5, true, NULL },
+	{ "accepted", "ACCEPTED", 6, true, NULL },
+	{ "refused", "REFUSED", 7, true, NULL },
+};
+
+static void
+control_status(struct cbuf *b, bool json)
+{
+	struct render rd;
+
+	render_begin(&rd, b, json, status_cols, sizeof(status_cols) / sizeof(status_cols[0]));
+	for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
+		const struct service_config *s = svc->conf;
+		char addr[INET6_ADDRSTRLEN + 8];
+		const char *why[CONTROL_NPAUSES];
+		size_t nwhy = 0;
+
+		control_svc_addr(svc, addr, sizeof(addr));
+		for (size_t i = 0; i < CONTROL_NPAUSES; i++)
+			if (svc->pause_why & control_pauses[i].bit)
+				why[nwhy++] = control_pauses[i].name;
+		const struct render_val row[] = {
+			render_str(s->id),
+			render_str(control_kind(svc->kind)),
+			render_str(s->protocol == IPPROTO_UDP ? "udp" : "tcp"),
+			render_str(addr),
+			control_svc_port(svc) ? render_num((unsigned)s->port) : render_null(),
+			render_str(control_state(svc)),
+			render_words(why, nwhy),
+			render_num(svc->running),
+			render_num(svc->accepted),
+			render_num(svc->refused),
+		};
+		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
+	}
+	render_end(&rd);
+}
+
 static void
 cmd_status(struct reply *r, int argc, char **argv)
 {
-	struct cbuf *b = &r->body;
-	struct table t = { .ncol = 8, .align = "lllrlrrr" };
-	bool first_svc = true;
-
 	(void)argc, (void)argv;
-	if (r->json)
-		cbuf_puts(b, "[");
-	else {
-		const char *head[] = { "SERVICE", "PROTO", "ADDRESS", "PORT", "STATE", "RUNNING",
-			"ACCEPTED", "REFUSED" };
-
-		for (size_t i = 0; i < 8; i++)
-			table_cell(&t, head[i]);
-	}
-	for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
-		const struct service_config *s = svc->conf;
-		const char *proto = s->protocol == IPPROTO_UDP ? "udp" : "tcp";
-		char addr[INET6_ADDRSTRLEN + 8], num[32];
-
-		control_svc_addr(svc, addr, sizeof(addr));
-		if (r->json) {
-			bool first = true, first_why = true;
-
-			cbuf_puts(b, first_svc ? "\n{" : ",\n{");
-			first_svc = false;
-			cbuf_key(b, &first, "id");
-			cbuf_json(b, s->id);
-			cbuf_key(b, &first, "kind");
-			cbuf_json(b, control_kind(svc->kind));
-			cbuf_key(b, &first, "protocol");
-			cbuf_json(b, proto);
-			cbuf_key(b, &first, "address");
-			cbuf_json(b, addr);
-			cbuf_key(b, &first, "port");
-			if (control_svc_port(svc))
-				cbuf_printf(b, "%d", s->port);
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "state");
-			cbuf_json(b, control_state(svc));
-			cbuf_key(b, &first, "paused_why");
-			cbuf_puts(b, "[");
-			for (size_t i = 0; i < CONTROL_NPAUSES; i++) {
-				if (!(svc->pause_why & control_pauses[i].bit))
-					continue;
-				cbuf_puts(b, first_why ? "" : ",");
-				first_why = false;
-				cbuf_json(b, control_pauses[i].name);
-			}
-			cbuf_puts(b, "]");
-			cbuf_key(b, &first, "running");
-			cbuf_printf(b, "%u", svc->running);
-			cbuf_key(b, &first, "accepted");
-			cbuf_printf(b, "%llu", (unsigned long long)svc->accepted);
-			cbuf_key(b, &first, "refused");
-			cbuf_printf(b, "%llu", (unsigned long long)svc->refused);
-			cbuf_puts(b, "}");
-			continue;
-		}
-		table_cell(&t, s->id);
-		table_cell(&t, proto);
-		table_cell(&t, addr);
-		snprintf(num, sizeof(num), "%d", s->port);
-		table_cell(&t, control_svc_port(svc) ? num : "-");
-		table_cell(&t, control_state(svc));
-		snprintf(num, sizeof(num), "%u", svc->running);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)svc->accepted);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)svc->refused);
-		table_cell(&t, num);
-	}
-	if (r->json)
-		cbuf_puts(b, first_svc ? "]\n" : "\n]\n");
-	else
-		table_print(&t, b);
+	control_status(&r->body, r->json);
 }
 
 /* One live connection, whatever serves it. */
@@ -390,88 +310,57 @@ control_peer_text(const struct peer *p, char *buf, size_t len)
 	snprintf(buf, len, peer_family(p) == AF_INET6 ? "[%s]:%d" : "%s:%d", a, peer_port(p));
 }
 
+/* connections: as status_cols; the table shows the client as one word
+ * and the kind last. */
+static const struct render_col conn_cols[] = {
+	{ "service", "SERVICE", 0, false, "(removed)" },
+	{ "kind", "KIND", 7, false, NULL },
+	{ "peer", NULL, 0, false, NULL },
+	{ "port", NULL, 0, false, NULL },
+	{ NULL, "PEER", 1, false, NULL },
+	{ "pid", "PID", 2, true, NULL },
+	{ "start", "START", 3, false, NULL },
+	{ "duration", "DURATION", 4, true, NULL },
+	{ "bytes_in", "IN", 5, true, NULL },
+	{ "bytes_out", "OUT", 6, true, NULL },
+};
+
 static void
 control_connections(struct cbuf *b, bool json)
 {
 	struct conn_rows rows = { 0 };
-	struct table t = { .ncol = 8, .align = "llrlrrrl" };
+	struct render rd;
 	uint64_t now = loop_now();
 
 	control_conn_rows(&rows);
 	if (rows.full)
 		b->full = true;
-	if (json)
-		cbuf_puts(b, "[");
-	else {
-		const char *head[] = { "SERVICE", "PEER", "PID", "START", "DURATION", "IN", "OUT",
-			"KIND" };
-
-		for (size_t i = 0; i < 8; i++)
-			table_cell(&t, head[i]);
-	}
+	render_begin(&rd, b, json, conn_cols, sizeof(conn_cols) / sizeof(conn_cols[0]));
 	for (size_t i = 0; i < rows.n; i++) {
 		const struct conn_row *c = &rows.v[i];
-		unsigned long long dur = (unsigned long long)(now - c->start) / 1000;
-		char start[32], peer[INET6_ADDRSTRLEN + 16], num[32];
+		char start[32], peer[INET6_ADDRSTRLEN + 16], a[INET6_ADDRSTRLEN];
+		int fam = peer_family(&c->peer);
+		bool has = fam == AF_INET || fam == AF_INET6;
 
-		control_iso8601(c->start_wall, start, sizeof(start));
-		if (json) {
-			bool first = true;
-			char a[INET6_ADDRSTRLEN];
-			int fam = peer_family(&c->peer);
-			bool has = fam == AF_INET || fam == AF_INET6;
-
-			cbuf_puts(b, i == 0 ? "\n{" : ",\n{");
-			cbuf_key(b, &first, "service");
-			cbuf_json(b, c->service);
-			cbuf_key(b, &first, "kind");
-			cbuf_json(b, c->kind);
-			if (has)
-				peer_addr(&c->peer, a, sizeof(a));
-			cbuf_key(b, &first, "peer");
-			cbuf_json(b, has ? a : NULL);
-			cbuf_key(b, &first, "port");
-			if (has)
-				cbuf_printf(b, "%d", peer_port(&c->peer));
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "pid");
-			cbuf_printf(b, "%d", (int)c->pid);
-			cbuf_key(b, &first, "start");
-			cbuf_json(b, start);
-			cbuf_key(b, &first, "duration");
-			cbuf_printf(b, "%llu", dur);
-			cbuf_key(b, &first, "bytes_in");
-			if (c->bytes)
-				cbuf_printf(b, "%llu", (unsigned long long)c->in);
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "bytes_out");
-			if (c->bytes)
-				cbuf_printf(b, "%llu", (unsigned long long)c->out);
-			else
-				cbuf_puts(b, "null");
-			cbuf_puts(b, "}");
-			continue;
-		}
-		table_cell(&t, c->service != NULL ? c->service : "(removed)");
+		render_time(c->start_wall, start, sizeof(start));
 		control_peer_text(&c->peer, peer, sizeof(peer));
-		table_cell(&t, peer);
-		snprintf(num, sizeof(num), "%d", (int)c->pid);
-		table_cell(&t, num);
-		table_cell(&t, start);
-		snprintf(num, sizeof(num), "%llu", dur);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)c->in);
-		table_cell(&t, c->bytes ? num : "-");
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)c->out);
-		table_cell(&t, c->bytes ? num : "-");
-		table_cell(&t, c->kind);
+		if (has)
+			peer_addr(&c->peer, a, sizeof(a));
+		const struct render_val row[] = {
+			render_str(c->service),
+			render_str(c->kind),
+			has ? render_str(a) : render_null(),
+			has ? render_num((unsigned)peer_port(&c->peer)) : render_null(),
+			render_str(peer),
+			render_num((unsigned long long)c->pid),
+			render_str(start),
+			render_num((now - c->start) / 1000),
+			c->bytes ? render_num(c->in) : render_null(),
+			c->bytes ? render_num(c->out) : render_null(),
+		};
+		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
 	}
-	if (json)
-		cbuf_puts(b, rows.n == 0 ? "]\n" : "\n]\n");
-	else
-		table_print(&t, b);
+	render_end(&rd);
 	free(rows.v);
 }
 
@@ -1673,14 +1562,14 @@ control_dump(void)
 	char now[32], started[32];
 	int fd;
 
-	control_iso8601(time(NULL), now, sizeof(now));
-	control_iso8601(porter.start_time, started, sizeof(started));
+	render_time(time(NULL), now, sizeof(now));
+	render_time(porter.start_time, started, sizeof(started));
 	cbuf_printf(&r.body,
 	    "porterd %s state dump\ntime: %s\npid: %d\nstarted: %s\nreloads: %llu\n"
 	    "services: %zu\nservers: %zu\n\nservices:\n",
 	    PORTER_VERSION, now, (int)getpid(), started, (unsigned long long)porter.reloads,
 	    service_count(), child_count());
-	cmd_status(&r, 0, NULL);
+	control_status(&r.body, false);
 	cbuf_puts(&r.body, "\nconnections:\n");
 	control_connections(&r.body, false);
 	if (r.body.full)

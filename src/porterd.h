@@ -452,6 +452,62 @@ void cbuf_json(struct cbuf *, const char *);
 /* "key": inside an object, with a comma before it unless *first. */
 void cbuf_key(struct cbuf *, bool *first, const char *key);
 
+/* ------------------------------------------------------------- render.c */
+
+/*
+ * Rows as a text table (each column as wide as its widest cell, numbers
+ * aligned right, the heading first) or as a JSON array with one object a
+ * line. A command lists its columns once and gives each row as values in
+ * the same order; the renderer picks what each form shows.
+ */
+#define RENDER_COLS 16
+
+struct render_col {
+	const char *key;  /* the JSON member; NULL: the table's alone */
+	const char *head; /* the table's heading; NULL: JSON's alone */
+	unsigned pos;     /* with head: where the table shows it, from 0 */
+	bool right;       /* aligned right in the table */
+	const char *none; /* the table's text for null; NULL: "-" */
+};
+
+enum render_type { RENDER_NULL, RENDER_STR, RENDER_NUM, RENDER_WORDS };
+
+/* A value of a row. The strings stay the caller's; they are read (and, for
+ * the table, copied) by render_row. */
+struct render_val {
+	enum render_type type;
+	const char *s;            /* RENDER_STR */
+	const char *const *words; /* RENDER_WORDS: JSON's array of strings */
+	unsigned long long n;     /* RENDER_NUM: the number; RENDER_WORDS: how many */
+};
+
+struct render_val render_str(const char *); /* NULL: null */
+struct render_val render_num(unsigned long long);
+struct render_val render_null(void);
+struct render_val render_words(const char *const *, size_t);
+
+/* A table or array being written into b, which stays the caller's; cols
+ * must outlive it. */
+struct render {
+	struct cbuf *b;
+	bool json;
+	const struct render_col *cols;
+	size_t ncol;
+	size_t ntext;           /* columns with a heading */
+	size_t at[RENDER_COLS]; /* the column shown at each place of the table */
+	size_t nrows;
+	struct strv cells; /* the table so far, heading first */
+};
+
+void render_begin(struct render *, struct cbuf *b, bool json, const struct render_col *cols,
+    size_t ncol);
+/* One row: n values, one for each column in their order. */
+void render_row(struct render *, const struct render_val *, size_t n);
+/* Writes the table, or closes the array, and frees what the render held. */
+void render_end(struct render *);
+/* ISO 8601 in UTC, "2024-01-31T23:59:59Z". */
+void render_time(time_t, char *buf, size_t len);
+
 /* ------------------------------------------------------------ control.c */
 
 /* Opens the control socket porterctl talks to at path (NULL: the rule of
