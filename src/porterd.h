@@ -508,6 +508,29 @@ void render_end(struct render *);
 /* ISO 8601 in UTC, "2024-01-31T23:59:59Z". */
 void render_time(time_t, char *buf, size_t len);
 
+/* ------------------------------------------------------------ command.c */
+
+/* A request being answered: control.c fills json and uid and runs the
+ * command, which writes the body and, for an ERR answer, err. The body is
+ * the reply's: control.c sends and frees it. */
+struct reply {
+	bool json;     /* --json was among the words */
+	uid_t uid;     /* who asked, for the log */
+	char err[256]; /* set: the answer is ERR with this message */
+	struct cbuf body;
+};
+
+/* Runs command c with its arguments (as many as ctl.h allows it). */
+void command_run(enum ctl_cmd c, struct reply *, int argc, char **argv);
+/* The bodies of status and connections, also for the state dump. */
+void command_status(struct cbuf *, bool json);
+void command_connections(struct cbuf *, bool json);
+
+/* --------------------------------------------------------------- dump.c */
+
+/* Writes the state dump into dir and logs where it went, or why not. */
+void dump_write(const char *dir);
+
 /* ------------------------------------------------------------ control.c */
 
 /* Opens the control socket porterctl talks to at path (NULL: the rule of
