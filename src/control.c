@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,7 +94,7 @@ struct cclient {
 	char in[CTL_LINE_MAX + 1];
 	struct cbuf out;
 	size_t off; /* first unsent byte of out */
-	struct cclient *next;
+	LIST_ENTRY(cclient) entry;
 };
 
 static struct watch control_lw = { .fd = -1 };
@@ -103,7 +104,7 @@ static char *control_path; /* the socket porterd made; NULL: none */
 static dev_t control_dev;  /* the socket file's identity, so that exit */
 static ino_t control_ino;  /* removes only that file */
 static char *control_dir;  /* where the state dump goes */
-static struct cclient *control_clients;
+static LIST_HEAD(, cclient) control_clients = LIST_HEAD_INITIALIZER(control_clients);
 static size_t control_nclients;
 
 static void
@@ -129,12 +130,9 @@ control_client_free(void *p)
 static void
 control_client_close(struct cclient *c)
 {
-	struct cclient **pp = &control_clients;
 	char drain[512];
 
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
+	LIST_REMOVE(c, entry);
 	control_nclients--;
 	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
@@ -330,8 +328,7 @@ control_client_new(int fd)
 	c->w.arg = c;
 	c->t.fn = control_client_timeout;
 	c->t.arg = c;
-	c->next = control_clients;
-	control_clients = c;
+	LIST_INSERT_HEAD(&control_clients, c, entry);
 	control_nclients++;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) != 0) {
 		log_warn("control: SO_PEERCRED");
@@ -563,10 +560,10 @@ control_end(void)
 {
 	struct stat st;
 
-	while (control_clients != NULL) {
-		struct cclient *c = control_clients;
+	while (!LIST_EMPTY(&control_clients)) {
+		struct cclient *c = LIST_FIRST(&control_clients);
 
-		control_clients = c->next;
+		LIST_REMOVE(c, entry);
 		loop_timer_cancel(&c->t);
 		loop_unwatch(&c->w);
 		close(c->w.fd);
