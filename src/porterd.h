@@ -1,7 +1,9 @@
 /*
  * porterd.h: the daemon's runtime, grouped by the file that implements each
- * part: the compiled guards (acl, limits), the loop, the services and the
- * connection path. The configuration model it is built from is conf.h.
+ * part: the compiled guards (acl, limits), the loop, the services, the
+ * connection path and the control socket. The configuration model it is
+ * built from is conf.h; the control protocol it shares with porterctl is
+ * ctl.h.
  */
 #ifndef PORTERD_H
 #define PORTERD_H
@@ -431,6 +433,12 @@ void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *p
 
 /* --------------------------------------------------------------- cbuf.c */
 
+/*
+ * The control socket: control.c serves it and checks each request against
+ * ctl.h's table, command.c answers it, render.c and cbuf.c write the
+ * answers, and dump.c writes the same tables to a file on SIGUSR1.
+ */
+
 #define CBUF_MAX (4u << 20) /* the longest answer or state dump */
 
 /* Text being built, owned by whoever fills it and freed with cbuf_free.
@@ -534,13 +542,14 @@ void dump_write(const char *dir);
 /* ------------------------------------------------------------ control.c */
 
 /* Opens the control socket porterctl talks to at path (NULL: the rule of
- * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0,
- * also when porterd goes on without one (after a warning), and -1 when
- * another porterd answers there and this one must not start. */
+ * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0, also when
+ * porterd goes on without one (after a warning), and -1 when another
+ * porterd answers there and this one must not start. */
 int control_init(const char *path);
 /* Closes and removes the socket, and drops every client (exit). */
 void control_end(void);
-/* Writes the state dump (SIGUSR1) and logs where it went. */
+/* Writes the state dump (SIGUSR1) next to the socket, or where the
+ * default socket would be when there is none. */
 void control_dump(void);
 
 #endif
