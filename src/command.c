@@ -265,19 +265,6 @@ command_conn_rows(struct conn_rows *rows)
 		qsort(rows->v, rows->n, sizeof(rows->v[0]), conn_row_cmp);
 }
 
-static void
-command_peer_text(const struct peer *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (peer_family(p) != AF_INET && peer_family(p) != AF_INET6) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	peer_addr(p, a, sizeof(a));
-	snprintf(buf, len, peer_family(p) == AF_INET6 ? "[%s]:%d" : "%s:%d", a, peer_port(p));
-}
-
 /* connections: as status_cols; the table shows the client as one word
  * and the kind last. */
 static const struct render_col conn_cols[] = {
@@ -311,15 +298,17 @@ command_connections(struct cbuf *b, bool json)
 		bool has = fam == AF_INET || fam == AF_INET6;
 
 		render_time(c->start_wall, start, sizeof(start));
-		command_peer_text(&c->peer, peer, sizeof(peer));
-		if (has)
+		if (has) {
 			peer_addr(&c->peer, a, sizeof(a));
+			snprintf(peer, sizeof(peer), fam == AF_INET6 ? "[%s]:%d" : "%s:%d", a,
+			    peer_port(&c->peer));
+		}
 		const struct render_val row[] = {
 			render_str(c->service),
 			render_str(c->kind),
 			has ? render_str(a) : render_null(),
 			has ? render_num((unsigned)peer_port(&c->peer)) : render_null(),
-			render_str(peer),
+			has ? render_str(peer) : render_null(),
 			render_num((unsigned long long)c->pid),
 			render_str(start),
 			render_num((now - c->start) / 1000),
