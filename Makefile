@@ -166,8 +166,10 @@ $(PORTERD): $(MAIN_OBJ) $(LIB)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
 
+# porterctl shares only headers with porterd (conf.h, ctl.h), so a change
+# to the daemon's code does not relink it.
 ifneq ($(CTL_SRC),)
-$(PORTERCTL): $(CTL_OBJ) $(LIB)
+$(PORTERCTL): $(CTL_OBJ)
 	$(say) LD $@
 	$(Q)$(CC) $(P_LDFLAGS) -o $@ $^ $(P_LIBS)
 endif

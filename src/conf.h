@@ -1,9 +1,9 @@
 /*
  * conf.h: the configuration model and what builds it: the allocators and
  * string vectors it is made of, diagnostics with file:line, address lists,
- * and the lexer, parsers, checks and printer. It is all the fuzzer, the
- * unit tests of the parser and porterctl need; the daemon's runtime is in
- * porterd.h.
+ * and the lexer, parsers, checks and printer. It is all the fuzzer and the
+ * unit tests of the parser need, and porterctl takes its few constants with
+ * ctl.h; the daemon's runtime is in porterd.h.
  */
 #ifndef CONF_H
 #define CONF_H

@@ -1,1097 +1,48 @@
 /*
- * control.c: the control socket porterctl(8) talks to, and the SIGUSR1 state
- * dump. A client sends one request line and gets one answer, "OK" or
- * "ERR message" followed by a body, then the connection closes. Everything
+ * control.c: the server side of the control socket porterctl(8) talks to.
+ * A client sends one request line and gets one answer, "OK" or "ERR
+ * message" followed by a body, then the connection closes; the words are
+ * checked against ctl.h's table here and answered by command.c. Everything
  * runs in the event loop without blocking: requests are read and answers
- * written non-blocking, each with a deadline and a size bound, and what
- * could block (the reverse lookup that `explain` may need) is done by
- * porterctl, which passes the name along. Only root, porterd's own user
- * and members of the socket file's group are served.
+ * written non-blocking, each with a deadline and a size bound. Only root,
+ * porterd's own user and members of the socket file's group are served.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "porterd.h"
 
-#define CONTROL_LINE_MAX 4096      /* longest request line */
-#define CONTROL_READ_MS 5000       /* to send the request line */
-#define CONTROL_WRITE_MS 30000     /* to take the whole answer */
-#define CONTROL_OUT_MAX (4u << 20) /* longest answer */
-#define CONTROL_CLIENTS 16         /* at once; the others wait in the backlog */
-#define CONTROL_ARGS 16            /* words in a request */
+#define CONTROL_READ_MS 5000   /* to send the request line */
+#define CONTROL_WRITE_MS 30000 /* to take the whole answer */
+#define CONTROL_CLIENTS 16     /* at once; the others wait in the backlog */
+#define CONTROL_ARGS 16        /* words in a request */
 #define CONTROL_BACKLOG 16
 #define CONTROL_EMFILE_MS 250
 #define CONTROL_SOCK_MODE 0660
 #define CONTROL_DIR_MODE 0755
 #define CONTROL_PRIVATE_MODE 0700 /* the fallback directory in /tmp */
-#define CONTROL_DUMP_MODE 0640
-
-/* ------------------------------------------------------------ output */
-
-/* An answer being built: bounded, and marked full instead of growing past
- * CONTROL_OUT_MAX or failing on a lack of memory. */
-struct cbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool full;
-};
-
-static void
-cbuf_add(struct cbuf *b, const char *s, size_t n)
-{
-	if (b->full)
-		return;
-	if (n > CONTROL_OUT_MAX - b->len) {
-		b->full = true;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->full = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-cbuf_puts(struct cbuf *b, const char *s)
-{
-	cbuf_add(b, s, strlen(s));
-}
-
-static void cbuf_printf(struct cbuf *, const char *, ...) PRINTF(2, 3);
-
-static void
-cbuf_printf(struct cbuf *b, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		cbuf_add(b, small, (size_t)n);
-		return;
-	}
-	{
-		char *big = malloc((size_t)n + 1);
-
-		if (big == NULL) {
-			b->full = true;
-			return;
-		}
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		cbuf_add(b, big, (size_t)n);
-		free(big);
-	}
-}
-
-static void
-cbuf_free(struct cbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* A JSON string, quotes included; NULL is null. */
-static void
-cbuf_json(struct cbuf *b, const char *s)
-{
-	if (s == NULL) {
-		cbuf_puts(b, "null");
-		return;
-	}
-	cbuf_puts(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			cbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			cbuf_printf(b, "\\u%04x", c);
-		else
-			cbuf_add(b, s, 1);
-	}
-	cbuf_puts(b, "\"");
-}
-
-/* "key": and a comma before it unless it is the first of its object. */
-static void
-cbuf_key(struct cbuf *b, bool *first, const char *key)
-{
-	if (!*first)
-		cbuf_puts(b, ",");
-	*first = false;
-	cbuf_json(b, key);
-	cbuf_puts(b, ":");
-}
-
-/*
- * A text table: cells are added row by row, the header first, and printed
- * with each column as wide as its widest cell; numbers are aligned right.
- */
-struct table {
-	size_t ncol;
-	const char *align; /* per column: 'l' or 'r' */
-	struct strv cells;
-};
-
-static void
-table_cell(struct table *t, const char *s)
-{
-	strv_push(&t->cells, s != NULL ? s : "-");
-}
-
-static void
-table_print(struct table *t, struct cbuf *b)
-{
-	size_t width[16] = { 0 };
-
-	for (size_t i = 0; i < t->cells.n; i++) {
-		size_t w = strlen(t->cells.v[i]), c = i % t->ncol;
-
-		if (w > width[c])
-			width[c] = w;
-	}
-	for (size_t i = 0; i < t->cells.n; i++) {
-		size_t c = i % t->ncol;
-		const char *s = t->cells.v[i];
-		int pad = (int)(width[c] - strlen(s));
-
-		if (t->align[c] == 'r')
-			cbuf_printf(b, "%*s%s", pad, "", s);
-		else if (c + 1 < t->ncol)
-			cbuf_printf(b, "%s%*s", s, pad, "");
-		else
-			cbuf_puts(b, s);
-		cbuf_puts(b, c + 1 < t->ncol ? "  " : "\n");
-	}
-	strv_clear(&t->cells);
-}
-
-/* ------------------------------------------------------------ words */
-
-static void
-control_iso8601(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static const char *
-control_kind(enum svc_kind k)
-{
-	switch (k) {
-	case SVC_SPAWN:
-		return "server";
-	case SVC_INTERNAL:
-		return "internal";
-	case SVC_REDIRECT:
-		return "redirect";
-	case SVC_TCPMUX:
-		return "tcpmux";
-	case SVC_TCPMUX_CLIENT:
-		return "tcpmux-service";
-	case SVC_SENSOR:
-		return "sensor";
-	}
-	return "?";
-}
-
-static const char *
-control_state(const struct svc *svc)
-{
-	if (svc->pause_why & PAUSE_DISABLED)
-		return "disabled";
-	if (svc->fd < 0 && svc->kind != SVC_TCPMUX_CLIENT)
-		return "down"; /* it could not open its socket */
-	if (svc->paused)
-		return "paused";
-	return "active";
-}
-
-static const struct {
-	unsigned bit;
-	const char *name;
-} control_pauses[] = {
-	{ PAUSE_WAIT, "wait" },
-	{ PAUSE_EMFILE, "descriptors" },
-	{ PAUSE_CPS, "cps" },
-	{ PAUSE_RETRY, "fork" },
-	{ PAUSE_LOOKUP, "lookup" },
-	{ PAUSE_DISABLED, "disabled" },
-};
-
-#define CONTROL_NPAUSES (sizeof(control_pauses) / sizeof(control_pauses[0]))
-
-/* The address a service listens on: "*" for both families, "0.0.0.0" or
- * "::" for one, "tcpmux" for a service reached through tcpmux. */
-static void
-control_svc_addr(const struct svc *svc, char *buf, size_t len)
-{
-	const struct service_config *s = svc->conf;
-
-	if (svc->kind == SVC_TCPMUX_CLIENT)
-		snprintf(buf, len, "tcpmux");
-	else if (s->bind_len > 0) {
-		struct peer p;
-
-		memcpy(&p.sa, &s->bind_addr, s->bind_len);
-		p.len = s->bind_len;
-		peer_addr(&p, buf, len);
-	} else if (s->family == AF_INET6)
-		snprintf(buf, len, "%s", s->v6only ? "::" : "*");
-	else
-		snprintf(buf, len, "0.0.0.0");
-}
-
-static bool
-control_svc_port(const struct svc *svc)
-{
-	return svc->kind != SVC_TCPMUX_CLIENT && svc->conf->port > 0;
-}
-
-/* ------------------------------------------------------------ requests */
-
-/* One request being answered. */
-struct reply {
-	bool json;
-	const struct ucred *cred;
-	char err[256]; /* set: the answer is ERR with this message */
-	struct cbuf body;
-};
-
-static void reply_err(struct reply *, const char *, ...) PRINTF(2, 3);
-
-static void
-reply_err(struct reply *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-}
-
-static void
-cmd_status(struct reply *r, int argc, char **argv)
-{
-	struct cbuf *b = &r->body;
-	struct table t = { .ncol = 8, .align = "lllrlrrr" };
-	bool first_svc = true;
-
-	(void)argc, (void)argv;
-	if (r->json)
-		cbuf_puts(b, "[");
-	else {
-		const char *head[] = { "SERVICE", "PROTO", "ADDRESS", "PORT", "STATE", "RUNNING",
-			"ACCEPTED", "REFUSED" };
-
-		for (size_t i = 0; i < 8; i++)
-			table_cell(&t, head[i]);
-	}
-	for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
-		const struct service_config *s = svc->conf;
-		const char *proto = s->protocol == IPPROTO_UDP ? "udp" : "tcp";
-		char addr[INET6_ADDRSTRLEN + 8], num[32];
-
-		control_svc_addr(svc, addr, sizeof(addr));
-		if (r->json) {
-			bool first = true, first_why = true;
-
-			cbuf_puts(b, first_svc ? "\n{" : ",\n{");
-			first_svc = false;
-			cbuf_key(b, &first, "id");
-			cbuf_json(b, s->id);
-			cbuf_key(b, &first, "kind");
-			cbuf_json(b, control_kind(svc->kind));
-			cbuf_key(b, &first, "protocol");
-			cbuf_json(b, proto);
-			cbuf_key(b, &first, "address");
-			cbuf_json(b, addr);
-			cbuf_key(b, &first, "port");
-			if (control_svc_port(svc))
-				cbuf_printf(b, "%d", s->port);
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "state");
-			cbuf_json(b, control_state(svc));
-			cbuf_key(b, &first, "paused_why");
-			cbuf_puts(b, "[");
-			for (size_t i = 0; i < CONTROL_NPAUSES; i++) {
-				if (!(svc->pause_why & control_pauses[i].bit))
-					continue;
-				cbuf_puts(b, first_why ? "" : ",");
-				first_why = false;
-				cbuf_json(b, control_pauses[i].name);
-			}
-			cbuf_puts(b, "]");
-			cbuf_key(b, &first, "running");
-			cbuf_printf(b, "%u", svc->running);
-			cbuf_key(b, &first, "accepted");
-			cbuf_printf(b, "%llu", (unsigned long long)svc->accepted);
-			cbuf_key(b, &first, "refused");
-			cbuf_printf(b, "%llu", (unsigned long long)svc->refused);
-			cbuf_puts(b, "}");
-			continue;
-		}
-		table_cell(&t, s->id);
-		table_cell(&t, proto);
-		table_cell(&t, addr);
-		snprintf(num, sizeof(num), "%d", s->port);
-		table_cell(&t, control_svc_port(svc) ? num : "-");
-		table_cell(&t, control_state(svc));
-		snprintf(num, sizeof(num), "%u", svc->running);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)svc->accepted);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)svc->refused);
-		table_cell(&t, num);
-	}
-	if (r->json)
-		cbuf_puts(b, first_svc ? "]\n" : "\n]\n");
-	else
-		table_print(&t, b);
-}
-
-/* One live connection, whatever serves it. */
-struct conn_row {
-	const char *service; /* NULL: its service was removed by a reload */
-	const char *kind;    /* "server", "relay" or "session" */
-	struct peer peer;
-	pid_t pid;      /* 0: served inside porterd */
-	uint64_t start; /* loop_now() */
-	time_t start_wall;
-	bool bytes; /* in and out are known */
-	uint64_t in;
-	uint64_t out;
-};
-
-struct conn_rows {
-	struct conn_row *v;
-	size_t n;
-	size_t cap;
-	bool full;
-};
-
-static struct conn_row *
-conn_rows_add(struct conn_rows *rows)
-{
-	if (rows->full)
-		return NULL;
-	if (rows->n == rows->cap) {
-		size_t cap = rows->cap ? rows->cap * 2 : 64;
-		struct conn_row *v = realloc(rows->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			rows->full = true;
-			return NULL;
-		}
-		rows->v = v;
-		rows->cap = cap;
-	}
-	memset(&rows->v[rows->n], 0, sizeof(rows->v[0]));
-	return &rows->v[rows->n++];
-}
-
-static void
-conn_add_child(void *arg, const struct child *c)
-{
-	struct conn_row *row = conn_rows_add(arg);
-
-	if (row == NULL)
-		return;
-	row->service = c->svc != NULL && c->svc->conf != NULL ? c->svc->conf->id : NULL;
-	row->kind = "server";
-	row->peer = c->peer;
-	row->pid = c->pid;
-	row->start = c->start;
-	row->start_wall = c->start_wall;
-}
-
-/* A connection served inside porterd: a relay or a builtin's session. */
-static void
-conn_add_loop(struct conn_rows *rows, const char *kind, const char *id, const struct peer *peer,
-    uint64_t start_ms, uint64_t in, uint64_t out)
-{
-	struct conn_row *row = conn_rows_add(rows);
-	uint64_t now = loop_now();
-
-	if (row == NULL)
-		return;
-	row->service = id;
-	row->kind = kind;
-	row->peer = *peer;
-	row->start = start_ms;
-	row->start_wall = time(NULL) - (time_t)((now > start_ms ? now - start_ms : 0) / 1000);
-	row->bytes = true;
-	row->in = in;
-	row->out = out;
-}
-
-static void
-conn_add_relay(void *arg, const char *id, const struct peer *peer, uint64_t start_ms, uint64_t in,
-    uint64_t out)
-{
-	conn_add_loop(arg, "relay", id, peer, start_ms, in, out);
-}
-
-static void
-conn_add_session(void *arg, const char *id, const struct peer *peer, uint64_t start_ms, uint64_t in,
-    uint64_t out)
-{
-	conn_add_loop(arg, "session", id, peer, start_ms, in, out);
-}
-
-static int
-conn_row_cmp(const void *a, const void *b)
-{
-	const struct conn_row *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static void
-control_conn_rows(struct conn_rows *rows)
-{
-	child_foreach(conn_add_child, rows);
-	redirect_foreach(conn_add_relay, rows);
-	internal_foreach(conn_add_session, rows);
-	if (rows->n > 1)
-		qsort(rows->v, rows->n, sizeof(rows->v[0]), conn_row_cmp);
-}
-
-static void
-control_peer_text(const struct peer *p, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (peer_family(p) != AF_INET && peer_family(p) != AF_INET6) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	peer_addr(p, a, sizeof(a));
-	snprintf(buf, len, peer_family(p) == AF_INET6 ? "[%s]:%d" : "%s:%d", a, peer_port(p));
-}
-
-static void
-control_connections(struct cbuf *b, bool json)
-{
-	struct conn_rows rows = { 0 };
-	struct table t = { .ncol = 8, .align = "llrlrrrl" };
-	uint64_t now = loop_now();
-
-	control_conn_rows(&rows);
-	if (rows.full)
-		b->full = true;
-	if (json)
-		cbuf_puts(b, "[");
-	else {
-		const char *head[] = { "SERVICE", "PEER", "PID", "START", "DURATION", "IN", "OUT",
-			"KIND" };
-
-		for (size_t i = 0; i < 8; i++)
-			table_cell(&t, head[i]);
-	}
-	for (size_t i = 0; i < rows.n; i++) {
-		const struct conn_row *c = &rows.v[i];
-		unsigned long long dur = (unsigned long long)(now - c->start) / 1000;
-		char start[32], peer[INET6_ADDRSTRLEN + 16], num[32];
-
-		control_iso8601(c->start_wall, start, sizeof(start));
-		if (json) {
-			bool first = true;
-			char a[INET6_ADDRSTRLEN];
-			int fam = peer_family(&c->peer);
-			bool has = fam == AF_INET || fam == AF_INET6;
-
-			cbuf_puts(b, i == 0 ? "\n{" : ",\n{");
-			cbuf_key(b, &first, "service");
-			cbuf_json(b, c->service);
-			cbuf_key(b, &first, "kind");
-			cbuf_json(b, c->kind);
-			if (has)
-				peer_addr(&c->peer, a, sizeof(a));
-			cbuf_key(b, &first, "peer");
-			cbuf_json(b, has ? a : NULL);
-			cbuf_key(b, &first, "port");
-			if (has)
-				cbuf_printf(b, "%d", peer_port(&c->peer));
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "pid");
-			cbuf_printf(b, "%d", (int)c->pid);
-			cbuf_key(b, &first, "start");
-			cbuf_json(b, start);
-			cbuf_key(b, &first, "duration");
-			cbuf_printf(b, "%llu", dur);
-			cbuf_key(b, &first, "bytes_in");
-			if (c->bytes)
-				cbuf_printf(b, "%llu", (unsigned long long)c->in);
-			else
-				cbuf_puts(b, "null");
-			cbuf_key(b, &first, "bytes_out");
-			if (c->bytes)
-				cbuf_printf(b, "%llu", (unsigned long long)c->out);
-			else
-				cbuf_puts(b, "null");
-			cbuf_puts(b, "}");
-			continue;
-		}
-		table_cell(&t, c->service != NULL ? c->service : "(removed)");
-		control_peer_text(&c->peer, peer, sizeof(peer));
-		table_cell(&t, peer);
-		snprintf(num, sizeof(num), "%d", (int)c->pid);
-		table_cell(&t, num);
-		table_cell(&t, start);
-		snprintf(num, sizeof(num), "%llu", dur);
-		table_cell(&t, num);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)c->in);
-		table_cell(&t, c->bytes ? num : "-");
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)c->out);
-		table_cell(&t, c->bytes ? num : "-");
-		table_cell(&t, c->kind);
-	}
-	if (json)
-		cbuf_puts(b, rows.n == 0 ? "]\n" : "\n]\n");
-	else
-		table_print(&t, b);
-	free(rows.v);
-}
-
-static void
-cmd_connections(struct reply *r, int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	control_connections(&r->body, r->json);
-}
-
-/* The body of check and reload: the diagnostics, then a summary line. */
-static void
-control_diag(struct reply *r, const struct diag *d, const char *ok, size_t services)
-{
-	struct cbuf *b = &r->body;
-
-	if (r->json) {
-		bool first = true;
-
-		cbuf_puts(b, "{");
-		cbuf_key(b, &first, "errors");
-		cbuf_printf(b, "%zu", d->errors);
-		cbuf_key(b, &first, "warnings");
-		cbuf_printf(b, "%zu", d->warnings);
-		if (services != SIZE_MAX) {
-			cbuf_key(b, &first, "services");
-			cbuf_printf(b, "%zu", services);
-		}
-		cbuf_key(b, &first, "diagnostics");
-		cbuf_puts(b, "[");
-		for (size_t i = 0; i < d->lines.n; i++) {
-			cbuf_puts(b, i == 0 ? "" : ",");
-			cbuf_json(b, d->lines.v[i]);
-		}
-		cbuf_puts(b, "]}\n");
-		return;
-	}
-	for (size_t i = 0; i < d->lines.n; i++)
-		cbuf_printf(b, "%s\n", d->lines.v[i]);
-	if (d->errors == 0)
-		cbuf_printf(b, "%s\n", ok);
-}
-
-static void
-cmd_reload(struct reply *r, int argc, char **argv)
-{
-	struct diag d = { 0 };
-	char ok[64];
-	size_t errors;
-
-	(void)argc, (void)argv;
-	log_info("reload requested through the control socket by uid %d", (int)r->cred->uid);
-	errors = main_reload(&d);
-	if (errors > 0) {
-		reply_err(r, "reload refused: %zu error%s; the configuration in force stays",
-		    errors, errors == 1 ? "" : "s");
-		control_diag(r, &d, "", SIZE_MAX);
-	} else {
-		snprintf(ok, sizeof(ok), "reloaded: %zu services", service_count());
-		control_diag(r, &d, ok, service_count());
-	}
-	diag_free(&d);
-}
-
-static void
-cmd_check(struct reply *r, int argc, char **argv)
-{
-	struct diag d = { 0 };
-	struct config *cf;
-
-	(void)argc, (void)argv;
-	cf = conf_load(porter.conf_path, porter.inetd_path, &d);
-	conf_free(cf);
-	if (d.errors > 0)
-		reply_err(r, "%zu error%s in the configuration", d.errors,
-		    d.errors == 1 ? "" : "s");
-	control_diag(r, &d, "configuration OK", SIZE_MAX);
-	diag_free(&d);
-}
-
-static void
-control_able(struct reply *r, const char *id, bool disable)
-{
-	struct svc *svc = service_find(id);
-	bool changed;
-
-	if (svc == NULL) {
-		reply_err(r, "no service \"%s\"", id);
-		return;
-	}
-	changed = service_set_disabled(svc, disable);
-	if (changed)
-		log_info("%s: %s through the control socket by uid %d", id,
-		    disable ? "disabled" : "enabled", (int)r->cred->uid);
-	if (r->json) {
-		bool first = true;
-
-		cbuf_puts(&r->body, "{");
-		cbuf_key(&r->body, &first, "service");
-		cbuf_json(&r->body, id);
-		cbuf_key(&r->body, &first, "state");
-		cbuf_json(&r->body, control_state(svc));
-		cbuf_key(&r->body, &first, "changed");
-		cbuf_puts(&r->body, changed ? "true" : "false");
-		cbuf_puts(&r->body, "}\n");
-	} else
-		cbuf_printf(&r->body, "%s: %s%s\n", id, changed ? "" : "already ",
-		    disable ? "disabled" : "enabled");
-}
-
-static void
-cmd_disable(struct reply *r, int argc, char **argv)
-{
-	(void)argc;
-	control_able(r, argv[0], true);
-}
-
-static void
-cmd_enable(struct reply *r, int argc, char **argv)
-{
-	(void)argc;
-	control_able(r, argv[0], false);
-}
-
-/* ------------------------------------------------------------ explain */
-
-/* An address literal as access rules see it: IPv4-mapped IPv6 is IPv4. */
-static bool
-control_parse_addr(const char *text, int *family, uint8_t addr[16])
-{
-	char buf[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(text);
-	struct in6_addr a6;
-
-	if (n >= 2 && text[0] == '[' && text[n - 1] == ']' && n - 2 < sizeof(buf)) {
-		memcpy(buf, text + 1, n - 2);
-		buf[n - 2] = '\0';
-		text = buf;
-	}
-	if (inet_pton(AF_INET, text, addr) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, text, &a6) != 1)
-		return false;
-	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-		*family = AF_INET;
-		memcpy(addr, &a6.s6_addr[12], 4);
-	} else {
-		*family = AF_INET6;
-		memcpy(addr, &a6, 16);
-	}
-	return true;
-}
-
-/* "H:MM" or "HH:MM" to minutes since midnight, or -1. */
-static int
-control_parse_minute(const char *s)
-{
-	unsigned h = 0, m = 0;
-	size_t i = 0, digits = 0;
-
-	for (; s[i] >= '0' && s[i] <= '9' && digits < 2; i++, digits++)
-		h = h * 10 + (unsigned)(s[i] - '0');
-	if (digits == 0 || s[i] != ':')
-		return -1;
-	i++;
-	if (!(s[i] >= '0' && s[i] <= '9' && s[i + 1] >= '0' && s[i + 1] <= '9') || s[i + 2] != '\0')
-		return -1;
-	m = (unsigned)(s[i] - '0') * 10 + (unsigned)(s[i + 1] - '0');
-	if (h > 23 || m > 59)
-		return -1;
-	return (int)(h * 60 + m);
-}
-
-/* The checks whose answer depends on load: shown with their numbers. */
-static bool
-explain_is_limit(enum guard_check c)
-{
-	return c == GUARD_CPS || c == GUARD_LOAD || c == GUARD_INSTANCES || c == GUARD_PER_SOURCE ||
-	    c == GUARD_PROCESSES;
-}
-
-/* One step of the trace: "key: detail" in text; in JSON a string in the
- * object "checks", or {current, max, reached} in "limits". */
-static void
-explain_step(struct reply *r, struct cbuf *checks, bool *first_check, struct cbuf *limits,
-    bool *first_limit, struct cbuf *text, const struct guard_input *in, const struct guard_step *st)
-{
-	char detail[GUARD_TEXT_MAX], rule[GUARD_TEXT_MAX];
-	const char *key = guard_name(st->check);
-	bool reached = st->verdict == GUARD_REFUSE;
-
-	guard_describe(in, st, detail, sizeof(detail), rule, sizeof(rule));
-	if (!explain_is_limit(st->check)) {
-		if (r->json) {
-			cbuf_key(checks, first_check, key);
-			cbuf_json(checks, detail);
-		} else
-			cbuf_printf(text, "%s: %s\n", key, detail);
-		return;
-	}
-	if (!r->json) {
-		cbuf_printf(text, "%s: %s%s\n", key, detail,
-		    reached ? " (reached: a client is refused now)" : "");
-		return;
-	}
-	{
-		bool first = true;
-		int prec = st->check == GUARD_LOAD ? 2 : 0;
-
-		cbuf_key(limits, first_limit, key);
-		cbuf_puts(limits, "{");
-		cbuf_key(limits, &first, "current");
-		cbuf_printf(limits, "%.*f", prec, st->cur);
-		cbuf_key(limits, &first, "max");
-		if (st->max >= 0)
-			cbuf_printf(limits, "%.*f", prec, st->max);
-		else
-			cbuf_puts(limits, "null");
-		cbuf_key(limits, &first, "reached");
-		cbuf_puts(limits, reached ? "true" : "false");
-		cbuf_puts(limits, "}");
-	}
-}
-
-/*
- * explain SERVICE ADDRESS [HH:MM] [name=NAME]: guard.c's whole trace for
- * the client, with the numbers of now: every check in the order the
- * connection path makes them, the verdict and the rule that decides it.
- * The daemon stops at the first refusal this shows. name= is the client's
- * reverse name as porterctl found it ("name=" when it has none), since
- * porterd never waits for DNS here.
- */
-static void
-cmd_explain(struct reply *r, int argc, char **argv)
-{
-	struct cbuf checks = { 0 }, limits = { 0 }, text = { 0 };
-	bool first_check = true, first_limit = true;
-	const char *pos[3] = { NULL, NULL, NULL }, *name = NULL;
-	char rule[GUARD_TEXT_MAX] = "", detail[GUARD_TEXT_MAX], hhmm[8];
-	bool name_given = false, at_given = false;
-	int npos = 0, family, minute = 0;
-	uint8_t addr[16];
-	struct guard_input in;
-	struct guard_trace t;
-	const struct guard_step *deny;
-	const struct service_config *s;
-	struct svc *svc;
-
-	for (int i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "name=", 5) == 0) {
-			name_given = true;
-			name = argv[i][5] != '\0' ? argv[i] + 5 : NULL;
-		} else if (npos < 3)
-			pos[npos++] = argv[i];
-		else
-			npos = 4;
-	}
-	if (npos < 2 || npos > 3) {
-		reply_err(r, "usage: explain SERVICE ADDRESS [HH:MM]");
-		return;
-	}
-	if ((svc = service_find(pos[0])) == NULL) {
-		reply_err(r, "no service \"%s\"", pos[0]);
-		return;
-	}
-	s = svc->conf;
-	if (!control_parse_addr(pos[1], &family, addr)) {
-		reply_err(r, "\"%s\" is not an IPv4 or IPv6 address", pos[1]);
-		return;
-	}
-	if (pos[2] != NULL) {
-		if ((minute = control_parse_minute(pos[2])) < 0) {
-			reply_err(r, "\"%s\" is not a time of day (HH:MM)", pos[2]);
-			return;
-		}
-		at_given = true;
-	}
-
-	/* The daemon's own inputs, with the client, time and name asked
-	 * about; no ident server is asked. */
-	client_guard_input(&in, svc, NULL);
-	in.family = family;
-	in.addr = addr;
-	if (at_given)
-		in.minute = minute;
-	in.name_known = true;
-	in.name = name;
-	guard_eval(&in, GUARD_ALL, &t);
-	snprintf(hhmm, sizeof(hhmm), "%02u:%02u", (unsigned)in.minute / 60 % 24,
-	    (unsigned)in.minute % 60);
-	/* The rule: the first refusal's, or the access rule that lets in. */
-	deny = guard_refusal(&t);
-	for (size_t i = 0; i < t.n; i++)
-		if (deny != NULL ? &t.step[i] == deny : t.step[i].check == GUARD_ACCESS)
-			guard_describe(&in, &t.step[i], detail, sizeof(detail), rule, sizeof(rule));
-	for (size_t i = 0; i < t.n; i++)
-		explain_step(r, &checks, &first_check, &limits, &first_limit, &text, &in,
-		    &t.step[i]);
-
-	if (r->json) {
-		bool first = true;
-		struct cbuf *b = &r->body;
-
-		cbuf_puts(b, "{");
-		cbuf_key(b, &first, "service");
-		cbuf_json(b, s->id);
-		cbuf_key(b, &first, "client");
-		cbuf_json(b, pos[1]);
-		cbuf_key(b, &first, "verdict");
-		cbuf_json(b, deny == NULL ? "allowed" : "denied");
-		cbuf_key(b, &first, "rule");
-		cbuf_json(b, rule);
-		cbuf_key(b, &first, "name");
-		cbuf_json(b, name);
-		cbuf_key(b, &first, "name_looked_up");
-		cbuf_puts(b, name_given ? "true" : "false");
-		cbuf_key(b, &first, "time");
-		cbuf_json(b, hhmm);
-		cbuf_key(b, &first, "state");
-		cbuf_json(b, control_state(svc));
-		cbuf_key(b, &first, "checks");
-		cbuf_printf(b, "{%s}", checks.p != NULL ? checks.p : "");
-		cbuf_key(b, &first, "limits");
-		cbuf_printf(b, "{%s}", limits.p != NULL ? limits.p : "");
-		cbuf_puts(b, "}\n");
-		if (checks.full || limits.full)
-			b->full = true;
-	} else {
-		struct cbuf *b = &r->body;
-
-		cbuf_printf(b, "service: %s\nclient: %s\nverdict: %s\nrule: %s\n", s->id, pos[1],
-		    deny == NULL ? "allowed" : "denied", rule);
-		if (!name_given)
-			cbuf_puts(b, "name: not looked up\n");
-		else
-			cbuf_printf(b, "name: %s\n", name != NULL ? name : "none");
-		cbuf_printf(b, "time: %s%s\n", hhmm, at_given ? "" : " (now)");
-		cbuf_printf(b, "state: %s\n", control_state(svc));
-		cbuf_add(b, text.p != NULL ? text.p : "", text.len);
-		if (text.full)
-			b->full = true;
-	}
-	cbuf_free(&checks);
-	cbuf_free(&limits);
-	cbuf_free(&text);
-}
-
-/* ------------------------------------------------------------ metrics */
-
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static void
-metrics_label(struct cbuf *b, const char *s)
-{
-	cbuf_puts(b, "\"");
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			cbuf_printf(b, "\\%c", *s);
-		else if (*s == '\n')
-			cbuf_puts(b, "\\n");
-		else
-			cbuf_add(b, s, 1);
-	}
-	cbuf_puts(b, "\"");
-}
-
-enum { M_ACCEPTED, M_REFUSED, M_RUNNING, M_PAUSED, M_DISABLED, M_NSVC };
-
-static const struct {
-	const char *name;
-	const char *type;
-	const char *help;
-	const char *json;
-} metrics_svc[M_NSVC] = {
-	{ "porter_service_accepted_total", "counter",
-	    "Clients a service accepted since its listener was opened.", "accepted" },
-	{ "porter_service_refused_total", "counter",
-	    "Clients a service refused since its listener was opened.", "refused" },
-	{ "porter_service_running", "gauge", "Servers and in-daemon sessions a service runs now.",
-	    "running" },
-	{ "porter_service_paused", "gauge",
-	    "1 when porterd is not accepting on a service's listener now, else 0.", "paused" },
-	{ "porter_service_disabled", "gauge",
-	    "1 when a service was disabled with porterctl, else 0.", "disabled" },
-};
-
-static unsigned long long
-metrics_value(const struct svc *svc, int m)
-{
-	switch (m) {
-	case M_ACCEPTED:
-		return svc->accepted;
-	case M_REFUSED:
-		return svc->refused;
-	case M_RUNNING:
-		return svc->running;
-	case M_PAUSED:
-		return svc->paused || (svc->pause_why & PAUSE_DISABLED) ? 1 : 0;
-	default:
-		return svc->pause_why & PAUSE_DISABLED ? 1 : 0;
-	}
-}
-
-static void
-cmd_metrics(struct reply *r, int argc, char **argv)
-{
-	struct cbuf *b = &r->body;
-	const struct {
-		const char *name;
-		const char *type;
-		const char *help;
-		const char *json;
-		unsigned long long value;
-	} global[] = {
-		{ "porter_children", "gauge", "Server processes running.", "children",
-		    child_count() },
-		{ "porter_reloads_total", "counter", "Reloads applied since porterd started.",
-		    "reloads", porter.reloads },
-		{ "porter_reload_failures_total", "counter",
-		    "Reloads refused for errors in the configuration.", "reload_failures",
-		    porter.reload_failures },
-		{ "porter_start_time_seconds", "gauge",
-		    "When porterd started serving, in seconds since the Unix epoch.",
-		    "start_time_seconds", (unsigned long long)porter.start_time },
-	};
-	size_t nglobal = sizeof(global) / sizeof(global[0]);
-
-	(void)argc, (void)argv;
-	if (r->json) {
-		bool first = true, first_svc = true;
-
-		cbuf_puts(b, "{");
-		cbuf_key(b, &first, "services");
-		cbuf_puts(b, "[");
-		for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
-			bool f = true;
-
-			if (svc->conf == NULL)
-				continue;
-			cbuf_puts(b, first_svc ? "\n{" : ",\n{");
-			first_svc = false;
-			cbuf_key(b, &f, "service");
-			cbuf_json(b, svc->conf->id);
-			for (int m = 0; m < M_NSVC; m++) {
-				cbuf_key(b, &f, metrics_svc[m].json);
-				cbuf_printf(b, "%llu", metrics_value(svc, m));
-			}
-			cbuf_puts(b, "}");
-		}
-		cbuf_puts(b, first_svc ? "]" : "\n]");
-		for (size_t i = 0; i < nglobal; i++) {
-			cbuf_key(b, &first, global[i].json);
-			cbuf_printf(b, "%llu", global[i].value);
-		}
-		cbuf_puts(b, "}\n");
-		return;
-	}
-	for (int m = 0; m < M_NSVC; m++) {
-		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", metrics_svc[m].name,
-		    metrics_svc[m].help, metrics_svc[m].name, metrics_svc[m].type);
-		for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
-			if (svc->conf == NULL)
-				continue;
-			cbuf_printf(b, "%s{service=", metrics_svc[m].name);
-			metrics_label(b, svc->conf->id);
-			cbuf_printf(b, "} %llu\n", metrics_value(svc, m));
-		}
-	}
-	for (size_t i = 0; i < nglobal; i++)
-		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", global[i].name,
-		    global[i].help, global[i].name, global[i].type, global[i].name,
-		    global[i].value);
-}
 
 /* ------------------------------------------------------------ dispatch */
-
-static const struct command {
-	const char *name;
-	int min;
-	int max;
-	void (*fn)(struct reply *, int, char **);
-	const char *usage;
-} commands[] = {
-	{ "status", 0, 0, cmd_status, "status" },
-	{ "connections", 0, 0, cmd_connections, "connections" },
-	{ "reload", 0, 0, cmd_reload, "reload" },
-	{ "disable", 1, 1, cmd_disable, "disable ID" },
-	{ "enable", 1, 1, cmd_enable, "enable ID" },
-	{ "check", 0, 0, cmd_check, "check" },
-	{ "explain", 2, 4, cmd_explain, "explain SERVICE ADDRESS [HH:MM] [name=NAME]" },
-	{ "metrics", 0, 0, cmd_metrics, "metrics" },
-};
 
 /* Answers one request line into out: "OK\n" or "ERR message\n", then the
  * body. */
 static void
-control_request(char *line, const struct ucred *cred, struct cbuf *out)
+control_request(char *line, uid_t uid, struct cbuf *out)
 {
-	struct reply r = { .cred = cred };
+	struct reply r = { .uid = uid };
 	char *argv[CONTROL_ARGS + 1];
 	int argc = 0;
-	const struct command *cmd = NULL;
+	enum ctl_cmd c;
+	const struct ctl_command *cmd;
 	char *save = NULL;
 
 	for (char *p = strtok_r(line, " \t\r", &save); p != NULL;
@@ -1102,27 +53,26 @@ control_request(char *line, const struct ucred *cred, struct cbuf *out)
 			argv[argc++] = p;
 	}
 	if (argc == 0)
-		reply_err(&r, "empty request");
+		snprintf(r.err, sizeof(r.err), "empty request");
 	else if (argc > CONTROL_ARGS)
-		reply_err(&r, "too many words in the request");
+		snprintf(r.err, sizeof(r.err), "too many words in the request");
+	else if ((c = ctl_find(argv[0])) == CTL_NCMDS)
+		snprintf(r.err, sizeof(r.err), "unknown command \"%.64s\"", argv[0]);
 	else {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (strcmp(commands[i].name, argv[0]) == 0)
-				cmd = &commands[i];
-		if (cmd == NULL)
-			reply_err(&r, "unknown command \"%.64s\"", argv[0]);
-		else if (argc - 1 < cmd->min || argc - 1 > cmd->max)
-			reply_err(&r, "usage: %s", cmd->usage);
+		cmd = &ctl_commands[c];
+		if (argc - 1 < cmd->min || argc - 1 > cmd->max + cmd->lookup)
+			snprintf(r.err, sizeof(r.err), "usage: %s%s%s", cmd->name, cmd->args,
+			    cmd->lookup ? CTL_LOOKUP_ARGS : "");
 		else {
-			log_debug("control: uid %d: %s", (int)cred->uid, argv[0]);
-			cmd->fn(&r, argc - 1, argv + 1);
+			log_debug("control: uid %d: %s", (int)uid, argv[0]);
+			command_run(c, &r, argc - 1, argv + 1);
 		}
 	}
 	if (r.body.full) {
 		/* Too long, or no memory: say so rather than send half. */
 		cbuf_free(&r.body);
-		reply_err(&r, "the answer would be longer than %u bytes, or memory ran out",
-		    CONTROL_OUT_MAX);
+		snprintf(r.err, sizeof(r.err),
+		    "the answer would be longer than %u bytes, or memory ran out", CBUF_MAX);
 	}
 	if (r.err[0] != '\0')
 		cbuf_printf(out, "ERR %s\n", r.err);
@@ -1141,10 +91,10 @@ struct cclient {
 	struct ucred cred;
 	bool writing;
 	size_t inlen;
-	char in[CONTROL_LINE_MAX + 1];
+	char in[CTL_LINE_MAX + 1];
 	struct cbuf out;
 	size_t off; /* first unsent byte of out */
-	struct cclient *next;
+	LIST_ENTRY(cclient) entry;
 	struct loop_defer dead;
 };
 
@@ -1155,7 +105,7 @@ static char *control_path; /* the socket porterd made; NULL: none */
 static dev_t control_dev;  /* the socket file's identity, so that exit */
 static ino_t control_ino;  /* removes only that file */
 static char *control_dir;  /* where the state dump goes */
-static struct cclient *control_clients;
+static LIST_HEAD(, cclient) control_clients = LIST_HEAD_INITIALIZER(control_clients);
 static size_t control_nclients;
 
 static void
@@ -1181,12 +131,9 @@ control_client_free(void *p)
 static void
 control_client_close(struct cclient *c)
 {
-	struct cclient **pp = &control_clients;
 	char drain[512];
 
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
+	LIST_REMOVE(c, entry);
 	control_nclients--;
 	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
@@ -1236,7 +183,7 @@ static void
 control_read(struct cclient *c)
 {
 	for (;;) {
-		ssize_t n = read(c->w.fd, c->in + c->inlen, CONTROL_LINE_MAX - c->inlen);
+		ssize_t n = read(c->w.fd, c->in + c->inlen, CTL_LINE_MAX - c->inlen);
 		char *nl;
 
 		if (n < 0) {
@@ -1254,7 +201,7 @@ control_read(struct cclient *c)
 			if (strlen(c->in) != (nl != NULL ? (size_t)(nl - c->in) : c->inlen))
 				cbuf_puts(&c->out, "ERR the request holds a NUL byte\n");
 			else
-				control_request(c->in, &c->cred, &c->out);
+				control_request(c->in, c->cred.uid, &c->out);
 			control_answer(c);
 			return;
 		}
@@ -1262,9 +209,9 @@ control_read(struct cclient *c)
 			control_client_close(c);
 			return;
 		}
-		if (c->inlen == CONTROL_LINE_MAX) {
+		if (c->inlen == CTL_LINE_MAX) {
 			cbuf_printf(&c->out, "ERR the request is longer than %d bytes\n",
-			    CONTROL_LINE_MAX);
+			    CTL_LINE_MAX);
 			control_answer(c);
 			return;
 		}
@@ -1382,8 +329,7 @@ control_client_new(int fd)
 	c->w.arg = c;
 	c->t.fn = control_client_timeout;
 	c->t.arg = c;
-	c->next = control_clients;
-	control_clients = c;
+	LIST_INSERT_HEAD(&control_clients, c, entry);
 	control_nclients++;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) != 0) {
 		log_warn("control: SO_PEERCRED");
@@ -1615,10 +561,10 @@ control_end(void)
 {
 	struct stat st;
 
-	while (control_clients != NULL) {
-		struct cclient *c = control_clients;
+	while (!LIST_EMPTY(&control_clients)) {
+		struct cclient *c = LIST_FIRST(&control_clients);
 
-		control_clients = c->next;
+		LIST_REMOVE(c, entry);
 		loop_timer_cancel(&c->t);
 		loop_unwatch(&c->w);
 		close(c->w.fd);
@@ -1642,61 +588,13 @@ control_end(void)
 
 /* ------------------------------------------------------------ state dump */
 
-/*
- * SIGUSR1: the status and connections tables with a header, next to the
- * control socket. The file is written aside and renamed into place, so a
- * reader never sees half a dump and a symbolic link planted there is
- * replaced, not followed.
- */
+/* The dump goes next to the socket, where an operator looks for it. */
 void
 control_dump(void)
 {
 	char *dir = control_dir != NULL ? control_dir : control_dirname(PORTER_CONTROL);
-	char *path = mem_asprintf("%s/%s", dir, PORTER_DUMP_NAME);
-	char *tmp = mem_asprintf("%s.XXXXXX", path);
-	struct reply r = { 0 };
-	char now[32], started[32];
-	int fd;
 
-	control_iso8601(time(NULL), now, sizeof(now));
-	control_iso8601(porter.start_time, started, sizeof(started));
-	cbuf_printf(&r.body,
-	    "porterd %s state dump\ntime: %s\npid: %d\nstarted: %s\nreloads: %llu\n"
-	    "services: %zu\nservers: %zu\n\nservices:\n",
-	    PORTER_VERSION, now, (int)getpid(), started, (unsigned long long)porter.reloads,
-	    service_count(), child_count());
-	cmd_status(&r, 0, NULL);
-	cbuf_puts(&r.body, "\nconnections:\n");
-	control_connections(&r.body, false);
-	if (r.body.full)
-		log_warnx("state dump: longer than %u bytes or out of memory; not written",
-		    CONTROL_OUT_MAX);
-	else if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		log_warn("state dump %s", path);
-	else {
-		size_t off = 0;
-		bool ok = fchmod(fd, CONTROL_DUMP_MODE) == 0;
-
-		while (ok && off < r.body.len) {
-			ssize_t n = write(fd, r.body.p + off, r.body.len - off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			ok = n > 0;
-			off += n > 0 ? (size_t)n : 0;
-		}
-		if (close(fd) != 0)
-			ok = false;
-		if (ok && rename(tmp, path) == 0)
-			log_info("state dump written to %s", path);
-		else {
-			log_warn("state dump %s", path);
-			unlink(tmp);
-		}
-	}
-	cbuf_free(&r.body);
-	free(tmp);
-	free(path);
+	dump_write(dir);
 	if (dir != control_dir)
 		free(dir);
 }

@@ -217,8 +217,8 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 	if (svc->wrapped && in->addr != NULL) {
 		struct wrap_client wc;
 		const struct wrap_rule *r;
-		enum acl_verdict v = wrap_check(in->wrap,
-		    (const char *const *)svc->wrap_names, guard_wrap_client(in, &wc), &r);
+		enum acl_verdict v = wrap_check(in->wrap, (const char *const *)svc->wrap_names,
+		    guard_wrap_client(in, &wc), &r);
 
 		if (v == ACL_NEED_NAME)
 			t->wait_name = true;

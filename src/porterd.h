@@ -1,7 +1,9 @@
 /*
  * porterd.h: the daemon's runtime, grouped by the file that implements each
- * part: the compiled guards (acl, limits), the loop, the services and the
- * connection path. The configuration model it is built from is conf.h.
+ * part: the compiled guards (acl, limits), the loop, the services, the
+ * connection path and the control socket. The configuration model it is
+ * built from is conf.h; the control protocol it shares with porterctl is
+ * ctl.h.
  */
 #ifndef PORTERD_H
 #define PORTERD_H
@@ -10,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "conf.h"
+#include "ctl.h"
 
 /* -------------------------------------------------------------- acl.c */
 
@@ -672,26 +675,125 @@ void internal_foreach(void (*fn)(void *arg, const char *id, const struct peer *p
                           uint64_t start_ms, uint64_t in, uint64_t out),
     void *arg);
 
-/* ------------------------------------------------------------ control.c */
+/* --------------------------------------------------------------- cbuf.c */
 
 /*
- * The control socket porterctl talks to. Without -C, porterd tries
- * PORTER_CONTROL; when it cannot create that, it falls back to
- * PORTER_CONTROL_FALLBACK_DIR/PORTER_CONTROL_NAME with its effective uid,
- * and porterctl looks there when PORTER_CONTROL does not exist.
+ * The control socket: control.c serves it and checks each request against
+ * ctl.h's table, command.c answers it, render.c and cbuf.c write the
+ * answers, and dump.c writes the same tables to a file on SIGUSR1.
  */
-#define PORTER_CONTROL "/run/porter/control.sock"
-#define PORTER_CONTROL_FALLBACK_DIR "/tmp/porter-%lu" /* printf'd with the euid */
-#define PORTER_CONTROL_NAME "control.sock"
-#define PORTER_DUMP_NAME "porterd.dump" /* SIGUSR1, next to the socket */
 
-/* Opens the control socket at path (NULL: the default rule). Returns 0,
- * also when porterd goes on without one (after a warning), and -1 when
- * another porterd answers there and this one must not start. */
+#define CBUF_MAX (4u << 20) /* the longest answer or state dump */
+
+/* Text being built, owned by whoever fills it and freed with cbuf_free.
+ * full: it would have grown past CBUF_MAX or memory ran out; whatever is
+ * added after that is dropped, and the owner sends an error instead. */
+struct cbuf {
+	char *p; /* NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+	bool full;
+};
+
+void cbuf_add(struct cbuf *, const char *, size_t);
+void cbuf_puts(struct cbuf *, const char *);
+void cbuf_printf(struct cbuf *, const char *, ...) PRINTF(2, 3);
+void cbuf_free(struct cbuf *);
+/* A JSON string, quotes included; NULL is null. */
+void cbuf_json(struct cbuf *, const char *);
+/* "key": inside an object, with a comma before it unless *first. */
+void cbuf_key(struct cbuf *, bool *first, const char *key);
+
+/* ------------------------------------------------------------- render.c */
+
+/*
+ * Rows as a text table (each column as wide as its widest cell, numbers
+ * aligned right, the heading first) or as a JSON array with one object a
+ * line. A command lists its columns once and gives each row as values in
+ * the same order; the renderer picks what each form shows.
+ */
+#define RENDER_COLS 16
+
+struct render_col {
+	const char *key;  /* the JSON member; NULL: the table's alone */
+	const char *head; /* the table's heading; NULL: JSON's alone */
+	unsigned pos;     /* with head: where the table shows it, from 0 */
+	bool right;       /* aligned right in the table */
+	const char *none; /* the table's text for null; NULL: "-" */
+};
+
+enum render_type { RENDER_NULL, RENDER_STR, RENDER_NUM, RENDER_WORDS };
+
+/* A value of a row. The strings stay the caller's; they are read (and, for
+ * the table, copied) by render_row. */
+struct render_val {
+	enum render_type type;
+	const char *s;            /* RENDER_STR */
+	const char *const *words; /* RENDER_WORDS: JSON's array of strings */
+	unsigned long long n;     /* RENDER_NUM: the number; RENDER_WORDS: how many */
+};
+
+struct render_val render_str(const char *); /* NULL: null */
+struct render_val render_num(unsigned long long);
+struct render_val render_null(void);
+struct render_val render_words(const char *const *, size_t);
+
+/* A table or array being written into b, which stays the caller's; cols
+ * must outlive it. */
+struct render {
+	struct cbuf *b;
+	bool json;
+	const struct render_col *cols;
+	size_t ncol;
+	size_t ntext;           /* columns with a heading */
+	size_t at[RENDER_COLS]; /* the column shown at each place of the table */
+	size_t nrows;
+	struct strv cells; /* the table so far, heading first */
+};
+
+void render_begin(struct render *, struct cbuf *b, bool json, const struct render_col *cols,
+    size_t ncol);
+/* One row: n values, one for each column in their order. */
+void render_row(struct render *, const struct render_val *, size_t n);
+/* Writes the table, or closes the array, and frees what the render held. */
+void render_end(struct render *);
+/* ISO 8601 in UTC, "2024-01-31T23:59:59Z". */
+void render_time(time_t, char *buf, size_t len);
+
+/* ------------------------------------------------------------ command.c */
+
+/* A request being answered: control.c fills json and uid and runs the
+ * command, which writes the body and, for an ERR answer, err. The body is
+ * the reply's: control.c sends and frees it. */
+struct reply {
+	bool json;     /* --json was among the words */
+	uid_t uid;     /* who asked, for the log */
+	char err[256]; /* set: the answer is ERR with this message */
+	struct cbuf body;
+};
+
+/* Runs command c with its arguments (as many as ctl.h allows it). */
+void command_run(enum ctl_cmd c, struct reply *, int argc, char **argv);
+/* The bodies of status and connections, also for the state dump. */
+void command_status(struct cbuf *, bool json);
+void command_connections(struct cbuf *, bool json);
+
+/* --------------------------------------------------------------- dump.c */
+
+/* Writes the state dump into dir and logs where it went, or why not. */
+void dump_write(const char *dir);
+
+/* ------------------------------------------------------------ control.c */
+
+/* Opens the control socket porterctl talks to at path (NULL: the rule of
+ * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0, also when
+ * porterd goes on without one (after a warning), and -1 when another
+ * porterd answers there and this one must not start. */
 int control_init(const char *path);
 /* Closes and removes the socket, and drops every client (exit). */
 void control_end(void);
-/* Writes the state dump (SIGUSR1) and logs where it went. */
+/* Writes the state dump (SIGUSR1) next to the socket, or where the
+ * default socket would be when there is none. */
 void control_dump(void);
 
 #endif

@@ -19,29 +19,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "porterd.h"
+#include "conf.h"
+#include "ctl.h"
 
 #define EXIT_UNAVAILABLE 69 /* sysexits(3) EX_UNAVAILABLE */
 #define CTL_TIMEOUT_S 60    /* a reload of a big configuration takes a while */
-#define CTL_LINE_MAX 4096   /* what porterd reads of a request */
-
-static const struct {
-	const char *name;
-	int min;
-	int max;
-	const char *args;
-} ctl_commands[] = {
-	{ "status", 0, 0, "" },
-	{ "connections", 0, 0, "" },
-	{ "reload", 0, 0, "" },
-	{ "disable", 1, 1, " ID" },
-	{ "enable", 1, 1, " ID" },
-	{ "check", 0, 0, "" },
-	{ "explain", 2, 3, " SERVICE ADDRESS [HH:MM]" },
-	{ "metrics", 0, 0, "" },
-};
-
-#define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
 
 static void
 usage(FILE *fp)
@@ -49,7 +31,7 @@ usage(FILE *fp)
 	fputs("usage: porterctl [-C socket] [--json] [-n] command [argument ...]\n"
 	      "commands:\n",
 	    fp);
-	for (size_t i = 0; i < CTL_NCOMMANDS; i++)
+	for (size_t i = 0; i < CTL_NCMDS; i++)
 		fprintf(fp, "  %s%s\n", ctl_commands[i].name, ctl_commands[i].args);
 }
 
@@ -193,7 +175,7 @@ ctl_connect(const char *path)
 }
 
 /*
- * The socket of porterd.h's rule: -C, else PORTER_CONTROL, else (when that
+ * The socket of ctl.h's rule: -C, else PORTER_CONTROL, else (when that
  * does not exist) the fallback a porterd that could not create it uses,
  * under /tmp for the same user.
  */
@@ -308,7 +290,8 @@ main(int argc, char **argv)
 	char line[CTL_LINE_MAX], used[PATH_MAX], name[NI_MAXHOST + 8];
 	bool json = false, lookup = true, opts_done = false;
 	int nwords = 0, fd, rc;
-	size_t cmd = CTL_NCOMMANDS, o;
+	enum ctl_cmd cmd;
+	size_t o;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -338,10 +321,7 @@ main(int argc, char **argv)
 	}
 	if (nwords == 0)
 		usage_error("no command given");
-	for (size_t i = 0; i < CTL_NCOMMANDS; i++)
-		if (strcmp(words[0], ctl_commands[i].name) == 0)
-			cmd = i;
-	if (cmd == CTL_NCOMMANDS)
+	if ((cmd = ctl_find(words[0])) == CTL_NCMDS)
 		usage_error("unknown command \"%s\"", words[0]);
 	if (nwords - 1 < ctl_commands[cmd].min || nwords - 1 > ctl_commands[cmd].max) {
 		fprintf(stderr, "porterctl: usage: porterctl %s%s\n", ctl_commands[cmd].name,
@@ -352,7 +332,7 @@ main(int argc, char **argv)
 		if (!ctl_word_ok(words[i]))
 			usage_error("argument \"%s\" is empty or holds a blank", words[i]);
 
-	if (strcmp(words[0], "explain") == 0) {
+	if (cmd == CTL_EXPLAIN) {
 		if (!ctl_addr_ok(words[2]))
 			usage_error("explain: \"%s\" is not an IPv4 or IPv6 address", words[2]);
 		if (nwords > 3 && !ctl_time_ok(words[3]))
@@ -362,7 +342,7 @@ main(int argc, char **argv)
 	o = (size_t)snprintf(line, sizeof(line), "%s", words[0]);
 	for (int i = 1; i < nwords && o < sizeof(line); i++)
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s", words[i]);
-	if (strcmp(words[0], "explain") == 0) {
+	if (ctl_commands[cmd].lookup) {
 		char host[NI_MAXHOST];
 
 		if (lookup) {
