@@ -165,8 +165,9 @@ client_userid_done(void *arg, const char *userid, const char *reason)
 
 	(void)reason;
 	/* The service may have gone in a reload meanwhile. */
-	for (svc = svc_list; svc != NULL && svc != l->svc; svc = svc->next)
-		;
+	STAILQ_FOREACH(svc, &svc_list, link)
+	if (svc == l->svc)
+		break;
 	if (svc != NULL && svc->conf != NULL && userid != NULL)
 		log_service(svc, "USERID: %s %s", l->id, userid);
 	free(l);
@@ -731,22 +732,32 @@ client_datagram(struct svc *svc, const struct peer *peer, bool reflected)
 	return true;
 }
 
+static void
+client_forget_one(struct svc *s)
+{
+	while (!LIST_EMPTY(&s->waiting)) {
+		struct client *c = LIST_FIRST(&s->waiting);
+
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		client_free(c);
+	}
+}
+
 void
 client_forget(const struct svc *svc)
 {
+	struct svc *s;
+
 	/* Only svc itself is touched: during a reload the list is being
 	 * rebuilt. */
-	for (struct svc *s = svc != NULL ? (struct svc *)svc : svc_list; s != NULL;
-	     s = svc != NULL ? NULL : s->next) {
-		while (!LIST_EMPTY(&s->waiting)) {
-			struct client *c = LIST_FIRST(&s->waiting);
-
-			if (c->fd >= 0)
-				close(c->fd);
-			c->fd = -1;
-			client_free(c);
-		}
+	if (svc != NULL) {
+		client_forget_one((struct svc *)svc);
+		return;
 	}
+	STAILQ_FOREACH(s, &svc_list, link)
+	client_forget_one(s);
 }
 
 /* ------------------------------------------------------------ listeners */

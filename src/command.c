@@ -127,7 +127,10 @@ command_status(struct cbuf *b, bool json)
 	struct render rd;
 
 	render_begin(&rd, b, json, status_cols, sizeof(status_cols) / sizeof(status_cols[0]));
-	for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
+	const struct svc *svc;
+
+	STAILQ_FOREACH(svc, &svc_list, link)
+	{
 		const struct service_config *s = svc->conf;
 		char addr[INET6_ADDRSTRLEN + 8];
 		const char *why[COMMAND_NPAUSES];
@@ -734,7 +737,10 @@ command_metrics(struct reply *r)
 		cbuf_puts(b, "{");
 		cbuf_key(b, &first, "services");
 		cbuf_puts(b, "[");
-		for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
+		const struct svc *svc;
+
+		STAILQ_FOREACH(svc, &svc_list, link)
+		{
 			bool f = true;
 
 			if (svc->conf == NULL)
@@ -760,7 +766,10 @@ command_metrics(struct reply *r)
 	for (int m = 0; m < M_NSVC; m++) {
 		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", metrics_svc[m].name,
 		    metrics_svc[m].help, metrics_svc[m].name, metrics_svc[m].type);
-		for (const struct svc *svc = svc_list; svc != NULL; svc = svc->next) {
+		const struct svc *svc;
+
+		STAILQ_FOREACH(svc, &svc_list, link)
+		{
 			if (svc->conf == NULL)
 				continue;
 			cbuf_printf(b, "%s{service=", metrics_svc[m].name);

@@ -537,10 +537,11 @@ internal_prepare(void)
 		if (strcmp(se->s_proto, "udp") == 0)
 			internal_reflector_set(ntohs((uint16_t)se->s_port));
 	endservent();
-	for (const struct svc *o = svc_list; o != NULL; o = o->next)
-		if (o->kind == SVC_INTERNAL && o->conf != NULL &&
-		    o->conf->socket_type == SOCK_DGRAM)
-			internal_reflector_set(o->conf->port);
+	const struct svc *o;
+
+	STAILQ_FOREACH(o, &svc_list, link)
+	if (o->kind == SVC_INTERNAL && o->conf != NULL && o->conf->socket_type == SOCK_DGRAM)
+		internal_reflector_set(o->conf->port);
 }
 
 static bool

@@ -361,7 +361,7 @@ struct svc {
 	bool keep_creds;    /* the server's credentials are porterd's */
 	char *local_ip_env; /* TCPLOCALIP=, when the listener has one address */
 	char *local_port_env;
-	struct svc *next;
+	STAILQ_ENTRY(svc) link;
 };
 
 #define PAUSE_WAIT 0x1u      /* a wait = yes server has the socket */
@@ -377,7 +377,8 @@ struct svc {
 enum { BANNER, BANNER_SUCCESS, BANNER_FAIL };
 #define BANNER_MAX (64 * 1024)
 
-extern struct svc *svc_list;
+STAILQ_HEAD(svc_head, svc);
+extern struct svc_head svc_list; /* the services in force, in file order */
 
 /* A session's hold on its service's counts: one in running, and the
  * client's per_source slot when the service counts sources. */

@@ -18,7 +18,7 @@
 
 #include "porterd.h"
 
-struct svc *svc_list;
+struct svc_head svc_list = STAILQ_HEAD_INITIALIZER(svc_list);
 
 /* Variables set per connection; a same-named one from the environment or
  * env would only confuse the server. */
@@ -507,21 +507,21 @@ svc_disabled_before(struct svc *const *old, size_t nold, const char *id)
 int
 service_apply(struct config *cf)
 {
-	struct svc *fresh = NULL, **tail = &fresh;
+	struct svc_head fresh = STAILQ_HEAD_INITIALIZER(fresh);
 	struct svc **later;
 	size_t nlater = 0;
 	bool failed = false;
-
-	struct svc **old;
+	struct svc **old, *o;
 	size_t nold = 0;
 
-	/* The new list reuses the next pointers of the services it keeps:
-	 * remember the old list as it is. */
-	for (struct svc *o = svc_list; o != NULL; o = o->next)
-		nold++;
+	/* The new list takes over the links of the services it keeps:
+	 * remember the old list as it is, and match against that. */
+	STAILQ_FOREACH(o, &svc_list, link)
+	nold++;
 	old = mem_calloc(nold + 1, sizeof(*old));
 	nold = 0;
-	for (struct svc *o = svc_list; o != NULL; o = o->next) {
+	STAILQ_FOREACH(o, &svc_list, link)
+	{
 		o->mark = false;
 		old[nold++] = o;
 	}
@@ -530,13 +530,12 @@ service_apply(struct config *cf)
 		struct service_config *s = cf->svc[i];
 		struct svc *svc = NULL;
 
-		for (struct svc *o = svc_list; o != NULL; o = o->next) {
+		for (size_t j = 0; j < nold && svc == NULL; j++) {
+			o = old[j];
 			if (!o->mark && strcmp(o->conf->id, s->id) == 0 &&
 			    svc_kind_of(o->conf) == svc_kind_of(s) && o->conf->wait == s->wait &&
-			    listener_same(o->conf, s)) {
+			    listener_same(o->conf, s))
 				svc = o;
-				break;
-			}
 		}
 		if (svc != NULL) {
 			svc->mark = true;
@@ -563,15 +562,12 @@ service_apply(struct config *cf)
 		svc->kind = svc_kind_of(s);
 		svc_prepare(svc);
 		svc_guards(svc);
-		*tail = svc;
-		tail = &svc->next;
+		STAILQ_INSERT_TAIL(&fresh, svc, link);
 	}
-	*tail = NULL;
 
 	/* Sweep: what the new configuration no longer has. */
 	for (size_t i = 0; i < nold; i++) {
-		struct svc *o = old[i];
-
+		o = old[i];
 		if (o->mark)
 			continue;
 		log_info("%s: removed; closing its listener", o->conf->id);
@@ -592,7 +588,8 @@ service_apply(struct config *cf)
 			failed = true;
 	free(later);
 	free(old);
-	svc_list = fresh;
+	STAILQ_INIT(&svc_list);
+	STAILQ_CONCAT(&svc_list, &fresh);
 	internal_prepare();
 	return failed ? -1 : 0;
 }
@@ -635,21 +632,23 @@ service_close_sessions(const struct svc *svc)
 void
 service_close_all(void)
 {
-	for (struct svc *s = svc_list; s != NULL; s = s->next)
-		svc_close(s);
+	struct svc *s;
+
+	STAILQ_FOREACH(s, &svc_list, link)
+	svc_close(s);
 }
 
 void
 service_free_all(void)
 {
-	while (svc_list != NULL) {
-		struct svc *s = svc_list;
+	while (!STAILQ_EMPTY(&svc_list)) {
+		struct svc *s = STAILQ_FIRST(&svc_list);
 
 		svc_close(s);
 		service_close_sessions(s);
 		child_orphan(s);
 		/* Off the list first: nothing may walk into freed memory. */
-		svc_list = s->next;
+		STAILQ_REMOVE_HEAD(&svc_list, link);
 		service_free(s);
 	}
 	free(env_base);
@@ -663,17 +662,21 @@ service_count(void)
 {
 	size_t n = 0;
 
-	for (struct svc *s = svc_list; s != NULL; s = s->next)
-		n++;
+	struct svc *s;
+
+	STAILQ_FOREACH(s, &svc_list, link)
+	n++;
 	return n;
 }
 
 struct svc *
 service_find(const char *id)
 {
-	for (struct svc *s = svc_list; s != NULL; s = s->next)
-		if (s->conf != NULL && strcmp(s->conf->id, id) == 0)
-			return s;
+	struct svc *s;
+
+	STAILQ_FOREACH(s, &svc_list, link)
+	if (s->conf != NULL && strcmp(s->conf->id, id) == 0)
+		return s;
 	return NULL;
 }
 

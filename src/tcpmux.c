@@ -85,7 +85,10 @@ mux_help(struct mux *m)
 {
 	char line[MUX_LINE_MAX + 3];
 
-	for (const struct svc *s = svc_list; s != NULL; s = s->next) {
+	const struct svc *s;
+
+	STAILQ_FOREACH(s, &svc_list, link)
+	{
 		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL ||
 		    (s->pause_why & PAUSE_DISABLED) || !mux_reachable(s, &m->peer))
 			continue;
@@ -97,10 +100,11 @@ mux_help(struct mux *m)
 static struct svc *
 mux_find(const char *name)
 {
-	for (struct svc *s = svc_list; s != NULL; s = s->next)
-		if (s->kind == SVC_TCPMUX_CLIENT && s->conf != NULL &&
-		    strcasecmp(s->conf->name, name) == 0)
-			return s;
+	struct svc *s;
+
+	STAILQ_FOREACH(s, &svc_list, link)
+	if (s->kind == SVC_TCPMUX_CLIENT && s->conf != NULL && strcasecmp(s->conf->name, name) == 0)
+		return s;
 	return NULL;
 }
 
