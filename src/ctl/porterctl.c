@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -179,6 +180,31 @@ ctl_connect(const char *path)
  * does not exist) the fallback a porterd that could not create it uses,
  * under /tmp for the same user.
  */
+/* Whether the directory of path is the user's own: a directory, not a
+ * link, owned by the user or root, writable by no one else. Anyone can
+ * make a directory under /tmp, with a socket that answers as porterd. */
+static bool
+ctl_own_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (lstat(dir, &st) != 0)
+		return true; /* nothing there: the connect says so */
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & 022) != 0) {
+		fprintf(stderr,
+		    "porterctl: %s is not a directory of yours alone (owner, mode); not using it\n",
+		    dir);
+		return false;
+	}
+	return true;
+}
+
 static int
 ctl_open(const char *given, char *used, size_t len)
 {
@@ -196,6 +222,8 @@ ctl_open(const char *given, char *used, size_t len)
 	err = errno;
 	snprintf(fallback, sizeof(fallback), PORTER_CONTROL_FALLBACK_DIR "/%s",
 	    (unsigned long)geteuid(), PORTER_CONTROL_NAME);
+	if (!ctl_own_dir(fallback))
+		return -1;
 	if ((fd = ctl_connect(fallback)) >= 0) {
 		snprintf(used, len, "%s", fallback);
 		return fd;
@@ -221,7 +249,25 @@ ctl_write_all(int fd, const char *p, size_t n)
 	return true;
 }
 
-/* Reads the answer: the status line, then the body straight to stdout. */
+/* Writes what porterd answered, with every control character but the
+ * newline and the tab shown as \xNN: an answer is no way to send escape
+ * sequences to the operator's terminal. */
+static bool
+ctl_print(FILE *fp, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+			if (fprintf(fp, "\\x%02x", c) < 0)
+				return false;
+		} else if (fputc(c, fp) == EOF)
+			return false;
+	}
+	return true;
+}
+
+/* Reads the answer: the status line, then the body to stdout. */
 static int
 ctl_answer(int fd, const char *path)
 {
@@ -260,13 +306,17 @@ ctl_answer(int fd, const char *path)
 				fprintf(stderr, "porterctl: %s: not an answer of porterd\n", path);
 				return EXIT_UNAVAILABLE;
 			}
-			if (!ok)
-				fprintf(stderr, "porterctl: %s\n",
-				    status[3] == ' ' ? status + 4 : "error");
+			if (!ok) {
+				const char *msg = status[3] == ' ' ? status + 4 : "error";
+
+				fputs("porterctl: ", stderr);
+				ctl_print(stderr, msg, strlen(msg));
+				fputc('\n', stderr);
+			}
 			p = nl + 1;
 			n -= p - buf;
 		}
-		if (n > 0 && fwrite(p, 1, (size_t)n, stdout) != (size_t)n) {
+		if (n > 0 && !ctl_print(stdout, p, (size_t)n)) {
 			perror("porterctl: stdout");
 			return 1;
 		}

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from harness import PorterTest, Porterd, SLOW, converse, wait_for
@@ -366,6 +367,65 @@ class CtlTest(PorterTest):
         r = self.ctl("-n", "explain", "nosuch", "10.0.0.1")
         self.assertEqual(r.returncode, 1)
         self.assertIn('no service "nosuch"', r.stderr)
+
+    def fake_porterd(self, path, answer):
+        """A control socket at path that answers every request with answer."""
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(4)
+        self.addCleanup(srv.close)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c:
+                    c.recv(4096)
+                    c.sendall(answer)
+        threading.Thread(target=serve, daemon=True).start()
+
+    def test_answers_cannot_drive_the_terminal(self):
+        # Whatever answers on the socket, porterctl shows control
+        # characters as \xNN instead of sending them to the terminal.
+        tmp = tempfile.mkdtemp(prefix="porter-ctl-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sock = os.path.join(tmp, "ctl.sock")
+        self.fake_porterd(sock, b"OK\nred \x1b[31mtext\x07 and\ttab\n")
+        r = self.ctl("status", sock=sock)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "red \\x1b[31mtext\\x07 and\ttab\n")
+        os.unlink(sock)
+        self.fake_porterd(sock, b"ERR bad \x1b]0;title\x07\n")
+        r = self.ctl("status", sock=sock)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("\x1b", r.stderr)
+        self.assertIn("bad \\x1b]0;title\\x07", r.stderr)
+
+    def test_fallback_directory_of_another_user_is_not_used(self):
+        # The fallback directory is under /tmp, where anyone can make one
+        # first: porterctl uses it only when it is the user's own.
+        if os.geteuid() != 0:
+            self.skipTest("needs root to make a directory of another user")
+        fallback = "/tmp/porter-0"
+        if os.path.exists("/run/porter/control.sock") or os.path.exists(fallback):
+            self.skipTest("a porterd control socket is in the default places")
+        os.mkdir(fallback, 0o755)
+        self.addCleanup(shutil.rmtree, fallback, True)
+        self.fake_porterd(os.path.join(fallback, "control.sock"), b"OK\nspoofed\n")
+        nobody = pwd.getpwnam("nobody")
+        os.chown(fallback, nobody.pw_uid, nobody.pw_gid)
+        r = subprocess.run([PORTERCTL, "status"], capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("spoofed", r.stdout)
+        self.assertIn("/tmp/porter-0 is not a directory of yours alone", r.stderr)
+        # The user's own directory, writable by no one else, is used.
+        os.chown(fallback, 0, 0)
+        r = subprocess.run([PORTERCTL, "status"], capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        self.assertEqual((r.returncode, r.stdout), (0, "spoofed\n"), r.stderr)
 
     def test_explain_says_what_the_daemon_does_at_a_limit(self):
         # One policy for both: when a limit is reached, the next client is
