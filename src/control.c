@@ -35,7 +35,7 @@
 
 /* Answers one request line into out: "OK\n" or "ERR message\n", then the
  * body. */
-static void
+void
 control_request(char *line, uid_t uid, struct cbuf *out)
 {
 	struct reply r = { .uid = uid };

@@ -786,6 +786,9 @@ void dump_write(const char *dir);
 
 /* ------------------------------------------------------------ control.c */
 
+/* Answers one request line of a client with uid: "OK\n" or "ERR msg\n",
+ * then the body, into out. The line is modified. */
+void control_request(char *line, uid_t uid, struct cbuf *out);
 /* Opens the control socket porterctl talks to at path (NULL: the rule of
  * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0, also when
  * porterd goes on without one (after a warning), and -1 when another
