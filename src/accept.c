@@ -60,39 +60,13 @@ static struct retry *retries;
 void
 accept_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
 {
-	const struct service_config *s = svc->conf;
-	char line[256], addr[INET6_ADDRSTRLEN];
-	size_t n;
-
-	if ((s->log_on_success & ~L_TRAFFIC) == 0)
-		return;
-	n = (size_t)snprintf(line, sizeof(line), "START: %s", s->id);
-	if (s->log_on_success & L_PID)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)pid);
-	if (s->log_on_success & L_HOST) {
-		if (peer != NULL)
-			peer_addr(peer, addr, sizeof(addr));
-		snprintf(line + n, sizeof(line) - n, " from=%s",
-		    peer != NULL ? addr : "<no address>");
-	}
-	log_service(svc, "%s", line);
+	log_start(&(struct log_event){ .svc = svc, .pid = pid, .peer = peer });
 }
 
 void
 accept_log_fail(const struct svc *svc, const char *reason, const struct peer *peer)
 {
-	const struct service_config *s = svc->conf;
-	char addr[INET6_ADDRSTRLEN];
-
-	if (s->log_on_failure == 0)
-		return;
-	if (s->log_on_failure & L_HOST) {
-		if (peer != NULL)
-			peer_addr(peer, addr, sizeof(addr));
-		log_service(svc, "FAIL: %s %s from=%s", s->id, reason,
-		    peer != NULL ? addr : "<no address>");
-	} else
-		log_service(svc, "FAIL: %s %s", s->id, reason);
+	log_fail(&(struct log_event){ .svc = svc, .reason = reason, .peer = peer });
 }
 
 static void accept_retry_fire(void *);
@@ -354,7 +328,7 @@ accept_userid_done(void *arg, const char *userid, const char *reason)
 	for (svc = svc_list; svc != NULL && svc != l->svc; svc = svc->next)
 		;
 	if (svc != NULL && svc->conf != NULL && userid != NULL)
-		log_service(svc, "USERID: %s %s", l->id, userid);
+		log_userid(&(struct log_event){ .svc = svc, .id = l->id, .userid = userid });
 	free(l);
 }
 
@@ -580,17 +554,15 @@ static void
 accept_ident_done(void *arg, const char *userid, const char *reason)
 {
 	struct pconn *pc = arg;
-	char a[INET6_ADDRSTRLEN];
 
 	pc->id = NULL;
 	pc->need_ident = false;
-	if (userid != NULL) {
+	if (userid != NULL)
 		snprintf(pc->userid, sizeof(pc->userid), "%s", userid);
-		log_service(pc->svc, "USERID: %s %s", pc->svc->conf->id, userid);
-	} else {
-		peer_addr(&pc->peer, a, sizeof(a));
-		log_service(pc->svc, "NOID: %s %s %s", pc->svc->conf->id, a, reason);
-	}
+	log_userid(&(struct log_event){ .svc = pc->svc,
+	    .peer = &pc->peer,
+	    .userid = userid,
+	    .reason = reason });
 	accept_pconn_decide(pc);
 }
 
