@@ -86,36 +86,6 @@ child_remove(struct child *c)
 	free(c);
 }
 
-static void
-child_log_exit(const struct child *c, int status)
-{
-	const struct service_config *s = c->svc->conf;
-	unsigned what = s->log_on_success;
-	char line[256];
-	size_t n;
-
-	if (!(what & (L_EXIT | L_DURATION)))
-		return;
-	n = (size_t)snprintf(line, sizeof(line), "EXIT: %s", s->id);
-	if (what & L_EXIT) {
-		if (WIFSIGNALED(status))
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " signal=%d",
-			    WTERMSIG(status));
-		else
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " status=%d",
-			    WEXITSTATUS(status));
-	}
-	if (what & L_PID)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)c->pid);
-	if (what & L_DURATION)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " duration=%lld(sec)",
-		    (long long)(time(NULL) - c->start_wall));
-	/* Say why the server was killed. */
-	if (c->timed_out && n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " timeout=%u(sec)", s->timeout);
-	log_service(c->svc, "%s", line);
-}
-
 #define RESPAWN_FAST_MS 1000 /* a wait = yes server that lived less ... */
 #define RESPAWN_FIRST_MS 100 /* ... makes the next one wait this, doubled */
 #define RESPAWN_MAX_MS 10000 /* each time it happens again, up to this */
@@ -167,8 +137,13 @@ child_reap(void)
 			continue; /* not ours: an orphan we inherited */
 		svc = c->svc;
 		if (svc != NULL) {
+			/* An exec failure was logged as FAIL: it never started. */
 			if (!c->exec_failed)
-				child_log_exit(c, status);
+				log_exit(&(struct log_event){ .svc = svc,
+				    .pid = c->pid,
+				    .status = status,
+				    .duration = time(NULL) - c->start_wall,
+				    .timeout = c->timed_out ? svc->conf->timeout : 0 });
 			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
 				child_wait_over(svc, c);

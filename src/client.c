@@ -44,27 +44,6 @@ enum client_phase { PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
 
 static unsigned client_retrying; /* clients parked for a fork retry */
 
-void
-client_log_start(const struct svc *svc, pid_t pid, const struct peer *peer)
-{
-	const struct service_config *s = svc->conf;
-	char line[256], addr[INET6_ADDRSTRLEN];
-	size_t n;
-
-	if ((s->log_on_success & ~L_TRAFFIC) == 0)
-		return;
-	n = (size_t)snprintf(line, sizeof(line), "START: %s", s->id);
-	if (s->log_on_success & L_PID)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=%d", (int)pid);
-	if (s->log_on_success & L_HOST) {
-		if (peer != NULL)
-			peer_addr(peer, addr, sizeof(addr));
-		snprintf(line + n, sizeof(line) - n, " from=%s",
-		    peer != NULL ? addr : "<no address>");
-	}
-	log_service(svc, "%s", line);
-}
-
 /* The FAIL lines a service writes in one second; past it they are
  * counted, and one SUPPRESSED line says how many when the second is over:
  * forged datagrams or a flood of refused clients cannot flood the log. */
@@ -76,8 +55,7 @@ client_fail_summary(void *arg)
 	struct svc *svc = arg;
 
 	if (svc->fail_suppressed > 0 && svc->conf != NULL)
-		log_service(svc, "SUPPRESSED: %s lines=%llu (FAIL lines over %d a second)",
-		    svc->conf->id, (unsigned long long)svc->fail_suppressed, FAIL_LINES_PER_S);
+		log_suppressed(&(struct log_event){ .svc = svc, .count = svc->fail_suppressed });
 	svc->fail_suppressed = 0;
 }
 
@@ -106,18 +84,9 @@ client_fail_allowed(struct svc *svc)
 void
 client_log_fail(struct svc *svc, const char *reason, const struct peer *peer)
 {
-	const struct service_config *s = svc->conf;
-	char addr[INET6_ADDRSTRLEN];
-
-	if (s->log_on_failure == 0 || !client_fail_allowed(svc))
+	if (svc->conf->log_on_failure == 0 || !client_fail_allowed(svc))
 		return;
-	if (s->log_on_failure & L_HOST) {
-		if (peer != NULL)
-			peer_addr(peer, addr, sizeof(addr));
-		log_service(svc, "FAIL: %s %s from=%s", s->id, reason,
-		    peer != NULL ? addr : "<no address>");
-	} else
-		log_service(svc, "FAIL: %s %s", s->id, reason);
+	log_fail(&(struct log_event){ .svc = svc, .reason = reason, .peer = peer });
 }
 
 void
@@ -169,7 +138,7 @@ client_userid_done(void *arg, const char *userid, const char *reason)
 	if (svc == l->svc)
 		break;
 	if (svc != NULL && svc->conf != NULL && userid != NULL)
-		log_service(svc, "USERID: %s %s", l->id, userid);
+		log_userid(&(struct log_event){ .svc = svc, .id = l->id, .userid = userid });
 	free(l);
 }
 
@@ -386,18 +355,17 @@ static void
 client_ident_done(void *arg, const char *userid, const char *reason)
 {
 	struct client *c = arg;
-	char a[INET6_ADDRSTRLEN];
 
 	c->id = NULL;
 	c->ident_known = true;
 	if (userid != NULL) {
 		c->has_userid = true;
 		snprintf(c->userid, sizeof(c->userid), "%s", userid);
-		log_service(c->svc, "USERID: %s %s", c->svc->conf->id, userid);
-	} else {
-		peer_addr(&c->peer, a, sizeof(a));
-		log_service(c->svc, "NOID: %s %s %s", c->svc->conf->id, a, reason);
 	}
+	log_userid(&(struct log_event){ .svc = c->svc,
+	    .peer = &c->peer,
+	    .userid = userid,
+	    .reason = reason });
 	if (c->rq == NULL)
 		client_run(c);
 }
@@ -507,7 +475,7 @@ client_spawn(struct client *c)
 		ch->exec_failed = true;
 		client_log_fail(svc, "exec", peer);
 	} else
-		client_log_start(svc, pid, peer);
+		log_start(&(struct log_event){ .svc = svc, .pid = pid, .peer = peer });
 	return true;
 }
 
@@ -553,18 +521,18 @@ client_dispatch(struct client *c)
 	switch (svc->kind) {
 	case SVC_INTERNAL:
 		svc->accepted++;
-		client_log_start(svc, 0, peer);
+		log_start(&(struct log_event){ .svc = svc, .peer = peer });
 		internal_stream(svc, c->fd, peer);
 		return STEP_DONE;
 	case SVC_SENSOR:
 		svc->accepted++;
-		client_log_start(svc, 0, peer);
+		log_start(&(struct log_event){ .svc = svc, .peer = peer });
 		client_sensor(svc, peer);
 		close(c->fd);
 		return STEP_DONE;
 	case SVC_TCPMUX:
 		svc->accepted++;
-		client_log_start(svc, 0, peer);
+		log_start(&(struct log_event){ .svc = svc, .peer = peer });
 		tcpmux_start(svc, c->fd, peer);
 		return STEP_DONE;
 	case SVC_REDIRECT:

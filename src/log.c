@@ -1,8 +1,10 @@
 /*
  * log.c: porterd's own messages (to stderr in the foreground, to syslog, or
- * to a file) and the per-service lines START, EXIT, FAIL and friends in
- * xinetd's formats, which log parsers and fail2ban already read. One API,
- * printf-checked, errno preserved.
+ * to a file) and the per-service lines START, EXIT, FAIL and friends. Those
+ * are rendered from one event record, in xinetd's formats, which log parsers
+ * and fail2ban already read, or as JSON objects; one renderer decides both,
+ * so the two cannot drift apart. Formats are printf-checked; errno is
+ * preserved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,114 +240,349 @@ log_service_reopen(void)
 	}
 }
 
-/* Appends s as a JSON string body (no quotes). */
-static size_t
-log_json_str(char *out, size_t len, size_t o, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n && o + 7 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+/*
+ * A service line is rendered from its event record into a fixed buffer, as
+ * xinetd's text or as one JSON object. The text of a line has room for
+ * LOG_LINE_MAX bytes and LOG_TAIL more are kept for the end, so that a line
+ * that does not fit is still cut visibly: text ends with LOG_CUT_TEXT, and
+ * JSON closes the string it was in and ends with LOG_CUT_JSON, so it stays
+ * valid JSON whatever was cut.
+ */
+#define LOG_LINE_MAX 2048
+#define LOG_TAIL 16
+#define LOG_CUT_TEXT "[cut]"
+#define LOG_CUT_JSON ",\"cut\":true}"
 
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else
-			out[o++] = (char)c;
+_Static_assert(sizeof(LOG_CUT_TEXT) <= LOG_TAIL && 1 + sizeof(LOG_CUT_JSON) <= LOG_TAIL,
+    "the room kept for the end holds a closing quote and either marker");
+
+static const char *const log_event_words[] = {
+	[LOGEV_START] = "START",
+	[LOGEV_EXIT] = "EXIT",
+	[LOGEV_FAIL] = "FAIL",
+	[LOGEV_TRAFFIC] = "TRAFFIC",
+	[LOGEV_USERID] = "USERID",
+	[LOGEV_NOID] = "NOID",
+	[LOGEV_SUPPRESSED] = "SUPPRESSED",
+};
+
+/* A line being built: nothing is ever written past cap, and once something
+ * did not fit the line is cut and takes nothing more. */
+struct log_line {
+	char *b;
+	size_t cap; /* bytes the line may take before its end */
+	size_t n;
+	bool json;
+	bool cut;
+	bool in_str; /* JSON: inside a string, which the end must close */
+	bool first;  /* JSON: no member yet, so the next has no comma */
+	/* JSON: the words of the text line that are no name=value field,
+	 * gathered into "reason", the last member. */
+	char reason[128];
+	size_t nreason;
+};
+
+/* Field flags. */
+#define LF_BARE 0x1 /* text: the value alone, with no "name=" */
+#define LF_NUM 0x2  /* JSON: a number, not quoted */
+#define LF_PEER 0x4 /* sent by the peer: escaped in text lines too */
+#define LF_LONG 0x8 /* may be cut inside; other values are whole or absent */
+
+/* Text lines: a byte that is a control, a backslash or not ASCII becomes
+ * \xNN, so a peer can neither break a line nor forge one, nor send a
+ * terminal sequence to whoever reads the log. */
+static size_t
+log_esc_text(unsigned char c, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c >= 0x20 && c < 0x7f && c != '\\') {
+		out[0] = (char)c;
+		return 1;
 	}
-	out[o] = '\0';
-	return o;
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 0xf];
+	return 4;
+}
+
+/* JSON strings: the quote and the backslash escaped, and a control or any
+ * byte from 0x7f up written as \u00NN with the byte's value, so the object
+ * is valid JSON, in ASCII, whatever the bytes; a reader gets each byte back
+ * as the character of the same number. */
+static size_t
+log_esc_json(unsigned char c, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '"' || c == '\\') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	memcpy(out, "\\u00", 4);
+	out[4] = hex[c >> 4];
+	out[5] = hex[c & 0xf];
+	return 6;
+}
+
+/* Appends n bytes whole, or cuts the line. */
+static bool
+log_put(struct log_line *ln, const char *s, size_t n)
+{
+	if (ln->cut)
+		return false;
+	if (n > ln->cap - ln->n) {
+		ln->cut = true;
+		return false;
+	}
+	memcpy(ln->b + ln->n, s, n);
+	ln->n += n;
+	return true;
+}
+
+/* Appends s escaped for the line's format, one escape at a time so a cut
+ * never splits one. The configuration's words go into text lines as they
+ * are, as xinetd wrote them; what a peer sent is always escaped. */
+static void
+log_str(struct log_line *ln, const char *s, bool peer)
+{
+	char u[8];
+	size_t k;
+
+	for (; *s != '\0' && !ln->cut; s++) {
+		if (ln->json)
+			k = log_esc_json((unsigned char)*s, u);
+		else if (peer)
+			k = log_esc_text((unsigned char)*s, u);
+		else {
+			u[0] = *s;
+			k = 1;
+		}
+		log_put(ln, u, k);
+	}
 }
 
 /*
- * A service line as one JSON object: "EVENT: id k=v ... words" becomes
- * {"time":..,"event":"EVENT","service":"id","k":v,..,"reason":"words"};
- * numbers stay numbers and "(sec)" or "(bytes)" units are dropped. USERID
- * lines keep their text whole.
+ * One field: " name=value" in text (" value" with LF_BARE), ,"name":value in
+ * JSON, quoted unless LF_NUM. A field that does not fit is left out whole, so
+ * a cut cannot turn an address or a number into another one; only an LF_LONG
+ * value (the id, the ident answer) is cut inside, between two escapes.
  */
 static void
-log_json(const char *msg, char *out, size_t len)
+log_field(struct log_line *ln, const char *name, const char *value, unsigned how)
 {
-	const char *colon = strstr(msg, ": "), *p, *end;
-	char reason[512] = "";
-	size_t o, r = 0;
-	struct timespec ts;
-	struct tm tm;
+	size_t mark = ln->n;
+	bool first = ln->first, named;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	o = (size_t)snprintf(out, len,
-	    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"event\":\"", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	if (colon == NULL) {
-		o = log_json_str(out, len, o, "MESSAGE", 7);
-		o += (size_t)snprintf(out + o, len - o, "\",\"text\":\"");
-		o = log_json_str(out, len, o, msg, strlen(msg));
-		snprintf(out + o, len - o, "\"}");
+	if (ln->cut)
+		return;
+	if (ln->json) {
+		if (!ln->first)
+			log_put(ln, ",", 1);
+		log_put(ln, "\"", 1);
+		log_put(ln, name, strlen(name));
+		log_put(ln, "\":", 2);
+		if (!(how & LF_NUM) && log_put(ln, "\"", 1))
+			ln->in_str = true;
+		ln->first = false;
+	} else {
+		log_put(ln, " ", 1);
+		if (!(how & LF_BARE)) {
+			log_put(ln, name, strlen(name));
+			log_put(ln, "=", 1);
+		}
+	}
+	named = !ln->cut;
+	log_str(ln, value, (how & LF_PEER) != 0);
+	if (ln->in_str && log_put(ln, "\"", 1))
+		ln->in_str = false;
+	if (ln->cut && !(named && (how & LF_LONG))) {
+		ln->n = mark;
+		ln->first = first;
+		ln->in_str = false;
+	}
+}
+
+static void log_num(struct log_line *, const char *, const char *, const char *, ...) PRINTF(4, 5);
+
+/* A number field; unit, as "sec", follows the number in text lines. */
+static void
+log_num(struct log_line *ln, const char *name, const char *unit, const char *fmt, ...)
+{
+	char num[64];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(num, sizeof(num) - 16, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= sizeof(num) - 16)
+		return;
+	if (unit != NULL && !ln->json)
+		snprintf(num + k, sizeof(num) - (size_t)k, "(%.8s)", unit);
+	log_field(ln, name, num, LF_NUM);
+}
+
+/* A word of the line that is no field (a reason, an address): in text it
+ * follows what came before; JSON joins such words into "reason". */
+static void
+log_word(struct log_line *ln, const char *w)
+{
+	size_t k = strlen(w), sep = ln->nreason > 0;
+
+	if (!ln->json) {
+		log_field(ln, NULL, w, LF_BARE);
 		return;
 	}
-	o = log_json_str(out, len, o, msg, (size_t)(colon - msg));
-	p = colon + 2;
-	end = p + strcspn(p, " ");
-	o += (size_t)snprintf(out + o, len - o, "\",\"service\":\"");
-	o = log_json_str(out, len, o, p, (size_t)(end - p));
-	o += (size_t)snprintf(out + o, len - o, "\"");
-	p = *end == ' ' ? end + 1 : end;
-	if (strncmp(msg, "USERID", 6) == 0) {
-		o += (size_t)snprintf(out + o, len - o, ",\"text\":\"");
-		o = log_json_str(out, len, o, p, strlen(p));
-		o += (size_t)snprintf(out + o, len - o, "\"");
-		p += strlen(p);
+	if (k + sep >= sizeof(ln->reason) - ln->nreason) {
+		ln->cut = true;
+		return;
 	}
-	while (*p != '\0' && o + 8 < len) {
-		const char *w = p, *we = p + strcspn(p, " "),
-		           *eq = memchr(w, '=', (size_t)(we - w));
+	if (sep)
+		ln->reason[ln->nreason++] = ' ';
+	memcpy(ln->reason + ln->nreason, w, k + 1);
+	ln->nreason += k;
+}
 
-		/* "from=<no address>" is one value. */
-		if (eq != NULL && eq[1] == '<' && memchr(eq, '>', (size_t)(we - eq)) == NULL &&
-		    strchr(we, '>') != NULL)
-			we = strchr(we, '>') + 1;
-
-		p = *we == ' ' ? we + 1 : we;
-		if (eq == NULL) {
-			if (r > 0 && r + 1 < sizeof(reason))
-				reason[r++] = ' ';
-			while (w < we && r + 1 < sizeof(reason))
-				reason[r++] = *w++;
-			reason[r] = '\0';
-			continue;
-		}
-		{
-			const char *v = eq + 1, *ve = we;
-			const char *paren = memchr(v, '(', (size_t)(ve - v));
-			bool num;
-
-			if (paren != NULL)
-				ve = paren;
-			num = ve > v && strspn(v, "0123456789") == (size_t)(ve - v);
-			o += (size_t)snprintf(out + o, len - o, ",\"");
-			o = log_json_str(out, len, o, w, (size_t)(eq - w));
-			o += (size_t)snprintf(out + o, len - o, num ? "\":" : "\":\"");
-			o = log_json_str(out, len, o, v, (size_t)(ve - v));
-			if (!num)
-				o += (size_t)snprintf(out + o, len - o, "\"");
-		}
+/* Ends the line in the room kept for it, with the marker when it was cut. */
+static size_t
+log_finish(struct log_line *ln)
+{
+	if (ln->json) {
+		if (ln->nreason > 0)
+			log_field(ln, "reason", ln->reason, 0);
+		log_put(ln, "}", 1);
 	}
-	if (r > 0) {
-		o += (size_t)snprintf(out + o, len - o, ",\"reason\":\"");
-		o = log_json_str(out, len, o, reason, r);
-		o += (size_t)snprintf(out + o, len - o, "\"");
+	if (ln->cut) {
+		const char *tail = ln->json ? LOG_CUT_JSON : LOG_CUT_TEXT;
+
+		/* With no member before it, the JSON marker takes no comma. */
+		if (ln->json && ln->first)
+			tail++;
+		if (ln->in_str)
+			ln->b[ln->n++] = '"';
+		memcpy(ln->b + ln->n, tail, strlen(tail));
+		ln->n += strlen(tail);
 	}
-	snprintf(out + o, len - o, "}");
+	ln->b[ln->n] = '\0';
+	return ln->n;
+}
+
+/* Whether the service logs this event at all. With log_render below, the
+ * only reader of log_on_success and log_on_failure. */
+static bool
+log_wanted(const struct log_event *ev)
+{
+	const struct service_config *s = ev->svc->conf;
+
+	switch (ev->kind) {
+	case LOGEV_START:
+		return (s->log_on_success & ~L_TRAFFIC) != 0;
+	case LOGEV_EXIT:
+		return (s->log_on_success & (L_EXIT | L_DURATION)) != 0;
+	case LOGEV_FAIL:
+	case LOGEV_SUPPRESSED:
+		return s->log_on_failure != 0;
+	case LOGEV_TRAFFIC:
+		return (s->log_on_success & L_TRAFFIC) != 0;
+	case LOGEV_USERID:
+	case LOGEV_NOID:
+		/* The query was made because USERID or IDONLY asked for it. */
+		return true;
+	}
+	return false;
+}
+
+size_t
+log_render(const struct log_event *ev, bool json, const struct timespec *now, char *buf, size_t len)
+{
+	const struct service_config *s = ev->svc->conf;
+	unsigned ok = ev->kind == LOGEV_FAIL || ev->kind == LOGEV_SUPPRESSED ? s->log_on_failure :
+	                                                                       s->log_on_success;
+	struct log_line ln = { .b = buf, .json = json, .first = true };
+	char from[INET6_ADDRSTRLEN] = "<no address>", stamp[64];
+	struct tm tm = { 0 };
+
+	if (len < LOG_TAIL + 2) {
+		if (len > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	ln.cap = len - 1 - LOG_TAIL;
+	if (ev->peer != NULL)
+		peer_addr(ev->peer, from, sizeof(from));
+	if (json) {
+		gmtime_r(&now->tv_sec, &tm);
+		snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    now->tv_nsec / 1000000);
+		log_put(&ln, "{", 1);
+		log_field(&ln, "time", stamp, 0);
+		log_field(&ln, "event", log_event_words[ev->kind], 0);
+	} else {
+		log_put(&ln, log_event_words[ev->kind], strlen(log_event_words[ev->kind]));
+		log_put(&ln, ":", 1);
+	}
+	log_field(&ln, "service", ev->id != NULL ? ev->id : s->id, LF_BARE | LF_LONG);
+
+	/* Which fields the line carries. */
+	switch (ev->kind) {
+	case LOGEV_START:
+		if (ok & L_PID)
+			log_num(&ln, "pid", NULL, "%d", (int)ev->pid);
+		if (ok & L_HOST)
+			log_field(&ln, "from", from, 0);
+		break;
+	case LOGEV_EXIT:
+		if ((ok & L_EXIT) && WIFSIGNALED(ev->status))
+			log_num(&ln, "signal", NULL, "%d", WTERMSIG(ev->status));
+		else if (ok & L_EXIT)
+			log_num(&ln, "status", NULL, "%d", WEXITSTATUS(ev->status));
+		if (ok & L_PID)
+			log_num(&ln, "pid", NULL, "%d", (int)ev->pid);
+		if (ok & L_DURATION)
+			log_num(&ln, "duration", "sec", "%lld", ev->duration);
+		if (ev->timeout > 0)
+			log_num(&ln, "timeout", "sec", "%u", ev->timeout);
+		if (ev->reason != NULL)
+			log_word(&ln, ev->reason);
+		break;
+	case LOGEV_FAIL:
+		log_word(&ln, ev->reason);
+		if (ok & L_HOST)
+			log_field(&ln, "from", from, 0);
+		break;
+	case LOGEV_TRAFFIC:
+		log_num(&ln, "in", "bytes", "%llu", (unsigned long long)ev->bytes_in);
+		log_num(&ln, "out", "bytes", "%llu", (unsigned long long)ev->bytes_out);
+		break;
+	case LOGEV_USERID:
+		log_field(&ln, "text", ev->userid, LF_BARE | LF_PEER | LF_LONG);
+		break;
+	case LOGEV_NOID:
+		log_word(&ln, from);
+		log_word(&ln, ev->reason);
+		break;
+	case LOGEV_SUPPRESSED:
+		log_num(&ln, "lines", NULL, "%llu", (unsigned long long)ev->count);
+		break;
+	}
+	return log_finish(&ln);
 }
 
 static void
-log_service_file(const struct logtype *lt, const char *msg)
+log_service_file(const struct logtype *lt, const char *line, size_t n)
 {
 	struct logfile *lf = log_file_get(lt->path);
-	char line[2300];
 	char stamp[32];
-	int n;
+	struct iovec iov[4];
+	size_t k = 0, total = 0;
 
 	if (lf == NULL)
 		return;
@@ -360,40 +599,85 @@ log_service_file(const struct logtype *lt, const char *msg)
 		    (unsigned long long)lt->soft);
 		lf->soft_told = true;
 	}
-	if (lt->json) {
-		log_json(msg, line, sizeof(line) - 1);
-		n = (int)strlen(line);
-		line[n++] = '\n';
-	} else {
-		log_stamp(stamp, sizeof(stamp));
-		n = snprintf(line, sizeof(line), "%s: %s\n", stamp, msg);
+	/* A JSON object carries its own time; a text line gets xinetd's
+	 * stamp. */
+	if (!lt->json) {
+		size_t sn = log_stamp(stamp, sizeof(stamp));
+
+		iov[k++] = (struct iovec){ stamp, sn < sizeof(stamp) ? sn : sizeof(stamp) - 1 };
+		iov[k++] = (struct iovec){ (char *)": ", 2 };
 	}
-	if (n < 0)
+	iov[k++] = (struct iovec){ (char *)line, n };
+	iov[k++] = (struct iovec){ (char *)"\n", 1 };
+	for (size_t i = 0; i < k; i++)
+		total += iov[i].iov_len;
+	if (writev(lf->fd, iov, (int)k) == (ssize_t)total)
+		lf->size += total;
+}
+
+/* Renders the event as its service wants it and writes it there: to the
+ * log_type, or to the daemon log when the service has none. */
+static void
+log_event_put(enum log_event_kind kind, const struct log_event *ev)
+{
+	const struct service_config *s = ev->svc->conf;
+	const struct logtype *lt = &s->log_type;
+	bool has = conf_service_has(s, A_LOG_TYPE);
+	bool json = has && lt->kind == LOGT_FILE && lt->json;
+	struct log_event e = *ev;
+	char line[LOG_LINE_MAX + LOG_TAIL + 1];
+	struct timespec now;
+	size_t n;
+	int saved = errno;
+
+	e.kind = kind;
+	if (!log_wanted(&e))
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1;
-	if (write(lf->fd, line, (size_t)n) == n)
-		lf->size += (uint64_t)n;
+	clock_gettime(CLOCK_REALTIME, &now);
+	n = log_render(&e, json, &now, line, sizeof(line));
+	if (!has)
+		log_emit(LOG_INFO, "INFO", line);
+	else if (lt->kind == LOGT_SYSLOG)
+		syslog(lt->facility | lt->level, "%s", line);
+	else
+		log_service_file(lt, line, n);
+	errno = saved;
 }
 
 void
-log_service(const struct svc *svc, const char *fmt, ...)
+log_start(const struct log_event *ev)
 {
-	const struct logtype *lt = &svc->conf->log_type;
-	char msg[2048];
-	va_list ap;
-	int saved = errno;
+	log_event_put(LOGEV_START, ev);
+}
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (!conf_service_has(svc->conf, A_LOG_TYPE))
-		log_emit(LOG_INFO, "INFO", msg);
-	else if (lt->kind == LOGT_SYSLOG)
-		syslog(lt->facility | lt->level, "%s", msg);
-	else
-		log_service_file(lt, msg);
-	errno = saved;
+void
+log_exit(const struct log_event *ev)
+{
+	log_event_put(LOGEV_EXIT, ev);
+}
+
+void
+log_fail(const struct log_event *ev)
+{
+	log_event_put(LOGEV_FAIL, ev);
+}
+
+void
+log_traffic(const struct log_event *ev)
+{
+	log_event_put(LOGEV_TRAFFIC, ev);
+}
+
+void
+log_suppressed(const struct log_event *ev)
+{
+	log_event_put(LOGEV_SUPPRESSED, ev);
+}
+
+void
+log_userid(const struct log_event *ev)
+{
+	log_event_put(ev->userid != NULL ? LOGEV_USERID : LOGEV_NOID, ev);
 }
 
 void

@@ -187,9 +187,59 @@ _Noreturn void fatal(const char *, ...) PRINTF(1, 2); /* appends strerror(errno)
 _Noreturn void fatalx(const char *, ...) PRINTF(1, 2);
 
 struct svc;
-/* A per-service line (START, EXIT, FAIL, ...) to the service's log_type, or
- * to the daemon log when the service has none. */
-void log_service(const struct svc *, const char *, ...) PRINTF(2, 3);
+struct peer;
+struct timespec;
+
+enum log_event_kind {
+	LOGEV_START,
+	LOGEV_EXIT,
+	LOGEV_FAIL,
+	LOGEV_TRAFFIC,
+	LOGEV_USERID,
+	LOGEV_NOID,
+	LOGEV_SUPPRESSED, /* FAIL lines left out over the rate */
+};
+
+/*
+ * What happened to one client of a service, as its per-service line says it:
+ * the caller fills in what it knows, and log.c writes it as xinetd's text
+ * line or as one JSON object, with the fields the service's log_on_success
+ * or log_on_failure asks for. Every pointer is borrowed for the call.
+ */
+struct log_event {
+	enum log_event_kind kind; /* set by log_start() and the others */
+	const struct svc *svc;    /* its log_type and log_on_* apply */
+	const char *id;           /* the id written; NULL: svc->conf->id */
+	pid_t pid;                /* START, EXIT: 0 when no process was started */
+	const struct peer *peer;  /* the client; NULL: "<no address>" */
+	const char *reason;       /* FAIL, NOID: why; EXIT: why a relay ended, or NULL */
+	int status;               /* EXIT: as waitpid() gives it */
+	long long duration;       /* EXIT: seconds */
+	unsigned timeout;         /* EXIT: the timeout that killed the server, or 0 */
+	uint64_t bytes_in;        /* TRAFFIC: client to target */
+	uint64_t bytes_out;       /* TRAFFIC: target to client */
+	uint64_t count;           /* SUPPRESSED: the FAIL lines left out */
+	const char *userid;       /* USERID: the ident answer, as the peer sent it */
+};
+
+/* The per-service lines, each written to the service's log_type, or to the
+ * daemon log when the service has none, when log_on_success or
+ * log_on_failure asks for it. */
+void log_start(const struct log_event *);
+void log_exit(const struct log_event *);    /* a server or a relay ended */
+void log_fail(const struct log_event *);    /* a client refused or not served */
+void log_traffic(const struct log_event *); /* a relay's byte counts */
+/* An ident answer: USERID with ev->userid, or NOID with ev->reason when
+ * userid is NULL. */
+void log_userid(const struct log_event *);
+/* SUPPRESSED: how many FAIL lines the rate left out (client.c). */
+void log_suppressed(const struct log_event *);
+/* The line of ev (kind set) in buf, NUL-terminated, as JSON or as text
+ * without xinetd's stamp; returns its length. Never writes past len; a line
+ * that does not fit is cut with a marker and stays valid JSON. now is the
+ * JSON time. */
+size_t log_render(const struct log_event *ev, bool json, const struct timespec *now, char *buf,
+    size_t len);
 /* Closes the service log files so the next line reopens them (SIGHUP). */
 void log_service_reopen(void);
 
@@ -565,8 +615,8 @@ void client_start(struct svc *, int conn, const struct peer *);
 bool client_datagram(struct svc *, const struct peer *, bool reflected);
 /* Closes an answered client without turning unread input into a reset. */
 void client_close_gently(int conn);
-/* Logs START or FAIL lines in xinetd's format. */
-void client_log_start(const struct svc *, pid_t, const struct peer *);
+/* Logs a FAIL line (log.c's log_fail) unless the service has written its
+ * share of them this second: those are counted in one SUPPRESSED line. */
 void client_log_fail(struct svc *, const char *reason, const struct peer *);
 /* The inputs of a decision made now about a client of svc (peer NULL: no
  * address): the clock, the load, the servers running, the sensor list. */

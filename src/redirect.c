@@ -102,25 +102,15 @@ relay_end(struct relay *r, const char *why)
 	relay_grown -= r->up.extra + r->down.extra;
 	r->up.extra = r->down.extra = 0;
 	if (svc != NULL && svc->conf != NULL) {
-		const struct service_config *s = svc->conf;
+		struct log_event ev = { .svc = svc,
+			.reason = why,
+			.duration = time(NULL) - r->start_wall,
+			.bytes_in = r->up.bytes,
+			.bytes_out = r->down.bytes };
 
-		if (r->connected && (s->log_on_success & L_TRAFFIC))
-			log_service(svc, "TRAFFIC: %s in=%llu(bytes) out=%llu(bytes)", r->id,
-			    (unsigned long long)r->up.bytes, (unsigned long long)r->down.bytes);
-		if (r->connected && (s->log_on_success & (L_EXIT | L_DURATION))) {
-			char line[256];
-			size_t n = (size_t)snprintf(line, sizeof(line), "EXIT: %s", r->id);
-
-			if (s->log_on_success & L_EXIT)
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " status=0");
-			if (s->log_on_success & L_PID)
-				n += (size_t)snprintf(line + n, sizeof(line) - n, " pid=0");
-			if (s->log_on_success & L_DURATION)
-				n += (size_t)snprintf(line + n, sizeof(line) - n,
-				    " duration=%lld(sec)", (long long)(time(NULL) - r->start_wall));
-			if (why != NULL)
-				snprintf(line + n, sizeof(line) - n, " %s", why);
-			log_service(svc, "%s", line);
+		if (r->connected) {
+			log_traffic(&ev);
+			log_exit(&ev);
 		}
 		service_release(svc, &r->slot);
 	}
@@ -278,7 +268,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 	}
 	r->connected = true;
 	r->last = loop_now();
-	client_log_start(r->svc, 0, &r->peer);
+	log_start(&(struct log_event){ .svc = r->svc, .peer = &r->peer });
 	r->sw.fn = relay_io;
 	r->cw.fd = r->cfd;
 	r->cw.fn = relay_io;

@@ -2,6 +2,7 @@
 xinetd's formats, log_type = FILE with its limits and reopening, and where
 the daemon's own messages go."""
 import calendar
+import json
 import os
 import re
 import shutil
@@ -117,6 +118,41 @@ class LoggingTest(PorterTest):
         self.assertEqual(d.count_log(r"(START|EXIT): bad"), 0, d.text())
         self.assertEqual(d.count_log(r"FAIL: bad "), 1, d.text())
         self.assertEqual(d.count_log(r"FAIL: bad2"), 1, d.text())
+
+    def test_long_service_id(self):
+        """A 300-character id is longer than the line buffers porterd once
+        had: the START and EXIT lines are still written whole."""
+        sid = "long-" + "x" * 295
+        full = "log_on_success = PID HOST EXIT DURATION"
+        d = self.start(spawn(sid, "{PORT0}", extra=full))
+        p = server_pid(converse(d.port))
+        d.wait_log(self.daemon_line(d, r"INFO: START: %s pid=%d from=127\.0\.0\.1" % (sid, p)))
+        d.wait_log(self.daemon_line(d, r"INFO: EXIT: %s status=0 pid=%d duration=\d+\(sec\)" %
+                                    (sid, p)))
+
+    def test_overlong_line_is_cut(self):
+        """A line longer than porterd's 2048 bytes (here: a 3000-character
+        id) is cut and says so: text ends with [cut], JSON closes the string
+        and adds "cut": true, so it is still one valid object."""
+        tid, jid = "t" * 3000, "j" * 3000
+        log = "log_on_success = PID HOST"
+        d = self.start(spawn(tid, "{PORT0}", extra=log) +
+                       spawn(jid, "{PORT1}", extra=log + "\n\tlog_type = FILE {DIR}/j.log json"))
+        converse(d.ports[0])
+        m = d.wait_log(self.daemon_line(d, r"INFO: START: (t+)\[cut\]"))
+        self.assertLessEqual(len(m.group(0).split("INFO: ", 1)[1]), 2048 + len("[cut]"))
+        self.assertGreater(len(m.group(7)), 1900)
+        converse(d.ports[1])
+        path = os.path.join(d.dir, "j.log")
+        wait_for(lambda: self.file_lines(path), what="the JSON START line")
+        line, = self.file_lines(path)
+        self.assertLessEqual(len(line), 2048 + len('","cut":true}'))
+        rec = json.loads(line)
+        self.assertEqual(sorted(rec), ["cut", "event", "service", "time"], line)
+        self.assertIs(rec["cut"], True)
+        self.assertEqual(rec["event"], "START")
+        self.assertTrue(jid.startswith(rec["service"]), line)
+        self.assertGreater(len(rec["service"]), 1900)
 
     def file_lines(self, path):
         try:
