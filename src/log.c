@@ -57,7 +57,7 @@ log_open_file(void)
 		return;
 	if (log_fd >= 0)
 		close(log_fd);
-	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
 int
@@ -219,7 +219,9 @@ log_file_get(const char *path)
 		lf->fd = -1;
 	}
 	if (lf->fd < 0) {
-		lf->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		/* A link planted where the file goes must not make root append
+		 * through it. */
+		lf->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (lf->fd < 0) {
 			log_warn("log file %s", path);
 			return NULL;

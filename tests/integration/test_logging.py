@@ -181,6 +181,21 @@ class LoggingTest(PorterTest):
         # Not in the daemon's log as well.
         self.assertEqual(d.count_log(r"(START|EXIT): f "), 0, d.text())
 
+    def test_log_file_link_is_not_followed(self):
+        # A link where a service's log file goes: porterd, as root, must
+        # not append through it to the file it points at.
+        d = self.start(spawn("f", "{PORT0}", extra="log_type = FILE {DIR}/svc.log\n"
+                             "\tlog_on_success = PID HOST"))
+        target = os.path.join(d.dir, "target")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        os.symlink(target, os.path.join(d.dir, "svc.log"))
+        converse(d.port)
+        d.wait_log(r"log file %s: Too many levels of symbolic links"
+                   % re.escape(os.path.join(d.dir, "svc.log")))
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep\n")
+
     def test_log_file_reopened_on_sighup(self):
         d = self.start(spawn("f", "{PORT0}", extra="log_type = FILE {DIR}/svc.log\n"
                              "\tlog_on_success = PID EXIT"))
