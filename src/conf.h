@@ -379,15 +379,6 @@ struct config *conf_new(void);
 void conf_free(struct config *);
 struct service_config *conf_service_new(const char *name, struct loc);
 void conf_service_free(struct service_config *);
-/* The name of an attribute as written in files. */
-const char *conf_attr_name(enum attr_id);
-/* Names of type, flag and log_on_* bits, syslog facilities and levels, as
- * written in files. */
-const char *conf_type_name(unsigned bit);
-const char *conf_flag_name(unsigned bit);
-const char *conf_log_name(unsigned bit);
-const char *conf_facility_name(int facility);
-const char *conf_level_name(int level);
 /* Interns a file name; the config owns the copy. */
 const char *conf_intern(struct config *, const char *file);
 /* Appends a service; the config owns it from then on. */
@@ -406,6 +397,51 @@ conf_service_has(const struct service_config *s, enum attr_id a)
 {
 	return (s->has >> a) & 1u;
 }
+
+/* ----------------------------------------------------------- conf_attr.c */
+
+/* The operator of an attribute line: '=', '+=' or '-='. */
+enum attr_op { OP_SET, OP_ADD, OP_DEL };
+
+/* Where an attribute may appear and how (struct conf_attr's how). */
+#define W_SERVICE 0x01u
+#define W_DEFAULTS 0x02u
+#define K_SINGLE 0x04u     /* '=' only, once per entry */
+#define K_LIST 0x08u       /* '=', '+=', '-='; cumulative in defaults */
+#define K_ADD 0x10u        /* '=', '+=' (env) */
+#define K_ALWAYS_ADD 0x20u /* enabled, disabled: every operator adds */
+#define K_COPIED 0x40u     /* copied from defaults when a service starts */
+#define K_FILLED 0x80u     /* filled from defaults after parsing */
+
+struct conf_attr;
+/* Reads the values of one line into s; false after a diagnostic. */
+typedef bool conf_attr_parse_fn(struct diag *, struct service_config *s, const struct conf_attr *,
+    enum attr_op, const struct strv *values, struct loc);
+
+struct conf_attr {
+	const char *name;
+	enum attr_id id;
+	unsigned how; /* W_* and K_* */
+	int min;      /* values */
+	int max;      /* -1: any number */
+	conf_attr_parse_fn *parse;
+};
+
+/* The attribute with this id, and the one with this name (case does not
+ * matter) or NULL. */
+const struct conf_attr *conf_attr_get(enum attr_id);
+const struct conf_attr *conf_attr_lookup(const char *name);
+/* The name of an attribute as written in files. */
+const char *conf_attr_name(enum attr_id);
+/* Names of type, flag and log_on_* bits, syslog facilities and levels, as
+ * written in files. */
+const char *conf_attr_type_name(unsigned bit);
+const char *conf_attr_flag_name(unsigned bit);
+const char *conf_attr_log_name(unsigned bit);
+const char *conf_attr_facility_name(int facility);
+const char *conf_attr_level_name(int level);
+/* Copies attribute a of the defaults src into dst. */
+void conf_attr_copy(struct service_config *dst, const struct service_config *src, enum attr_id a);
 
 /* Parses a file in xinetd.conf syntax (following include and includedir)
  * into cf. Returns false when the file cannot be read at all. */

@@ -57,10 +57,10 @@ dump_value(FILE *fp, const struct service_config *s, enum attr_id a)
 		fputs(s->id, fp);
 		break;
 	case A_TYPE:
-		dump_bits(fp, s->type, T_TCPMUXPLUS, conf_type_name);
+		dump_bits(fp, s->type, T_TCPMUXPLUS, conf_attr_type_name);
 		break;
 	case A_FLAGS:
-		dump_bits(fp, s->flags, F_REUSE, conf_flag_name);
+		dump_bits(fp, s->flags, F_REUSE, conf_attr_flag_name);
 		break;
 	case A_SOCKET_TYPE:
 		fputs(s->socket_type == SOCK_DGRAM ? "dgram" : "stream", fp);
@@ -153,8 +153,8 @@ dump_value(FILE *fp, const struct service_config *s, enum attr_id a)
 		break;
 	case A_LOG_TYPE:
 		if (s->log_type.kind == LOGT_SYSLOG)
-			fprintf(fp, "SYSLOG %s %s", conf_facility_name(s->log_type.facility),
-			    conf_level_name(s->log_type.level));
+			fprintf(fp, "SYSLOG %s %s", conf_attr_facility_name(s->log_type.facility),
+			    conf_attr_level_name(s->log_type.level));
 		else {
 			fprintf(fp, "FILE %s", s->log_type.path);
 			if (s->log_type.soft != 0)
@@ -168,11 +168,11 @@ dump_value(FILE *fp, const struct service_config *s, enum attr_id a)
 		/* TRAFFIC only means something for a relay. */
 		dump_bits(fp,
 		    s->log_on_success & (conf_service_has(s, A_REDIRECT) ? ~0u : ~L_TRAFFIC),
-		    L_TRAFFIC, conf_log_name);
+		    L_TRAFFIC, conf_attr_log_name);
 		break;
 	case A_LOG_ON_FAILURE:
 		dump_bits(fp, s->log_on_failure & (L_HOST | L_USERID | L_ATTEMPT), L_ATTEMPT,
-		    conf_log_name);
+		    conf_attr_log_name);
 		break;
 	case A_ENV:
 		dump_strv(fp, &s->env);

@@ -1692,13 +1692,13 @@ test_attr_names_in_enum_order(void **state)
 	(void)state;
 	for (int a = 0; a < A_MAX; a++)
 		assert_string_equal(conf_attr_name((enum attr_id)a), names[a]);
-	assert_string_equal(conf_flag_name(F_IPV4), "IPv4");
-	assert_string_equal(conf_type_name(T_TCPMUXPLUS), "TCPMUXPLUS");
-	assert_string_equal(conf_log_name(L_ATTEMPT), "ATTEMPT");
-	assert_string_equal(conf_log_name(L_DURATION), "DURATION");
-	assert_string_equal(conf_facility_name(LOG_LOCAL3), "local3");
-	assert_string_equal(conf_level_name(LOG_EMERG), "emerg");
-	assert_string_equal(conf_level_name(LOG_DEBUG), "debug");
+	assert_string_equal(conf_attr_flag_name(F_IPV4), "IPv4");
+	assert_string_equal(conf_attr_type_name(T_TCPMUXPLUS), "TCPMUXPLUS");
+	assert_string_equal(conf_attr_log_name(L_ATTEMPT), "ATTEMPT");
+	assert_string_equal(conf_attr_log_name(L_DURATION), "DURATION");
+	assert_string_equal(conf_attr_facility_name(LOG_LOCAL3), "local3");
+	assert_string_equal(conf_attr_level_name(LOG_EMERG), "emerg");
+	assert_string_equal(conf_attr_level_name(LOG_DEBUG), "debug");
 }
 
 /* ------------------------------------------------------------ defaults */
