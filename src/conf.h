@@ -1,9 +1,9 @@
 /*
  * conf.h: the configuration model and what builds it: the allocators and
  * string vectors it is made of, diagnostics with file:line, address lists,
- * and the lexer, parsers, checks and printer. It is all the fuzzer, the
- * unit tests of the parser and porterctl need; the daemon's runtime is in
- * porterd.h.
+ * and the lexer, attribute table, parsers, checks and printer. It is all
+ * the fuzzer, the unit tests of the parser and porterctl need; the daemon's
+ * runtime is in porterd.h.
  */
 #ifndef CONF_H
 #define CONF_H
@@ -154,7 +154,7 @@ void conf_lex_free(struct conf_lines *);
 /* Splits text on blanks into words (copies owned by *words). */
 void conf_lex_split(const char *text, struct strv *words);
 
-/* ---------------------------------------------------------- conf_parse.c */
+/* ---------------------------------------------------------------- conf.c */
 
 /* Attribute identifiers; the order is the canonical order of `porterd -T`. */
 enum attr_id {
@@ -370,11 +370,6 @@ struct config {
 	unsigned include_depth;
 };
 
-/* Options of a parse. */
-struct conf_opts {
-	bool no_includes; /* refuse include/includedir (fuzzing) */
-};
-
 struct config *conf_new(void);
 void conf_free(struct config *);
 struct service_config *conf_service_new(const char *name, struct loc);
@@ -397,6 +392,15 @@ conf_service_has(const struct service_config *s, enum attr_id a)
 {
 	return (s->has >> a) & 1u;
 }
+
+/* Applies the defaults that are filled in after parsing, `enabled`,
+ * `disabled` and `disable`, leaving only the services that will run. */
+void conf_finish(struct config *, struct diag *);
+
+/* The whole pipeline: parse the xinetd-style file (path, may be NULL), then
+ * the inetd.conf file (may be NULL), finish and check. The caller looks at
+ * d->errors and frees the result. */
+struct config *conf_load(const char *path, const char *inetd_path, struct diag *);
 
 /* ----------------------------------------------------------- conf_attr.c */
 
@@ -443,20 +447,19 @@ const char *conf_attr_level_name(int level);
 /* Copies attribute a of the defaults src into dst. */
 void conf_attr_copy(struct service_config *dst, const struct service_config *src, enum attr_id a);
 
+/* ---------------------------------------------------------- conf_parse.c */
+
+/* Options of a parse. */
+struct conf_opts {
+	bool no_includes; /* refuse include/includedir (fuzzing) */
+};
+
 /* Parses a file in xinetd.conf syntax (following include and includedir)
  * into cf. Returns false when the file cannot be read at all. */
 bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *, struct diag *);
 /* The same from a buffer; name is used in diagnostics. */
 void conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t len,
     const struct conf_opts *, struct diag *);
-/* Applies the defaults that are filled in after parsing, `enabled`,
- * `disabled` and `disable`, leaving only the services that will run. */
-void conf_finish(struct config *, struct diag *);
-
-/* The whole pipeline: parse the xinetd-style file (path, may be NULL), then
- * the inetd.conf file (may be NULL), finish and check. The caller looks at
- * d->errors and frees the result. */
-struct config *conf_load(const char *path, const char *inetd_path, struct diag *);
 
 /* ---------------------------------------------------------- conf_inetd.c */
 
