@@ -54,26 +54,12 @@ conf_service_free(struct service_config *s)
 		return;
 	free(s->at);
 	free(s->name);
-	free(s->id);
-	free(s->user);
-	free(s->group);
-	free(s->server);
-	strv_clear(&s->server_args);
-	free(s->redirect_host);
-	free(s->redirect_port);
-	free(s->bind);
-	free(s->access_times);
-	access_clear(&s->only_from);
-	access_clear(&s->no_access);
-	free(s->log_type.path);
-	strv_clear(&s->env);
-	strv_clear(&s->passenv);
-	free(s->banner);
-	free(s->banner_success);
-	free(s->banner_fail);
-	free(s->libwrap);
-	strv_clear(&s->enabled);
-	strv_clear(&s->disabled);
+	for (int id = 0; id < A_MAX; id++) {
+		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
+
+		if (a->free != NULL)
+			a->free(s, a);
+	}
 	free(s);
 }
 
@@ -137,28 +123,35 @@ conf_service_at(const struct service_config *s, enum attr_id a)
 
 /* ------------------------------------------------------------ defaults */
 
+/*
+ * Gives s the defaults' value of every attribute whose entry has one of the
+ * how bits, unless s has the attribute already. Each comes with the has bit
+ * but no location of its own: conf_service_at looks in the defaults.
+ */
+static void
+defaults_copy(const struct config *cf, struct service_config *s, unsigned how)
+{
+	const struct service_config *def = cf->defaults;
+
+	if (def == NULL)
+		return;
+	for (int id = 0; id < A_MAX; id++) {
+		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
+
+		if (!(a->how & how) || !conf_service_has(def, (enum attr_id)id) ||
+		    conf_service_has(s, (enum attr_id)id))
+			continue;
+		a->copy(s, def, a);
+		s->has |= 1ull << id;
+		s->defaults = def;
+	}
+}
+
 /* Copies the defaults that xinetd copies when a service entry starts. */
 void
 conf_defaults_copy(const struct config *cf, struct service_config *s)
 {
-	if (cf->defaults == NULL)
-		return;
-	for (int a = 0; a < A_MAX; a++)
-		if ((conf_attr_get((enum attr_id)a)->how & K_COPIED) &&
-		    conf_service_has(cf->defaults, (enum attr_id)a))
-			conf_attr_copy(s, cf->defaults, (enum attr_id)a);
-}
-
-static void
-defaults_fill_after(const struct config *cf, struct service_config *s)
-{
-	if (cf->defaults == NULL)
-		return;
-	for (int a = 0; a < A_MAX; a++)
-		if ((conf_attr_get((enum attr_id)a)->how & K_FILLED) &&
-		    conf_service_has(cf->defaults, (enum attr_id)a) &&
-		    !conf_service_has(s, (enum attr_id)a))
-			conf_attr_copy(s, cf->defaults, (enum attr_id)a);
+	defaults_copy(cf, s, K_COPIED);
 }
 
 /* ------------------------------------------------------------ finishing */
@@ -174,7 +167,8 @@ conf_finish(struct config *cf, struct diag *d)
 
 		if (s->id == NULL)
 			s->id = mem_strdup(s->name);
-		defaults_fill_after(cf, s);
+		/* The others once the entry is whole. */
+		defaults_copy(cf, s, K_FILLED);
 	}
 	if (def != NULL) {
 		for (size_t k = 0; k < def->enabled.n; k++)

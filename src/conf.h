@@ -417,24 +417,64 @@ enum attr_op { OP_SET, OP_ADD, OP_DEL };
 #define K_COPIED 0x40u     /* copied from defaults when a service starts */
 #define K_FILLED 0x80u     /* filled from defaults after parsing */
 
+/* The C type of a field that holds a number. */
+enum attr_ctype { CT_NONE, CT_BOOL, CT_INT, CT_UINT, CT_ULONG };
+
+/* Where an attribute keeps a value in struct service_config, for the hooks
+ * that serve many attributes. */
+struct attr_field {
+	size_t off;            /* offsetof(struct service_config, ...) */
+	size_t size;           /* 0: no field */
+	enum attr_ctype ctype; /* numbers and yes/no: how to read and write it */
+	long long lo, hi;      /* numbers: the range of a value */
+};
+
 struct conf_attr;
+struct attr_name;
 /* Reads the values of one line into s; false after a diagnostic. */
 typedef bool conf_attr_parse_fn(struct diag *, struct service_config *s, const struct conf_attr *,
     enum attr_op, const struct strv *values, struct loc);
+/* Copies the value from the defaults src into dst, replacing any there. */
+typedef void conf_attr_copy_fn(struct service_config *dst, const struct service_config *src,
+    const struct conf_attr *);
+/* Prints the value in the canonical form, which the parser reads back. */
+typedef void conf_attr_dump_fn(FILE *, const struct service_config *, const struct conf_attr *);
+/* Whether the dump shows the attribute of s. */
+typedef bool conf_attr_shown_fn(const struct service_config *, const struct conf_attr *);
+/* Frees what the value owns; only conf_service_free calls it, just before it
+ * frees s, so the fields are not reset. */
+typedef void conf_attr_free_fn(struct service_config *, const struct conf_attr *);
 
+/*
+ * One attribute: an entry of the table in conf_attr.c, indexed by its
+ * enum attr_id. Adding an attribute is its id, the field that holds it and
+ * an entry; the grammar, the defaults, the dump and conf_service_free
+ * follow the entry.
+ */
 struct conf_attr {
-	const char *name;
-	enum attr_id id;
-	unsigned how; /* W_* and K_* */
-	int min;      /* values */
-	int max;      /* -1: any number */
+	const char *name;  /* as written in files */
+	const char *alias; /* another name files may use, or NULL */
+	unsigned how;      /* W_* and K_* */
+	int min;           /* values on a line */
+	int max;           /* -1: any number */
 	conf_attr_parse_fn *parse;
+	conf_attr_copy_fn *copy;   /* needed with K_COPIED or K_FILLED */
+	conf_attr_dump_fn *dump;   /* NULL: never in the dump */
+	conf_attr_shown_fn *shown; /* NULL: in the dump when set */
+	conf_attr_free_fn *free;   /* NULL: the value owns no memory */
+	/* What the shared hooks need to know. */
+	struct attr_field field[2];    /* the value, or the two of a pair */
+	const struct attr_name *names; /* the names of bits */
+	bool unlimited;                /* UNLIMITED is a value too */
+	const char *unit;              /* rlimit counts: "seconds", "files" */
+	const char *ignored;           /* after the name: why an accepted line does nothing */
 };
 
-/* The attribute with this id, and the one with this name (case does not
- * matter) or NULL. */
+/* The attribute with this id. */
 const struct conf_attr *conf_attr_get(enum attr_id);
-const struct conf_attr *conf_attr_lookup(const char *name);
+/* The id of the attribute with this name or alias (case does not matter),
+ * or -1. */
+int conf_attr_lookup(const char *name);
 /* The name of an attribute as written in files. */
 const char *conf_attr_name(enum attr_id);
 /* Names of type, flag and log_on_* bits, syslog facilities and levels, as
@@ -444,8 +484,6 @@ const char *conf_attr_flag_name(unsigned bit);
 const char *conf_attr_log_name(unsigned bit);
 const char *conf_attr_facility_name(int facility);
 const char *conf_attr_level_name(int level);
-/* Copies attribute a of the defaults src into dst. */
-void conf_attr_copy(struct service_config *dst, const struct service_config *src, enum attr_id a);
 
 /* ---------------------------------------------------------- conf_parse.c */
 

@@ -60,6 +60,7 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 	enum attr_op op;
 	char name[64];
 	size_t n = 0;
+	int id;
 
 	while (isalnum((unsigned char)t[n]) || t[n] == '_')
 		n++;
@@ -71,8 +72,7 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 	memcpy(name, t, n);
 	name[n] = '\0';
 	t += n;
-	if ((a = conf_attr_lookup(name)) != NULL)
-		p->attr = (int)a->id;
+	id = p->attr = conf_attr_lookup(name);
 	while (*t == ' ' || *t == '\t')
 		t++;
 	if (t[0] == '=') {
@@ -86,10 +86,11 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 		    name);
 		return;
 	}
-	if (a == NULL) {
+	if (id < 0) {
 		diag_error(p->d, l->loc, "unknown attribute \"%s\"", name);
 		return;
 	}
+	a = conf_attr_get((enum attr_id)id);
 	if (s->is_defaults && !(a->how & W_DEFAULTS)) {
 		diag_error(p->d, l->loc, "%s is not allowed in defaults; set it in each service",
 		    a->name);
@@ -113,8 +114,8 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 	/* Inside defaults '=' adds to what earlier defaults said. */
 	if (s->is_defaults && (a->how & K_LIST) && op == OP_SET)
 		op = OP_ADD;
-	if ((s->own & (1ull << a->id)) && op == OP_SET) {
-		struct loc prev = conf_service_at(s, a->id);
+	if ((s->own & (1ull << id)) && op == OP_SET) {
+		struct loc prev = conf_service_at(s, (enum attr_id)id);
 
 		if (a->how & K_SINGLE)
 			diag_error(p->d, l->loc, "%s is already set at %s:%d", a->name, prev.file,
@@ -138,8 +139,11 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 		strv_clear(&vals);
 		return;
 	}
-	if (a->parse(p->d, s, a, op, &vals, l->loc))
-		conf_service_set(s, a->id, l->loc);
+	if (a->parse(p->d, s, a, op, &vals, l->loc)) {
+		if (a->ignored != NULL)
+			diag_warn(p->d, l->loc, "%s%s", a->name, a->ignored);
+		conf_service_set(s, (enum attr_id)id, l->loc);
+	}
 	strv_clear(&vals);
 }
 
