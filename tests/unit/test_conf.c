@@ -1,8 +1,8 @@
 /*
  * test_conf.c: unit tests of the configuration pipeline: the lexer
- * (conf_lex.c), the xinetd.conf grammar and the defaults rules
- * (conf_parse.c), the semantic checks (conf_check.c) and the canonical dump
- * (conf_dump.c). Every diagnostic is checked by its exact text, because
+ * (conf_lex.c), the attribute table (conf_attr.c), the xinetd.conf grammar
+ * (conf_parse.c), the defaults rules (conf.c), the semantic checks
+ * (conf_check.c) and the canonical dump (conf_dump.c). Every diagnostic is checked by its exact text, because
  * `porterd -t` prints them as they are and users read them.
  */
 #include <stdarg.h>
@@ -1701,6 +1701,31 @@ test_attr_names_in_enum_order(void **state)
 	assert_string_equal(conf_attr_level_name(LOG_DEBUG), "debug");
 }
 
+/* The grammar, the defaults, the dump and conf_service_free trust every
+ * entry of the table: a gap or a missing hook would crash there. */
+static void
+test_attr_table_whole(void **state)
+{
+	(void)state;
+	for (int id = 0; id < A_MAX; id++) {
+		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
+
+		assert_non_null(a->name);
+		assert_non_null(a->parse);
+		assert_true(a->how & (W_SERVICE | W_DEFAULTS));
+		assert_true(a->max < 0 || a->max >= a->min);
+		if (a->how & (K_COPIED | K_FILLED))
+			assert_non_null(a->copy);
+		if (a->shown != NULL)
+			assert_non_null(a->dump);
+	}
+	for (int id = 0; id < A_MAX; id++)
+		assert_int_equal(conf_attr_lookup(conf_attr_name((enum attr_id)id)), id);
+	assert_int_equal(conf_attr_lookup("INTERFACE"), A_BIND);
+	assert_int_equal(conf_attr_lookup("Port"), A_PORT);
+	assert_int_equal(conf_attr_lookup("frobnicate"), -1);
+}
+
 /* ------------------------------------------------------------ defaults */
 
 static void
@@ -3159,6 +3184,7 @@ main(void)
 		T(test_attr_enabled_disabled_parse),
 		T(test_attr_disable),
 		T(test_attr_names_in_enum_order),
+		T(test_attr_table_whole),
 
 		T(test_defaults_copied_only_after),
 		T(test_defaults_filled_regardless_of_order),
