@@ -129,6 +129,22 @@ name_list(const struct attr_name *t, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? " " : "", t->name);
 }
 
+/* The entry of t for word, or NULL after a diagnostic that calls the word a
+ * what and lists the names t knows. */
+static const struct attr_name *
+name_read(struct diag *d, const struct conf_attr *a, const struct attr_name *t, const char *word,
+    const char *what, struct loc loc)
+{
+	const struct attr_name *nb = name_find(t, word);
+	char known[256];
+
+	if (nb == NULL) {
+		name_list(t, known, sizeof(known));
+		diag_error(d, loc, "%s: unknown %s \"%s\" (known: %s)", a->name, what, word, known);
+	}
+	return nb;
+}
+
 const char *
 conf_attr_type_name(unsigned bit)
 {
@@ -623,15 +639,11 @@ parse_type(struct diag *d, struct service_config *s, const struct conf_attr *a, 
 
 	(void)op;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct attr_name *nb = name_find(a->names, v->v[i]);
-		char known[128];
+		const struct attr_name *nb = name_read(d, a, a->names, v->v[i], "type", loc);
 
-		if (nb == NULL) {
-			name_list(a->names, known, sizeof(known));
-			diag_error(d, loc, "%s: unknown type \"%s\" (known: %s)", a->name, v->v[i],
-			    known);
+		if (nb == NULL)
 			ok = false;
-		} else if (nb->bit == T_RPC) {
+		else if (nb->bit == T_RPC) {
 			diag_error(d, loc,
 			    "%s: RPC services are not supported by porter; run the RPC server as a standalone daemon registered with rpcbind",
 			    a->name);
@@ -650,13 +662,9 @@ parse_flags(struct diag *d, struct service_config *s, const struct conf_attr *a,
 
 	(void)op;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct attr_name *nb = name_find(a->names, v->v[i]);
-		char known[256];
+		const struct attr_name *nb = name_read(d, a, a->names, v->v[i], "flag", loc);
 
 		if (nb == NULL) {
-			name_list(a->names, known, sizeof(known));
-			diag_error(d, loc, "%s: unknown flag \"%s\" (known: %s)", a->name, v->v[i],
-			    known);
 			ok = false;
 			continue;
 		}
@@ -684,20 +692,16 @@ parse_log_on(struct diag *d, struct service_config *s, const struct conf_attr *a
 	bool ok = true;
 
 	for (size_t i = 0; i < v->n; i++) {
-		const struct attr_name *nb = name_find(a->names, v->v[i]);
-		char known[128];
+		const struct attr_name *nb;
 
 		if (strcasecmp(v->v[i], "RECORD") == 0) {
 			diag_error(d, loc,
 			    "%s: RECORD was removed in xinetd 2.3.11 and is not supported; remove it",
 			    a->name);
 			ok = false;
-		} else if (nb == NULL) {
-			name_list(a->names, known, sizeof(known));
-			diag_error(d, loc, "%s: unknown value \"%s\" (known: %s)", a->name, v->v[i],
-			    known);
+		} else if ((nb = name_read(d, a, a->names, v->v[i], "value", loc)) == NULL)
 			ok = false;
-		} else
+		else
 			bits |= nb->bit;
 	}
 	if (!ok)
@@ -930,7 +934,6 @@ parse_log_type(struct diag *d, struct service_config *s, const struct conf_attr 
 {
 	struct logtype *lt = &s->log_type;
 	const struct attr_name *nb;
-	char known[256];
 
 	(void)op;
 	if (strcasecmp(v->v[0], "SYSLOG") == 0) {
@@ -938,21 +941,13 @@ parse_log_type(struct diag *d, struct service_config *s, const struct conf_attr 
 			diag_error(d, loc, "%s: expected SYSLOG FACILITY [LEVEL]", a->name);
 			return false;
 		}
-		if ((nb = name_find(facilities, v->v[1])) == NULL) {
-			name_list(facilities, known, sizeof(known));
-			diag_error(d, loc, "%s: unknown syslog facility \"%s\" (known: %s)",
-			    a->name, v->v[1], known);
+		if ((nb = name_read(d, a, facilities, v->v[1], "syslog facility", loc)) == NULL)
 			return false;
-		}
 		lt->facility = (int)nb->bit;
 		lt->level = LOG_INFO;
 		if (v->n == 3) {
-			if ((nb = name_find(levels, v->v[2])) == NULL) {
-				name_list(levels, known, sizeof(known));
-				diag_error(d, loc, "%s: unknown syslog level \"%s\" (known: %s)",
-				    a->name, v->v[2], known);
+			if ((nb = name_read(d, a, levels, v->v[2], "syslog level", loc)) == NULL)
 				return false;
-			}
 			lt->level = (int)nb->bit;
 		}
 		lt->kind = LOGT_SYSLOG;
