@@ -1,9 +1,9 @@
 /*
  * conf.h: the configuration model and what builds it: the allocators and
  * string vectors it is made of, diagnostics with file:line, address lists,
- * and the lexer, parsers, checks and printer. It is all the fuzzer and the
- * unit tests of the parser need, and porterctl takes its few constants with
- * ctl.h; the daemon's runtime is in porterd.h.
+ * and the lexer, attribute table, parsers, checks and printer. It is all
+ * the fuzzer and the unit tests of the parser need, and porterctl takes
+ * its few constants with ctl.h; the daemon's runtime is in porterd.h.
  */
 #ifndef CONF_H
 #define CONF_H
@@ -154,7 +154,7 @@ void conf_lex_free(struct conf_lines *);
 /* Splits text on blanks into words (copies owned by *words). */
 void conf_lex_split(const char *text, struct strv *words);
 
-/* ---------------------------------------------------------- conf_parse.c */
+/* ---------------------------------------------------------------- conf.c */
 
 /* Attribute identifiers; the order is the canonical order of `porterd -T`. */
 enum attr_id {
@@ -370,24 +370,10 @@ struct config {
 	unsigned include_depth;
 };
 
-/* Options of a parse. */
-struct conf_opts {
-	bool no_includes; /* refuse include/includedir (fuzzing) */
-};
-
 struct config *conf_new(void);
 void conf_free(struct config *);
 struct service_config *conf_service_new(const char *name, struct loc);
 void conf_service_free(struct service_config *);
-/* The name of an attribute as written in files. */
-const char *conf_attr_name(enum attr_id);
-/* Names of type, flag and log_on_* bits, syslog facilities and levels, as
- * written in files. */
-const char *conf_type_name(unsigned bit);
-const char *conf_flag_name(unsigned bit);
-const char *conf_log_name(unsigned bit);
-const char *conf_facility_name(int facility);
-const char *conf_level_name(int level);
 /* Interns a file name; the config owns the copy. */
 const char *conf_intern(struct config *, const char *file);
 /* Appends a service; the config owns it from then on. */
@@ -407,12 +393,6 @@ conf_service_has(const struct service_config *s, enum attr_id a)
 	return (s->has >> a) & 1u;
 }
 
-/* Parses a file in xinetd.conf syntax (following include and includedir)
- * into cf. Returns false when the file cannot be read at all. */
-bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *, struct diag *);
-/* The same from a buffer; name is used in diagnostics. */
-void conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t len,
-    const struct conf_opts *, struct diag *);
 /* Applies the defaults that are filled in after parsing, `enabled`,
  * `disabled` and `disable`, leaving only the services that will run. */
 void conf_finish(struct config *, struct diag *);
@@ -421,6 +401,103 @@ void conf_finish(struct config *, struct diag *);
  * the inetd.conf file (may be NULL), finish and check. The caller looks at
  * d->errors and frees the result. */
 struct config *conf_load(const char *path, const char *inetd_path, struct diag *);
+
+/* ----------------------------------------------------------- conf_attr.c */
+
+/* The operator of an attribute line: '=', '+=' or '-='. */
+enum attr_op { OP_SET, OP_ADD, OP_DEL };
+
+/* Where an attribute may appear and how (struct conf_attr's how). */
+#define W_SERVICE 0x01u
+#define W_DEFAULTS 0x02u
+#define K_SINGLE 0x04u     /* '=' only, once per entry */
+#define K_LIST 0x08u       /* '=', '+=', '-='; cumulative in defaults */
+#define K_ADD 0x10u        /* '=', '+=' (env) */
+#define K_ALWAYS_ADD 0x20u /* enabled, disabled: every operator adds */
+#define K_COPIED 0x40u     /* copied from defaults when a service starts */
+#define K_FILLED 0x80u     /* filled from defaults after parsing */
+
+/* The C type of a field that holds a number. */
+enum attr_ctype { CT_NONE, CT_BOOL, CT_INT, CT_UINT, CT_ULONG };
+
+/* Where an attribute keeps a value in struct service_config, for the hooks
+ * that serve many attributes. */
+struct attr_field {
+	size_t off;            /* offsetof(struct service_config, ...) */
+	size_t size;           /* 0: no field */
+	enum attr_ctype ctype; /* numbers and yes/no: how to read and write it */
+	long long lo, hi;      /* numbers: the range of a value */
+};
+
+struct conf_attr;
+struct attr_name;
+/* Reads the values of one line into s; false after a diagnostic. */
+typedef bool conf_attr_parse_fn(struct diag *, struct service_config *s, const struct conf_attr *,
+    enum attr_op, const struct strv *values, struct loc);
+/* Copies the value from the defaults src into dst, replacing any there. */
+typedef void conf_attr_copy_fn(struct service_config *dst, const struct service_config *src,
+    const struct conf_attr *);
+/* Prints the value in the canonical form, which the parser reads back. */
+typedef void conf_attr_dump_fn(FILE *, const struct service_config *, const struct conf_attr *);
+/* Whether the dump shows the attribute of s. */
+typedef bool conf_attr_shown_fn(const struct service_config *, const struct conf_attr *);
+/* Frees what the value owns; only conf_service_free calls it, just before it
+ * frees s, so the fields are not reset. */
+typedef void conf_attr_free_fn(struct service_config *, const struct conf_attr *);
+
+/*
+ * One attribute: an entry of the table in conf_attr.c, indexed by its
+ * enum attr_id. Adding an attribute is its id, the field that holds it and
+ * an entry; the grammar, the defaults, the dump and conf_service_free
+ * follow the entry.
+ */
+struct conf_attr {
+	const char *name;  /* as written in files */
+	const char *alias; /* another name files may use, or NULL */
+	unsigned how;      /* W_* and K_* */
+	int min;           /* values on a line */
+	int max;           /* -1: any number */
+	conf_attr_parse_fn *parse;
+	conf_attr_copy_fn *copy;   /* needed with K_COPIED or K_FILLED */
+	conf_attr_dump_fn *dump;   /* NULL: never in the dump */
+	conf_attr_shown_fn *shown; /* NULL: in the dump when set */
+	conf_attr_free_fn *free;   /* NULL: the value owns no memory */
+	/* What the shared hooks need to know. */
+	struct attr_field field[2];    /* the value, or the two of a pair */
+	const struct attr_name *names; /* the names of bits */
+	bool unlimited;                /* UNLIMITED is a value too */
+	const char *unit;              /* rlimit counts: "seconds", "files" */
+	const char *ignored;           /* after the name: why an accepted line does nothing */
+};
+
+/* The attribute with this id. */
+const struct conf_attr *conf_attr_get(enum attr_id);
+/* The id of the attribute with this name or alias (case does not matter),
+ * or -1. */
+int conf_attr_lookup(const char *name);
+/* The name of an attribute as written in files. */
+const char *conf_attr_name(enum attr_id);
+/* Names of type, flag and log_on_* bits, syslog facilities and levels, as
+ * written in files. */
+const char *conf_attr_type_name(unsigned bit);
+const char *conf_attr_flag_name(unsigned bit);
+const char *conf_attr_log_name(unsigned bit);
+const char *conf_attr_facility_name(int facility);
+const char *conf_attr_level_name(int level);
+
+/* ---------------------------------------------------------- conf_parse.c */
+
+/* Options of a parse. */
+struct conf_opts {
+	bool no_includes; /* refuse include/includedir (fuzzing) */
+};
+
+/* Parses a file in xinetd.conf syntax (following include and includedir)
+ * into cf. Returns false when the file cannot be read at all. */
+bool conf_parse_file(struct config *cf, const char *path, const struct conf_opts *, struct diag *);
+/* The same from a buffer; name is used in diagnostics. */
+void conf_parse_buffer(struct config *cf, const char *name, const char *buf, size_t len,
+    const struct conf_opts *, struct diag *);
 
 /* ---------------------------------------------------------- conf_inetd.c */
 

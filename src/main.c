@@ -80,7 +80,7 @@ static int
 facility_of(const char *name)
 {
 	for (int f = 0; f < 24; f++) {
-		const char *n = conf_facility_name(f << 3);
+		const char *n = conf_attr_facility_name(f << 3);
 
 		if (strcmp(n, "?") != 0 && strcmp(n, name) == 0)
 			return f << 3;

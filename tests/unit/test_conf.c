@@ -1,8 +1,8 @@
 /*
  * test_conf.c: unit tests of the configuration pipeline: the lexer
- * (conf_lex.c), the xinetd.conf grammar and the defaults rules
- * (conf_parse.c), the semantic checks (conf_check.c) and the canonical dump
- * (conf_dump.c). Every diagnostic is checked by its exact text, because
+ * (conf_lex.c), the attribute table (conf_attr.c), the xinetd.conf grammar
+ * (conf_parse.c), the defaults rules (conf.c), the semantic checks
+ * (conf_check.c) and the canonical dump (conf_dump.c). Every diagnostic is checked by its exact text, because
  * `porterd -t` prints them as they are and users read them.
  */
 #include <stdarg.h>
@@ -1622,8 +1622,7 @@ test_attr_ignored_ones_warn(void **state)
 	EXPECT_DIAGS(&f->d,
 	    "t.conf:3: warning: rpc_version is ignored: porter does not serve RPC services",
 	    "t.conf:4: warning: rpc_number is ignored: porter does not serve RPC services",
-	    "t.conf:5: warning: libwrap: porter has no tcp_wrappers support and ignores this "
-	    "attribute; write the rules as only_from and no_access",
+	    /* libwrap names the service in hosts.allow and hosts.deny. */
 	    "t.conf:6: warning: mdns: mDNS registration was removed from xinetd and porter does "
 	    "not do it; the attribute is ignored");
 	assert_int_equal(s->rpc_version_lo, 2);
@@ -1692,13 +1691,38 @@ test_attr_names_in_enum_order(void **state)
 	(void)state;
 	for (int a = 0; a < A_MAX; a++)
 		assert_string_equal(conf_attr_name((enum attr_id)a), names[a]);
-	assert_string_equal(conf_flag_name(F_IPV4), "IPv4");
-	assert_string_equal(conf_type_name(T_TCPMUXPLUS), "TCPMUXPLUS");
-	assert_string_equal(conf_log_name(L_ATTEMPT), "ATTEMPT");
-	assert_string_equal(conf_log_name(L_DURATION), "DURATION");
-	assert_string_equal(conf_facility_name(LOG_LOCAL3), "local3");
-	assert_string_equal(conf_level_name(LOG_EMERG), "emerg");
-	assert_string_equal(conf_level_name(LOG_DEBUG), "debug");
+	assert_string_equal(conf_attr_flag_name(F_IPV4), "IPv4");
+	assert_string_equal(conf_attr_type_name(T_TCPMUXPLUS), "TCPMUXPLUS");
+	assert_string_equal(conf_attr_log_name(L_ATTEMPT), "ATTEMPT");
+	assert_string_equal(conf_attr_log_name(L_DURATION), "DURATION");
+	assert_string_equal(conf_attr_facility_name(LOG_LOCAL3), "local3");
+	assert_string_equal(conf_attr_level_name(LOG_EMERG), "emerg");
+	assert_string_equal(conf_attr_level_name(LOG_DEBUG), "debug");
+}
+
+/* The grammar, the defaults, the dump and conf_service_free trust every
+ * entry of the table: a gap or a missing hook would crash there. */
+static void
+test_attr_table_whole(void **state)
+{
+	(void)state;
+	for (int id = 0; id < A_MAX; id++) {
+		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
+
+		assert_non_null(a->name);
+		assert_non_null(a->parse);
+		assert_true(a->how & (W_SERVICE | W_DEFAULTS));
+		assert_true(a->max < 0 || a->max >= a->min);
+		if (a->how & (K_COPIED | K_FILLED))
+			assert_non_null(a->copy);
+		if (a->shown != NULL)
+			assert_non_null(a->dump);
+	}
+	for (int id = 0; id < A_MAX; id++)
+		assert_int_equal(conf_attr_lookup(conf_attr_name((enum attr_id)id)), id);
+	assert_int_equal(conf_attr_lookup("INTERFACE"), A_BIND);
+	assert_int_equal(conf_attr_lookup("Port"), A_PORT);
+	assert_int_equal(conf_attr_lookup("frobnicate"), -1);
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -3159,6 +3183,7 @@ main(void)
 		T(test_attr_enabled_disabled_parse),
 		T(test_attr_disable),
 		T(test_attr_names_in_enum_order),
+		T(test_attr_table_whole),
 
 		T(test_defaults_copied_only_after),
 		T(test_defaults_filled_regardless_of_order),
