@@ -801,36 +801,13 @@ client_wait_service(struct svc *svc)
 	client_run(&c);
 }
 
-/* A datagram SENSOR: every sender goes on the deny list. */
-static void
-client_sensor_dgram(struct svc *svc)
-{
-	const struct service_config *s = svc->conf;
-
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct peer peer;
-		char byte;
-
-		peer.len = sizeof(peer.sa);
-		if (recvfrom(svc->fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC,
-		        (struct sockaddr *)&peer.sa, &peer.len) < 0)
-			return;
-		peer_normalize(&peer);
-		svc->accepted++;
-		if (s->deny_time != 0)
-			client_sensor_add(svc, &peer);
-	}
-}
-
 void
 client_ready(int fd, uint32_t events, void *arg)
 {
 	struct svc *svc = arg;
 
 	(void)fd, (void)events;
-	if (svc->kind == SVC_SENSOR && svc->conf->socket_type == SOCK_DGRAM)
-		client_sensor_dgram(svc);
-	else if (svc->kind == SVC_INTERNAL && svc->conf->socket_type == SOCK_DGRAM)
+	if (svc->kind == SVC_INTERNAL && svc->conf->socket_type == SOCK_DGRAM)
 		internal_dgram(svc);
 	else if (svc->conf->wait == 1 && svc->kind == SVC_SPAWN)
 		client_wait_service(svc);

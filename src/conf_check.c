@@ -345,6 +345,32 @@ check_files(struct service_config *s, struct diag *d)
 	}
 }
 
+#define CONF_ID_MAX 4096 /* characters of an id */
+
+/* Combinations that would do something other than what they seem to. */
+static void
+check_guards(struct service_config *s, struct diag *d)
+{
+	if (strlen(s->id) > CONF_ID_MAX)
+		diag_error(d, s->loc, "%.32s...: an id is at most %d characters", s->id,
+		    CONF_ID_MAX);
+	if (is_tcpmux_client(s) && conf_service_has(s, A_REDIRECT))
+		diag_error(d, conf_service_at(s, A_REDIRECT),
+		    "%s: a TCPMUX service is started for its client and cannot redirect; give it a server",
+		    s->id);
+	if ((s->flags & F_SENSOR) && s->socket_type == SOCK_DGRAM)
+		diag_error(d, conf_service_at(s, A_FLAGS),
+		    "%s: SENSOR needs a stream service: one forged datagram would deny any address on every service",
+		    s->id);
+	if (s->wait == 1 && s->socket_type == SOCK_STREAM &&
+	    ((s->own & (1ull << A_ONLY_FROM)) || (s->own & (1ull << A_NO_ACCESS))))
+		diag_warn(d,
+		    conf_service_at(s,
+		        (s->own & (1ull << A_ONLY_FROM)) ? A_ONLY_FROM : A_NO_ACCESS),
+		    "%s: only_from and no_access do not apply to a wait = yes stream service: its server accepts the clients itself",
+		    s->id);
+}
+
 static void
 check_misc(struct service_config *s, struct diag *d)
 {
@@ -447,6 +473,7 @@ conf_check(struct config *cf, struct diag *d)
 		}
 		check_files(s, d);
 		check_misc(s, d);
+		check_guards(s, d);
 	}
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		bool mux = false;

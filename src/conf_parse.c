@@ -410,7 +410,9 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 	size_t got = 0;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* Without blocking: a FIFO or a device named as a configuration file
+	 * must be an error, not a start-up that waits for a writer. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
 		if (from.file == NULL)
 			diag_error(p->d, (struct loc){ path, 0 }, "%s", strerror(errno));
 		else
@@ -435,6 +437,10 @@ read_file(struct pctx *p, const char *path, struct loc from, char **buf, size_t 
 		close(fd);
 		return false;
 	}
+	if (st.st_mode & S_IWOTH)
+		diag_warn(p->d, from.file == NULL ? (struct loc){ path, 0 } : from,
+		    "%s is writable by anyone, who could then change what porterd runs as root",
+		    path);
 	*buf = mem_alloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size && (r = read(fd, *buf + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)r;

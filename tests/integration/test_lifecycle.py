@@ -545,3 +545,27 @@ service off
         wait_for(lambda: children(pid) == [], timeout=20, what="every server reaped")
         wait_for(lambda: nfds(pid) == before, what="porterd's fd count back to %d" % before)
         self.assertIsNone(d.proc.poll())
+
+
+class IncludeTest(PorterTest):
+    def test_fifo_and_world_writable_includes(self):
+        """An include that names a FIFO is an error at once, not a start-up
+        that waits for a writer; an included file anyone may write is a
+        warning, since its services run as root."""
+        tmp = tempfile.mkdtemp(prefix="porter-inc-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo)
+        shared = os.path.join(tmp, "shared.conf")
+        with open(shared, "w") as f:
+            f.write("service daytime\n{\n\ttype = INTERNAL UNLISTED\n\tport = 20094\n"
+                    "\tsocket_type = stream\n\twait = no\n}\n")
+        os.chmod(shared, 0o666)
+        main = os.path.join(tmp, "porter.conf")
+        with open(main, "w") as f:
+            f.write("include %s\ninclude %s\n" % (fifo, shared))
+        r = subprocess.run([PORTERD, "-t", "-f", main], capture_output=True, text=True,
+                           timeout=20 * SLOW)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("%s:1: include %s: not a regular file" % (main, fifo), r.stderr)
+        self.assertIn("%s:2: warning: %s is writable by anyone" % (main, shared), r.stderr)
