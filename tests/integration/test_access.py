@@ -859,6 +859,43 @@ class IdentTest(PorterTest):
         self.assertEqual(rec["text"], 'USERID : UNIX : a"b\\c\x1b[31m\x7f\u00c3\u00a9\tx')
         self.assertEqual(rec["service"], "jwho")
 
+    def test_userid_forgeries(self):
+        """Answers that try to forge lines: a carriage return before a fake
+        FAIL line, Unicode line separators, invalid UTF-8 and 4 KiB. Every
+        line porterd writes still parses, in text and in JSON, and no FAIL
+        line appears that porterd did not write."""
+        answers = [b"x\rFAIL: who address from=6.6.6.6",
+                   b"y\xe2\x80\xa8FAIL: who address from=6.6.6.7\xc2\x85z",
+                   b"\xff\xfe" + b"A" * 4096]
+        d = self.start(spawn_service("who", "{PORT0}", log_success="USERID") +
+                       spawn_service("jwho", "{PORT1}", "log_type = FILE {DIR}/j.log json",
+                                     log_success="USERID"))
+        for n, answer in enumerate(answers):
+            self.identd.user = answer
+            for port in d.ports[:2]:
+                self.assertEqual(ask(d, port, "127.0.0.9"), b"ok\n")
+            d.wait_log(LOG + r"USERID: who ", count=n + 1)
+        path = os.path.join(d.dir, "j.log")
+
+        def json_lines():
+            try:
+                with open(path, "rb") as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                return None
+            userids = [l for l in lines if b'"event":"USERID"' in l]
+            return lines if len(userids) == len(answers) else None
+        for line in wait_for(json_lines, what="three JSON USERID lines"):
+            self.assertTrue(line.isascii(), line)
+            self.assertIn(json.loads(line)["event"], ("START", "USERID"))
+        with open(d.logpath, "rb") as f:
+            text = f.read()
+        for line in text.splitlines():
+            self.assertRegex(line, rb"^\S+ porterd\[\d+\]: [A-Z]+: ", line)
+            self.assertTrue(line.isascii(), line)
+        self.assertIn(b"USERID: who USERID : UNIX : x\n", text)
+        self.assertNotRegex(text, rb"\n[^\n]*INFO: FAIL: who address from=6\.6\.6")
+
     def test_idonly(self):
         d = self.start(spawn_service("idonly", "{PORT0}", "flags = IDONLY",
                                      log_success="PID HOST USERID") +
