@@ -234,6 +234,7 @@ _Static_assert(A_MAX <= 64, "attribute sets are 64-bit masks");
 #define F_IPV6 0x200u
 #define F_LABELED 0x400u
 #define F_REUSE 0x800u
+#define F_FULLREPLY 0x1000u /* datagram builtins answer in full */
 
 /* log_on_success and log_on_failure */
 #define L_PID 0x01u

@@ -48,6 +48,7 @@ static const struct attr_name flags[] = {
 	{ "IPv6", F_IPV6 },
 	{ "LABELED", F_LABELED },
 	{ "REUSE", F_REUSE },
+	{ "FULLREPLY", F_FULLREPLY },
 	{ NULL, 0 },
 };
 

@@ -558,6 +558,30 @@ internal_reflects(const union sockaddr_in46 *ss)
 	return port < 1024 || (internal_reflectors[port / 8] & (1u << (port % 8))) != 0;
 }
 
+/* Whether the answer to a request of n bytes would be larger than it: a
+ * forged request would then make porterd send more than it received.
+ * chargen answers as many bytes as it was sent instead; FULLREPLY answers
+ * in full, as RFC 864, 867 and 868 clients that send empty datagrams
+ * expect. */
+static bool
+internal_amplifies(const struct svc *svc, const struct internal_builtin *b, size_t n)
+{
+	size_t len;
+
+	if (svc->conf->flags & F_FULLREPLY)
+		return false;
+	switch (b->kind) {
+	case IB_CHARGEN:
+		return n == 0;
+	case IB_DAYTIME:
+		return internal_daytime(&len) == NULL || n < len;
+	case IB_TIME:
+		return n < 4;
+	default:
+		return false;
+	}
+}
+
 void
 internal_dgram(struct svc *svc)
 {
@@ -586,13 +610,14 @@ internal_dgram(struct svc *svc)
 			continue;
 		{
 			struct peer p;
+			/* discard answers nothing, so it reflects nothing. */
+			bool refuse = (b->kind != IB_DISCARD && internal_reflects(&ss)) ||
+			    internal_amplifies(svc, b, (size_t)n);
 
 			p.sa = ss;
 			p.len = sslen;
 			peer_normalize(&p);
-			/* discard answers nothing, so it reflects nothing. */
-			if (!client_datagram(svc, &p,
-			        b->kind != IB_DISCARD && internal_reflects(&ss)))
+			if (!client_datagram(svc, &p, refuse))
 				continue;
 		}
 		if (b->kind == IB_DISCARD)
@@ -605,6 +630,9 @@ internal_dgram(struct svc *svc)
 		case IB_CHARGEN:
 			reply = internal_ring + internal_dgram_line * INTERNAL_LINELEN;
 			len = INTERNAL_DGRAM_LINES * INTERNAL_LINELEN;
+			/* No more than was asked, unless FULLREPLY. */
+			if (!(svc->conf->flags & F_FULLREPLY) && (size_t)n < len)
+				len = (size_t)n;
 			internal_dgram_line =
 			    (internal_dgram_line + INTERNAL_DGRAM_LINES) % INTERNAL_NCHARS;
 			break;

@@ -72,11 +72,11 @@ def pending(s):
 
 
 class InternalTest(PorterTest):
-    def start_all(self, bind="127.0.0.1", extra=""):
+    def start_all(self, bind="127.0.0.1", extra="", dgram_extra=""):
         conf = "".join(service(name, "stream", "{PORT%d}" % i, bind=bind, extra=extra)
                        for i, name in enumerate(("echo", "discard", "chargen", "daytime",
                                                  "time")))
-        conf += "".join(service(name, "dgram", "{PORT%d}" % i, bind=bind)
+        conf += "".join(service(name, "dgram", "{PORT%d}" % i, bind=bind, extra=dgram_extra)
                         for i, name in enumerate(("echo", "discard", "chargen", "daytime",
                                                   "time")))
         return self.start(conf, nports=5, env={"TZ": "UTC"})
@@ -186,7 +186,8 @@ class InternalTest(PorterTest):
         self.assertEqual(udp_ask(d.ports[0], b"ping\x00\xff"), b"ping\x00\xff")
 
     def test_chargen_udp(self):
-        d = self.start_all()
+        # FULLREPLY: lines of the pattern, whatever the request.
+        d = self.start_all(dgram_extra="flags = FULLREPLY")
         got = udp_ask(d.ports[2], b"")
         self.assertEqual(len(got) % 74, 0, got)
         self.assertTrue(0 < len(got) <= 1024, len(got))
@@ -194,12 +195,29 @@ class InternalTest(PorterTest):
         self.assertEqual(got[74:148], chargen_pattern(148)[74:])
 
     def test_daytime_udp(self):
-        d = self.start_all()
+        d = self.start_all(dgram_extra="flags = FULLREPLY")
         self.check_daytime(udp_ask(d.ports[3], b"x"))
 
     def test_time_udp(self):
-        d = self.start_all()
+        d = self.start_all(dgram_extra="flags = FULLREPLY")
         self.check_time(udp_ask(d.ports[4], b""))
+
+    def test_udp_answers_no_larger_than_the_request(self):
+        """By default a datagram builtin never sends more than it was sent:
+        chargen answers as many bytes, daytime and time answer only a
+        request at least as long as the answer."""
+        d = self.start_all()
+        self.assertEqual(udp_ask(d.ports[2], b"x" * 100), chargen_pattern(100))
+        self.check_daytime(udp_ask(d.ports[3], b"x" * 64))
+        self.check_time(udp_ask(d.ports[4], b"xxxx"))
+        with udp_socket() as s:
+            for port in (d.ports[2], d.ports[3], d.ports[4]):
+                s.sendto(b"", ("127.0.0.1", port))
+            s.sendto(b"x", ("127.0.0.1", d.ports[3]))
+            s.sendto(b"xxx", ("127.0.0.1", d.ports[4]))
+            self.barrier(d, s)
+            # The barrier's answers came; none of the others did.
+            self.assertEqual(pending(s), [])
 
     def barrier(self, d, s):
         """Two round trips to UDP echo from s: whatever porterd read before
@@ -224,7 +242,7 @@ class InternalTest(PorterTest):
             self.barrier(d, other)
             # The barrier went through echo after the client's datagram;
             # one more through chargen for chargen's socket.
-            other.sendto(b"", ("127.0.0.1", d.ports[2]))
+            other.sendto(b"barrier", ("127.0.0.1", d.ports[2]))
             self.assertTrue(other.recv(65536))
         self.assertEqual(pending(client), [])
 

@@ -52,6 +52,7 @@ service daytime
 {{
 	id          = daytime-dgram
 	type        = INTERNAL UNLISTED
+	flags       = FULLREPLY
 	port        = {PORT1}
 	socket_type = dgram
 	wait        = yes
@@ -131,7 +132,8 @@ class NcSocatTest(PorterTest):
             r = run(cmd)
             ok(self, r, d)
             self.assertRegex(r.stdout.decode(), r"^[^\n]*\b%d\b[^\n]*\r?\n$" % YEAR)
-        # daytime over UDP answers any datagram.
+        # daytime over UDP with FULLREPLY answers any datagram, even one
+        # shorter than the answer.
         r = run(["socat", "-", "UDP:127.0.0.1:" + port], input=b"\n")
         ok(self, r, d)
         self.assertRegex(r.stdout.decode(), r"\b%d\b" % YEAR)

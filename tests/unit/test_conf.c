@@ -938,7 +938,7 @@ test_attr_flags(void **state)
 	    "t.conf:3: flags: LABELED (SELinux contexts from the peer's label) is not "
 	    "supported by porter",
 	    "t.conf:4: flags: unknown flag \"DISABLE\" (known: INTERCEPT NORETRY IDONLY "
-	    "NAMEINARGS NODELAY KEEPALIVE NOLIBWRAP SENSOR IPv4 IPv6 LABELED REUSE)");
+	    "NAMEINARGS NODELAY KEEPALIVE NOLIBWRAP SENSOR IPv4 IPv6 LABELED REUSE FULLREPLY)");
 	assert_false(conf_service_has(s, A_FLAGS));
 }
 
