@@ -201,18 +201,7 @@ class ForkFailureTest(PorterTest):
         # With no process to be had, each client is kept for a retry: 64
         # at most, the others get FAIL fork at once, so porterd's
         # descriptors stay bounded.
-        skip_under_valgrind(self)
-        if os.geteuid() != 0:
-            self.skipTest("needs root to run porterd as another user")
-        nobody = pwd.getpwnam("nobody")
-        nproc_hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-
-        def as_nobody_no_procs():
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            resource.setrlimit(resource.RLIMIT_NPROC, (1, nproc_hard))
-
+        as_nobody_no_procs = self.nobody_without_processes()
         conf = service("retry", "PORT0", "/bin/echo", "hello", """
                     log_on_failure = HOST""").replace("user        = root",
                                                       "user        = nobody")
@@ -228,7 +217,9 @@ class ForkFailureTest(PorterTest):
         d.wait_log(r"FAIL: retry fork from=127\.0\.0\.1$", count=150, timeout=15)
         self.assertIsNone(d.proc.poll())
 
-    def test_fork_failure(self):
+    def nobody_without_processes(self):
+        """A preexec that makes porterd nobody, with porterd itself the one
+        process nobody may have: every fork fails."""
         skip_under_valgrind(self)
         if os.geteuid() != 0:
             self.skipTest("needs root to run porterd as another user")
@@ -239,8 +230,13 @@ class ForkFailureTest(PorterTest):
             os.setgroups([])
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
-            # porterd itself is the one process nobody may have.
             resource.setrlimit(resource.RLIMIT_NPROC, (1, nproc_hard))
+        return as_nobody_no_procs
+
+    def test_fork_failure(self):
+        as_nobody_no_procs = self.nobody_without_processes()
+        nobody = pwd.getpwnam("nobody")
+        nproc_hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
 
         conf = (service("nr", "PORT0", "/bin/echo", "hello", """
                     flags = NORETRY
