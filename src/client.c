@@ -97,7 +97,8 @@ client_guard_input(struct guard_input *in, const struct svc *svc, const struct p
 	if (peer != NULL)
 		in->addr = peer_bytes(peer, &in->family);
 	in->now = loop_now();
-	in->minute = guard_minute();
+	/* Read only for a service that has access_times to compare it with. */
+	in->minute = svc->conf->naccess_times > 0 ? guard_minute() : 0;
 	/* Read only for a service that has a max_load to compare it with. */
 	in->load = svc->conf->max_load > 0 ? guard_loadavg(in->now) : -1;
 	in->servers = child_count();

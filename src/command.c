@@ -588,8 +588,7 @@ command_explain(struct reply *r, int argc, char **argv)
 	client_guard_input(&in, svc, NULL);
 	in.family = family;
 	in.addr = addr;
-	if (at_given)
-		in.minute = minute;
+	in.minute = at_given ? minute : guard_minute();
 	in.name_known = true;
 	in.name = name;
 	guard_eval(&in, GUARD_ALL, &t);
