@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,39 +360,44 @@ command_diag(struct reply *r, const struct diag *d, const char *ok, size_t servi
 		cbuf_printf(b, "%s\n", ok);
 }
 
+/* The answer to reload or check, once reload.c has read the files. */
 static void
-command_reload(struct reply *r)
+command_loaded(struct reload_waiter *w, const struct diag *d)
 {
-	struct diag d = { 0 };
+	struct reply *r = (struct reply *)(void *)((char *)w - offsetof(struct reply, wait));
 	char ok[64];
-	size_t errors;
 
-	log_info("reload requested through the control socket by uid %d", (int)r->uid);
-	errors = main_reload(&d);
-	if (errors > 0) {
+	if (w->kind == RELOAD_CHECK) {
+		if (d->errors > 0)
+			reply_err(r, "%zu error%s in the configuration", d->errors,
+			    d->errors == 1 ? "" : "s");
+		command_diag(r, d, "configuration OK", SIZE_MAX);
+	} else if (d->errors > 0) {
 		reply_err(r, "reload refused: %zu error%s; the configuration in force stays",
-		    errors, errors == 1 ? "" : "s");
-		command_diag(r, &d, "", SIZE_MAX);
+		    d->errors, d->errors == 1 ? "" : "s");
+		command_diag(r, d, "", SIZE_MAX);
 	} else {
 		snprintf(ok, sizeof(ok), "reloaded: %zu services", service_count());
-		command_diag(r, &d, ok, service_count());
+		command_diag(r, d, ok, service_count());
 	}
-	diag_free(&d);
+	r->pending = false;
+	r->done(r);
 }
 
+/* reload and check read the files in reload.c's thread and answer when it
+ * is done; the loop serves everyone else meanwhile. */
 static void
-command_check(struct reply *r)
+command_load(struct reply *r, enum reload_kind kind)
 {
-	struct diag d = { 0 };
-	struct config *cf;
-
-	cf = conf_load(porter.conf_path, porter.inetd_path, &d);
-	conf_free(cf);
-	if (d.errors > 0)
-		reply_err(r, "%zu error%s in the configuration", d.errors,
-		    d.errors == 1 ? "" : "s");
-	command_diag(r, &d, "configuration OK", SIZE_MAX);
-	diag_free(&d);
+	if (r->done == NULL) {
+		reply_err(r, "this request cannot wait for the configuration to be read");
+		return;
+	}
+	if (kind == RELOAD_APPLY)
+		log_info("reload requested through the control socket by uid %d", (int)r->uid);
+	r->wait.fn = command_loaded;
+	r->pending = true;
+	reload_request(kind, &r->wait);
 }
 
 /* ------------------------------------------------------------ disable, enable */
@@ -797,7 +803,7 @@ command_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
 		command_connections(&r->body, r->json);
 		break;
 	case CTL_RELOAD:
-		command_reload(r);
+		command_load(r, RELOAD_APPLY);
 		break;
 	case CTL_DISABLE:
 		command_able(r, argv[0], true);
@@ -806,7 +812,7 @@ command_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
 		command_able(r, argv[0], false);
 		break;
 	case CTL_CHECK:
-		command_check(r);
+		command_load(r, RELOAD_CHECK);
 		break;
 	case CTL_EXPLAIN:
 		command_explain(r, argc, argv);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,9 @@
 
 /* ------------------------------------------------------------ dispatch */
 
-/* Answers one request line into out: "OK\n" or "ERR message\n", then the
- * body. */
-void
-control_request(char *line, uid_t uid, struct cbuf *out)
+bool
+control_request(char *line, struct reply *r, struct cbuf *out)
 {
-	struct reply r = { .uid = uid };
 	char *argv[CONTROL_ARGS + 1];
 	int argc = 0;
 	enum ctl_cmd c;
@@ -48,39 +46,48 @@ control_request(char *line, uid_t uid, struct cbuf *out)
 	for (char *p = strtok_r(line, " \t\r", &save); p != NULL;
 	     p = strtok_r(NULL, " \t\r", &save)) {
 		if (strcmp(p, "--json") == 0)
-			r.json = true;
+			r->json = true;
 		else if (argc <= CONTROL_ARGS)
 			argv[argc++] = p;
 	}
 	if (argc == 0)
-		snprintf(r.err, sizeof(r.err), "empty request");
+		snprintf(r->err, sizeof(r->err), "empty request");
 	else if (argc > CONTROL_ARGS)
-		snprintf(r.err, sizeof(r.err), "too many words in the request");
+		snprintf(r->err, sizeof(r->err), "too many words in the request");
 	else if ((c = ctl_find(argv[0])) == CTL_NCMDS)
-		snprintf(r.err, sizeof(r.err), "unknown command \"%.64s\"", argv[0]);
+		snprintf(r->err, sizeof(r->err), "unknown command \"%.64s\"", argv[0]);
 	else {
 		cmd = &ctl_commands[c];
 		if (argc - 1 < cmd->min || argc - 1 > cmd->max + cmd->lookup)
-			snprintf(r.err, sizeof(r.err), "usage: %s%s%s", cmd->name, cmd->args,
+			snprintf(r->err, sizeof(r->err), "usage: %s%s%s", cmd->name, cmd->args,
 			    cmd->lookup ? CTL_LOOKUP_ARGS : "");
 		else {
-			log_debug("control: uid %d: %s", (int)uid, argv[0]);
-			command_run(c, &r, argc - 1, argv + 1);
+			log_debug("control: uid %d: %s", (int)r->uid, argv[0]);
+			command_run(c, r, argc - 1, argv + 1);
 		}
 	}
-	if (r.body.full) {
+	if (r->pending)
+		return false;
+	control_reply(r, out);
+	return true;
+}
+
+void
+control_reply(struct reply *r, struct cbuf *out)
+{
+	if (r->body.full) {
 		/* Too long, or no memory: say so rather than send half. */
-		cbuf_free(&r.body);
-		snprintf(r.err, sizeof(r.err),
+		cbuf_free(&r->body);
+		snprintf(r->err, sizeof(r->err),
 		    "the answer would be longer than %u bytes, or memory ran out", CBUF_MAX);
 	}
-	if (r.err[0] != '\0')
-		cbuf_printf(out, "ERR %s\n", r.err);
+	if (r->err[0] != '\0')
+		cbuf_printf(out, "ERR %s\n", r->err);
 	else
 		cbuf_puts(out, "OK\n");
-	if (r.body.len > 0)
-		cbuf_add(out, r.body.p, r.body.len);
-	cbuf_free(&r.body);
+	if (r->body.len > 0)
+		cbuf_add(out, r->body.p, r->body.len);
+	cbuf_free(&r->body);
 }
 
 /* ------------------------------------------------------------ clients */
@@ -93,7 +100,8 @@ struct cclient {
 	size_t inlen;
 	char in[CTL_LINE_MAX + 1];
 	struct cbuf out;
-	size_t off; /* first unsent byte of out */
+	size_t off;     /* first unsent byte of out */
+	struct reply r; /* the request; it may wait (r.pending) */
 	LIST_ENTRY(cclient) entry;
 	struct loop_defer dead;
 };
@@ -125,6 +133,7 @@ control_client_free(void *p)
 	struct cclient *c = p;
 
 	cbuf_free(&c->out);
+	cbuf_free(&c->r.body);
 	free(c);
 }
 
@@ -135,6 +144,7 @@ control_client_close(struct cclient *c)
 
 	LIST_REMOVE(c, entry);
 	control_nclients--;
+	reload_cancel(&c->r.wait);
 	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
 	/* Unread input would turn the close into a reset. */
@@ -200,8 +210,12 @@ control_read(struct cclient *c)
 				*nl = '\0';
 			if (strlen(c->in) != (nl != NULL ? (size_t)(nl - c->in) : c->inlen))
 				cbuf_puts(&c->out, "ERR the request holds a NUL byte\n");
-			else
-				control_request(c->in, c->cred.uid, &c->out);
+			else if (!control_request(c->in, &c->r, &c->out)) {
+				/* control_done answers; until then a deadline. */
+				loop_unwatch(&c->w);
+				loop_timer_set(&c->t, CONTROL_WRITE_MS);
+				return;
+			}
 			control_answer(c);
 			return;
 		}
@@ -216,6 +230,16 @@ control_read(struct cclient *c)
 			return;
 		}
 	}
+}
+
+/* A request that waited is answered. */
+static void
+control_done(struct reply *r)
+{
+	struct cclient *c = (struct cclient *)(void *)((char *)r - offsetof(struct cclient, r));
+
+	control_reply(r, &c->out);
+	control_answer(c);
 }
 
 static void
@@ -236,9 +260,12 @@ control_client_timeout(void *arg)
 	struct cclient *c = arg;
 
 	if (!c->writing) {
-		static const char msg[] = "ERR no request line within 5 seconds\n";
+		static const char early[] = "ERR no request line within 5 seconds\n";
+		static const char late[] =
+		    "ERR the configuration is still being read; the daemon log will say how it ended\n";
+		const char *msg = c->r.pending ? late : early;
 
-		if (send(c->w.fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (send(c->w.fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			/* It is going away either way. */
 		}
 	}
@@ -336,6 +363,8 @@ control_client_new(int fd)
 		control_client_close(c);
 		return;
 	}
+	c->r.uid = c->cred.uid;
+	c->r.done = control_done;
 	if (!control_allowed(fd, &c->cred)) {
 		log_warnx(
 		    "control: uid %d (pid %d) refused: not root, porterd's user or a member of the socket's group",
@@ -565,6 +594,7 @@ control_end(void)
 		struct cclient *c = LIST_FIRST(&control_clients);
 
 		LIST_REMOVE(c, entry);
+		reload_cancel(&c->r.wait);
 		loop_timer_cancel(&c->t);
 		loop_unwatch(&c->w);
 		close(c->w.fd);

@@ -204,32 +204,31 @@ warn_credentials(const struct config *cf)
 		    (int)geteuid(), n, n == 1 ? "" : "s");
 }
 
-size_t
-main_reload(struct diag *d)
+void
+main_reloading(void)
 {
-	struct config *cf;
-	struct wrap *wrap;
+	char msg[64];
+	struct timespec ts;
+
+	/* systemd's Type=notify-reload wants the time with it. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	notify(msg);
+	log_info("reloading the configuration");
+}
+
+size_t
+main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
+{
 	size_t errors;
 
 	if (stopping) {
+		conf_free(cf);
+		wrap_free(wrap);
 		diag_error(d, (struct loc){ 0 }, "porterd is stopping");
 		return d->errors;
 	}
-
-	{
-		char msg[64];
-		struct timespec ts;
-
-		/* systemd's Type=notify-reload wants the time with it. */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		    (unsigned long long)ts.tv_sec * 1000000ull +
-		        (unsigned long long)ts.tv_nsec / 1000);
-		notify(msg);
-	}
-	log_info("reloading the configuration");
-	cf = conf_load(opts.conf, opts.inetd_conf, d);
-	wrap = wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, d);
 	for (size_t i = 0; i < d->lines.n; i++)
 		log_warnx("%s", d->lines.v[i]);
 	errors = d->errors;
@@ -256,15 +255,6 @@ main_reload(struct diag *d)
 	}
 	notify("READY=1");
 	return errors;
-}
-
-static void
-reload(void)
-{
-	struct diag d = { 0 };
-
-	(void)main_reload(&d);
-	diag_free(&d);
 }
 
 static void
@@ -321,7 +311,7 @@ on_signal(int sig)
 	case SIGHUP:
 	case SIGUSR2:
 		if (!stopping)
-			reload();
+			reload_request(RELOAD_APPLY, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:

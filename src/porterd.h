@@ -165,10 +165,13 @@ struct porter {
 };
 extern struct porter porter;
 
-/* Reloads the configuration as SIGHUP does. The diagnostics go to the
- * daemon log and into d (owned by the caller); returns the number of errors
- * (0: the new configuration is in force). */
-size_t main_reload(struct diag *d);
+/* A reload begins: says so to the log and to systemd. */
+void main_reloading(void);
+/* Applies a configuration read for a reload, or refuses it when d holds
+ * errors: takes cf and wrap; the diagnostics go to the daemon log and
+ * into d (owned by the caller). Returns the number of errors (0: the new
+ * configuration is in force). */
+size_t main_reload(struct config *cf, struct wrap *wrap, struct diag *d);
 
 /* ---------------------------------------------------------------- log.c */
 
@@ -326,6 +329,29 @@ struct rquery *resolve_peer(const struct peer *, resolve_fn *, void *arg);
 /* fn will not be called (the query itself finishes in the background). */
 void resolve_cancel(struct rquery *);
 void resolve_end(void);
+
+/* ------------------------------------------------------------- reload.c */
+
+enum reload_kind {
+	RELOAD_APPLY, /* read the configuration and put it in force */
+	RELOAD_CHECK, /* read it and say what is wrong with it */
+};
+/* Someone who waits for a load: fn is called from the loop, with the
+ * load's diagnostics, when it is done (never from inside reload_request).
+ * The waiter belongs to its caller, who must reload_cancel it before
+ * freeing it. */
+struct reload_waiter;
+typedef void reload_fn(struct reload_waiter *, const struct diag *);
+struct reload_waiter {
+	enum reload_kind kind;
+	reload_fn *fn;
+	struct reload_list *list; /* NULL: not waiting */
+	TAILQ_ENTRY(reload_waiter) link;
+};
+/* Asks for a load of porter.conf_path and porter.inetd_path (and the
+ * hosts.allow and hosts.deny files) in a thread; w may be NULL (SIGHUP). */
+void reload_request(enum reload_kind, struct reload_waiter *w);
+void reload_cancel(struct reload_waiter *);
 
 /* -------------------------------------------------------------- ident.c */
 
@@ -815,12 +841,18 @@ void render_time(time_t, char *buf, size_t len);
 
 /* A request being answered: control.c fills json and uid and runs the
  * command, which writes the body and, for an ERR answer, err. The body is
- * the reply's: control.c sends and frees it. */
+ * the reply's: control.c sends and frees it. A command that has to wait
+ * (reload and check wait for reload.c) sets pending and calls done when
+ * the answer is whole; the reply must then outlive the request, and its
+ * owner must reload_cancel wait if it goes away first. */
 struct reply {
 	bool json;     /* --json was among the words */
 	uid_t uid;     /* who asked, for the log */
 	char err[256]; /* set: the answer is ERR with this message */
 	struct cbuf body;
+	bool pending;
+	void (*done)(struct reply *);
+	struct reload_waiter wait;
 };
 
 /* Runs command c with its arguments (as many as ctl.h allows it). */
@@ -836,9 +868,14 @@ void dump_write(const char *dir);
 
 /* ------------------------------------------------------------ control.c */
 
-/* Answers one request line of a client with uid: "OK\n" or "ERR msg\n",
- * then the body, into out. The line is modified. */
-void control_request(char *line, uid_t uid, struct cbuf *out);
+/* Runs one request line for r (whose uid and done are set; the line is
+ * modified) and returns true when the answer is whole: then
+ * control_reply has written it into out. false: the command waits, and
+ * r->done is called when it is whole. */
+bool control_request(char *line, struct reply *r, struct cbuf *out);
+/* Writes r's answer into out ("OK\n" or "ERR msg\n", then the body) and
+ * frees the body. */
+void control_reply(struct reply *r, struct cbuf *out);
 /* Opens the control socket porterctl talks to at path (NULL: the rule of
  * ctl.h, PORTER_CONTROL or the fallback under /tmp). Returns 0, also when
  * porterd goes on without one (after a warning), and -1 when another

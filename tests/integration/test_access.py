@@ -19,7 +19,8 @@ import tempfile
 import threading
 import time
 
-from harness import PORTERD, Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals
+from harness import (PORTERD, Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals,
+                     FakeDNS, private_etc, can_private_etc, etc_with_dns)
 
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -156,146 +157,6 @@ class FakeIdentd:
         self.sock.close()
         for t in self.threads:
             t.join(5)
-
-
-class FakeDNS:
-    """A DNS server on addr:53 (UDP) answering PTR queries from names, and
-    A queries for those names with the address their PTR is for (porterd
-    confirms a name forward), or with forward[name] when given; the
-    queries in held wait until gate is set; everything else gets NXDOMAIN
-    at once, but AAAA for a known name gets an empty answer."""
-
-    def __init__(self, addr, names, held=(), forward=None):
-        self.names = names
-        self.forward = {}
-        for ptr, name in names.items():
-            octets = ptr.split(".")[:4]
-            if ptr.endswith(".in-addr.arpa") and len(octets) == 4:
-                self.forward[name.lower()] = ".".join(reversed(octets))
-        self.forward.update(forward or {})
-        self.held = set(held)
-        self.gate = threading.Event()
-        self.seen = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((addr, 53))
-        self.threads = []
-        self.thread = None
-
-    def start(self):
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def encode(name):
-        return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
-
-    def reply(self, data, addr):
-        qid, _flags, qd = struct.unpack("!HHH", data[:6])
-        p = 12
-        labels = []
-        while data[p] != 0:
-            labels.append(data[p + 1:p + 1 + data[p]].decode())
-            p += 1 + data[p]
-        qname = ".".join(labels).lower()
-        qtype = struct.unpack("!H", data[p + 1:p + 3])[0]
-        question = data[12:p + 5]
-        with self.lock:
-            self.seen.append(qname)
-        name = self.names.get(qname) if qtype == 12 else None
-        if qtype == 1 and qname in self.forward:
-            rdata = socket.inet_aton(self.forward[qname])
-            out = (struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question +
-                   struct.pack("!HHHIH", 0xc00c, 1, 1, 60, len(rdata)) + rdata)
-        elif qtype == 28 and qname in self.forward:
-            out = struct.pack("!HHHHHH", qid, 0x8180, 1, 0, 0, 0) + question
-        elif name is None:
-            out = struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
-        else:
-            rdata = self.encode(name)
-            out = (struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + question +
-                   struct.pack("!HHHIH", 0xc00c, 12, 1, 60, len(rdata)) + rdata)
-        if qname in self.held:
-            t = threading.Thread(target=self.later, args=(out, addr), daemon=True)
-            t.start()
-            self.threads.append(t)
-        else:
-            self.sock.sendto(out, addr)
-
-    def later(self, out, addr):
-        self.gate.wait(20)
-        self.sock.sendto(out, addr)
-
-    def serve(self):
-        while True:
-            try:
-                data, addr = self.sock.recvfrom(4096)
-            except OSError:
-                return
-            if data == b"stop":
-                return
-            try:
-                self.reply(data, addr)
-            except (IndexError, struct.error, UnicodeDecodeError):
-                pass
-
-    def queried(self, qname):
-        with self.lock:
-            return qname in self.seen
-
-    def close(self):
-        self.gate.set()
-        if self.thread is not None:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.sendto(b"stop", self.sock.getsockname())
-            s.close()
-            self.thread.join(5)
-        for t in self.threads:
-            t.join(5)
-        self.sock.close()
-
-
-CLONE_NEWNS = 0x20000
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-
-
-def private_etc(files):
-    """A preexec function that gives porterd a mount namespace of its own in
-    which each target (/etc/hosts, /etc/resolv.conf) is the given file.
-    libc is loaded here, before the fork."""
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def setup():
-        if libc.unshare(CLONE_NEWNS) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
-        for target, source in files.items():
-            if libc.mount(source.encode(), target.encode(), None, MS_BIND, None) != 0:
-                raise OSError(ctypes.get_errno(), "mount --bind " + source)
-    return setup
-
-
-def can_private_etc():
-    """Whether a child can get a mount namespace with a private /etc/hosts."""
-    if os.geteuid() != 0:
-        return False
-    tmp = tempfile.NamedTemporaryFile("w", delete=False)
-    tmp.write("127.0.0.1 localhost\n")
-    tmp.close()
-    setup = private_etc({"/etc/hosts": tmp.name})
-    pid = os.fork()
-    if pid == 0:
-        try:
-            setup()
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    os.unlink(tmp.name)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ---------------------------------------------------------------- tests
@@ -566,17 +427,8 @@ class NameTest(PorterTest):
 
 
     def etc_with_dns(self, dns_addr, resolv_options):
-        if not can_private_etc():
-            self.skipTest("needs root and mount namespaces (private /etc/hosts)")
-        tmp = tempfile.mkdtemp(prefix="porter-etc-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        hosts = os.path.join(tmp, "hosts")
-        resolv = os.path.join(tmp, "resolv.conf")
-        with open(hosts, "w") as f:
-            f.write("127.0.0.1 localhost\n127.0.0.8 liar.porter.test\n")
-        with open(resolv, "w") as f:
-            f.write("nameserver %s\noptions %s\n" % (dns_addr, resolv_options))
-        return private_etc({"/etc/hosts": hosts, "/etc/resolv.conf": resolv})
+        return etc_with_dns(self, dns_addr, resolv_options,
+                            "127.0.0.1 localhost\n127.0.0.8 liar.porter.test\n")
 
     def test_names_are_forward_confirmed(self):
         # 127.0.0.7's reverse zone says liar.porter.test, but that name is

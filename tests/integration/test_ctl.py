@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import PorterTest, Porterd, SLOW, converse, wait_for
+from harness import PorterTest, Porterd, SLOW, converse, wait_for, FakeDNS, etc_with_dns
 
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -86,6 +86,20 @@ service broken
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
                     r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? '
                     r'(-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
+
+
+# A relay whose backend is a name: reading it waits for the resolver.
+HELD = """
+service held
+{{
+	type          = UNLISTED
+	port          = {PORT3}
+	socket_type   = stream
+	wait          = no
+	redirect      = held.porter.test 7
+	bind          = 127.0.0.1
+}}
+"""
 
 
 def conf(extra=""):
@@ -554,6 +568,41 @@ service trap
         d.reload(conf())
         wait_for(lambda: "echo2" not in [s["id"] for s in self.json("status")],
                  what="echo2 removed")
+
+    def test_reload_waits_for_names_without_stalling_the_loop(self):
+        """A reload that waits for a name (a redirect host here) reads the
+        files outside the loop: while the resolver holds the answer, other
+        services answer, porterctl gets answers, and a second reload asked
+        for meanwhile follows the first."""
+        dns = FakeDNS("127.0.0.96", {}, held=["held.porter.test"],
+                      forward={"held.porter.test": "127.0.0.1"})
+        self.addCleanup(dns.close)
+        d = self.start_ctl(preexec=etc_with_dns(self, "127.0.0.96", "timeout:30 attempts:1"))
+        dns.start()
+        d.write_conf(conf(HELD))
+        answers = []
+        t = threading.Thread(target=lambda: answers.append(self.ctl("reload")))
+        t.start()
+        self.addCleanup(t.join, 30 * SLOW)
+        wait_for(lambda: dns.queried("held.porter.test"), what="the reload's query")
+        d.send(signal.SIGHUP)
+        check = []
+        c = threading.Thread(target=lambda: check.append(self.ctl("check")))
+        c.start()
+        self.addCleanup(c.join, 30 * SLOW)
+        # The answer is held, and everyone else is served.
+        self.assertEqual(converse(d.ports[1], b"meanwhile"), b"meanwhile")
+        self.assertEqual([s["id"] for s in self.json("status")], ["slow", "echo", "daytime-am"])
+        self.assertEqual(answers, [])
+        dns.gate.set()
+        t.join(30 * SLOW)
+        c.join(30 * SLOW)
+        self.assertEqual([(r.returncode, r.stdout) for r in answers],
+                         [(0, "reloaded: 4 services\n")])
+        self.assertEqual([(r.returncode, r.stdout) for r in check],
+                         [(0, "configuration OK\n")])
+        d.wait_log(r"INFO: reloaded: 4 services$", count=2)
+        self.assertEqual(self.status("held")["state"], "active")
 
     def test_check_with_a_broken_configuration_on_disk(self):
         d = self.start_ctl()
