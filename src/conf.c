@@ -26,8 +26,31 @@ conf_free(struct config *cf)
 	for (size_t i = 0; i < cf->nsvc; i++)
 		conf_service_free(cf->svc[i]);
 	free(cf->svc);
+	for (size_t i = 0; i < cf->nbroken; i++)
+		conf_service_free(cf->broken[i]);
+	free(cf->broken);
 	strv_clear(&cf->files);
 	free(cf);
+}
+
+size_t
+conf_set_aside(struct config *cf)
+{
+	size_t j = 0, n = 0;
+
+	for (size_t i = 0; i < cf->nsvc; i++)
+		n += cf->svc[i]->fault != NULL;
+	if (n == 0)
+		return 0;
+	cf->broken = mem_realloc(cf->broken, (cf->nbroken + n) * sizeof(*cf->broken));
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		if (cf->svc[i]->fault != NULL)
+			cf->broken[cf->nbroken++] = cf->svc[i];
+		else
+			cf->svc[j++] = cf->svc[i];
+	}
+	cf->nsvc = j;
+	return n;
 }
 
 struct service_config *
@@ -54,6 +77,7 @@ conf_service_free(struct service_config *s)
 		return;
 	free(s->at);
 	free(s->name);
+	free(s->fault);
 	for (int id = 0; id < A_MAX; id++) {
 		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
 

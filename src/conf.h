@@ -70,6 +70,16 @@ struct diag {
 	struct strv lines; /* "FILE:LINE: message" or "FILE:LINE: warning: ..." */
 	size_t errors;
 	size_t warnings;
+	/* What a check tells beside: files an includedir skips, and why.
+	 * Printed by -t and porterctl check, not logged at a reload. */
+	struct strv notes;
+	/* The errors that concern the whole configuration, not one entry:
+	 * syntax, the defaults, includes. Without -strict, porterd serves the
+	 * other services when only entries have errors. */
+	size_t fatal;
+	/* While set, errors concern this entry: its first one becomes the
+	 * entry's fault, and they do not count in fatal. */
+	struct service_config *svc;
 };
 
 /* A place in a configuration file. file points at a string the config owns. */
@@ -80,6 +90,8 @@ struct loc {
 
 void diag_error(struct diag *, struct loc, const char *fmt, ...) PRINTF(3, 4);
 void diag_warn(struct diag *, struct loc, const char *fmt, ...) PRINTF(3, 4);
+void diag_note(struct diag *, struct loc, const char *fmt, ...) PRINTF(3, 4);
+/* The lines, then the notes. */
 void diag_print(const struct diag *, FILE *);
 void diag_free(struct diag *);
 
@@ -293,6 +305,7 @@ struct service_config {
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
 	bool broken;      /* a line of the entry was refused */
+	char *fault;      /* its first error, as diag says it; NULL: none */
 	uint64_t refused; /* bit (1 << attr_id): a line for it was refused */
 
 	char *id;
@@ -367,10 +380,15 @@ struct config {
 	struct service_config *defaults; /* NULL when the files have none */
 	struct service_config **svc;     /* every service entry, in file order */
 	size_t nsvc;
+	struct service_config **broken; /* entries set aside for an error */
+	size_t nbroken;
 	struct strv files; /* file names that struct loc points into */
 	unsigned include_depth;
 };
 
+/* Moves the entries that have a fault out of svc into broken, to be
+ * shown but not served; returns how many. */
+size_t conf_set_aside(struct config *);
 struct config *conf_new(void);
 void conf_free(struct config *);
 struct service_config *conf_service_new(const char *name, struct loc);

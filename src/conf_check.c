@@ -136,7 +136,15 @@ check_program(struct service_config *s, struct diag *d)
 		for (size_t i = 0; internal_names[i] != NULL; i++)
 			if (strcmp(s->name, internal_names[i]) == 0)
 				known = true;
-		if (!(s->flags & F_SENSOR) && !known)
+		if (!(s->flags & F_SENSOR) && !known &&
+		    (strcmp(s->name, "servers") == 0 || strcmp(s->name, "services") == 0))
+			/* They tell anyone who may connect what runs and for
+			 * whom; porterctl tells those allowed to know. */
+			diag_error(d, where(s, A_TYPE),
+			    "%s: xinetd's internal service %s is not provided; porterctl %s shows the same to those allowed on the control socket",
+			    s->id, s->name,
+			    strcmp(s->name, "servers") == 0 ? "connections" : "status");
+		else if (!(s->flags & F_SENSOR) && !known)
 			diag_error(d, where(s, A_TYPE),
 			    "%s: no internal service is called \"%s\" (known: echo discard chargen daytime time tcpmux)",
 			    s->id, s->name);
@@ -443,22 +451,90 @@ listeners_clash(const struct service_config *a, const struct service_config *b)
 	return memcmp(&a->bind_addr.sin6.sin6_addr, &b->bind_addr.sin6.sin6_addr, 16) == 0;
 }
 
-void
-conf_check(struct config *cf, struct diag *d)
+/* Two entries that would listen on the same socket: an error for the
+ * later one, unless both have the same id. That is one service written
+ * twice (xinetd's echo and echo-udp files, both enabled, say): xinetd
+ * serves the first, and so does porter, with a warning. An entry with an
+ * error may have no address or port yet. */
+static void
+check_clashes(struct config *cf, struct diag *d)
 {
-	size_t before = d->errors;
+	size_t n = 0;
 
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		struct service_config *s = cf->svc[i];
+		const struct service_config *o = NULL;
 
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(cf->svc[j]->id, s->id) == 0) {
-				diag_error(d, where(s, A_ID),
-				    "duplicate service id %s (first at %s:%d); give one of them another id",
-				    s->id, cf->svc[j]->loc.file, cf->svc[j]->loc.line);
-				break;
-			}
+		for (size_t j = 0; j < n && o == NULL && s->fault == NULL && !is_tcpmux_client(s);
+		     j++)
+			if (!is_tcpmux_client(cf->svc[j]) && cf->svc[j]->fault == NULL &&
+			    listeners_clash(s, cf->svc[j]))
+				o = cf->svc[j];
+		if (o != NULL && strcmp(o->id, s->id) == 0) {
+			diag_warn(d, s->loc,
+			    "%s: the same service as at %s:%d (same id, %s port %d); this entry is ignored",
+			    s->id, o->loc.file, o->loc.line, proto_name(s->protocol), s->port);
+			conf_service_free(s);
+			continue;
 		}
+		if (o != NULL) {
+			d->svc = s;
+			diag_error(d, s->loc, "%s: %s port %d is already used by %s at %s:%d",
+			    s->id, proto_name(s->protocol), s->port, o->id, o->loc.file,
+			    o->loc.line);
+			d->svc = NULL;
+		}
+		cf->svc[n++] = s;
+	}
+	cf->nsvc = n;
+}
+
+/* Ids name services in logs, reloads and porterctl, so each is made
+ * unique: xinetd serves entries that share an id when they listen apart
+ * (its sample.conf has two telnet entries with different bind addresses),
+ * and porter serves them too, the later ones as ID-2, ID-3 ... A TCPMUX
+ * service is found by its name, so two of them would be one too many. */
+static void
+check_ids(struct config *cf, struct diag *d)
+{
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		struct service_config *s = cf->svc[i];
+		const struct service_config *o = NULL;
+		unsigned k = 2;
+		char *id = NULL;
+
+		for (size_t j = 0; j < i && o == NULL; j++)
+			if (strcmp(cf->svc[j]->id, s->id) == 0)
+				o = cf->svc[j];
+		if (o == NULL)
+			continue;
+		if (is_tcpmux_client(s) && is_tcpmux_client(o)) {
+			d->svc = s;
+			diag_error(d, where(s, A_ID),
+			    "duplicate TCPMUX service %s (first at %s:%d); give one of them another name",
+			    s->id, o->loc.file, o->loc.line);
+			d->svc = NULL;
+			continue;
+		}
+		do {
+			free(id);
+			id = mem_asprintf("%s-%u", s->id, k++);
+		} while (conf_find_id(cf, id) != NULL);
+		diag_warn(d, where(s, A_ID),
+		    "%s: the id is also used at %s:%d; this entry is served as %s (give it an id of its own)",
+		    s->id, o->loc.file, o->loc.line, id);
+		free(s->id);
+		s->id = id;
+	}
+}
+
+void
+conf_check(struct config *cf, struct diag *d)
+{
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		struct service_config *s = cf->svc[i];
+
+		d->svc = s;
 		size_t mine = d->errors;
 
 		check_kind(s, d);
@@ -475,6 +551,7 @@ conf_check(struct config *cf, struct diag *d)
 		check_misc(s, d);
 		check_guards(s, d);
 	}
+	d->svc = NULL;
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		bool mux = false;
 
@@ -488,23 +565,6 @@ conf_check(struct config *cf, struct diag *d)
 			    cf->svc[i]->id);
 		break;
 	}
-	if (d->errors != before)
-		return; /* addresses and ports may be unresolved */
-	for (size_t i = 0; i < cf->nsvc; i++) {
-		const struct service_config *s = cf->svc[i];
-
-		if (is_tcpmux_client(s))
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			const struct service_config *o = cf->svc[j];
-
-			if (!is_tcpmux_client(o) && listeners_clash(s, o)) {
-				diag_error(d, s->loc,
-				    "%s: %s port %d is already used by %s at %s:%d", s->id,
-				    proto_name(s->protocol), s->port, o->id, o->loc.file,
-				    o->loc.line);
-				break;
-			}
-		}
-	}
+	check_clashes(cf, d);
+	check_ids(cf, d);
 }

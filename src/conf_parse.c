@@ -43,7 +43,11 @@ parse_attribute(struct pctx *p, struct service_config *s, const struct conf_line
 	size_t before = p->d->errors;
 
 	p->attr = -1;
+	/* A wrong line in a service is that service's; in the defaults it is
+	 * every service's. */
+	p->d->svc = s->is_defaults ? NULL : s;
 	parse_attribute_line(p, s, l);
+	p->d->svc = NULL;
 	if (p->d->errors != before) {
 		s->broken = true;
 		if (p->attr >= 0)
@@ -203,7 +207,7 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 	}
 
 	DIR *dp = opendir(path);
-	struct strv names = { 0 };
+	struct strv names = { 0 }, skipped = { 0 };
 	struct dirent *de;
 
 	if (dp == NULL) {
@@ -215,13 +219,23 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 		size_t n = strlen(de->d_name);
 
 		/* Package managers leave .rpmnew, .dpkg-old and backups~ beside
-		 * the real files: skip every name with a dot or a trailing ~. */
-		if (strchr(de->d_name, '.') != NULL || (n > 0 && de->d_name[n - 1] == '~'))
+		 * the real files: skip every name with a dot or a trailing ~,
+		 * as xinetd does, and let a check say so. */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		strv_push(&names, de->d_name);
+		if (strchr(de->d_name, '.') != NULL || (n > 0 && de->d_name[n - 1] == '~'))
+			strv_push(&skipped, de->d_name);
+		else
+			strv_push(&names, de->d_name);
 	}
 	closedir(dp);
 	qsort(names.v, names.n, sizeof(*names.v), compare_names);
+	qsort(skipped.v, skipped.n, sizeof(*skipped.v), compare_names);
+	for (size_t i = 0; i < skipped.n; i++)
+		diag_note(p->d, l->loc,
+		    "includedir %s: skipping %s: names with a dot or ending in ~ are skipped (package backups, editor files); rename it to include it",
+		    path, skipped.v[i]);
+	strv_clear(&skipped);
 	for (size_t i = 0; i < names.n; i++) {
 		char *f = mem_asprintf("%s/%s", path, names.v[i]);
 		struct stat st;

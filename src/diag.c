@@ -9,10 +9,10 @@
 
 #include "conf.h"
 
-static void diag_add(struct diag *, struct loc, const char *, const char *, va_list)
+static char *diag_add(struct diag *, struct loc, const char *, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
 
-static void
+static char *
 diag_add(struct diag *d, struct loc at, const char *kind, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -26,18 +26,26 @@ diag_add(struct diag *d, struct loc at, const char *kind, const char *fmt, va_li
 	else
 		line = mem_asprintf("%s: %s%s", at.file, kind, msg);
 	strv_push(&d->lines, line);
-	free(line);
+	return line;
 }
 
 void
 diag_error(struct diag *d, struct loc at, const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
 
 	va_start(ap, fmt);
-	diag_add(d, at, "", fmt, ap);
+	line = diag_add(d, at, "", fmt, ap);
 	va_end(ap);
 	d->errors++;
+	if (d->svc == NULL)
+		d->fatal++;
+	else if (d->svc->fault == NULL) {
+		d->svc->fault = line;
+		return;
+	}
+	free(line);
 }
 
 void
@@ -46,9 +54,24 @@ diag_warn(struct diag *d, struct loc at, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	diag_add(d, at, "warning: ", fmt, ap);
+	free(diag_add(d, at, "warning: ", fmt, ap));
 	va_end(ap);
 	d->warnings++;
+}
+
+void
+diag_note(struct diag *d, struct loc at, const char *fmt, ...)
+{
+	struct strv lines = d->lines;
+	va_list ap;
+
+	/* Made as a line is, then moved to the notes. */
+	d->lines = d->notes;
+	va_start(ap, fmt);
+	free(diag_add(d, at, "note: ", fmt, ap));
+	va_end(ap);
+	d->notes = d->lines;
+	d->lines = lines;
 }
 
 void
@@ -56,11 +79,15 @@ diag_print(const struct diag *d, FILE *fp)
 {
 	for (size_t i = 0; i < d->lines.n; i++)
 		fprintf(fp, "%s\n", d->lines.v[i]);
+	for (size_t i = 0; i < d->notes.n; i++)
+		fprintf(fp, "%s\n", d->notes.v[i]);
 }
 
 void
 diag_free(struct diag *d)
 {
 	strv_clear(&d->lines);
-	d->errors = d->warnings = 0;
+	strv_clear(&d->notes);
+	d->errors = d->warnings = d->fatal = 0;
+	d->svc = NULL;
 }

@@ -2522,17 +2522,71 @@ test_check_duplicate_ids(void **state)
 {
 	struct fx *f = *state;
 
+	/* Apart: both served, the later one under a made-up id. */
 	load(f,
 	    SVC("a", "5000", "\tid = same\n")	/* 1-10 */
 	    SVC("b", "5001", "\tid = same\n"),	/* 11-20, id at 19 */
 	    CHECK);
-	EXPECT_DIAGS(&f->d, "t.conf:19: duplicate service id same (first at t.conf:1); give one "
-	    "of them another id");
+	EXPECT_DIAGS(&f->d, "t.conf:19: warning: same: the id is also used at t.conf:1; this "
+	    "entry is served as same-2 (give it an id of its own)");
+	assert_int_equal(f->d.errors, 0);
+	assert_int_equal(f->cf->nsvc, 2);
+	assert_string_equal(f->cf->svc[0]->id, "same");
+	assert_string_equal(f->cf->svc[1]->id, "same-2");
 
-	/* An id equal to another entry's name. */
-	load(f, SVC("a", "5000", "") SVC("b", "5001", "\tid = a\n"), CHECK);
-	EXPECT_DIAGS(&f->d, "t.conf:18: duplicate service id a (first at t.conf:1); give one "
-	    "of them another id");
+	/* An id equal to another entry's name; a made-up id skips one that
+	 * a later entry has. */
+	load(f, SVC("a", "5000", "") SVC("b", "5001", "\tid = a\n") SVC("c", "5002", "\tid = a-2\n"),
+	    CHECK);
+	assert_int_equal(f->d.errors, 0);
+	assert_int_equal(f->d.warnings, 1);
+	assert_string_equal(f->cf->svc[1]->id, "a-3");
+	assert_string_equal(f->cf->svc[2]->id, "a-2");
+
+	/* One socket: the same service written twice, the second ignored. */
+	load(f, SVC("a", "5000", "") SVC("a", "5000", ""), CHECK);
+	EXPECT_DIAGS(&f->d, "t.conf:10: warning: a: the same service as at t.conf:1 (same id, "
+	    "tcp port 5000); this entry is ignored");
+	assert_int_equal(f->cf->nsvc, 1);
+
+	/* One socket, two ids: an error for the later one, which alone is
+	 * set aside. */
+	load(f, SVC("a", "5000", "") SVC("b", "5000", ""), CHECK);
+	EXPECT_DIAGS(&f->d, "t.conf:10: b: tcp port 5000 is already used by a at t.conf:1");
+	assert_int_equal(f->d.fatal, 0);
+	assert_string_equal(f->cf->svc[1]->fault, f->d.lines.v[0]);
+}
+
+/* An error in one entry is that entry's (its fault), and not fatal; an
+ * error in the defaults or in the syntax is. */
+static void
+test_check_faults(void **state)
+{
+	struct fx *f = *state;
+
+	load(f,
+	    SVC("good", "5000", "")
+	    SVC("bad", "5001", "\tbogus = 1\n\tuser = nosuchuser-porter\n"),
+	    CHECK);
+	assert_int_equal(f->d.errors, 2);
+	assert_int_equal(f->d.fatal, 0);
+	assert_null(find(f->cf, "good")->fault);
+	assert_string_equal(find(f->cf, "bad")->fault, "t.conf:18: unknown attribute \"bogus\"");
+	assert_int_equal(conf_set_aside(f->cf), 1);
+	assert_int_equal(f->cf->nsvc, 1);
+	assert_int_equal(f->cf->nbroken, 1);
+	assert_string_equal(f->cf->svc[0]->id, "good");
+	assert_string_equal(f->cf->broken[0]->id, "bad");
+	assert_int_equal(conf_set_aside(f->cf), 0);
+
+	load(f, "defaults\n{\n\tbogus = 1\n}\n" SVC("good", "5000", ""), CHECK);
+	assert_int_equal(f->d.errors, 1);
+	assert_int_equal(f->d.fatal, 1);
+	assert_null(find(f->cf, "good")->fault);
+
+	/* A missing brace: the file cannot be read as entries. */
+	load(f, "service good\n{\n\ttype = UNLISTED\n", CHECK);
+	assert_true(f->d.fatal > 0);
 }
 
 static void
@@ -3225,6 +3279,7 @@ main(void)
 		T(test_check_listener_explicit_any_is_wildcard),
 		T(test_check_tcpmux_clients_have_no_listener),
 		T(test_check_duplicate_ids),
+		T(test_check_faults),
 		T(test_check_dgram_wait_no),
 		T(test_check_internal),
 		T(test_check_redirect),
