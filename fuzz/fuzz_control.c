@@ -15,6 +15,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 struct porter porter;
 
+size_t
+main_refusing(const struct diag *d)
+{
+	return d->errors;
+}
+
+const char *
+main_listening(void)
+{
+	return "0 of 0 services listening";
+}
+
 /* reload.c is not linked either: a load is asked for, and answered by the
  * harness below as a load that found nothing wrong would be. */
 void

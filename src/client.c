@@ -731,6 +731,23 @@ client_forget(const struct svc *svc)
 
 /* ------------------------------------------------------------ listeners */
 
+/* A client that waited in the queue while the service was held may have
+ * given up: it closed (end of file before a byte) or reset. No server
+ * starts for it; the connection is closed and the log says so. */
+static bool
+client_gone(const struct svc *svc, int conn, const struct peer *peer)
+{
+	char byte, addr[INET6_ADDRSTRLEN];
+	ssize_t n = recv(conn, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return false;
+	peer_addr(peer, addr, sizeof(addr));
+	log_info("%s: from=%s left while the service was paused; not served", svc->conf->id, addr);
+	close(conn);
+	return true;
+}
+
 static void
 client_accept(struct svc *svc)
 {
@@ -772,6 +789,11 @@ client_accept(struct svc *svc)
 			}
 		}
 		peer_normalize(&peer);
+		if (svc->backlog > 0) {
+			svc->backlog--;
+			if (client_gone(svc, conn, &peer))
+				continue;
+		}
 		client_start(svc, conn, &peer);
 		if (svc->paused)
 			return; /* cps: the rest wait in the kernel's queue */

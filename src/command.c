@@ -42,10 +42,10 @@ command_kind(enum svc_kind k)
 static const char *
 command_state(const struct svc *svc)
 {
-	if (svc->pause_why & PAUSE_DISABLED)
+	if (svc->disabled)
 		return "disabled";
-	if (svc->fd < 0 && svc->kind != SVC_TCPMUX_CLIENT)
-		return "down"; /* it could not open its socket */
+	if (!service_up(svc))
+		return "down"; /* it could not open its socket, or tcpmux's */
 	if (svc->paused)
 		return "paused";
 	return "active";
@@ -60,7 +60,7 @@ static const struct {
 	{ PAUSE_CPS, "cps" },
 	{ PAUSE_RETRY, "fork" },
 	{ PAUSE_LOOKUP, "lookup" },
-	{ PAUSE_DISABLED, "disabled" },
+	{ PAUSE_HELD, "operator" },
 };
 
 #define COMMAND_NPAUSES (sizeof(command_pauses) / sizeof(command_pauses[0]))
@@ -120,6 +120,7 @@ static const struct render_col status_cols[] = {
 	{ "running", "RUNNING", 5, true, NULL },
 	{ "accepted", "ACCEPTED", 6, true, NULL },
 	{ "refused", "REFUSED", 7, true, NULL },
+	{ "reason", NULL, 0, false, NULL },
 };
 
 void
@@ -152,10 +153,34 @@ command_status(struct cbuf *b, bool json)
 			render_num(svc->running),
 			render_num(svc->accepted),
 			render_num(svc->refused),
+			render_null(),
+		};
+		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
+	}
+	/* Entries set aside for an error: what they would be, and why not. */
+	for (size_t i = 0; i < service_nbroken; i++) {
+		const struct service_config *s = service_broken[i];
+		const struct render_val row[] = {
+			render_str(s->id),
+			render_null(),
+			s->protocol != 0 ? render_str(s->protocol == IPPROTO_UDP ? "udp" : "tcp") :
+			                   render_null(),
+			render_null(),
+			s->port > 0 ? render_num((unsigned)s->port) : render_null(),
+			render_str("broken"),
+			render_words(NULL, 0),
+			render_num(0),
+			render_num(0),
+			render_num(0),
+			render_str(s->fault),
 		};
 		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
 	}
 	render_end(&rd);
+	if (!json)
+		for (size_t i = 0; i < service_nbroken; i++)
+			cbuf_printf(b, "%s: broken: %s\n", service_broken[i]->id,
+			    service_broken[i]->fault);
 }
 
 /* ------------------------------------------------------------ connections */
@@ -327,7 +352,8 @@ command_connections(struct cbuf *b, bool json)
 
 /* ------------------------------------------------------------ reload, check */
 
-/* The body of check and reload: the diagnostics, then a summary line. */
+/* The body of check and reload: the diagnostics, then the summary line ok
+ * unless it is empty. */
 static void
 command_diag(struct reply *r, const struct diag *d, const char *ok, size_t services)
 {
@@ -351,12 +377,21 @@ command_diag(struct reply *r, const struct diag *d, const char *ok, size_t servi
 			cbuf_puts(b, i == 0 ? "" : ",");
 			cbuf_json(b, d->lines.v[i]);
 		}
+		cbuf_puts(b, "]");
+		cbuf_key(b, &first, "notes");
+		cbuf_puts(b, "[");
+		for (size_t i = 0; i < d->notes.n; i++) {
+			cbuf_puts(b, i == 0 ? "" : ",");
+			cbuf_json(b, d->notes.v[i]);
+		}
 		cbuf_puts(b, "]}\n");
 		return;
 	}
 	for (size_t i = 0; i < d->lines.n; i++)
 		cbuf_printf(b, "%s\n", d->lines.v[i]);
-	if (d->errors == 0)
+	for (size_t i = 0; i < d->notes.n; i++)
+		cbuf_printf(b, "%s\n", d->notes.v[i]);
+	if (ok[0] != '\0')
 		cbuf_printf(b, "%s\n", ok);
 }
 
@@ -371,13 +406,13 @@ command_loaded(struct reload_waiter *w, const struct diag *d)
 		if (d->errors > 0)
 			reply_err(r, "%zu error%s in the configuration", d->errors,
 			    d->errors == 1 ? "" : "s");
-		command_diag(r, d, "configuration OK", SIZE_MAX);
-	} else if (d->errors > 0) {
+		command_diag(r, d, d->errors == 0 ? "configuration OK" : "", SIZE_MAX);
+	} else if (main_refusing(d) > 0) {
 		reply_err(r, "reload refused: %zu error%s; the configuration in force stays",
 		    d->errors, d->errors == 1 ? "" : "s");
 		command_diag(r, d, "", SIZE_MAX);
 	} else {
-		snprintf(ok, sizeof(ok), "reloaded: %zu services", service_count());
+		snprintf(ok, sizeof(ok), "reloaded: %s", main_listening());
 		command_diag(r, d, ok, service_count());
 	}
 	r->pending = false;
@@ -403,20 +438,50 @@ command_load(struct reply *r, enum reload_kind kind)
 /* ------------------------------------------------------------ disable, enable */
 
 /* disable and enable differ in one flag, so one function answers both. */
+/* disable, enable, pause and resume: one service's state, changed at
+ * once, and the answer in one shape. */
 static void
-command_able(struct reply *r, const char *id, bool disable)
+command_operate(struct reply *r, enum ctl_cmd c, const char *id)
 {
+	static const char *const done[] = {
+		[CTL_DISABLE] = "disabled",
+		[CTL_ENABLE] = "enabled",
+		[CTL_PAUSE] = "paused",
+		[CTL_RESUME] = "resumed",
+	};
 	struct svc *svc = service_find(id);
-	bool changed;
+	char err[256] = "";
+	int changed;
 
 	if (svc == NULL) {
+		for (size_t i = 0; i < service_nbroken; i++)
+			if (strcmp(service_broken[i]->id, id) == 0) {
+				reply_err(r, "%s is broken and not served: %s", id,
+				    service_broken[i]->fault);
+				return;
+			}
 		reply_err(r, "no service \"%s\"", id);
 		return;
 	}
-	changed = service_set_disabled(svc, disable);
+	if ((c == CTL_PAUSE || c == CTL_RESUME) && svc->kind == SVC_TCPMUX_CLIENT) {
+		reply_err(r,
+		    "%s is reached through tcpmux and has no queue of its own to hold clients in; disable it instead",
+		    id);
+		return;
+	}
+	if (c == CTL_DISABLE || c == CTL_ENABLE)
+		changed = service_set_disabled(svc, c == CTL_DISABLE, err, sizeof(err));
+	else
+		changed = service_set_held(svc, c == CTL_PAUSE);
+	if (changed < 0) {
+		log_warnx("%s: enable through the control socket by uid %d failed: %s", id,
+		    (int)r->uid, err);
+		reply_err(r, "%s: cannot listen: %s; it stays disabled", id, err);
+		(void)service_set_disabled(svc, true, err, sizeof(err));
+		return;
+	}
 	if (changed)
-		log_info("%s: %s through the control socket by uid %d", id,
-		    disable ? "disabled" : "enabled", (int)r->uid);
+		log_info("%s: %s through the control socket by uid %d", id, done[c], (int)r->uid);
 	if (r->json) {
 		bool first = true;
 
@@ -429,8 +494,7 @@ command_able(struct reply *r, const char *id, bool disable)
 		cbuf_puts(&r->body, changed ? "true" : "false");
 		cbuf_puts(&r->body, "}\n");
 	} else
-		cbuf_printf(&r->body, "%s: %s%s\n", id, changed ? "" : "already ",
-		    disable ? "disabled" : "enabled");
+		cbuf_printf(&r->body, "%s: %s%s\n", id, changed ? "" : "already ", done[c]);
 }
 
 /* ------------------------------------------------------------ explain */
@@ -675,7 +739,7 @@ metrics_label(struct cbuf *b, const char *s)
 	cbuf_puts(b, "\"");
 }
 
-enum { M_ACCEPTED, M_REFUSED, M_RUNNING, M_PAUSED, M_DISABLED, M_NSVC };
+enum { M_ACCEPTED, M_REFUSED, M_RUNNING, M_PAUSED, M_DISABLED, M_UP, M_NSVC };
 
 static const struct {
 	const char *name;
@@ -693,11 +757,46 @@ static const struct {
 	    "1 when porterd is not accepting on a service's listener now, else 0.", "paused" },
 	{ "porter_service_disabled", "gauge",
 	    "1 when a service was disabled with porterctl, else 0.", "disabled" },
+	{ "porter_service_up", "gauge",
+	    "1 when a service has its socket and is not disabled, else 0 (down, disabled or broken).",
+	    "up" },
 };
+
+/* The states of status, each a series of porter_service_state. */
+static const char *const metrics_states[] = { "active", "paused", "disabled", "down", "broken" };
+#define METRICS_NSTATES (sizeof(metrics_states) / sizeof(metrics_states[0]))
+
+/* A row of the metrics: a service in force, or an entry set aside (svc
+ * NULL), which has nothing to count. */
+struct metrics_row {
+	const struct svc *svc;
+	const char *id;
+	const char *state;
+};
+
+/* Every row, services in force first; NULL when memory ran out. */
+static struct metrics_row *
+metrics_rows(size_t *n)
+{
+	struct metrics_row *rows = calloc(service_count() + service_nbroken + 1, sizeof(*rows));
+	const struct svc *svc;
+
+	*n = 0;
+	if (rows == NULL)
+		return NULL;
+	STAILQ_FOREACH(svc, &svc_list, link)
+	if (svc->conf != NULL)
+		rows[(*n)++] = (struct metrics_row){ svc, svc->conf->id, command_state(svc) };
+	for (size_t i = 0; i < service_nbroken; i++)
+		rows[(*n)++] = (struct metrics_row){ NULL, service_broken[i]->id, "broken" };
+	return rows;
+}
 
 static unsigned long long
 metrics_value(const struct svc *svc, int m)
 {
+	if (svc == NULL)
+		return 0;
 	switch (m) {
 	case M_ACCEPTED:
 		return svc->accepted;
@@ -706,9 +805,11 @@ metrics_value(const struct svc *svc, int m)
 	case M_RUNNING:
 		return svc->running;
 	case M_PAUSED:
-		return svc->paused || (svc->pause_why & PAUSE_DISABLED) ? 1 : 0;
+		return svc->paused ? 1 : 0;
+	case M_DISABLED:
+		return svc->disabled ? 1 : 0;
 	default:
-		return svc->pause_why & PAUSE_DISABLED ? 1 : 0;
+		return service_up(svc) ? 1 : 0;
 	}
 }
 
@@ -735,53 +836,64 @@ command_metrics(struct reply *r)
 		    "start_time_seconds", (unsigned long long)porter.start_time },
 	};
 	size_t nglobal = sizeof(global) / sizeof(global[0]);
+	struct metrics_row *rows;
+	size_t nrows;
 
+	if ((rows = metrics_rows(&nrows)) == NULL) {
+		b->full = true;
+		return;
+	}
 	if (r->json) {
-		bool first = true, first_svc = true;
+		bool first = true;
 
 		cbuf_puts(b, "{");
 		cbuf_key(b, &first, "services");
 		cbuf_puts(b, "[");
-		const struct svc *svc;
-
-		STAILQ_FOREACH(svc, &svc_list, link)
-		{
+		for (size_t i = 0; i < nrows; i++) {
 			bool f = true;
 
-			if (svc->conf == NULL)
-				continue;
-			cbuf_puts(b, first_svc ? "\n{" : ",\n{");
-			first_svc = false;
+			cbuf_puts(b, i == 0 ? "\n{" : ",\n{");
 			cbuf_key(b, &f, "service");
-			cbuf_json(b, svc->conf->id);
+			cbuf_json(b, rows[i].id);
+			cbuf_key(b, &f, "state");
+			cbuf_json(b, rows[i].state);
 			for (int m = 0; m < M_NSVC; m++) {
 				cbuf_key(b, &f, metrics_svc[m].json);
-				cbuf_printf(b, "%llu", metrics_value(svc, m));
+				cbuf_printf(b, "%llu", metrics_value(rows[i].svc, m));
 			}
 			cbuf_puts(b, "}");
 		}
-		cbuf_puts(b, first_svc ? "]" : "\n]");
+		cbuf_puts(b, nrows == 0 ? "]" : "\n]");
 		for (size_t i = 0; i < nglobal; i++) {
 			cbuf_key(b, &first, global[i].json);
 			cbuf_printf(b, "%llu", global[i].value);
 		}
 		cbuf_puts(b, "}\n");
+		free(rows);
 		return;
 	}
 	for (int m = 0; m < M_NSVC; m++) {
 		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", metrics_svc[m].name,
 		    metrics_svc[m].help, metrics_svc[m].name, metrics_svc[m].type);
-		const struct svc *svc;
-
-		STAILQ_FOREACH(svc, &svc_list, link)
-		{
-			if (svc->conf == NULL)
-				continue;
+		for (size_t i = 0; i < nrows; i++) {
 			cbuf_printf(b, "%s{service=", metrics_svc[m].name);
-			metrics_label(b, svc->conf->id);
-			cbuf_printf(b, "} %llu\n", metrics_value(svc, m));
+			metrics_label(b, rows[i].id);
+			cbuf_printf(b, "} %llu\n", metrics_value(rows[i].svc, m));
 		}
 	}
+	/* One series per state, 1 for the service's own: a state change is
+	 * a value change, and an alert can name the state it wants. */
+	cbuf_puts(b,
+	    "# HELP porter_service_state The state of a service, as porterctl status says it: 1 for its state, 0 for the others.\n"
+	    "# TYPE porter_service_state gauge\n");
+	for (size_t i = 0; i < nrows; i++)
+		for (size_t k = 0; k < METRICS_NSTATES; k++) {
+			cbuf_puts(b, "porter_service_state{service=");
+			metrics_label(b, rows[i].id);
+			cbuf_printf(b, ",state=\"%s\"} %d\n", metrics_states[k],
+			    strcmp(rows[i].state, metrics_states[k]) == 0);
+		}
+	free(rows);
 	for (size_t i = 0; i < nglobal; i++)
 		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", global[i].name,
 		    global[i].help, global[i].name, global[i].type, global[i].name,
@@ -806,10 +918,10 @@ command_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
 		command_load(r, RELOAD_APPLY);
 		break;
 	case CTL_DISABLE:
-		command_able(r, argv[0], true);
-		break;
 	case CTL_ENABLE:
-		command_able(r, argv[0], false);
+	case CTL_PAUSE:
+	case CTL_RESUME:
+		command_operate(r, c, argv[0]);
 		break;
 	case CTL_CHECK:
 		command_load(r, RELOAD_CHECK);

@@ -34,6 +34,8 @@ struct options {
 	bool dump;
 	bool foreground;
 	bool stayalive;
+	bool stayalive_given; /* -stayalive itself, not implied by -F */
+	bool strict;
 	const char *pidfile;
 	const char *filelog;
 	const char *syslog_facility;
@@ -47,7 +49,7 @@ usage(FILE *fp)
 {
 	fputs("usage: porterd [-t | -T] [-F] [-f file] [-i inetd.conf] [-inetd_compat]\n"
 	      "               [-P pidfile] [-C control-socket] [-filelog file]\n"
-	      "               [-syslog facility] [-limit n] [-stayalive] [-version]\n",
+	      "               [-syslog facility] [-limit n] [-stayalive] [-strict] [-version]\n",
 	    fp);
 }
 
@@ -115,7 +117,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->foreground = true;
 			o->stayalive = true;
 		} else if (strcmp(a, "-stayalive") == 0)
-			o->stayalive = true;
+			o->stayalive = o->stayalive_given = true;
+		else if (strcmp(a, "-strict") == 0)
+			o->strict = true;
 		else if (strcmp(a, "-P") == 0 || strcmp(a, "-pidfile") == 0)
 			o->pidfile = need_arg(argc, argv, &i);
 		else if (strcmp(a, "-filelog") == 0)
@@ -204,6 +208,31 @@ warn_credentials(const struct config *cf)
 		    (int)geteuid(), n, n == 1 ? "" : "s");
 }
 
+/* Entries set aside for an error are not served; say which, and why. */
+static void
+log_broken(const struct config *cf)
+{
+	for (size_t i = 0; i < cf->nbroken; i++)
+		log_warnx("%s: not served: %s", cf->broken[i]->id, cf->broken[i]->fault);
+}
+
+size_t
+main_refusing(const struct diag *d)
+{
+	return porter.strict ? d->errors : d->fatal;
+}
+
+const char *
+main_listening(void)
+{
+	static char buf[64];
+	size_t all = service_count() + (current != NULL ? current->nbroken : 0);
+
+	snprintf(buf, sizeof(buf), "%zu of %zu service%s listening", service_listening(), all,
+	    all == 1 ? "" : "s");
+	return buf;
+}
+
 void
 main_reloading(void)
 {
@@ -231,15 +260,17 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 	}
 	for (size_t i = 0; i < d->lines.n; i++)
 		log_warnx("%s", d->lines.v[i]);
-	errors = d->errors;
+	errors = main_refusing(d);
 	if (errors > 0) {
-		log_warnx("reload: %zu error%s; the configuration in force stays", errors,
-		    errors == 1 ? "" : "s");
+		log_warnx("reload: %zu error%s; the configuration in force stays", d->errors,
+		    d->errors == 1 ? "" : "s");
 		conf_free(cf);
 		wrap_free(wrap);
 		log_reopen(); /* logrotate's SIGHUP still gets new files */
 		porter.reload_failures++;
 	} else {
+		conf_set_aside(cf);
+		log_broken(cf);
 		service_wrap_set(wrap);
 		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
@@ -250,7 +281,7 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 		current = cf;
 		warn_credentials(current);
 		log_reopen();
-		log_info("reloaded: %zu services", service_count());
+		log_info("reloaded: %s", main_listening());
 		porter.reloads++;
 	}
 	notify("READY=1");
@@ -436,6 +467,7 @@ serve(void)
 	porter.root = geteuid() == 0;
 	porter.foreground = opts.foreground;
 	porter.limit = opts.limit;
+	porter.strict = opts.strict;
 	porter.conf_path = opts.conf;
 	porter.inetd_path = opts.inetd_conf;
 	setup_limits();
@@ -477,17 +509,25 @@ serve(void)
 		fatal("event loop");
 	ident_init();
 
+	log_broken(current);
 	if (service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
 	warn_credentials(current);
 	porter.start_time = time(NULL);
-	if (service_count() == 0 && !opts.stayalive) {
+	if (service_count() + current->nbroken == 0 && !opts.stayalive) {
 		log_warnx("no services; exiting");
+		rc = 1;
+	} else if (service_count() + current->nbroken > 0 && service_listening() == 0 &&
+	    !opts.stayalive_given) {
+		/* A daemon that serves nothing looks up to a supervisor; say it
+		 * failed, so that it is restarted or someone looks. */
+		log_warnx("none of the %zu services could be served; exiting",
+		    service_count() + current->nbroken);
 		rc = 1;
 	} else if (control_init(opts.control) != 0) {
 		rc = 1;
 	} else {
-		log_info("porterd %s started: %zu services", PORTER_VERSION, service_count());
+		log_info("porterd %s started: %s", PORTER_VERSION, main_listening());
 		notify("READY=1");
 		loop_run();
 	}
@@ -529,13 +569,16 @@ main(int argc, char **argv)
 	/* Read as the configuration is, so -t reports on them too. */
 	service_wrap_set(wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, &d));
 	diag_print(&d, stderr);
-	if (d.errors > 0)
+	/* A check fails for any error; serving fails for one that is not
+	 * one service's alone, or for any error with -strict. */
+	if (d.errors > 0 && (opts.check || opts.dump || opts.strict || d.fatal > 0))
 		rc = EXIT_CONFIG;
 	else if (opts.dump)
 		conf_dump(current, stdout);
 	else if (opts.check)
 		puts("configuration OK");
 	else {
+		conf_set_aside(current);
 		fflush(stderr);
 		rc = serve();
 	}

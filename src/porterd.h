@@ -162,9 +162,16 @@ struct porter {
 	time_t start_time;        /* wall clock when serving started */
 	uint64_t reloads;         /* reloads applied */
 	uint64_t reload_failures; /* reloads refused for errors */
+	bool strict;              /* -strict: an error in one entry refuses all */
 };
 extern struct porter porter;
 
+/* "N of M services listening": the services that have their socket, of
+ * all in the configuration, those set aside for an error included. */
+const char *main_listening(void);
+/* The number of errors that refuse a configuration read with d: every
+ * error with -strict, else those that are not one entry's alone. */
+size_t main_refusing(const struct diag *d);
 /* A reload begins: says so to the log and to systemd. */
 void main_reloading(void);
 /* Applies a configuration read for a reload, or refuses it when d holds
@@ -401,6 +408,8 @@ struct svc {
 	int fd;
 	bool paused;         /* not watching the listener */
 	unsigned pause_why;  /* PAUSE_* bits */
+	bool disabled;       /* porterctl disable: the listener is closed */
+	unsigned backlog;    /* clients that waited in the queue while held */
 	struct timer resume; /* EMFILE / cps re-arm */
 	unsigned running;    /* servers or internal sessions running */
 	uint64_t accepted;
@@ -440,12 +449,12 @@ struct svc {
 	STAILQ_ENTRY(svc) link;
 };
 
-#define PAUSE_WAIT 0x1u      /* a wait = yes server has the socket */
-#define PAUSE_EMFILE 0x2u    /* out of descriptors */
-#define PAUSE_CPS 0x4u       /* over the connection rate */
-#define PAUSE_RETRY 0x10u    /* fork failed; try again later */
-#define PAUSE_LOOKUP 0x20u   /* wait = yes: deciding on the first datagram */
-#define PAUSE_DISABLED 0x40u /* disabled at run time (porterctl) */
+#define PAUSE_WAIT 0x1u    /* a wait = yes server has the socket */
+#define PAUSE_EMFILE 0x2u  /* out of descriptors */
+#define PAUSE_CPS 0x4u     /* over the connection rate */
+#define PAUSE_RETRY 0x10u  /* fork failed; try again later */
+#define PAUSE_LOOKUP 0x20u /* wait = yes: deciding on the first datagram */
+#define PAUSE_HELD 0x40u   /* porterctl pause: clients wait in the queue */
 
 #define DGRAM_SOURCE_RATE 10  /* per_source_cps of a datagram builtin ... */
 #define DGRAM_SOURCE_BURST 20 /* ... that sets none */
@@ -462,6 +471,15 @@ struct service_slot {
 	bool counted; /* holds a per_source slot under key */
 	struct srckey key;
 };
+
+/* Whether a service takes clients now: its socket is open (the tcpmux
+ * service's, for one reached through tcpmux) and it is not disabled. */
+bool service_up(const struct svc *);
+/* How many services are up. */
+size_t service_listening(void);
+/* The entries of the configuration in force set aside for an error. */
+extern struct service_config *const *service_broken;
+extern size_t service_nbroken;
 
 /* Counts a new session (server, relay, builtin session) of svc for peer
  * (NULL: no address); service_release gives back what it took. These two
@@ -494,7 +512,14 @@ void service_wrap_set(struct wrap *);
 /* Stops or resumes accepting on svc at run time (PAUSE_DISABLED); running
  * servers are left alone, and a reload keeps the state. Returns false when
  * svc already was in that state. */
-bool service_set_disabled(struct svc *, bool disabled);
+/* porterctl disable and enable: a disabled service has no listener, so
+ * that clients are refused at once; enabling opens it again. Returns 1
+ * when the state changed, 0 when it was already so, -1 when the listener
+ * could not be opened (err says why). */
+int service_set_disabled(struct svc *, bool disabled, char *err, size_t errlen);
+/* porterctl pause and resume: clients wait in the kernel's queue. Returns
+ * whether the state changed. */
+bool service_set_held(struct svc *, bool held);
 
 /* -------------------------------------------------------------- guard.c */
 

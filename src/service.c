@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,11 @@
 
 #include "porterd.h"
 
+struct service_config *const *service_broken;
+size_t service_nbroken;
 struct svc_head svc_list = STAILQ_HEAD_INITIALIZER(svc_list);
+struct service_config *const *service_broken;
+size_t service_nbroken;
 
 /* Variables set per connection; a same-named one from the environment or
  * env would only confuse the server. */
@@ -471,14 +477,14 @@ svc_describe(const struct svc *svc, char *buf, size_t len)
 }
 
 static bool
-svc_open(struct svc *svc, bool quiet_inuse)
+svc_open(struct svc *svc, bool quiet_inuse, char *err, size_t errlen)
 {
-	char err[256], where[128];
+	char where[128];
 	int fd;
 
-	if (svc->kind == SVC_TCPMUX_CLIENT)
+	if (svc->kind == SVC_TCPMUX_CLIENT || svc->disabled)
 		return true;
-	fd = listener_open(svc->conf, err, sizeof(err));
+	fd = listener_open(svc->conf, err, errlen);
 	svc_describe(svc, where, sizeof(where));
 	if (fd < 0) {
 		if (!quiet_inuse)
@@ -491,17 +497,17 @@ svc_open(struct svc *svc, bool quiet_inuse)
 	return true;
 }
 
-/* PAUSE_DISABLED when a service of that id among the old ones was
- * disabled at run time: a reload that gives the service a new listener
- * keeps it so. */
-static unsigned
-svc_disabled_before(struct svc *const *old, size_t nold, const char *id)
+/* What porterctl did to a service of that id among the old ones: a
+ * reload that gives the service a new listener keeps it disabled or
+ * held. */
+static void
+svc_operator_before(struct svc *svc, struct svc *const *old, size_t nold, const char *id)
 {
 	for (size_t i = 0; i < nold; i++)
-		if (old[i]->conf != NULL && strcmp(old[i]->conf->id, id) == 0 &&
-		    (old[i]->pause_why & PAUSE_DISABLED))
-			return PAUSE_DISABLED;
-	return 0;
+		if (old[i]->conf != NULL && strcmp(old[i]->conf->id, id) == 0) {
+			svc->disabled = old[i]->disabled;
+			svc->pause_why |= old[i]->pause_why & PAUSE_HELD;
+		}
 }
 
 int
@@ -513,6 +519,7 @@ service_apply(struct config *cf)
 	bool failed = false;
 	struct svc **old, *o;
 	size_t nold = 0;
+	char err[256];
 
 	/* The new list takes over the links of the services it keeps:
 	 * remember the old list as it is, and match against that. */
@@ -544,17 +551,17 @@ service_apply(struct config *cf)
 			svc->conf = s;
 			if (svc->fd >= 0)
 				listener_tune(svc->fd, s);
-			else if (svc->kind != SVC_TCPMUX_CLIENT)
+			else if (svc->kind != SVC_TCPMUX_CLIENT && !svc->disabled)
 				later[nlater++] = svc; /* it could not listen before */
 		} else {
 			svc = svc_new(s);
 			svc->kind = svc_kind_of(s);
-			svc->pause_why |= svc_disabled_before(old, nold, s->id);
+			svc_operator_before(svc, old, nold, s->id);
 			if (svc->kind == SVC_INTERNAL)
 				svc->internal = internal_find(s->name, s->socket_type);
 			/* The port may still be held by a service this reload
 			 * drops: try again once that one is closed. */
-			if (!svc_open(svc, true))
+			if (!svc_open(svc, true, err, sizeof(err)))
 				later[nlater++] = svc;
 			svc->mark = true;
 			svc->accepted = svc->refused = 0;
@@ -584,12 +591,14 @@ service_apply(struct config *cf)
 		loop_defer_free(&o->dead, o, svc_free_deferred);
 	}
 	for (size_t i = 0; i < nlater; i++)
-		if (!svc_open(later[i], false))
+		if (!svc_open(later[i], false, err, sizeof(err)))
 			failed = true;
 	free(later);
 	free(old);
 	STAILQ_INIT(&svc_list);
 	STAILQ_CONCAT(&svc_list, &fresh);
+	service_broken = cf->broken;
+	service_nbroken = cf->nbroken;
 	internal_prepare();
 	return failed ? -1 : 0;
 }
@@ -655,6 +664,8 @@ service_free_all(void)
 	env_base = NULL;
 	env_nbase = 0;
 	service_wrap_set(NULL);
+	service_broken = NULL;
+	service_nbroken = 0;
 }
 
 size_t
@@ -680,14 +691,73 @@ service_find(const char *id)
 	return NULL;
 }
 
-bool
-service_set_disabled(struct svc *svc, bool disabled)
+int
+service_set_disabled(struct svc *svc, bool disabled, char *err, size_t errlen)
 {
-	if (((svc->pause_why & PAUSE_DISABLED) != 0) == disabled)
+	if (svc->disabled == disabled)
+		return 0;
+	svc->disabled = disabled;
+	if (disabled) {
+		/* Clients in the queue are reset with it; what runs goes on.
+		 * The pause timers stay: they find no listener to re-arm. */
+		loop_unwatch(&svc->lw);
+		if (svc->fd >= 0)
+			close(svc->fd);
+		svc->fd = svc->lw.fd = -1;
+		svc->paused = false;
+		svc->backlog = 0;
+		return 1;
+	}
+	if (!svc_open(svc, false, err, errlen))
+		return -1;
+	return 1;
+}
+
+bool
+service_set_held(struct svc *svc, bool held)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (((svc->pause_why & PAUSE_HELD) != 0) == held)
 		return false;
-	if (disabled)
-		service_pause(svc, PAUSE_DISABLED);
-	else
-		service_resume(svc, PAUSE_DISABLED);
+	if (held) {
+		service_pause(svc, PAUSE_HELD);
+		return true;
+	}
+	/* The clients queued now waited while the service was held: the
+	 * accept path checks that each is still there. (A listening TCP
+	 * socket's tcpi_unacked is the length of its accept queue.) */
+	svc->backlog = 0;
+	if (svc->fd >= 0 && svc->conf->socket_type == SOCK_STREAM &&
+	    getsockopt(svc->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		svc->backlog = ti.tcpi_unacked;
+	service_resume(svc, PAUSE_HELD);
 	return true;
+}
+
+bool
+service_up(const struct svc *svc)
+{
+	const struct svc *m;
+
+	if (svc->disabled)
+		return false;
+	if (svc->kind != SVC_TCPMUX_CLIENT)
+		return svc->fd >= 0;
+	STAILQ_FOREACH(m, &svc_list, link)
+	if (m->kind == SVC_TCPMUX && m->fd >= 0 && !m->disabled)
+		return true;
+	return false;
+}
+
+size_t
+service_listening(void)
+{
+	const struct svc *svc;
+	size_t n = 0;
+
+	STAILQ_FOREACH(svc, &svc_list, link)
+	n += service_up(svc);
+	return n;
 }

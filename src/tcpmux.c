@@ -89,8 +89,8 @@ mux_help(struct mux *m)
 
 	STAILQ_FOREACH(s, &svc_list, link)
 	{
-		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL ||
-		    (s->pause_why & PAUSE_DISABLED) || !mux_reachable(s, &m->peer))
+		if (s->kind != SVC_TCPMUX_CLIENT || s->conf == NULL || s->disabled ||
+		    !mux_reachable(s, &m->peer))
 			continue;
 		snprintf(line, sizeof(line), "%s\r\n", s->conf->name);
 		mux_say(m->fd, line);
@@ -144,7 +144,7 @@ mux_read(int fd, uint32_t events, void *arg)
 		return;
 	}
 	target = mux_find(name);
-	if (target == NULL || (target->pause_why & PAUSE_DISABLED)) {
+	if (target == NULL || target->disabled) {
 		client_log_fail(m->svc, "service", &m->peer);
 		mux_say(fd, "-Service not available\r\n");
 		mux_end(m, true);

@@ -18,7 +18,8 @@ import tempfile
 import threading
 import time
 
-from harness import PorterTest, Porterd, SLOW, converse, wait_for, FakeDNS, etc_with_dns
+from harness import (PorterTest, Porterd, SLOW, converse, wait_for, FakeDNS, etc_with_dns,
+                     refused, udp_ask)
 
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -82,11 +83,69 @@ service broken
 }}
 """
 
+# An error in the defaults concerns every service: the whole file is
+# refused.
+FATAL = """
+defaults
+{{
+	bogus       = 1
+}}
+"""
+
 # One sample of the Prometheus text format: name{labels} value.
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
                     r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? '
                     r'(-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$')
 
+
+UDP_ECHO = """
+service echo
+{{
+	id          = echo-udp
+	type        = INTERNAL UNLISTED
+	port        = {PORT3}
+	socket_type = dgram
+	wait        = yes
+	bind        = 127.0.0.1
+}}
+"""
+
+# What a package removed but not purged leaves in the include directory:
+# a server that is gone, run as a user that is gone.
+STALE = """
+service stale
+{{
+	type        = UNLISTED
+	port        = {PORT3}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+	user        = nosuchuser
+	server      = /nonexistent/in.fingerd
+}}
+"""
+
+# One service whose port is taken, one whose entry is wrong.
+ONLY = """
+service taken
+{{
+	type        = INTERNAL UNLISTED
+	id          = echo
+	port        = {port}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+}}
+
+service wrong
+{{
+	type        = UNLISTED
+	port        = {port}
+	socket_type = stream
+	wait        = maybe
+	server      = /bin/cat
+}}
+"""
 
 # A relay whose backend is a name: reading it waits for the resolver.
 HELD = """
@@ -154,7 +213,8 @@ class CtlTest(PorterTest):
         os.chmod(self.sockdir, 0o755)
         self.addCleanup(shutil.rmtree, self.sockdir, True)
         self.sock = os.path.join(self.sockdir, "ctl.sock")
-        d = self.start(text if text is not None else conf(), args=("-C", self.sock), **kw)
+        args = ("-C", self.sock) + tuple(kw.pop("args", ()))
+        d = self.start(text if text is not None else conf(), args=args, **kw)
         d.wait_log(r"control: listening on " + re.escape(self.sock))
         return d
 
@@ -268,61 +328,157 @@ class CtlTest(PorterTest):
 
     # ------------------------------------------------------- disable, enable
 
-    def test_disable_and_enable_at_once(self):
-        d = self.start_ctl()
+    def prometheus(self, types=False):
+        """The metrics in the Prometheus text format, checked line by line:
+        {name{labels}: value}, and with types {name: type} too."""
+        out = self.ok("metrics")
+        self.assertTrue(out.endswith("\n"))
+        samples = {}
+        helped, typed = set(), {}
+        for line in out.splitlines():
+            if line.startswith("# HELP "):
+                helped.add(line.split()[2])
+                continue
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split()
+                self.assertIn(kind, ("counter", "gauge"))
+                typed[name] = kind
+                continue
+            m = SAMPLE.match(line)
+            self.assertIsNotNone(m, "not a sample line: %r" % line)
+            self.assertIn(m.group(1), typed, "sample before its TYPE: %r" % line)
+            samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+        self.assertEqual(set(typed), helped)
+        return (samples, typed) if types else samples
+
+    def udp_refused(self, port):
+        """Whether a datagram to the port is refused (ICMP port
+        unreachable): nothing listens there."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.settimeout(5.0 * SLOW)
+            u.connect(("127.0.0.1", port))
+            u.send(b"ping")
+            try:
+                return u.recv(64) == b""
+            except ConnectionRefusedError:
+                return True
+
+    def test_disable_refuses_at_once_and_enable_serves_again(self):
+        d = self.start_ctl(conf(UDP_ECHO))
         _, session = self.live(d)
         self.assertEqual(self.ok("disable", "echo"), "echo: disabled\n")
         d.wait_log(r"echo: disabled through the control socket by uid %d" % os.geteuid())
         self.assertEqual(self.status("echo")["state"], "disabled")
-        self.assertIn("disabled", self.status("echo")["paused_why"])
         row = [l.split() for l in self.ok("status").splitlines() if l.startswith("echo ")]
         self.assertEqual(row[0][4], "disabled")
-
-        # The listener is paused: connect() may land in the backlog, but
-        # nobody serves the client.
-        waiting = d.connect(d.ports[1])
-        self.addCleanup(waiting.close)
-        waiting.sendall(b"ping\n")
-        waiting.settimeout(1.0)
-        with self.assertRaises(socket.timeout):
-            waiting.recv(16)
+        # The port is closed: a client is refused at once, as a monitor
+        # probing the port sees it.
+        self.assertTrue(refused(d.ports[1]))
         # A session that was running goes on.
         session.sendall(b"still\n")
         self.assertEqual(session.recv(16), b"still\n")
         # Disabling twice changes nothing.
         js = self.json("disable", "echo")
         self.assertEqual(js, {"service": "echo", "state": "disabled", "changed": False})
+        samples = self.prometheus()
+        self.assertEqual(samples['porter_service_up{service="echo"}'], 0)
+        self.assertEqual(samples['porter_service_disabled{service="echo"}'], 1)
+        self.assertEqual(samples['porter_service_state{service="echo",state="disabled"}'], 1)
 
         js = self.json("enable", "echo")
         self.assertEqual(js, {"service": "echo", "state": "active", "changed": True})
-        waiting.settimeout(5.0 * SLOW)
-        self.assertEqual(waiting.recv(16), b"ping\n")
         self.assertEqual(converse(d.ports[1], b"x"), b"x")
         self.assertEqual(self.ok("enable", "echo"), "echo: already enabled\n")
 
-        r = self.ctl("disable", "nosuch")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn('no service "nosuch"', r.stderr)
-        self.assertEqual(self.ctl("enable", "nosuch").returncode, 1)
+        # A datagram service: nothing answers while it is disabled.
+        self.assertEqual(udp_ask(d.ports[3], b"u"), b"u")
+        self.ok("disable", "echo-udp")
+        self.assertTrue(self.udp_refused(d.ports[3]))
+        self.ok("enable", "echo-udp")
+        self.assertEqual(udp_ask(d.ports[3], b"v"), b"v")
 
-    def test_disabled_service_stays_disabled_through_reloads(self):
+        for cmd in ("disable", "enable", "pause", "resume"):
+            r = self.ctl(cmd, "nosuch")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn('no service "nosuch"', r.stderr)
+
+    def test_enable_that_cannot_listen_says_so(self):
         d = self.start_ctl()
         self.ok("disable", "echo")
+        # Someone else takes the port meanwhile.
+        squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(squatter.close)
+        squatter.bind(("127.0.0.1", d.ports[1]))
+        squatter.listen(1)
+        r = self.ctl("enable", "echo")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"echo: cannot listen: .*; it stays disabled")
+        self.assertEqual(self.status("echo")["state"], "disabled")
+        squatter.close()
+        self.assertEqual(self.ok("enable", "echo"), "echo: enabled\n")
+        self.assertEqual(converse(d.ports[1], b"back"), b"back")
+
+    def test_pause_holds_clients_and_resume_serves_them(self):
+        d = self.start_ctl()
+        self.assertEqual(self.ok("pause", "echo"), "echo: paused\n")
+        d.wait_log(r"echo: paused through the control socket by uid %d" % os.geteuid())
+        echo = self.status("echo")
+        self.assertEqual((echo["state"], echo["paused_why"]), ("paused", ["operator"]))
+        # The socket stays open: the client waits in the kernel's queue.
+        waiting = d.connect(d.ports[1])
+        self.addCleanup(waiting.close)
+        waiting.sendall(b"ping\n")
+        # A client of a spawned service that gives up while it waits gets
+        # no server when the service resumes; one that waits on does.
+        self.ok("pause", "slow")
+        gone = d.connect(d.ports[0])
+        stays = d.connect(d.ports[0])
+        self.addCleanup(stays.close)
+        gone.close()
+        self.assertEqual(self.ok("pause", "echo"), "echo: already paused\n")
+        self.assertEqual(self.status("echo")["accepted"], 0)
+
+        self.assertEqual(self.ok("resume", "echo"), "echo: resumed\n")
+        waiting.settimeout(5.0 * SLOW)
+        self.assertEqual(waiting.recv(16), b"ping\n")
+        self.assertEqual(self.status("echo")["state"], "active")
+        self.ok("resume", "slow")
+        d.wait_log(r"INFO: slow: from=127\.0\.0\.1 left while the service was paused; "
+                   r"not served$")
+        wait_for(lambda: self.status("slow")["running"] == 1, what="the server of the client that stayed")
+        self.assertEqual(self.status("slow")["accepted"], 1)
+
+    def test_a_tcpmux_service_is_disabled_not_paused(self):
+        d = self.start_ctl(conf(MUXED), nports=5)
+        r = self.ctl("pause", "muxed")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("muxed is reached through tcpmux and has no queue of its own", r.stderr)
+        self.assertEqual(self.status("muxed")["state"], "active")
+        self.ok("disable", "muxed")
+        self.assertEqual(self.status("muxed")["state"], "disabled")
+        # Disabling the tcpmux service itself takes down what it reaches.
+        self.ok("enable", "muxed")
+        self.ok("disable", "tcpmux")
+        self.assertEqual(self.status("muxed")["state"], "down")
+        self.assertTrue(refused(d.ports[4]))
+
+    def test_disabled_and_paused_services_stay_so_through_reloads(self):
+        d = self.start_ctl()
+        self.ok("disable", "echo")
+        self.ok("pause", "slow")
         d.reload()
         self.assertEqual(self.status("echo")["state"], "disabled")
-        # A new port means a new listener: still disabled.
+        self.assertEqual(self.status("slow")["state"], "paused")
+        self.assertTrue(refused(d.ports[1]))
+        # A new port means a new listener: still disabled, and closed.
         d.reload(conf().replace("{PORT1}", "{PORT3}", 1))
         echo = self.status("echo")
         self.assertEqual((echo["port"], echo["state"]), (d.ports[3], "disabled"))
-        s = d.connect(d.ports[3])
-        self.addCleanup(s.close)
-        s.sendall(b"a")
-        s.settimeout(0.5)
-        with self.assertRaises(socket.timeout):
-            s.recv(1)
+        self.assertTrue(refused(d.ports[3]))
         self.ok("enable", "echo")
-        s.settimeout(5.0 * SLOW)
-        self.assertEqual(s.recv(1), b"a")
+        self.assertEqual(converse(d.ports[3], b"a"), b"a")
+        self.ok("resume", "slow")
+        self.assertEqual(self.status("slow")["state"], "active")
 
     # ---------------------------------------------------------- explain
 
@@ -500,24 +656,7 @@ service trap
     def test_metrics_parse(self):
         d = self.start_ctl()
         self.live(d)
-        out = self.ok("metrics")
-        self.assertTrue(out.endswith("\n"))
-        samples = {}
-        helped, typed = set(), {}
-        for line in out.splitlines():
-            if line.startswith("# HELP "):
-                helped.add(line.split()[2])
-                continue
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split()
-                self.assertIn(kind, ("counter", "gauge"))
-                typed[name] = kind
-                continue
-            m = SAMPLE.match(line)
-            self.assertIsNotNone(m, "not a sample line: %r" % line)
-            self.assertIn(m.group(1), typed, "sample before its TYPE: %r" % line)
-            samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-        self.assertEqual(set(typed), helped)
+        samples, typed = self.prometheus(types=True)
         for name in ("porter_service_accepted_total", "porter_service_refused_total",
                      "porter_reloads_total"):
             self.assertEqual(typed[name], "counter")
@@ -533,11 +672,18 @@ service trap
         self.assertEqual(samples["porter_reloads_total"], 0)
         self.assertLess(abs(samples["porter_start_time_seconds"] - time.time()), 120)
 
-        self.ok("disable", "echo")
+        self.assertEqual(samples['porter_service_up{service="echo"}'], 1)
+        self.assertEqual(samples['porter_service_state{service="echo",state="active"}'], 1)
+        self.assertEqual(samples['porter_service_state{service="echo",state="paused"}'], 0)
+
+        self.ok("pause", "echo")
+        self.ok("disable", "slow")
         js = self.json("metrics")
         svc = {s["service"]: s for s in js["services"]}
-        self.assertEqual((svc["echo"]["paused"], svc["echo"]["disabled"], svc["echo"]["running"]),
-                         (1, 1, 1))
+        self.assertEqual((svc["echo"]["paused"], svc["echo"]["disabled"], svc["echo"]["running"],
+                          svc["echo"]["up"], svc["echo"]["state"]), (1, 0, 1, 1, "paused"))
+        self.assertEqual((svc["slow"]["paused"], svc["slow"]["disabled"], svc["slow"]["running"],
+                          svc["slow"]["up"], svc["slow"]["state"]), (0, 1, 1, 0, "disabled"))
         self.assertEqual((svc["slow"]["accepted"], svc["slow"]["running"]), (1, 1))
         self.assertEqual(js["children"], 1)
         self.assertEqual(js["start_time_seconds"], int(samples["porter_start_time_seconds"]))
@@ -548,15 +694,16 @@ service trap
         d = self.start_ctl()
         d.write_conf(conf(ECHO2))
         out = self.ok("reload")
-        self.assertEqual(out, "reloaded: 4 services\n")
+        self.assertEqual(out, "reloaded: 4 of 4 services listening\n")
         d.wait_log(r"reload requested through the control socket by uid %d" % os.geteuid())
         self.assertEqual(converse(d.ports[3], b"new"), b"new")
         self.assertEqual(self.status("echo2")["state"], "active")
         js = self.json("reload")
         self.assertEqual((js["errors"], js["services"]), (0, 4))
 
-        # A broken file changes nothing, and the answer carries the errors.
-        d.write_conf(conf(ECHO2) + BROKEN)
+        # A file that cannot be read as a whole changes nothing, and the
+        # answer carries the errors.
+        d.write_conf(conf(ECHO2) + FATAL)
         r = self.ctl("reload")
         self.assertEqual(r.returncode, 1)
         self.assertIn("reload refused", r.stderr)
@@ -598,17 +745,17 @@ service trap
         t.join(30 * SLOW)
         c.join(30 * SLOW)
         self.assertEqual([(r.returncode, r.stdout) for r in answers],
-                         [(0, "reloaded: 4 services\n")])
+                         [(0, "reloaded: 4 of 4 services listening\n")])
         self.assertEqual([(r.returncode, r.stdout) for r in check],
                          [(0, "configuration OK\n")])
-        d.wait_log(r"INFO: reloaded: 4 services$", count=2)
+        d.wait_log(r"INFO: reloaded: 4 of 4 services listening$", count=2)
         self.assertEqual(self.status("held")["state"], "active")
 
     def test_check_with_a_broken_configuration_on_disk(self):
         d = self.start_ctl()
         self.assertEqual(self.ok("check"), "configuration OK\n")
         self.assertEqual(self.json("check"),
-                         {"errors": 0, "warnings": 0, "diagnostics": []})
+                         {"errors": 0, "warnings": 0, "diagnostics": [], "notes": []})
         d.write_conf(conf() + BROKEN)
         r = self.ctl("check")
         self.assertEqual(r.returncode, 1)
@@ -630,6 +777,89 @@ service trap
         # Nothing was applied.
         self.assertEqual(converse(d.ports[1], b"ok"), b"ok")
         self.assertEqual(d.count_log(r"reloading"), 0)
+
+    # ------------------------------------------------- broken entries
+
+    def test_a_broken_entry_is_set_aside_and_the_rest_served(self):
+        """A stale file (its server removed, its user gone) disables that
+        service alone, at start-up and at a reload; -t still fails."""
+        d = self.start_ctl(conf(STALE))
+        text = d.subst(conf(STALE))
+        line = [i + 1 for i, l in enumerate(text.splitlines()) if "in.fingerd" in l][0]
+        d.wait_log(r"WARNING: stale: not served: %s:%d: stale: server /nonexistent/in\.fingerd: "
+                   r"No such file or directory$" % (re.escape(d.conf), line))
+        d.wait_log(r"INFO: porterd \S+ started: 3 of 4 services listening$")
+        self.assertEqual(converse(d.ports[1], b"served"), b"served")
+        stale = self.status("stale")
+        self.assertEqual(stale["state"], "broken")
+        self.assertRegex(stale["reason"], re.escape(d.conf) + r":\d+: stale: ")
+        self.assertIn("stale: broken: %s:" % d.conf, self.ok("status"))
+        samples = self.prometheus()
+        self.assertEqual(samples['porter_service_up{service="stale"}'], 0)
+        self.assertEqual(samples['porter_service_state{service="stale",state="broken"}'], 1)
+        self.assertEqual(samples['porter_service_state{service="stale",state="active"}'], 0)
+        r = self.ctl("enable", "stale")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stale is broken and not served", r.stderr)
+        # A check still fails, with every error.
+        t = subprocess.run([os.environ.get("PORTERD", "build/porterd"), "-t", "-f", d.conf],
+                           capture_output=True, text=True)
+        self.assertEqual(t.returncode, 78)
+        self.assertEqual(len(t.stderr.splitlines()), 2, t.stderr)
+
+        # Fixed: the next reload serves it.
+        d.write_conf(conf(STALE.replace("nosuchuser", "root")
+                          .replace("/nonexistent/in.fingerd", "/bin/cat")))
+        self.assertEqual(self.ok("reload"), "reloaded: 4 of 4 services listening\n")
+        self.assertEqual(self.status("stale")["state"], "active")
+        self.assertEqual(converse(d.ports[3], b"fixed"), b"fixed")
+        # Broken again: the reload applies, the service is set aside, and
+        # the answer says why.
+        d.write_conf(conf(STALE))
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("user nosuchuser does not exist", r.stdout)
+        self.assertIn("reloaded: 3 of 4 services listening", r.stdout)
+        self.assertTrue(refused(d.ports[3]))
+        self.assertEqual(self.status("stale")["state"], "broken")
+        self.assertEqual(converse(d.ports[1], b"still"), b"still")
+
+    def test_strict_refuses_any_error(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="porter-strict-"), "porter.conf")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        with open(path, "w") as f:
+            f.write(STALE.format(PORT3=1))
+        r = subprocess.run([os.environ.get("PORTERD", "build/porterd"), "-F", "-strict", "-f",
+                            path, "-C", path + ".sock"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("user nosuchuser does not exist", r.stderr)
+        # At a reload too: the configuration in force stays.
+        d = self.start_ctl(args=("-strict",))
+        d.write_conf(conf(STALE))
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("reload refused: 2 errors", r.stderr)
+        with self.assertRaises(AssertionError):
+            self.status("stale")
+
+    def test_nothing_served_exits_1(self):
+        """A daemon that can serve nothing exits 1 rather than look up to
+        a supervisor; -stayalive keeps it running."""
+        squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(squatter.close)
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        port = squatter.getsockname()[1]
+        text = ONLY.replace("{port}", str(port))
+        d = Porterd(text, ready=False)
+        self.addCleanup(d.close)
+        self.assertEqual(d.proc.wait(10 * SLOW), 1)
+        d.wait_log(r"WARNING: none of the 2 services could be served; exiting$")
+        d = Porterd(text, args=("-stayalive",))
+        self.addCleanup(d.close)
+        d.wait_log(r"INFO: porterd \S+ started: 0 of 2 services listening$")
+        self.assertIsNone(d.proc.poll())
 
     # ------------------------------------------------------ permissions
 

@@ -248,7 +248,7 @@ class LifecycleTest(PorterTest):
             # The same listener, another log_on_success, and a new service.
             d.reload(conf.replace("PID HOST EXIT", "PID HOST EXIT DURATION") +
                      echo_service("{PORT1}"))
-            self.assertEqual(d.count_log(r"INFO: reloaded: 2 services$"), 1, d.text())
+            self.assertEqual(d.count_log(r"INFO: reloaded: 2 of 2 services listening$"), 1, d.text())
             self.assertEqual(listen_inode(d.ports[0]), ino)
             self.assertIn(ino, socket_inodes(d.proc.pid))
             s.sendall(b"after\n")
@@ -290,12 +290,18 @@ class LifecycleTest(PorterTest):
     def test_reload_with_errors_keeps_the_configuration(self):
         good = echo_service("{PORT0}")
         d = self.start(good)
+        # An error in the defaults concerns every service: nothing of the
+        # file is applied, not even the entry with an error of its own.
         bad = good + """
+defaults
+{{
+	bogus_attr  = 1
+}}
+
 service broken
 {{
 	type        = UNLISTED
 	port        = {PORT1}
-	bogus_attr  = 1
 	socket_type = stream
 	wait        = maybe
 	user        = root
@@ -464,11 +470,11 @@ service off
         tmp = self.tmpdir()
         log = os.path.join(tmp, "porterd.log")
         p = self.run_daemon(tmp, ["-filelog", log, "-stayalive"])
-        pid = self.filelog_pid(log, r"INFO: porterd \S+ started: 0 services$")
+        pid = self.filelog_pid(log, r"INFO: porterd \S+ started: 0 of 0 services listening$")
         self.kill_quietly(pid)
         # Up and serving signals.
         os.kill(pid, signal.SIGHUP)
-        self.filelog_pid(log, r"INFO: reloaded: 0 services$")
+        self.filelog_pid(log, r"INFO: reloaded: 0 of 0 services listening$")
         self.assertIsNone(p.poll())
         os.kill(pid, signal.SIGTERM)
         out, _ = p.communicate(timeout=10 * SLOW)
@@ -476,7 +482,7 @@ service off
 
     def test_no_services_stayalive_foreground(self):
         d = self.start(self.disabled(), args=("-stayalive",), ready=False)
-        d.wait_log(r"INFO: porterd \S+ started: 0 services$")
+        d.wait_log(r"INFO: porterd \S+ started: 0 of 0 services listening$")
         d.reload()
         self.assertIsNone(d.proc.poll())
         self.assertEqual(d.stop(), 0)
@@ -506,7 +512,7 @@ service off
         with open("/proc/%d/status" % host) as f:
             nspid = re.search(r"^NSpid:\s+(.*)$", f.read(), re.M).group(1).split()
         self.assertEqual(nspid[-1], "1", "porterd is not PID 1 of its namespace")
-        d.wait_log(r"porterd\[1\]: INFO: porterd \S+ started: 1 services$")
+        d.wait_log(r"porterd\[1\]: INFO: porterd \S+ started: 1 of 1 service listening$")
         fifo = os.path.join(d.dir, "fifo")
         os.mkfifo(fifo)
         with d.connect() as s:

@@ -251,7 +251,7 @@ class LoggingTest(PorterTest):
         d = self.start(spawn("s", "{PORT0}", extra="log_on_success = PID"),
                        args=("-filelog", path), ready=False)
         rx = r"%s porterd\[%d\]: %%s" % (STAMP, d.proc.pid)
-        m = self.wait_file(path, rx % r"INFO: porterd \S+ started: 1 services")
+        m = self.wait_file(path, rx % r"INFO: porterd \S+ started: 1 of 1 service listening")
         check_stamp(self, m.groups()[:6])
         self.wait_file(path, rx % r"INFO: s: listening on tcp 127\.0\.0\.1 port %d" % d.port)
         p = server_pid(converse(d.port))
@@ -264,7 +264,7 @@ class LoggingTest(PorterTest):
 
     def test_daemon_logs_to_stderr_in_foreground(self):
         d = self.start(spawn("s", "{PORT0}"))
-        m = d.wait_log(self.daemon_line(d, r"INFO: porterd \S+ started: 1 services"))
+        m = d.wait_log(self.daemon_line(d, r"INFO: porterd \S+ started: 1 of 1 service listening"))
         check_stamp(self, m.groups())
         d.wait_log(self.daemon_line(d, r"INFO: s: listening on tcp 127\.0\.0\.1 port %d" % d.port))
         self.assertEqual(d.stop(), 0)

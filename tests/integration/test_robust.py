@@ -300,7 +300,7 @@ class InheritTest(PorterTest):
             conf += service("echo", "PORT%d" % i, internal=True, id="echo%d" % i,
                             socket_type="stream" if i <= 10 else "dgram")
         d = self.start(conf, nports=21)
-        d.wait_log(r"porterd \S+ started: 21 services")
+        d.wait_log(r"porterd \S+ started: 21 of 21 services listening")
         # Live internal sessions, each with a descriptor in porterd.
         sessions = []
         self.addCleanup(lambda: [s.close() for s in sessions])
