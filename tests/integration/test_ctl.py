@@ -125,6 +125,47 @@ service stale
 }}
 """
 
+# One name on two addresses, and one service written twice.
+TWINS = """
+service echo
+{{
+	type        = INTERNAL UNLISTED
+	port        = {PORT0}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.1
+}}
+
+service echo
+{{
+	type        = INTERNAL UNLISTED
+	port        = {PORT0}
+	socket_type = stream
+	wait        = no
+	bind        = 127.0.0.2
+}}
+
+service echo
+{{
+	type        = INTERNAL UNLISTED
+	id          = echo-dgram
+	port        = {PORT1}
+	socket_type = dgram
+	wait        = yes
+	bind        = 127.0.0.1
+}}
+
+service echo
+{{
+	type        = INTERNAL UNLISTED
+	id          = echo-dgram
+	port        = {PORT1}
+	socket_type = dgram
+	wait        = yes
+	bind        = 127.0.0.1
+}}
+"""
+
 # One service whose port is taken, one whose entry is wrong.
 ONLY = """
 service taken
@@ -860,6 +901,24 @@ service trap
         self.addCleanup(d.close)
         d.wait_log(r"INFO: porterd \S+ started: 0 of 2 services listening$")
         self.assertIsNone(d.proc.poll())
+
+    def test_entries_sharing_an_id_are_served(self):
+        """xinetd's sample.conf: two telnet entries on different bind
+        addresses; Debian's echo and echo-udp files both enabled."""
+        d = self.start_ctl(TWINS)
+        d.wait_log(r"warning: echo: the id is also used at %s:2; this entry is served as "
+                   r"echo-2" % re.escape(d.conf))
+        d.wait_log(r"warning: echo-dgram: the same service as at %s:\d+ \(same id, udp port "
+                   r"%d\); this entry is ignored" % (re.escape(d.conf), d.ports[1]))
+        self.assertEqual(converse(d.ports[0], b"one", host="127.0.0.1"), b"one")
+        self.assertEqual(converse(d.ports[0], b"two", host="127.0.0.2"), b"two")
+        self.assertEqual(udp_ask(d.ports[1], b"dgram"), b"dgram")
+        self.assertEqual([(s["id"], s["address"]) for s in self.json("status")],
+                         [("echo", "127.0.0.1"), ("echo-2", "127.0.0.2"),
+                          ("echo-dgram", "127.0.0.1")])
+        self.ok("disable", "echo-2")
+        self.assertTrue(refused(d.ports[0], host="127.0.0.2"))
+        self.assertEqual(converse(d.ports[0], b"still", host="127.0.0.1"), b"still")
 
     # ------------------------------------------------------ permissions
 
