@@ -4,6 +4,9 @@
  * retried, EMFILE pauses the listener and re-arms by timer). Each accepted
  * connection becomes a struct client that passes through phases, in order:
  *
+ *   proxy     from a balancer of proxy_from: its PROXY header, read to the
+ *             last byte and no further; the client it names is the client
+ *             from then on
  *   checks    guard.c's policy; may wait for the reverse name or an ident
  *             answer without blocking the loop
  *   banner    +Go for TCPMUXPLUS, banner, USERID lookup for the log
@@ -17,6 +20,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,7 +44,7 @@ enum client_step {
 	STEP_DONE,   /* handed on or closed: nothing left to do */
 };
 
-enum client_phase { PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
+enum client_phase { PHASE_PROXY, PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
 
 static unsigned client_retrying; /* clients parked for a fork retry */
 
@@ -84,9 +88,16 @@ client_fail_allowed(struct svc *svc)
 void
 client_log_fail(struct svc *svc, const char *reason, const struct peer *peer)
 {
+	client_log_fail_via(svc, reason, peer, NULL);
+}
+
+void
+client_log_fail_via(struct svc *svc, const char *reason, const struct peer *peer,
+    const struct peer *via)
+{
 	if (svc->conf->log_on_failure == 0 || !client_fail_allowed(svc))
 		return;
-	log_fail(&(struct log_event){ .svc = svc, .reason = reason, .peer = peer });
+	log_fail(&(struct log_event){ .svc = svc, .reason = reason, .peer = peer, .via = via });
 }
 
 void
@@ -111,6 +122,19 @@ static const struct peer *
 client_peer(const struct client *c)
 {
 	return c->has_peer ? &c->peer : NULL;
+}
+
+/* The balancer a client came through, or NULL. */
+static const struct peer *
+client_via(const struct client *c)
+{
+	return c->proxied ? &c->origin.via : NULL;
+}
+
+static const struct origin *
+client_origin(const struct client *c)
+{
+	return c->proxied ? &c->origin : NULL;
 }
 
 static void
@@ -233,8 +257,10 @@ client_refuse(struct client *c)
 	    send(c->fd, "-Access denied\r\n", 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("%s: tcpmux reply: %s", svc->conf->id, strerror(errno));
 	client_banner_send(svc, c->fd, BANNER_FAIL);
-	client_log_fail(svc, c->why, client_peer(c));
-	if ((svc->conf->log_on_failure & L_USERID) && svc->conf->port != 113)
+	client_log_fail_via(svc, c->why, client_peer(c), client_via(c));
+	/* A balancer's client cannot be asked: its ident server is not
+	 * at the other end of this connection. */
+	if ((svc->conf->log_on_failure & L_USERID) && svc->conf->port != 113 && !c->proxied)
 		client_userid(svc, c->fd, client_peer(c));
 	client_close_gently(c->fd);
 	c->fd = -1;
@@ -245,7 +271,7 @@ static void
 client_fail(struct client *c)
 {
 	log_warn("%s: fork", c->svc->conf->id);
-	client_log_fail(c->svc, c->why, client_peer(c));
+	client_log_fail_via(c->svc, c->why, client_peer(c), client_via(c));
 	c->svc->refused++;
 	if (c->fd >= 0)
 		close(c->fd);
@@ -261,18 +287,124 @@ client_free(struct client *c)
 	resolve_cancel(c->rq);
 	ident_cancel(c->id);
 	loop_timer_cancel(&c->t);
+	loop_unwatch(&c->w);
 	if (c->retrying)
 		client_retrying--;
 	if (c->holds_slot)
 		service_release(c->svc, &c->slot);
 	if (c->holds_service)
 		service_resume(c->svc, PAUSE_LOOKUP);
-	free(c);
+	/* The loop may still hold c->w in this round of events. */
+	loop_defer_free(&c->dead, c, free);
+}
+
+/* ------------------------------------------------------------ proxy */
+
+static void client_run(struct client *);
+
+/* A client of a balancer in proxy_from must begin with a PROXY header;
+ * others are clients themselves. The header is peeked at until it is
+ * whole, then exactly its bytes are read: what follows belongs to the
+ * service (a spawned server reads it from the socket). */
+static enum client_step
+client_proxy(struct client *c)
+{
+	const struct service_config *s = c->svc->conf;
+	uint8_t buf[PROXY_MAX];
+	const uint8_t *addr;
+	const char *why = NULL;
+	ssize_t n, len;
+	int family;
+
+	if (s->proxy_protocol == 0 || c->svc->proxy_acl == NULL || c->fd < 0 || !c->has_peer)
+		return STEP_NEXT;
+	if (!c->heap) {
+		addr = peer_bytes(&c->peer, &family);
+		if (acl_check(c->svc->proxy_acl, family, addr, NULL, 0) != ACL_ALLOW)
+			return STEP_NEXT;
+	}
+	c->why = "proxy";
+	n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		len = 0;
+	else if (n <= 0) {
+		why = n == 0 ? "the connection ended before the header" : strerror(errno);
+		len = -1;
+	} else
+		len = proxy_parse(buf, (size_t)n, s->proxy_protocol, &c->origin.info, &why);
+	if (len == 0 && (size_t)n == sizeof(buf))
+		len = -1, why = "header longer than porterd reads";
+	if (len == 0 && c->proxy_eof)
+		len = -1, why = "the connection ended before the header";
+	if (len == 0 && c->proxy_late)
+		len = -1, why = "no whole header within proxy_timeout";
+	if (len == 0)
+		return STEP_WAIT;
+	loop_unwatch(&c->w);
+	loop_timer_cancel(&c->t);
+	if (len < 0) {
+		char a[INET6_ADDRSTRLEN];
+
+		peer_addr(&c->peer, a, sizeof(a));
+		log_info("%s: from=%s: PROXY header refused: %s", s->id, a, why);
+		return STEP_REFUSE;
+	}
+	/* It is in the socket already: this read takes it whole. */
+	if (recv(c->fd, buf, (size_t)len, MSG_DONTWAIT) != len)
+		return STEP_REFUSE;
+	c->origin.via = c->peer;
+	c->proxied = true;
+	if (!c->origin.info.local) {
+		c->peer = c->origin.info.src;
+		peer_normalize(&c->peer);
+		peer_normalize(&c->origin.info.dst);
+	}
+	c->why = NULL;
+	return STEP_NEXT;
+}
+
+static void
+client_proxy_ready(int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd;
+	/* The bytes so far stay in the socket: only this says it ended. */
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->proxy_eof = true;
+	client_run(c);
+}
+
+static void
+client_proxy_timeout(void *arg)
+{
+	struct client *c = arg;
+
+	c->proxy_late = true;
+	client_run(c);
+}
+
+/* Waits for the rest of the header: edge-triggered, since the bytes so
+ * far stay in the socket; proxy_timeout from the first wait on. */
+static bool
+client_proxy_wait(struct client *c)
+{
+	if (c->w.armed)
+		return true;
+	c->w.fd = c->fd;
+	c->w.fn = client_proxy_ready;
+	c->w.arg = c;
+	if (loop_watch(&c->w, EPOLLIN | EPOLLRDHUP | EPOLLET) != 0) {
+		c->proxy_late = true; /* the phase refuses it now */
+		return false;
+	}
+	c->t.fn = client_proxy_timeout;
+	c->t.arg = c;
+	loop_timer_set(&c->t, (uint64_t)c->svc->conf->proxy_timeout * 1000);
+	return true;
 }
 
 /* ------------------------------------------------------------ checks */
-
-static void client_run(struct client *);
 
 /* Decides on a client with guard.c and counts it in the rates; the
  * refusal, or NULL. The client that reaches the cps pauses the service. */
@@ -437,7 +569,8 @@ client_banner(struct client *c)
 		log_debug("%s: tcpmux reply: %s", s->id, strerror(errno));
 	client_banner_send(svc, c->fd, BANNER);
 	/* With IDONLY the answer was awaited and logged already. */
-	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY))
+	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY) &&
+	    !c->proxied)
 		client_userid(svc, c->fd, client_peer(c));
 	/* A server's own banner follows banner_success. */
 	if (svc->kind == SVC_SPAWN || svc->kind == SVC_TCPMUX_CLIENT)
@@ -465,7 +598,8 @@ client_spawn(struct client *c)
 		service_release(svc, &c->slot);
 		c->holds_slot = false;
 	}
-	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, &exec_err)) < 0) {
+	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, client_origin(c),
+	         &exec_err)) < 0) {
 		free(ch);
 		return false;
 	}
@@ -474,9 +608,12 @@ client_spawn(struct client *c)
 		child_cap(ch, (uint64_t)svc->conf->timeout * 1000);
 	if (exec_err != 0) {
 		ch->exec_failed = true;
-		client_log_fail(svc, "exec", peer);
+		client_log_fail_via(svc, "exec", peer, client_via(c));
 	} else
-		log_start(&(struct log_event){ .svc = svc, .pid = pid, .peer = peer });
+		log_start(&(struct log_event){ .svc = svc,
+		    .pid = pid,
+		    .peer = peer,
+		    .via = client_via(c) });
 	return true;
 }
 
@@ -522,22 +659,22 @@ client_dispatch(struct client *c)
 	switch (svc->kind) {
 	case SVC_INTERNAL:
 		svc->accepted++;
-		log_start(&(struct log_event){ .svc = svc, .peer = peer });
+		log_start(&(struct log_event){ .svc = svc, .peer = peer, .via = client_via(c) });
 		internal_stream(svc, c->fd, peer);
 		return STEP_DONE;
 	case SVC_SENSOR:
 		svc->accepted++;
-		log_start(&(struct log_event){ .svc = svc, .peer = peer });
+		log_start(&(struct log_event){ .svc = svc, .peer = peer, .via = client_via(c) });
 		client_sensor(svc, peer);
 		close(c->fd);
 		return STEP_DONE;
 	case SVC_TCPMUX:
 		svc->accepted++;
-		log_start(&(struct log_event){ .svc = svc, .peer = peer });
+		log_start(&(struct log_event){ .svc = svc, .peer = peer, .via = client_via(c) });
 		tcpmux_start(svc, c->fd, peer);
 		return STEP_DONE;
 	case SVC_REDIRECT:
-		if (!redirect_start(svc, c->fd, peer)) {
+		if (!redirect_start(svc, c->fd, peer, client_origin(c))) {
 			c->why = "redirect";
 			return STEP_REFUSE;
 		}
@@ -559,7 +696,7 @@ client_dispatch(struct client *c)
 	if (c->fd < 0) {
 		/* wait = yes: the service itself tries again. */
 		log_warn("%s: fork (trying again in %d ms)", svc->conf->id, RETRY_MS);
-		client_log_fail(svc, "fork", peer);
+		client_log_fail_via(svc, "fork", peer, client_via(c));
 		client_pause(svc, PAUSE_RETRY, RETRY_MS);
 		return STEP_DONE;
 	}
@@ -604,6 +741,7 @@ static const struct {
 	enum client_step (*run)(struct client *);
 	bool (*wait)(struct client *); /* starts the wait of a parked client */
 } client_phases[] = {
+	[PHASE_PROXY] = { client_proxy, client_proxy_wait },
 	[PHASE_CHECKS] = { client_checks, client_checks_wait },
 	[PHASE_BANNER] = { client_banner, NULL },
 	[PHASE_DISPATCH] = { client_dispatch, client_dispatch_wait },

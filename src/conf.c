@@ -67,6 +67,7 @@ conf_service_new(const char *name, struct loc loc)
 	s->per_source_prefix4 = 32;
 	s->per_source_prefix6 = 128;
 	s->umask = -1;
+	s->proxy_timeout = PROXY_TIMEOUT_S;
 	return s;
 }
 

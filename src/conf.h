@@ -196,6 +196,10 @@ enum attr_id {
 	A_MAX_LOAD,
 	A_TIMEOUT,
 	A_REDIRECT_IDLE,
+	A_REDIRECT_PROXY,
+	A_PROXY_PROTOCOL,
+	A_PROXY_FROM,
+	A_PROXY_TIMEOUT,
 	A_ACCESS_TIMES,
 	A_ONLY_FROM,
 	A_NO_ACCESS,
@@ -232,6 +236,11 @@ _Static_assert(A_MAX <= 64, "attribute sets are 64-bit masks");
 #define T_UNLISTED 0x04u
 #define T_TCPMUX 0x08u
 #define T_TCPMUXPLUS 0x10u
+
+/* proxy_protocol and redirect_proxy: the PROXY header's versions. */
+#define PROXY_V1 0x1u
+#define PROXY_V2 0x2u
+#define PROXY_TIMEOUT_S 3 /* proxy_timeout's default */
 
 /* flags = ... */
 #define F_INTERCEPT 0x001u
@@ -336,8 +345,12 @@ struct service_config {
 	unsigned cps_rate;
 	unsigned cps_wait;
 	double max_load;
-	unsigned timeout;       /* seconds, 0 none */
-	unsigned redirect_idle; /* seconds, 0 none */
+	unsigned timeout;        /* seconds, 0 none */
+	unsigned redirect_idle;  /* seconds, 0 none */
+	unsigned redirect_proxy; /* PROXY_V1 or PROXY_V2: header to the backend; 0 none */
+	unsigned proxy_protocol; /* PROXY_V1 | PROXY_V2 accepted from proxy_from; 0 none */
+	struct addrlist proxy_from;
+	unsigned proxy_timeout; /* seconds */
 	struct timerange *access_times;
 	size_t naccess_times;
 	struct addrlist only_from;

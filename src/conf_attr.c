@@ -828,6 +828,58 @@ dump_socket_type(FILE *fp, const struct service_config *s, const struct conf_att
 	fputs(s->socket_type == SOCK_DGRAM ? "dgram" : "stream", fp);
 }
 
+/* proxy_protocol = v1 | v2 | any, redirect_proxy = v1 | v2: the versions
+ * of the PROXY header, as PROXY_V1 and PROXY_V2 bits (proxy_header.c). */
+static bool
+parse_proxy_version(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	unsigned *out = field_at(s, a, 0);
+	bool any_ok = strcmp(a->name, "proxy_protocol") == 0;
+
+	(void)op;
+	if (strcasecmp(v->v[0], "v1") == 0)
+		*out = PROXY_V1;
+	else if (strcasecmp(v->v[0], "v2") == 0)
+		*out = PROXY_V2;
+	else if (any_ok && strcasecmp(v->v[0], "any") == 0)
+		*out = PROXY_V1 | PROXY_V2;
+	else {
+		diag_error(d, loc, "%s: expected v1%s v2%s, not \"%s\"", a->name,
+		    any_ok ? "," : " or", any_ok ? " or any" : "", v->v[0]);
+		return false;
+	}
+	return true;
+}
+
+static void
+dump_proxy_version(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	unsigned bits = *(const unsigned *)field_in(s, a, 0);
+
+	fputs(bits == (PROXY_V1 | PROXY_V2) ? "any" : bits == PROXY_V1 ? "v1" : "v2", fp);
+}
+
+/* proxy_from takes what only_from does, but no names: the header is read
+ * before any lookup could answer, and a balancer has an address. */
+static bool
+parse_proxy_from(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	const struct addrlist *list = field_in(s, a, 0);
+
+	if (!parse_addrs(d, s, a, op, v, loc))
+		return false;
+	for (size_t i = 0; i < list->n; i++)
+		if (list->v[i].kind != AR_NET) {
+			diag_error(d, loc,
+			    "%s: %s is a name; proxy_from takes addresses and networks only",
+			    a->name, list->v[i].name);
+			return false;
+		}
+	return true;
+}
+
 static bool
 parse_protocol(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
     const struct strv *v, struct loc loc)
@@ -1207,6 +1259,15 @@ shown_per_source(const struct service_config *s, const struct conf_attr *a)
 	return conf_service_has(s, A_PER_SOURCE) && s->wait != 1;
 }
 
+/* The PROXY attributes of a service that takes no header (the defaults
+ * gave them to a datagram service, say) are dropped by the checks. */
+static bool
+shown_proxy(const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	return s->is_defaults || s->proxy_protocol != 0;
+}
+
 static bool
 shown_redirect_idle(const struct service_config *s, const struct conf_attr *a)
 {
@@ -1463,6 +1524,42 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_number,
 	    .shown = shown_redirect_idle,
 	    .field = { NUMBER(redirect_idle, 1, 366 * 86400) } },
+	[A_REDIRECT_PROXY] = { .name = "redirect_proxy",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_proxy_version,
+	    .copy = copy_plain,
+	    .dump = dump_proxy_version,
+	    .field = { FIELD(redirect_proxy) } },
+	[A_PROXY_PROTOCOL] = { .name = "proxy_protocol",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_proxy_version,
+	    .copy = copy_plain,
+	    .dump = dump_proxy_version,
+	    .shown = shown_proxy,
+	    .field = { FIELD(proxy_protocol) } },
+	[A_PROXY_FROM] = { .name = "proxy_from",
+	    .how = S | D | K_LIST | K_COPIED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_proxy_from,
+	    .copy = copy_addrs,
+	    .dump = dump_addrs,
+	    .free = free_addrs,
+	    .shown = shown_proxy,
+	    .field = { FIELD(proxy_from) } },
+	[A_PROXY_TIMEOUT] = { .name = "proxy_timeout",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_number,
+	    .copy = copy_plain,
+	    .dump = dump_number,
+	    .shown = shown_proxy,
+	    .field = { NUMBER(proxy_timeout, 1, 3600) } },
 	[A_ACCESS_TIMES] = { .name = "access_times",
 	    .how = S | K_SINGLE,
 	    .min = 1,

@@ -379,6 +379,47 @@ check_guards(struct service_config *s, struct diag *d)
 		    s->id);
 }
 
+/* The PROXY header: read on stream connections porterd accepts itself,
+ * from the balancers of proxy_from. Set in the defaults, it applies to
+ * the services it can apply to and is dropped from the others. */
+static void
+check_proxy(struct service_config *s, struct diag *d)
+{
+	bool own = (s->own & (1ull << A_PROXY_PROTOCOL)) != 0;
+	const char *cannot = NULL;
+
+	if (conf_service_has(s, A_REDIRECT_PROXY) && !conf_service_has(s, A_REDIRECT) &&
+	    (s->own & (1ull << A_REDIRECT_PROXY)))
+		diag_error(d, conf_service_at(s, A_REDIRECT_PROXY),
+		    "%s: redirect_proxy sends a header to the redirect target, and this service has no redirect",
+		    s->id);
+	if (s->proxy_protocol == 0 && !conf_service_has(s, A_PROXY_FROM))
+		return;
+	if (s->socket_type == SOCK_DGRAM)
+		cannot = "PROXY headers come on stream connections, not datagrams";
+	else if (s->wait == 1)
+		cannot =
+		    "a wait = yes server accepts its clients itself, so porterd cannot read their headers";
+	else if (is_tcpmux_client(s))
+		cannot =
+		    "set it on the tcpmux service, which reads the header before the service name";
+	if (cannot != NULL) {
+		if (own)
+			diag_error(d, conf_service_at(s, A_PROXY_PROTOCOL),
+			    "%s: proxy_protocol: %s", s->id, cannot);
+		s->proxy_protocol = 0;
+		return;
+	}
+	if (s->proxy_protocol != 0 && s->proxy_from.n == 0)
+		diag_error(d, conf_service_at(s, A_PROXY_PROTOCOL),
+		    "%s: proxy_protocol needs proxy_from, the addresses of the balancers that send the header",
+		    s->id);
+	else if (s->proxy_protocol == 0 && (s->own & (1ull << A_PROXY_FROM)))
+		diag_error(d, conf_service_at(s, A_PROXY_FROM),
+		    "%s: proxy_from without proxy_protocol; say which header version the balancers send (v1, v2 or any)",
+		    s->id);
+}
+
 static void
 check_misc(struct service_config *s, struct diag *d)
 {
@@ -550,6 +591,7 @@ conf_check(struct config *cf, struct diag *d)
 		check_files(s, d);
 		check_misc(s, d);
 		check_guards(s, d);
+		check_proxy(s, d);
 	}
 	d->svc = NULL;
 	for (size_t i = 0; i < cf->nsvc; i++) {

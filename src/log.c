@@ -508,7 +508,7 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 	unsigned ok = ev->kind == LOGEV_FAIL || ev->kind == LOGEV_SUPPRESSED ? s->log_on_failure :
 	                                                                       s->log_on_success;
 	struct log_line ln = { .b = buf, .json = json, .first = true };
-	char from[INET6_ADDRSTRLEN] = "<no address>", stamp[64];
+	char from[INET6_ADDRSTRLEN] = "<no address>", via[INET6_ADDRSTRLEN] = "", stamp[64];
 	struct tm tm = { 0 };
 
 	if (len < LOG_TAIL + 2) {
@@ -519,6 +519,8 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 	ln.cap = len - 1 - LOG_TAIL;
 	if (ev->peer != NULL)
 		peer_addr(ev->peer, from, sizeof(from));
+	if (ev->via != NULL)
+		peer_addr(ev->via, via, sizeof(via));
 	if (json) {
 		gmtime_r(&now->tv_sec, &tm);
 		snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
@@ -540,6 +542,8 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 			log_num(&ln, "pid", NULL, "%d", (int)ev->pid);
 		if (ok & L_HOST)
 			log_field(&ln, "from", from, 0);
+		if ((ok & L_HOST) && via[0] != '\0')
+			log_field(&ln, "via", via, 0);
 		break;
 	case LOGEV_EXIT:
 		if ((ok & L_EXIT) && WIFSIGNALED(ev->status))
@@ -559,6 +563,8 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 		log_word(&ln, ev->reason);
 		if (ok & L_HOST)
 			log_field(&ln, "from", from, 0);
+		if ((ok & L_HOST) && via[0] != '\0')
+			log_field(&ln, "via", via, 0);
 		break;
 	case LOGEV_TRAFFIC:
 		log_num(&ln, "in", "bytes", "%llu", (unsigned long long)ev->bytes_in);

@@ -222,6 +222,7 @@ struct log_event {
 	const char *id;           /* the id written; NULL: svc->conf->id */
 	pid_t pid;                /* START, EXIT: 0 when no process was started */
 	const struct peer *peer;  /* the client; NULL: "<no address>" */
+	const struct peer *via;   /* the balancer it came through, or NULL */
 	const char *reason;       /* FAIL, NOID: why; EXIT: why a relay ended, or NULL */
 	int status;               /* EXIT: as waitpid() gives it */
 	long long duration;       /* EXIT: seconds */
@@ -360,6 +361,45 @@ struct reload_waiter {
 void reload_request(enum reload_kind, struct reload_waiter *w);
 void reload_cancel(struct reload_waiter *);
 
+/* ------------------------------------------------------- proxy_header.c */
+
+#define PROXY_V1_MAX 107 /* the longest version 1 line, CRLF included */
+#define PROXY_MAX 4096   /* the longest header porterd reads */
+
+/* What a PROXY header says. local: the connection's own ends stand (a
+ * LOCAL command, UNSPEC or UNKNOWN); else src is the client and dst the
+ * address it connected to. The TLV texts are printable ASCII, "" when
+ * absent. */
+struct proxy_info {
+	int version;
+	bool local;
+	bool ssl; /* the client came over TLS */
+	struct peer src, dst;
+	char authority[256];
+	char unique_id[129];
+	char ssl_cn[256];
+	char alpn[64];
+};
+/* Reads the header at the start of buf: its length (> 0) with info
+ * filled, 0 when the bytes so far begin a header that is not whole yet,
+ * -1 when they are not a header of a version in accept (PROXY_V1 |
+ * PROXY_V2), with why saying what is wrong. */
+ssize_t proxy_parse(const uint8_t *buf, size_t len, unsigned accept, struct proxy_info *info,
+    const char **why);
+/* Writes a header of version PROXY_V1 or PROXY_V2 for a client src that
+ * connected to dst; version 2 carries the AUTHORITY and UNIQUE_ID of tlvs
+ * (may be NULL) when set. Returns its length, 0 when cap is too small. */
+size_t proxy_build(unsigned version, const struct peer *src, const struct peer *dst,
+    const struct proxy_info *tlvs, uint8_t *buf, size_t cap);
+
+/* How a client reached porterd through a balancer: the balancer, and what
+ * its PROXY header said (client.c reads it). Passed as NULL for a client
+ * that connected directly. */
+struct origin {
+	struct peer via;
+	struct proxy_info info;
+};
+
 /* -------------------------------------------------------------- ident.c */
 
 /* userid: "USERID : UNIX : name" on success, else NULL with reason one of
@@ -426,6 +466,7 @@ struct svc {
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
+	struct acl *proxy_acl;       /* proxy_from: who must send a PROXY header */
 	char *wrap_names[3];         /* its names in hosts.allow/deny: id (or libwrap), server */
 	bool wrapped;                /* a rule of hosts.allow/deny names it */
 	struct srccount *per_source; /* NULL: per_source unlimited */
@@ -652,7 +693,13 @@ struct client {
 	struct rquery *rq; /* reverse lookup in flight */
 	struct ident *id;  /* ident query in flight */
 	struct timer t;    /* the phase's deadline or retry */
+	struct watch w;    /* the connection, while the PROXY header is read */
+	bool proxied;      /* origin holds the balancer and its header */
+	bool proxy_late;   /* the header did not come in time */
+	bool proxy_eof;    /* the client ended before its header was whole */
+	struct origin origin;
 	LIST_ENTRY(client) entry;
+	struct loop_defer dead;
 	char name[256];
 	char userid[256];
 };
@@ -669,6 +716,9 @@ void client_close_gently(int conn);
 /* Logs a FAIL line (log.c's log_fail) unless the service has written its
  * share of them this second: those are counted in one SUPPRESSED line. */
 void client_log_fail(struct svc *, const char *reason, const struct peer *);
+/* The same for a client that came through the balancer via (or NULL). */
+void client_log_fail_via(struct svc *, const char *reason, const struct peer *,
+    const struct peer *via);
 /* The inputs of a decision made now about a client of svc (peer NULL: no
  * address): the clock, the load, the servers running, the sensor list. */
 void client_guard_input(struct guard_input *, const struct svc *, const struct peer *);
@@ -678,7 +728,7 @@ void client_forget(const struct svc *);
 /* -------------------------------------------------------------- spawn.c */
 
 /* Per-connection variables spawn adds to a prepared environment. */
-#define SPAWN_ENV_EXTRA 12
+#define SPAWN_ENV_EXTRA 17
 /* Makes room for the environment of a server whose service has nenv
  * variables of its own. */
 void spawn_env_reserve(size_t nenv);
@@ -686,7 +736,8 @@ void spawn_env_reserve(size_t nenv);
 /* Starts the server of svc on connection fd conn (or the service socket for
  * wait = yes); returns the pid, or -1 with errno set (fork failure). When
  * the child could not exec, *exec_err is its errno (it has logged why). */
-pid_t spawn_server(struct svc *, int conn, const struct peer *, int *exec_err);
+pid_t spawn_server(struct svc *, int conn, const struct peer *, const struct origin *,
+    int *exec_err);
 
 /* -------------------------------------------------------------- child.c */
 
@@ -729,7 +780,7 @@ void child_foreach(void (*fn)(void *arg, const struct child *), void *arg);
 
 /* Relays the accepted, non-blocking connection conn to svc's target; takes
  * conn. false (conn still the caller's) when no relay could be set up. */
-bool redirect_start(struct svc *, int conn, const struct peer *);
+bool redirect_start(struct svc *, int conn, const struct peer *, const struct origin *);
 /* Ends the relays of svc (all when NULL), logging them. */
 void redirect_close(const struct svc *);
 /* Calls fn for each connected relay: id, client, start (loop_now() ms),

@@ -53,6 +53,8 @@ struct relay {
 	struct svc *svc;
 	char id[128];
 	struct peer peer;
+	bool proxied; /* came through a balancer: origin says how */
+	struct origin origin;
 	int cfd; /* the client */
 	int sfd; /* the target */
 	struct watch cw, sw;
@@ -242,6 +244,29 @@ relay_timer(void *arg)
 		loop_timer_set(&r->t, next);
 }
 
+/* redirect_proxy: the backend learns the real client first, and where it
+ * connected to: the address the balancer's header named, or this
+ * connection's own. A fresh socket's buffer takes the header at once. */
+static bool
+relay_send_proxy(struct relay *r)
+{
+	uint8_t buf[PROXY_MAX];
+	struct peer dst;
+	size_t n;
+
+	if (r->proxied && !r->origin.info.local)
+		dst = r->origin.info.dst;
+	else {
+		dst.len = sizeof(dst.sa);
+		if (getsockname(r->cfd, (struct sockaddr *)&dst.sa, &dst.len) != 0)
+			return false;
+		peer_normalize(&dst);
+	}
+	n = proxy_build(r->svc->conf->redirect_proxy, &r->peer, &dst,
+	    r->proxied ? &r->origin.info : NULL, buf, sizeof(buf));
+	return n > 0 && send(r->sfd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
+}
+
 static void
 relay_connected(int fd, uint32_t events, void *arg)
 {
@@ -261,6 +286,11 @@ relay_connected(int fd, uint32_t events, void *arg)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (r->svc != NULL && r->svc->conf->redirect_proxy != 0 && !relay_send_proxy(r)) {
+		log_warn("%s: relay: PROXY header", r->id);
+		relay_end(r, NULL);
+		return;
+	}
 	if (!relay_pipe(&r->up) || !relay_pipe(&r->down)) {
 		log_warn("%s: relay pipe", r->id);
 		relay_end(r, NULL);
@@ -268,7 +298,9 @@ relay_connected(int fd, uint32_t events, void *arg)
 	}
 	r->connected = true;
 	r->last = loop_now();
-	log_start(&(struct log_event){ .svc = r->svc, .peer = &r->peer });
+	log_start(&(struct log_event){ .svc = r->svc,
+	    .peer = &r->peer,
+	    .via = r->proxied ? &r->origin.via : NULL });
 	r->sw.fn = relay_io;
 	r->cw.fd = r->cfd;
 	r->cw.fn = relay_io;
@@ -285,7 +317,7 @@ relay_connected(int fd, uint32_t events, void *arg)
 }
 
 bool
-redirect_start(struct svc *svc, int conn, const struct peer *peer)
+redirect_start(struct svc *svc, int conn, const struct peer *peer, const struct origin *origin)
 {
 	const struct service_config *s = svc->conf;
 	struct relay *r;
@@ -296,6 +328,10 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer)
 	r->svc = svc;
 	snprintf(r->id, sizeof(r->id), "%s", s->id);
 	r->peer = *peer;
+	if (origin != NULL) {
+		r->proxied = true;
+		r->origin = *origin;
+	}
 	r->cfd = conn;
 	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;
 	r->start = loop_now();

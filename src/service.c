@@ -29,9 +29,24 @@ size_t service_nbroken;
 /* Variables set per connection; a same-named one from the environment or
  * env would only confuse the server. */
 static const char *const per_connection[] = {
-	"REMOTE_HOST", "REMOTE_ADDR", "REMOTE_PORT", "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT",
-	"TCPLOCALIP", "TCPLOCALPORT", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
-	NULL, /* porterd's own; a server must not answer to it */
+	"REMOTE_HOST",
+	"REMOTE_ADDR",
+	"REMOTE_PORT",
+	"PROTO",
+	"TCPREMOTEIP",
+	"TCPREMOTEPORT",
+	"TCPLOCALIP",
+	"TCPLOCALPORT",
+	"LISTEN_FDS",
+	"LISTEN_PID",
+	"LISTEN_FDNAMES",
+	"PROXY_PEER",
+	"PROXY_AUTHORITY",
+	"PROXY_UNIQUE_ID",
+	"PROXY_SSL_CN",
+	"PROXY_ALPN",
+	"NOTIFY_SOCKET", /* porterd's own; a server must not answer to it */
+	NULL,
 };
 
 static bool
@@ -196,6 +211,13 @@ svc_guards(struct svc *svc)
 	if (conf_service_has(s, A_ONLY_FROM) || conf_service_has(s, A_NO_ACCESS))
 		svc->acl =
 		    acl_compile(&s->only_from, conf_service_has(s, A_ONLY_FROM), &s->no_access);
+	acl_free(svc->proxy_acl);
+	svc->proxy_acl = NULL;
+	if (s->proxy_protocol != 0 && s->proxy_from.n > 0) {
+		static const struct addrlist none;
+
+		svc->proxy_acl = acl_compile(&s->proxy_from, true, &none);
+	}
 	/* Sized for the instances; a reload that raises them grows the
 	 * table, keeping the slots running servers hold. */
 	if (s->per_source != COUNT_UNLIMITED)
@@ -412,6 +434,7 @@ service_free(struct svc *svc)
 		return;
 	svc_prepare_free(svc);
 	acl_free(svc->acl);
+	acl_free(svc->proxy_acl);
 	free(svc->wrap_names[0]);
 	free(svc->wrap_names[1]);
 	limits_count_free(svc->per_source);

@@ -174,11 +174,13 @@ spawn_child(struct spawn_ctx *c)
 }
 
 pid_t
-spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
+spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct origin *origin,
+    int *exec_err)
 {
 	const struct service_config *s = svc->conf;
 	struct spawn_ctx c;
 	char vars[SPAWN_ENV_EXTRA][VAR_LEN];
+	char tlvs[4][sizeof(origin->info.authority) + 20];
 	char fdnames[320];
 	char addr[INET6_ADDRSTRLEN], num[24];
 	size_t n = svc->nenv, v = 0;
@@ -219,7 +221,18 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 			envbuf[n++] = vars[v++];
 			spawn_setvar(vars[v], "TCPREMOTEPORT", port);
 			envbuf[n++] = vars[v++];
-			if (svc->local_ip_env != NULL) {
+			if (origin != NULL && !origin->info.local) {
+				/* The address the client connected to, at the
+				 * balancer. */
+				const struct peer *dst = &origin->info.dst;
+
+				peer_addr(dst, addr, sizeof(addr));
+				spawn_setvar(vars[v], "TCPLOCALIP", addr);
+				envbuf[n++] = vars[v++];
+				spawn_setvar(vars[v], "TCPLOCALPORT",
+				    spawn_utoa((unsigned long)peer_port(dst), num + sizeof(num)));
+				envbuf[n++] = vars[v++];
+			} else if (svc->local_ip_env != NULL) {
 				/* Bound to one address: known at load time. */
 				envbuf[n++] = svc->local_ip_env;
 				envbuf[n++] = svc->local_port_env;
@@ -232,6 +245,26 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, int *exec_err)
 				envbuf[n++] = c.local_port;
 			}
 		}
+	}
+	if (origin != NULL) {
+		const struct {
+			const char *name;
+			const char *value;
+		} t[4] = {
+			{ "PROXY_AUTHORITY", origin->info.authority },
+			{ "PROXY_UNIQUE_ID", origin->info.unique_id },
+			{ "PROXY_SSL_CN", origin->info.ssl_cn },
+			{ "PROXY_ALPN", origin->info.alpn },
+		};
+
+		peer_addr(&origin->via, addr, sizeof(addr));
+		spawn_setvar(vars[v], "PROXY_PEER", addr);
+		envbuf[n++] = vars[v++];
+		for (int i = 0; i < 4; i++)
+			if (t[i].value[0] != '\0') {
+				snprintf(tlvs[i], sizeof(tlvs[i]), "%s=%s", t[i].name, t[i].value);
+				envbuf[n++] = tlvs[i];
+			}
 	}
 	envbuf[n] = NULL;
 
