@@ -47,9 +47,9 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: porterd [-t | -T] [-F] [-f file] [-i inetd.conf] [-inetd_compat]\n"
-	      "               [-P pidfile] [-C control-socket] [-filelog file]\n"
-	      "               [-syslog facility] [-syslog_ident name] [-limit n]\n"
-	      "               [-stayalive] [-version]\n",
+	      "               [-inetd_ipv6] [-P pidfile] [-C control-socket]\n"
+	      "               [-filelog file] [-syslog facility] [-syslog_ident name]\n"
+	      "               [-limit n] [-stayalive] [-version]\n",
 	    fp);
 }
 
@@ -112,7 +112,10 @@ parse_options(int argc, char **argv, struct options *o)
 			/* In addition to the main file, as in xinetd. */
 			o->inetd_conf = PORTER_INETD_CONF;
 			inetd_compat = true;
-		} else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
+		} else if (strcmp(a, "-inetd_ipv6") == 0)
+			; /* Debian's xinetd script passes it; the tcp and udp
+			   * lines of an inetd.conf are dual stack already. */
+		else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
 		    strcmp(a, "-dontfork") == 0) {
 			o->foreground = true;
 			o->stayalive = true;
