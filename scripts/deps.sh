@@ -9,8 +9,9 @@
 #   scripts/deps.sh --missing   print the packages not installed
 #
 # Meant for Debian 12. No service a package brings (tftpd-hpa, vsftpd,
-# rsync, popa3d, micro-httpd's socket) is left running or enabled: the
-# tests start their own daemons, under porterd, on their own ports.
+# rsync, popa3d, micro-httpd's socket, fail2ban) is left running or
+# enabled: the tests start their own daemons, under porterd, on their own
+# ports, and run fail2ban's filters with fail2ban-regex alone.
 
 set -eu
 
@@ -39,6 +40,7 @@ clang-format
 psmisc
 strace
 util-linux
+fail2ban
 "
 
 missing() {
@@ -144,6 +146,9 @@ quiesce vsftpd vsftpd.service vsftpd
 quiesce rsync rsync.service rsync
 quiesce popa3d popa3d.service popa3d
 quiesce micro-httpd micro-httpd.socket
+# A running fail2ban would ban the loopback clients the tests refuse on
+# purpose, were a jail to read their lines.
+quiesce fail2ban fail2ban.service fail2ban
 quiesce openbsd-inetd inetd.service openbsd-inetd
 
 if command -v ss >/dev/null 2>&1; then

@@ -22,6 +22,9 @@
 #include "porterd.h"
 
 static enum log_dest log_to = LOGTO_STDERR;
+/* The name porterd's lines carry, for syslog and in its own text lines;
+ * openlog() keeps a pointer to it, so it lives here for good. */
+static char log_name[LOG_IDENT_MAX + 1] = "porterd";
 static char *log_path;
 static int log_fd = -1;
 static bool log_debugging;
@@ -60,6 +63,31 @@ log_open_file(void)
 	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
+/*
+ * A name that log parsers can take apart: what syslog calls a tag, at most
+ * 32 characters (RFC 3164), printable and without the blank, colon and
+ * brackets that end a tag or frame its pid in "name[pid]: ".
+ */
+bool
+log_ident_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > LOG_IDENT_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr(":[]", *p) != NULL)
+			return false;
+	return true;
+}
+
+void
+log_ident_set(const char *name)
+{
+	if (log_ident_ok(name))
+		snprintf(log_name, sizeof(log_name), "%s", name);
+}
+
 int
 log_init(enum log_dest to, const char *path, int facility, bool debug)
 {
@@ -68,9 +96,9 @@ log_init(enum log_dest to, const char *path, int facility, bool debug)
 	free(log_path);
 	log_path = path != NULL ? mem_strdup(path) : NULL;
 	if (to == LOGTO_SYSLOG)
-		openlog("porterd", LOG_PID | LOG_NDELAY, facility);
+		openlog(log_name, LOG_PID | LOG_NDELAY, facility);
 	else
-		openlog("porterd", LOG_PID, LOG_DAEMON);
+		openlog(log_name, LOG_PID, LOG_DAEMON);
 	log_open_file();
 	return to == LOGTO_FILE && log_fd < 0 ? -1 : 0;
 }
@@ -94,8 +122,8 @@ log_emit(int pri, const char *level, const char *msg)
 		return;
 	}
 	log_stamp(stamp, sizeof(stamp));
-	n = snprintf(line, sizeof(line), "%s porterd[%d]: %s: %s\n", stamp, (int)getpid(), level,
-	    msg);
+	n = snprintf(line, sizeof(line), "%s %s[%d]: %s: %s\n", stamp, log_name, (int)getpid(),
+	    level, msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))

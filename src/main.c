@@ -39,6 +39,7 @@ struct options {
 	const char *pidfile;
 	const char *filelog;
 	const char *syslog_facility;
+	const char *syslog_ident;
 	const char *control;
 	long limit;
 	long logprocs;
@@ -48,8 +49,9 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: porterd [-t | -T] [-F] [-f file] [-i inetd.conf] [-inetd_compat]\n"
-	      "               [-P pidfile] [-C control-socket] [-filelog file]\n"
-	      "               [-syslog facility] [-limit n] [-stayalive] [-strict] [-version]\n",
+	      "               [-inetd_ipv6] [-P pidfile] [-C control-socket]\n"
+	      "               [-filelog file] [-syslog facility] [-syslog_ident name]\n"
+	      "               [-limit n] [-stayalive] [-strict] [-version]\n",
 	    fp);
 }
 
@@ -112,7 +114,10 @@ parse_options(int argc, char **argv, struct options *o)
 			/* In addition to the main file, as in xinetd. */
 			o->inetd_conf = PORTER_INETD_CONF;
 			inetd_compat = true;
-		} else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
+		} else if (strcmp(a, "-inetd_ipv6") == 0)
+			; /* Debian's xinetd script passes it; the tcp and udp
+			   * lines of an inetd.conf are dual stack already. */
+		else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
 		    strcmp(a, "-dontfork") == 0) {
 			o->foreground = true;
 			o->stayalive = true;
@@ -126,7 +131,15 @@ parse_options(int argc, char **argv, struct options *o)
 			o->filelog = need_arg(argc, argv, &i);
 		else if (strcmp(a, "-syslog") == 0)
 			o->syslog_facility = need_arg(argc, argv, &i);
-		else if (strcmp(a, "-C") == 0)
+		else if (strcmp(a, "-syslog_ident") == 0) {
+			o->syslog_ident = need_arg(argc, argv, &i);
+			if (!log_ident_ok(o->syslog_ident)) {
+				fprintf(stderr,
+				    "porterd: -syslog_ident needs 1 to %d printable characters without blanks, ':', '[' or ']', not \"%s\"\n",
+				    LOG_IDENT_MAX, o->syslog_ident);
+				exit(EXIT_USAGE);
+			}
+		} else if (strcmp(a, "-C") == 0)
 			o->control = need_arg(argc, argv, &i);
 		else if (strcmp(a, "-limit") == 0)
 			o->limit = need_num(argc, argv, &i);
@@ -473,6 +486,8 @@ serve(void)
 	setup_limits();
 	if ((porter.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
+	if (opts.syslog_ident != NULL)
+		log_ident_set(opts.syslog_ident);
 	if (opts.filelog != NULL) {
 		if (log_init(LOGTO_FILE, opts.filelog, LOG_DAEMON, false) != 0) {
 			fprintf(stderr, "porterd: -filelog %s: %s\n", opts.filelog,

@@ -184,6 +184,13 @@ size_t main_reload(struct config *cf, struct wrap *wrap, struct diag *d);
 
 enum log_dest { LOGTO_STDERR, LOGTO_SYSLOG, LOGTO_FILE };
 
+#define LOG_IDENT_MAX 32 /* the longest -syslog_ident */
+
+/* The name in porterd's syslog lines and in its own text lines, "porterd"
+ * unless set (before log_init) to one that log_ident_ok accepts. */
+bool log_ident_ok(const char *);
+void log_ident_set(const char *);
+
 /* Where porterd's own messages go; path for LOGTO_FILE. -1 when the file
  * cannot be opened. */
 int log_init(enum log_dest, const char *path, int facility, bool debug);

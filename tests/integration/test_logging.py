@@ -1,16 +1,17 @@
 """What porterd logs: the per-service START, EXIT and FAIL lines in
-xinetd's formats, log_type = FILE with its limits and reopening, and where
-the daemon's own messages go."""
+xinetd's formats, log_type = FILE with its limits and reopening, where
+the daemon's own messages go, and the name they go under."""
 import calendar
 import json
 import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
-from harness import PorterTest, converse, wait_for, entry, children
+from harness import PORTERD, PorterTest, converse, wait_for, entry, children
 
 # xinetd's stamp: two-digit year, month and day not padded.
 STAMP = r"(\d\d)/(\d{1,2})/(\d{1,2})@(\d\d):(\d\d):(\d\d)"
@@ -272,3 +273,56 @@ class LoggingTest(PorterTest):
         # patterns once porterd has exited.)
         self.assertEqual(d.count_log(self.daemon_line(d, r"INFO: stopping")), 1, d.text())
         self.assertEqual(d.count_log(self.daemon_line(d, r"INFO: stopped")), 1, d.text())
+
+    def test_syslog_ident(self):
+        """-syslog_ident NAME: the name of porterd's own lines, as in
+        syslog (tests/interop/test_fail2ban.py), so that parsers written for
+        xinetd find its FAIL lines; the service lines themselves keep their
+        words."""
+        d = self.start(spawn("s", "{PORT0}", extra="only_from = 127.0.0.2\n"
+                             "\tlog_on_failure = HOST"), args=("-syslog_ident", "xinetd"))
+        d.wait_log(r"^%s xinetd\[%d\]: INFO: porterd \S+ started: 1 services$" %
+                   (STAMP, d.proc.pid))
+        self.assertEqual(converse(d.port), b"")
+        d.wait_log(r"^%s xinetd\[%d\]: INFO: FAIL: s address from=127\.0\.0\.1$" %
+                   (STAMP, d.proc.pid))
+        self.assertEqual(d.count_log(r"porterd\["), 0, d.text())
+
+    def test_syslog_ident_in_filelog(self):
+        tmp = tempfile.mkdtemp(prefix="porter-filelog-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "porterd.log")
+        d = self.start(spawn("s", "{PORT0}", extra="log_on_success = PID"),
+                       args=("-filelog", path, "-syslog_ident", "in.porter_2"), ready=False)
+        rx = r"%s in\.porter_2\[%d\]: %%s" % (STAMP, d.proc.pid)
+        self.wait_file(path, rx % r"INFO: porterd \S+ started: 1 services")
+        p = server_pid(converse(d.port))
+        self.wait_file(path, rx % r"INFO: START: s pid=%d" % p)
+        self.assertEqual([l for l in self.file_lines(path) if "porterd[" in l], [])
+
+    def test_syslog_ident_must_be_a_tag(self):
+        """A name that would not read back as one word before "[PID]: " is
+        a usage error, as -t shows."""
+        tmp = tempfile.mkdtemp(prefix="porter-ident-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        conf = os.path.join(tmp, "porter.conf")
+        with open(conf, "w") as f:
+            f.write("service echo\n{\n\ttype = INTERNAL UNLISTED\n\tport = 7\n"
+                    "\tsocket_type = stream\n\twait = no\n}\n")
+
+        def check(*args):
+            return subprocess.run([PORTERD, "-t", "-f", conf] + list(args),
+                                  capture_output=True, text=True, timeout=30)
+        for good in ("xinetd", "x" * 32, "in.telnetd", "a-b_c/1"):
+            r = check("-syslog_ident", good)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "configuration OK\n", ""))
+        for bad in ("", "two words", "tab\tx", "a:b", "a[1]", "a]", "x" * 33, "\u00e9t\u00e9",
+                    "bell\x07"):
+            r = check("-syslog_ident", bad)
+            self.assertEqual(r.returncode, 64, (bad, r.stdout, r.stderr))
+            self.assertEqual(r.stderr,
+                             "porterd: -syslog_ident needs 1 to 32 printable characters without "
+                             "blanks, ':', '[' or ']', not \"%s\"\n" % bad)
+        r = check("-syslog_ident")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("porterd: option -syslog_ident needs an argument", r.stderr)

@@ -3,7 +3,8 @@
  * The lines keep xinetd's text formats and porter's JSON members exactly;
  * whatever a peer sends and whatever the buffer's size, the renderer writes
  * nothing past the buffer, escapes what must be, and a cut line says so and
- * stays valid JSON.
+ * stays valid JSON. The name porterd logs under must be one that log
+ * parsers can take apart.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -300,6 +301,23 @@ test_cut_at_every_size(void **state)
 	}
 }
 
+/* -syslog_ident: a syslog tag, which "name[pid]: " must frame unambiguously. */
+static void
+test_ident(void **state)
+{
+	static const char *const good[] = { "porterd", "xinetd", "a", "in.fingerd", "x-y_z.1/2",
+		"12345678901234567890123456789012" };
+	static const char *const bad[] = { "", "two words", "tab\there", "colon:", "br[acket",
+		"br]acket", "nl\n", "del\x7f", "\xc3\xa9t\xc3\xa9",
+		"123456789012345678901234567890123" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(log_ident_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(log_ident_ok(bad[i]));
+}
+
 int
 main(void)
 {
@@ -309,6 +327,7 @@ main(void)
 		cmocka_unit_test_setup(test_fail_traffic_userid_noid, setup),
 		cmocka_unit_test_setup(test_peer_text_escaped, setup),
 		cmocka_unit_test_setup(test_cut_at_every_size, setup),
+		cmocka_unit_test(test_ident),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
