@@ -281,7 +281,7 @@ class LoggingTest(PorterTest):
         words."""
         d = self.start(spawn("s", "{PORT0}", extra="only_from = 127.0.0.2\n"
                              "\tlog_on_failure = HOST"), args=("-syslog_ident", "xinetd"))
-        d.wait_log(r"^%s xinetd\[%d\]: INFO: porterd \S+ started: 1 services$" %
+        d.wait_log(r"^%s xinetd\[%d\]: INFO: porterd \S+ started: 1 of 1 service listening$" %
                    (STAMP, d.proc.pid))
         self.assertEqual(converse(d.port), b"")
         d.wait_log(r"^%s xinetd\[%d\]: INFO: FAIL: s address from=127\.0\.0\.1$" %
@@ -295,7 +295,7 @@ class LoggingTest(PorterTest):
         d = self.start(spawn("s", "{PORT0}", extra="log_on_success = PID"),
                        args=("-filelog", path, "-syslog_ident", "in.porter_2"), ready=False)
         rx = r"%s in\.porter_2\[%d\]: %%s" % (STAMP, d.proc.pid)
-        self.wait_file(path, rx % r"INFO: porterd \S+ started: 1 services")
+        self.wait_file(path, rx % r"INFO: porterd \S+ started: 1 of 1 service listening")
         p = server_pid(converse(d.port))
         self.wait_file(path, rx % r"INFO: START: s pid=%d" % p)
         self.assertEqual([l for l in self.file_lines(path) if "porterd[" in l], [])
