@@ -18,6 +18,9 @@
 #                        the symbols)
 #   make uninstall       removes what install put, except a porter.conf that
 #                        was changed
+#   make deb             the Debian package, built with dpkg-buildpackage
+#                        from a copy of the tree in $(BUILD)/deb/, which is
+#                        where the .deb lands; then lintian on it
 #   make format-check    clang-format --dry-run over src/
 #   make clean
 #
@@ -150,7 +153,7 @@ SUITE_ENV = PORTERD=$(abspath $(PORTERD)) HELPERS=$(abspath $(BUILD)/tests/helpe
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all lib check check-asan check-valgrind check-deps check-build \
-	check-suites fuzz fuzz-run run install uninstall format format-check \
+	check-suites fuzz fuzz-run run install uninstall deb format format-check \
 	clean FORCE
 
 # ------------------------------------------------------------------- build
@@ -372,6 +375,26 @@ uninstall: $(DEFAULT_CONF)
 	fi
 	@d=$(DESTDIR)$(SYSCONFDIR)/porter.d; \
 	if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: $$d is not empty; left"; fi
+
+# The package is built from a copy of what it needs, so that neither
+# dpkg-buildpackage's files nor debian/'s leftovers land in the tree; the
+# copy builds with dpkg-buildflags' flags, none of this make's.
+DEB_DIR := $(BUILD)/deb
+DEB_FILES := Makefile README.md debian examples man src
+DEB_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null || \
+		{ echo 'deb: dpkg-buildpackage is missing: sudo scripts/deps.sh' >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/porter
+	cp -R $(DEB_FILES) $(DEB_DIR)/porter/
+	cd $(DEB_DIR)/porter && $(DEB_ENV) dpkg-buildpackage -us -uc -b -jauto
+	@if command -v lintian >/dev/null; then \
+		echo 'lintian --fail-on error,warning $(DEB_DIR)/*.changes'; \
+		lintian --fail-on error,warning $(DEB_DIR)/*.changes; \
+	else echo 'deb: lintian is not installed; not checked'; fi
+	@ls $(DEB_DIR)/*.deb
 
 # ------------------------------------------------------------------- misc
 
