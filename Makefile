@@ -381,7 +381,11 @@ uninstall: $(DEFAULT_CONF)
 # copy builds with dpkg-buildflags' flags, none of this make's.
 DEB_DIR := $(BUILD)/deb
 DEB_FILES := Makefile README.md debian examples man src
-DEB_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES
+# Variables given to this make reach the environment of the commands it
+# runs, and the copy's Makefile would take them from there.
+DEB_UNSET := MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES BUILD SAN WERROR V CC \
+	PREFIX DESTDIR SBINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR STRIP
+DEB_ENV := env $(addprefix -u ,$(DEB_UNSET))
 
 deb:
 	@command -v dpkg-buildpackage >/dev/null || \
