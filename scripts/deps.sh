@@ -39,6 +39,11 @@ clang-format
 psmisc
 strace
 util-linux
+binutils
+dpkg-dev
+debhelper
+lintian
+systemd
 "
 
 missing() {
