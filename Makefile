@@ -356,9 +356,9 @@ endif
 		install -m 0644 $(DEFAULT_CONF) $(CONF_DEST); \
 	fi
 
-# Like a package removed without purging, it leaves the configuration the
-# administrator changed: porter.conf goes only when it is still the
-# default, porter.d only when empty. Shared directories stay.
+# What the administrator changed stays, as a package removed without
+# purging leaves its configuration: porter.conf goes only when it is still
+# the default, porter.d only when empty. Shared directories stay.
 uninstall: $(DEFAULT_CONF)
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
@@ -368,7 +368,7 @@ uninstall: $(DEFAULT_CONF)
 	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR); do \
 		if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: $$d is not empty; left"; fi; \
 	done
-	@if [ -f $(CONF_DEST) ] && ! cmp -s $(DEFAULT_CONF) $(CONF_DEST); then \
+	@if [ -L $(CONF_DEST) ] || { [ -f $(CONF_DEST) ] && ! cmp -s $(DEFAULT_CONF) $(CONF_DEST); }; then \
 		echo 'uninstall: $(CONF_DEST) differs from the default; left'; \
 	else \
 		echo 'rm -f $(CONF_DEST)'; rm -f $(CONF_DEST); \
