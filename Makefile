@@ -11,7 +11,16 @@
 #   make fuzz            libFuzzer on each parser (FUZZ=conf ident tcpmux)
 #                        for FUZZ_SECONDS each
 #   make run             serve examples/porter.conf in the foreground
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         binaries (stripped), man pages, examples, the
+#                        systemd unit, and a default $(SYSCONFDIR)/porter.conf
+#                        unless one exists; DESTDIR= PREFIX=/usr/local
+#                        SYSCONFDIR=/etc UNITDIR= STRIP=strip (STRIP= keeps
+#                        the symbols)
+#   make uninstall       removes what install put, except a porter.conf that
+#                        was changed
+#   make deb             the Debian package, built with dpkg-buildpackage
+#                        from a copy of the tree in $(BUILD)/deb/, which is
+#                        where the .deb lands; then lintian on it
 #   make format-check    clang-format --dry-run over src/
 #   make clean
 #
@@ -24,6 +33,18 @@ CLANG_FORMAT ?= clang-format
 MANDOC ?= mandoc
 PREFIX ?= /usr/local
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/porter
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /usr/lib/systemd/system, so the unit follows PREFIX; the Debian package
+# sets /lib/systemd/system (debian/rules).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The program `install -s` strips with; STRIP= installs the binaries as
+# built, for a debug build or a packager who strips (dh_strip keeps the
+# symbols in the -dbgsym package).
+STRIP ?= strip
 FUZZ_SECONDS ?= 600
 BUILD ?= build
 # SAN= (plain), SAN=1 (ASan+UBSan), SAN=fuzz (libFuzzer+ASan+UBSan, clang).
@@ -108,7 +129,10 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 MANPAGES := $(wildcard man/*.5 man/*.8)
-EXAMPLES := $(wildcard examples/*.conf examples/*.service)
+EXAMPLES := $(wildcard examples/*.conf)
+# Made from examples/*.in with the installation paths filled in.
+UNIT := $(BUILD)/porter.service
+DEFAULT_CONF := $(BUILD)/porter.conf
 FORMAT_SRCS := $(wildcard src/*.[ch] src/ctl/*.[ch])
 
 INTEGRATION := $(wildcard tests/integration/run.sh)
@@ -129,11 +153,12 @@ SUITE_ENV = PORTERD=$(abspath $(PORTERD)) HELPERS=$(abspath $(BUILD)/tests/helpe
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all lib check check-asan check-valgrind check-deps check-build \
-	check-suites fuzz fuzz-run run install format format-check clean FORCE
+	check-suites fuzz fuzz-run run install uninstall deb format format-check \
+	clean FORCE
 
 # ------------------------------------------------------------------- build
 
-all: $(BINS)
+all: $(BINS) $(UNIT) $(DEFAULT_CONF)
 
 lib: $(LIB)
 
@@ -282,24 +307,98 @@ fuzz-run: $(FUZZ:%=$(BUILD)/fuzz/fuzz_%)
 run: $(PORTERD)
 	$(PORTERD) -F -f examples/porter.conf
 
+# The generated files depend on this one, which changes only when the
+# paths do, so `make install PREFIX=/usr` after `make` fills them in anew.
+PATHS_STAMP := $(BUILD)/.paths
+PATHS_LINE = $(SBINDIR) $(SYSCONFDIR)
+
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(PATHS_LINE)' | cmp -s - $@ || echo '$(PATHS_LINE)' >$@
+
+$(UNIT): examples/porter.service.in $(PATHS_STAMP)
+	$(say) GEN $@
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+
+$(DEFAULT_CONF): examples/default.conf.in $(PATHS_STAMP)
+	$(say) GEN $@
+	$(Q)sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+
+INSTALL_STRIP = $(if $(STRIP),-s --strip-program=$(STRIP))
+MAN5 := $(filter %.5,$(MANPAGES))
+MAN8 := $(filter %.8,$(MANPAGES))
+CONF_DEST = $(DESTDIR)$(SYSCONFDIR)/porter.conf
+
+# A porter.conf that exists, the administrator's or an earlier install's,
+# is never overwritten.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(PORTERD) $(DESTDIR)$(PREFIX)/sbin/porterd
-ifneq ($(PORTERCTL),)
-	install -m 0755 $(PORTERCTL) $(DESTDIR)$(PREFIX)/sbin/porterctl
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(INSTALL_STRIP) $(BINS) $(DESTDIR)$(SBINDIR)/
+ifneq ($(MAN5),)
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 endif
-ifneq ($(filter %.5,$(MANPAGES)),)
-	install -d $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
-endif
-ifneq ($(filter %.8,$(MANPAGES)),)
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+ifneq ($(MAN8),)
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 endif
 ifneq ($(EXAMPLES),)
-	install -d $(DESTDIR)$(PREFIX)/share/doc/porter/examples
-	install -m 0644 $(EXAMPLES) $(DESTDIR)$(PREFIX)/share/doc/porter/examples/
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 endif
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 0644 $(UNIT) $(DESTDIR)$(UNITDIR)/porter.service
+	install -d $(DESTDIR)$(SYSCONFDIR)/porter.d
+	@if [ -e $(CONF_DEST) ] || [ -L $(CONF_DEST) ]; then \
+		echo 'install: $(CONF_DEST) exists; left as it is (the default is $(DEFAULT_CONF))'; \
+	else \
+		echo 'install -m 0644 $(DEFAULT_CONF) $(CONF_DEST)'; \
+		install -m 0644 $(DEFAULT_CONF) $(CONF_DEST); \
+	fi
+
+# What the administrator changed stays, as a package removed without
+# purging leaves its configuration: porter.conf goes only when it is still
+# the default, porter.d only when empty. Shared directories stay.
+uninstall: $(DEFAULT_CONF)
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	rm -f $(DESTDIR)$(UNITDIR)/porter.service
+	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR); do \
+		if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: $$d is not empty; left"; fi; \
+	done
+	@if [ -L $(CONF_DEST) ] || { [ -f $(CONF_DEST) ] && ! cmp -s $(DEFAULT_CONF) $(CONF_DEST); }; then \
+		echo 'uninstall: $(CONF_DEST) differs from the default; left'; \
+	else \
+		echo 'rm -f $(CONF_DEST)'; rm -f $(CONF_DEST); \
+	fi
+	@d=$(DESTDIR)$(SYSCONFDIR)/porter.d; \
+	if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: $$d is not empty; left"; fi
+
+# The package is built from a copy of what it needs, so that neither
+# dpkg-buildpackage's files nor debian/'s leftovers land in the tree; the
+# copy builds with dpkg-buildflags' flags, none of this make's.
+DEB_DIR := $(BUILD)/deb
+DEB_FILES := Makefile README.md debian examples man src
+# Variables given to this make reach the environment of the commands it
+# runs, and the copy's Makefile would take them from there.
+DEB_UNSET := MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES BUILD SAN WERROR V CC \
+	PREFIX DESTDIR SBINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR STRIP
+DEB_ENV := env $(addprefix -u ,$(DEB_UNSET))
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null || \
+		{ echo 'deb: dpkg-buildpackage is missing: sudo scripts/deps.sh' >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/porter
+	cp -R $(DEB_FILES) $(DEB_DIR)/porter/
+	cd $(DEB_DIR)/porter && $(DEB_ENV) dpkg-buildpackage -us -uc -b -jauto
+	@if command -v lintian >/dev/null; then \
+		echo 'lintian --fail-on error,warning $(DEB_DIR)/*.changes'; \
+		lintian --fail-on error,warning $(DEB_DIR)/*.changes; \
+	else echo 'deb: lintian is not installed; not checked'; fi
+	@ls $(DEB_DIR)/*.deb
 
 # ------------------------------------------------------------------- misc
 

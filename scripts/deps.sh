@@ -41,6 +41,11 @@ psmisc
 strace
 util-linux
 fail2ban
+binutils
+dpkg-dev
+debhelper
+lintian
+systemd
 "
 
 missing() {

@@ -193,3 +193,28 @@ def remove_user(name):
         for p in ("/var/mail/" + name, "/var/mail/%s.lock" % name):
             if os.path.lexists(p):
                 os.unlink(p)
+
+
+def make(test, *args, timeout=600):
+    """Runs make in the tree with args, as a user would from a shell: none
+    of the settings of a make that runs this suite (MAKEFLAGS carries
+    check-asan's SAN=1, BUILD and the job server) leak in. Fails the test,
+    with the end of the output, unless make exits 0; returns the output."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")}
+    jobs = "-j%d" % max(1, min(4, os.cpu_count() or 1))
+    r = subprocess.run(["make", "--no-print-directory", "-C", ROOT, jobs] + list(args),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, env=env, text=True, timeout=timeout * SLOW)
+    test.assertEqual(r.returncode, 0, "make %s exited %d:\n%s" % (
+        " ".join(args), r.returncode, r.stdout[-6000:]))
+    return r.stdout
+
+
+def has_symbols(path):
+    """Whether an ELF file still has its symbol table (readelf, binutils)."""
+    r = subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("readelf -S %s: %s" % (path, r.stderr))
+    return re.search(r"\]\s+\.symtab\s", r.stdout) is not None
+
