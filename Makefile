@@ -130,6 +130,10 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 MANPAGES := $(wildcard man/*.5 man/*.8)
 EXAMPLES := $(wildcard examples/*.conf)
+# Examples that are trees of their own (a fail2ban filter and jail, an
+# HAProxy setup), installed with their layout.
+EXAMPLE_TREES := $(wildcard examples/fail2ban/README.md examples/fail2ban/*/*.conf \
+	examples/haproxy/*)
 # Made from examples/*.in with the installation paths filled in.
 UNIT := $(BUILD)/porter.service
 DEFAULT_CONF := $(BUILD)/porter.conf
@@ -346,6 +350,10 @@ ifneq ($(EXAMPLES),)
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 endif
+	@for f in $(EXAMPLE_TREES); do \
+		echo "install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f"; \
+		install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; \
+	done
 	install -d $(DESTDIR)$(UNITDIR)
 	install -m 0644 $(UNIT) $(DESTDIR)$(UNITDIR)/porter.service
 	install -d $(DESTDIR)$(SYSCONFDIR)/porter.d
@@ -364,7 +372,14 @@ uninstall: $(DEFAULT_CONF)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLE_TREES))
 	rm -f $(DESTDIR)$(UNITDIR)/porter.service
+	@for d in $(sort $(dir $(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLE_TREES)))); do \
+		rmdir $$d 2>/dev/null || true; \
+	done
+	@for d in $(sort $(dir $(patsubst %/,%,$(dir $(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLE_TREES)))))); do \
+		rmdir $$d 2>/dev/null || true; \
+	done
 	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR); do \
 		if [ -d $$d ]; then rmdir $$d 2>/dev/null || echo "uninstall: $$d is not empty; left"; fi; \
 	done

@@ -21,6 +21,11 @@ from interop import ROOT, has_symbols, make, need
 
 MAN = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "man", "*.[58]")))
 EXAMPLES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "examples", "*.conf")))
+# Installed with their layout under the documentation directory.
+TREES = sorted(os.path.relpath(p, ROOT) for p in
+               glob.glob(os.path.join(ROOT, "examples", "fail2ban", "README.md")) +
+               glob.glob(os.path.join(ROOT, "examples", "fail2ban", "*", "*.conf")) +
+               glob.glob(os.path.join(ROOT, "examples", "haproxy", "*")))
 
 
 def tree(top):
@@ -65,6 +70,8 @@ class InstallTest(unittest.TestCase):
             files.add("%s/share/man/man%s/%s" % (prefix, m[-1], m))
         for e in EXAMPLES:
             files.add(prefix + "/share/doc/porter/examples/" + e)
+        for t in TREES:
+            files.add(prefix + "/share/doc/porter/" + t)
         return {f.lstrip("/") for f in files}
 
     def check_unit(self, unit, sbin, etc):
