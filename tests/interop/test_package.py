@@ -198,7 +198,7 @@ class PackageTest(unittest.TestCase):
         def log():
             with open(logpath, errors="replace") as f:
                 return f.read()
-        wait_for(lambda: "started: 1 services" in log() or proc.poll() is not None, 10,
+        wait_for(lambda: "started: 1 of 1 service listening" in log() or proc.poll() is not None, 10,
                  "porterd to start")
         self.assertIsNone(proc.poll(), log())
         self.assertEqual(converse(port, b"ping"), b"ping")
