@@ -385,7 +385,7 @@ command_check(struct reply *r)
 	struct diag d = { 0 };
 	struct config *cf;
 
-	cf = conf_load(porter.conf_path, porter.inetd_path, &d);
+	cf = conf_load(porter.conf_path, porter.inetd_path, porter.inetd_dialect, &d);
 	conf_free(cf);
 	if (d.errors > 0)
 		reply_err(r, "%zu error%s in the configuration", d.errors,

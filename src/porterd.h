@@ -162,6 +162,9 @@ struct porter {
 	time_t start_time;        /* wall clock when serving started */
 	uint64_t reloads;         /* reloads applied */
 	uint64_t reload_failures; /* reloads refused for errors */
+
+	/* -inetd_dialect: how the -i file is read, at start-up and reload */
+	enum inetd_dialect inetd_dialect;
 };
 extern struct porter porter;
 
