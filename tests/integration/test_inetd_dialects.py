@@ -14,6 +14,8 @@ import unittest
 
 from harness import PorterTest, PORTERD, converse, recv_all, refused
 
+PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
+
 LOG = r"porterd\[\d+\]: INFO: "
 
 # The tcpmux built-in on a free loopback port: an inetd.conf file alone
@@ -131,6 +133,19 @@ class InetutilsDialectTest(Dialect, PorterTest):
     def test_line_starting_with_a_blank_is_an_entry(self):
         self.assertEqual(converse(self.d.ports[4]), b"indented\n")
 
+    def test_reload_and_check_keep_the_dialect(self):
+        # Read as openbsd-inetd would, tcp6only is an error and tcp listens
+        # on IPv6 too: both would show.
+        r = subprocess.run([PORTERCTL, "-C", self.d.control, "check"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, "configuration OK\n"), r.stderr)
+        self.d.reload()
+        self.assertIn("reloaded: ", self.d.text())
+        p = self.d.ports[1]
+        self.assertEqual(converse(p, host="127.0.0.1"), b"tcp\n")
+        self.assertTrue(refused(p, "::1"), "tcp answered on ::1 after a reload")
+        self.assertEqual(converse(self.d.ports[3], host="::1"), b"tcp6only\n")
+
 
 class TcpmuxBuiltinTest(unittest.TestCase):
     """The tcpmux built-in an inetd.conf file with tcpmux entries gets, as
@@ -173,3 +188,20 @@ class TcpmuxBuiltinTest(unittest.TestCase):
                            "tcpmux")
         self.assertRegex(block, r"\n\tid += tcpmux-stream\n")
         self.assertRegex(block, r"\n\tbind += 127\.0\.0\.1\n")
+
+
+class DialectOptionTest(unittest.TestCase):
+    def porterd(self, *args):
+        return subprocess.run([PORTERD] + list(args), capture_output=True, text=True,
+                              timeout=30)
+
+    def test_unknown_dialect_is_a_usage_error(self):
+        r = self.porterd("-t", "-inetd_dialect", "freebsd", "-i", "/dev/null")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn('porterd: -inetd_dialect: expected openbsd or inetutils, not "freebsd"',
+                      r.stderr)
+
+    def test_dialect_without_an_inetd_file_is_a_usage_error(self):
+        r = self.porterd("-t", "-inetd_dialect", "inetutils", "-f", "/dev/null")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("porterd: -inetd_dialect needs -i or -inetd_compat", r.stderr)
