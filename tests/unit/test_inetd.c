@@ -448,8 +448,9 @@ test_wait_errors(void **state)
 	    "a stream tcp nowait/-1 root /bin/a a\n"
 	    "a stream tcp waitx root /bin/a a\n"
 	    "a stream tcp Wait root /bin/a a\n"
-	    "a stream tcp yes root /bin/a a\n");
-	expect_diag(f, 11,
+	    "a stream tcp yes root /bin/a a\n"
+	    "a stream tcp nowait.5.10 root /bin/a a\n");
+	expect_diag(f, 12,
 	    "inetd.conf:1: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.0\"",
 	    "inetd.conf:2: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.x\"",
 	    "inetd.conf:3: wait: expected wait.N with N from 1 to 1000000, not \"wait.\"",
@@ -465,7 +466,10 @@ test_wait_errors(void **state)
 	    "from 0 (no limit) to 1000000, not \"nowait/-1\"",
 	    "inetd.conf:9: wait: expected wait or nowait, not \"waitx\"",
 	    "inetd.conf:10: wait: expected wait or nowait, not \"Wait\"",
-	    "inetd.conf:11: wait: expected wait or nowait, not \"yes\"");
+	    "inetd.conf:11: wait: expected wait or nowait, not \"yes\"",
+	    /* Neither openbsd-inetd nor inetutils-inetd reads a second number. */
+	    "inetd.conf:12: wait: expected nowait.N with N from 1 to 1000000, not "
+	    "\"nowait.5.10\"");
 	assert_int_equal(f->cf->nsvc, 0);
 }
 
