@@ -1,8 +1,9 @@
 /*
  * fuzz_conf.c: libFuzzer harness for the configuration parser. It parses
- * the input as xinetd.conf text (and as inetd.conf), prints the canonical
- * dump, parses the dump again and requires the same dump: the parser must
- * never crash, leak or hang, and the dump must say exactly what it read.
+ * the input as xinetd.conf text (and as inetd.conf, in both dialects),
+ * prints the canonical dump, parses the dump again and requires the same
+ * dump: the parser must never crash, leak or hang, and the dump must say
+ * exactly what it read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +68,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf_free(cf);
 	diag_free(&d);
 
-	cf = conf_new();
-	conf_inetd_buffer(cf, "fuzz", (const char *)data, size, &d);
-	fuzz_roundtrip(cf, &d);
-	conf_free(cf);
-	diag_free(&d);
+	/* Both dialects: they split lines and read protocols differently. */
+	for (int dialect = INETD_OPENBSD; dialect <= INETD_INETUTILS; dialect++) {
+		cf = conf_new();
+		conf_inetd_buffer(cf, "fuzz", (const char *)data, size,
+		    (enum inetd_dialect)dialect, &d);
+		fuzz_roundtrip(cf, &d);
+		conf_free(cf);
+		diag_free(&d);
+	}
 	return 0;
 }

@@ -223,14 +223,14 @@ conf_finish(struct config *cf, struct diag *d)
 }
 
 struct config *
-conf_load(const char *path, const char *inetd_path, struct diag *d)
+conf_load(const char *path, const char *inetd_path, enum inetd_dialect dialect, struct diag *d)
 {
 	struct config *cf = conf_new();
 
 	if (path != NULL)
 		conf_parse_file(cf, path, NULL, d);
 	if (inetd_path != NULL)
-		conf_inetd_file(cf, inetd_path, d);
+		conf_inetd_file(cf, inetd_path, dialect, d);
 	conf_finish(cf, d);
 	conf_check(cf, d);
 	return cf;

@@ -402,6 +402,18 @@ struct config {
 /* Moves the entries that have a fault out of svc into broken, to be
  * shown but not served; returns how many. */
 size_t conf_set_aside(struct config *);
+
+/*
+ * Whose reading of inetd.conf: the inetds disagree on what a protocol word
+ * means (inetutils-inetd's tcp is IPv4 only, openbsd-inetd's listens on
+ * IPv4 and IPv6) and on whether a line that starts with a blank continues
+ * the one before it (only openbsd-inetd's does).
+ */
+enum inetd_dialect {
+	INETD_OPENBSD,   /* Debian's default inetd, openbsd-inetd */
+	INETD_INETUTILS, /* GNU inetutils-inetd */
+};
+
 struct config *conf_new(void);
 void conf_free(struct config *);
 struct service_config *conf_service_new(const char *name, struct loc);
@@ -430,9 +442,10 @@ conf_service_has(const struct service_config *s, enum attr_id a)
 void conf_finish(struct config *, struct diag *);
 
 /* The whole pipeline: parse the xinetd-style file (path, may be NULL), then
- * the inetd.conf file (may be NULL), finish and check. The caller looks at
- * d->errors and frees the result. */
-struct config *conf_load(const char *path, const char *inetd_path, struct diag *);
+ * the inetd.conf file (may be NULL) in the given dialect, finish and check.
+ * The caller looks at d->errors and frees the result. */
+struct config *conf_load(const char *path, const char *inetd_path, enum inetd_dialect,
+    struct diag *);
 
 /* ----------------------------------------------------------- conf_attr.c */
 
@@ -533,11 +546,14 @@ void conf_parse_buffer(struct config *cf, const char *name, const char *buf, siz
 
 /* ---------------------------------------------------------- conf_inetd.c */
 
+/* The dialect called name ("openbsd" or "inetutils"); false when there is
+ * none of that name. */
+bool conf_inetd_dialect(const char *name, enum inetd_dialect *);
 /* Reads a classic inetd.conf into cf; an id already defined wins. Returns
  * false when the file cannot be read. */
-bool conf_inetd_file(struct config *cf, const char *path, struct diag *);
+bool conf_inetd_file(struct config *cf, const char *path, enum inetd_dialect, struct diag *);
 void conf_inetd_buffer(struct config *cf, const char *name, const char *buf, size_t len,
-    struct diag *);
+    enum inetd_dialect, struct diag *);
 
 /* ---------------------------------------------------------- conf_check.c */
 

@@ -30,6 +30,7 @@ struct porter porter;
 struct options {
 	const char *conf;
 	const char *inetd_conf;
+	enum inetd_dialect inetd_dialect;
 	bool check;
 	bool dump;
 	bool foreground;
@@ -49,9 +50,10 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: porterd [-t | -T] [-F] [-f file] [-i inetd.conf] [-inetd_compat]\n"
-	      "               [-inetd_ipv6] [-P pidfile] [-C control-socket]\n"
-	      "               [-filelog file] [-syslog facility] [-syslog_ident name]\n"
-	      "               [-limit n] [-stayalive] [-strict] [-version]\n",
+	      "               [-inetd_dialect openbsd | inetutils] [-inetd_ipv6]\n"
+	      "               [-P pidfile] [-C control-socket] [-filelog file]\n"
+	      "               [-syslog facility] [-syslog_ident name] [-limit n]\n"
+	      "               [-stayalive] [-strict] [-version]\n",
 	    fp);
 }
 
@@ -97,6 +99,7 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	bool conf_given = false, inetd_compat = false;
+	const char *dialect = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -117,7 +120,16 @@ parse_options(int argc, char **argv, struct options *o)
 		} else if (strcmp(a, "-inetd_ipv6") == 0)
 			; /* Debian's xinetd script passes it; the tcp and udp
 			   * lines of an inetd.conf are dual stack already. */
-		else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
+		else if (strcmp(a, "-inetd_dialect") == 0) {
+			dialect = need_arg(argc, argv, &i);
+			if (!conf_inetd_dialect(dialect, &o->inetd_dialect)) {
+				fprintf(stderr,
+				    "porterd: -inetd_dialect: expected openbsd or inetutils, not \"%s\"\n",
+				    dialect);
+				usage(stderr);
+				exit(EXIT_USAGE);
+			}
+		} else if (strcmp(a, "-F") == 0 || strcmp(a, "-d") == 0 ||
 		    strcmp(a, "-dontfork") == 0) {
 			o->foreground = true;
 			o->stayalive = true;
@@ -167,6 +179,13 @@ parse_options(int argc, char **argv, struct options *o)
 		(void)facility_of(o->syslog_facility);
 	if (o->syslog_facility != NULL && o->filelog != NULL) {
 		fputs("porterd: -syslog and -filelog exclude each other\n", stderr);
+		exit(EXIT_USAGE);
+	}
+	/* A dialect only says how to read an inetd.conf file: without one it
+	 * would be ignored, so it is refused. */
+	if (dialect != NULL && o->inetd_conf == NULL) {
+		fputs("porterd: -inetd_dialect needs -i or -inetd_compat\n", stderr);
+		usage(stderr);
 		exit(EXIT_USAGE);
 	}
 	/* With -i alone, the inetd.conf file is the whole configuration. */
@@ -483,6 +502,7 @@ serve(void)
 	porter.strict = opts.strict;
 	porter.conf_path = opts.conf;
 	porter.inetd_path = opts.inetd_conf;
+	porter.inetd_dialect = opts.inetd_dialect;
 	setup_limits();
 	if ((porter.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
@@ -580,7 +600,7 @@ main(int argc, char **argv)
 	 * servers inherit is never writable by others, whatever umask porterd
 	 * was started with: the inherited one with 022 added, as xinetd. */
 	umask(umask(0) | 022);
-	current = conf_load(opts.conf, opts.inetd_conf, &d);
+	current = conf_load(opts.conf, opts.inetd_conf, opts.inetd_dialect, &d);
 	/* Read as the configuration is, so -t reports on them too. */
 	service_wrap_set(wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, &d));
 	diag_print(&d, stderr);

@@ -163,6 +163,9 @@ struct porter {
 	uint64_t reloads;         /* reloads applied */
 	uint64_t reload_failures; /* reloads refused for errors */
 	bool strict;              /* -strict: an error in one entry refuses all */
+
+	/* -inetd_dialect: how the -i file is read, at start-up and reload */
+	enum inetd_dialect inetd_dialect;
 };
 extern struct porter porter;
 

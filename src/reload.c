@@ -42,7 +42,7 @@ static void
 reload_read(struct reload_load *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->cf = conf_load(porter.conf_path, porter.inetd_path, &l->d);
+	l->cf = conf_load(porter.conf_path, porter.inetd_path, porter.inetd_dialect, &l->d);
 	l->wrap = wrap_load(WRAP_ALLOW_FILE, WRAP_DENY_FILE, &l->d);
 }
 

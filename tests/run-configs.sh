@@ -12,8 +12,10 @@
 #                  stderr = good/X.stderr or empty; then -T dumps the
 #                  configuration, the dump checks clean and dumps to itself.
 #   good/X.inetd   the same with -i X.inetd (the dump is read back with -f).
+#   good/X.inetutils  the same with -inetd_dialect inetutils -i X.inetutils.
 #   bad/X.conf     porterd -t -f X.conf: exit 78, stderr = bad/X.err.
 #   bad/X.inetd    the same with -i, stderr = bad/X.err.
+#   bad/X.inetutils   the same with -inetd_dialect inetutils -i.
 # CASE arguments (e.g. bad/x.conf) restrict the run to those cases.
 # It runs from the repository root so that diagnostics name files as
 # tests/configs/bad/x.conf:3: ...
@@ -91,20 +93,20 @@ finish() {
 	fi
 }
 
-# good FILE FLAG
+# good FILE FLAGS (FLAGS is split into words)
 good() {
 	file=$1
 	flag=$2
 	want_err=${file%.*}.stderr
 	[ -f "$want_err" ] || want_err=$tmp/empty
 
-	run -t "$flag" "$file"
+	run -t $flag "$file"
 	[ "$rc" -eq 0 ] || why "porterd -t $flag exited $rc, expected 0"
 	same "stdout of -t" "$tmp/ok" "$tmp/out" || why "stdout of -t differs"
 	same "stderr of -t" "$want_err" "$tmp/err" || why "stderr of -t differs"
 	[ -z "$reason" ] || return
 
-	run -T "$flag" "$file"
+	run -T $flag "$file"
 	cp "$tmp/out" "$tmp/dump1.conf"
 	if [ "$rc" -ne 0 ]; then
 		why "porterd -T $flag exited $rc"
@@ -130,18 +132,18 @@ good() {
 	    why "the dump of the dump differs from the dump"
 }
 
-# bad FILE FLAG
+# bad FILE FLAGS
 bad() {
 	file=$1
 	flag=$2
 	want_err=${file%.*}.err
 	if [ ! -f "$want_err" ]; then
 		why "missing $want_err"
-		run -t "$flag" "$file"
+		run -t $flag "$file"
 		show "stderr (exit $rc)" "$tmp/err"
 		return
 	fi
-	run -t "$flag" "$file"
+	run -t $flag "$file"
 	[ "$rc" -eq 78 ] || why "porterd -t $flag exited $rc, expected 78"
 	same "stderr" "$want_err" "$tmp/err" || why "stderr differs from $want_err"
 	[ "$rc" -eq 78 ] || show "stdout" "$tmp/out"
@@ -158,12 +160,14 @@ selected() {
 
 cases=$*
 for kind in good bad; do
-	for file in "tests/configs/$kind"/*.conf "tests/configs/$kind"/*.inetd; do
+	for file in "tests/configs/$kind"/*.conf "tests/configs/$kind"/*.inetd \
+	    "tests/configs/$kind"/*.inetutils; do
 		[ -f "$file" ] || continue
 		name=${file#tests/configs/}
 		selected "$name" || continue
 		case $file in
 		*.inetd) flag=-i ;;
+		*.inetutils) flag="-inetd_dialect inetutils -i" ;;
 		*) flag=-f ;;
 		esac
 		reason=

@@ -108,7 +108,8 @@ class Porterd:
         # A control socket of its own: daemons of parallel runs must not
         # meet at the default path.
         self.control = os.path.join(self.dir, "control.sock")
-        args = list(args)
+        # Arguments may name the test's files and ports too ("-i", "{DIR}/x").
+        args = [self.subst(a) for a in args]
         if "-C" not in args:
             args = ["-C", self.control] + args
         self.proc = subprocess.Popen(WRAPPER + [PORTERD, "-F", "-f", self.conf] + args,

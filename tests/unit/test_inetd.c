@@ -42,9 +42,16 @@ fx_teardown(void **state)
 }
 
 static void
+parse_in(struct fx *f, enum inetd_dialect dialect, const char *text)
+{
+	conf_inetd_buffer(f->cf, "inetd.conf", text, strlen(text), dialect, &f->d);
+}
+
+/* In the default dialect, openbsd-inetd's. */
+static void
 parse(struct fx *f, const char *text)
 {
-	conf_inetd_buffer(f->cf, "inetd.conf", text, strlen(text), &f->d);
+	parse_in(f, INETD_OPENBSD, text);
 }
 
 static struct service_config *
@@ -441,8 +448,9 @@ test_wait_errors(void **state)
 	    "a stream tcp nowait/-1 root /bin/a a\n"
 	    "a stream tcp waitx root /bin/a a\n"
 	    "a stream tcp Wait root /bin/a a\n"
-	    "a stream tcp yes root /bin/a a\n");
-	expect_diag(f, 11,
+	    "a stream tcp yes root /bin/a a\n"
+	    "a stream tcp nowait.5.10 root /bin/a a\n");
+	expect_diag(f, 12,
 	    "inetd.conf:1: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.0\"",
 	    "inetd.conf:2: wait: expected nowait.N with N from 1 to 1000000, not \"nowait.x\"",
 	    "inetd.conf:3: wait: expected wait.N with N from 1 to 1000000, not \"wait.\"",
@@ -458,7 +466,10 @@ test_wait_errors(void **state)
 	    "from 0 (no limit) to 1000000, not \"nowait/-1\"",
 	    "inetd.conf:9: wait: expected wait or nowait, not \"waitx\"",
 	    "inetd.conf:10: wait: expected wait or nowait, not \"Wait\"",
-	    "inetd.conf:11: wait: expected wait or nowait, not \"yes\"");
+	    "inetd.conf:11: wait: expected wait or nowait, not \"yes\"",
+	    /* Neither openbsd-inetd nor inetutils-inetd reads a second number. */
+	    "inetd.conf:12: wait: expected nowait.N with N from 1 to 1000000, not "
+	    "\"nowait.5.10\"");
 	assert_int_equal(f->cf->nsvc, 0);
 }
 
@@ -589,17 +600,38 @@ test_server_errors(void **state)
 	struct fx *f = *state;
 
 	parse(f,
-	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd\n"
 	    "finger stream tcp nowait nobody in.fingerd in.fingerd\n"
-	    "finger stream tcp nowait nobody Internal\n"
-	    "finger stream tcp nowait nobody /\n");
-	expect_diag(f, 4,
-	    "inetd.conf:1: missing argv0 after the server path; write "
-	    "\"/usr/sbin/in.fingerd in.fingerd\"",
-	    "inetd.conf:2: server: expected an absolute path or internal, not \"in.fingerd\"",
-	    "inetd.conf:3: server: expected an absolute path or internal, not \"Internal\"",
-	    "inetd.conf:4: missing argv0 after the server path; write \"/ NAME\"");
+	    "finger stream tcp nowait nobody Internal\n");
+	expect_diag(f, 2,
+	    "inetd.conf:1: server: expected an absolute path or internal, not \"in.fingerd\"",
+	    "inetd.conf:2: server: expected an absolute path or internal, not \"Internal\"");
 	assert_int_equal(f->cf->nsvc, 0);
+}
+
+/* Both inetds run a server written without argv0 under its file name. */
+static void
+test_server_without_argv0(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse(f,
+	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd\n"
+	    "1234 stream tcp nowait nobody /\n");
+	parse_in(f, INETD_INETUTILS, "daytime stream tcp nowait nobody /bin/date\n");
+	expect_diag(f, 0);
+	s = svc(f, "finger");
+	assert_string_equal(s->server, "/usr/sbin/in.fingerd");
+	assert_int_equal(s->server_args.n, 1);
+	assert_string_equal(s->server_args.v[0], "in.fingerd");
+	assert_true(owns(s, A_SERVER_ARGS));
+	assert_int_equal(s->flags & F_NAMEINARGS, F_NAMEINARGS);
+	s = svc(f, "1234");
+	assert_int_equal(s->server_args.n, 1);
+	assert_string_equal(s->server_args.v[0], "/");
+	s = svc(f, "daytime");
+	assert_int_equal(s->server_args.n, 1);
+	assert_string_equal(s->server_args.v[0], "date");
 }
 
 static void
@@ -635,7 +667,7 @@ test_comments(void **state)
 	    " \t \n"
 	    "#echo\n"
 	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd in.fingerd -w # no\n"
-	    "  echo stream tcp nowait root internal\r\n"
+	    "echo stream tcp nowait root internal\r\n"
 	    "daytime stream tcp nowait root internal");
 	expect_diag(f, 0);
 	assert_int_equal(f->cf->nsvc, 3);
@@ -657,10 +689,400 @@ test_nul_byte(void **state)
 	                           "ab\0c\n"
 	                           "daytime stream tcp nowait root internal\n";
 
-	conf_inetd_buffer(f->cf, "inetd.conf", text, sizeof(text) - 1, &f->d);
+	conf_inetd_buffer(f->cf, "inetd.conf", text, sizeof(text) - 1, INETD_OPENBSD, &f->d);
 	expect_diag(f, 1,
 	    "inetd.conf:2: the file contains a NUL byte; is it a configuration file?");
 	assert_int_equal(f->cf->nsvc, 1);
+}
+
+/* inetutils-inetd: tcp is IPv4 only, tcp6 takes IPv4 clients as well,
+ * tcp6only is IPv6 only. */
+static void
+test_protocol_families_inetutils(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse_in(f, INETD_INETUTILS,
+	    "a stream tcp nowait root /bin/a a\n"
+	    "b dgram udp wait root /bin/b b\n"
+	    "c stream tcp4 nowait root /bin/c c\n"
+	    "d dgram udp4 wait root /bin/d d\n"
+	    "e stream tcp6 nowait root /bin/e e\n"
+	    "g dgram udp6 wait root /bin/g g\n"
+	    "h stream tcp6only nowait root /bin/h h\n"
+	    "i dgram udp6only wait root /bin/i i\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 8);
+
+	s = svc(f, "a");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
+	assert_false(conf_service_has(s, A_V6ONLY));
+	s = svc(f, "b");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV4);
+	assert_int_equal(svc(f, "c")->flags & (F_IPV4 | F_IPV6), F_IPV4);
+	assert_int_equal(svc(f, "d")->flags & (F_IPV4 | F_IPV6), F_IPV4);
+
+	/* Dual stack, as a service without flags. */
+	s = svc(f, "e");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
+	assert_false(s->v6only);
+	assert_false(conf_service_has(s, A_V6ONLY));
+	s = svc(f, "g");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
+
+	s = svc(f, "h");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV6);
+	assert_true(s->v6only);
+	assert_true(owns(s, A_V6ONLY));
+	s = svc(f, "i");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), F_IPV6);
+	assert_true(s->v6only);
+}
+
+/* A word of one dialect read in the other is an error that says which
+ * dialect has it and what to write instead. */
+static void
+test_protocol_of_the_other_dialect(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "a stream tcp6only nowait root /bin/a a\n"
+	    "b dgram udp6only wait root /bin/b b\n");
+	parse_in(f, INETD_INETUTILS,
+	    "c stream tcp46 nowait root /bin/c c\n"
+	    "d dgram udp46 wait root /bin/d d\n"
+	    "e stream sctp nowait root /bin/e e\n"
+	    "g dgram tcp6only wait root /bin/g g\n"
+	    "h stream udp6 nowait root /bin/h h\n");
+	expect_diag(f, 7,
+	    "inetd.conf:1: protocol: tcp6only is inetutils-inetd's; write tcp6, which is IPv6 "
+	    "only in the openbsd dialect, or read the file with -inetd_dialect inetutils",
+	    "inetd.conf:2: protocol: udp6only is inetutils-inetd's; write udp6, which is IPv6 "
+	    "only in the openbsd dialect, or read the file with -inetd_dialect inetutils",
+	    "inetd.conf:1: protocol: inetutils-inetd reads tcp46 as tcp4, IPv4 only; write "
+	    "tcp4 for IPv4 only or tcp6 for IPv4 and IPv6, or read the file with "
+	    "-inetd_dialect openbsd",
+	    "inetd.conf:2: protocol: inetutils-inetd reads udp46 as udp4, IPv4 only; write "
+	    "udp4 for IPv4 only or udp6 for IPv4 and IPv6, or read the file with "
+	    "-inetd_dialect openbsd",
+	    "inetd.conf:3: protocol: expected tcp, udp, tcp4, udp4, tcp6, udp6, tcp6only or "
+	    "udp6only, not \"sctp\"",
+	    "inetd.conf:4: protocol tcp6only does not go with socket type dgram; use udp, "
+	    "udp4, udp6 or udp6only",
+	    "inetd.conf:5: protocol udp6 does not go with socket type stream; use tcp, tcp4, "
+	    "tcp6 or tcp6only");
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_dialect_names(void **state)
+{
+	enum inetd_dialect d = INETD_INETUTILS;
+
+	(void)state;
+	assert_true(conf_inetd_dialect("openbsd", &d));
+	assert_int_equal(d, INETD_OPENBSD);
+	assert_true(conf_inetd_dialect("inetutils", &d));
+	assert_int_equal(d, INETD_INETUTILS);
+	assert_false(conf_inetd_dialect("OpenBSD", &d));
+	assert_false(conf_inetd_dialect("freebsd", &d));
+	assert_false(conf_inetd_dialect("", &d));
+	assert_int_equal(d, INETD_INETUTILS);
+}
+
+/* ------------------------------------------------------------ lines */
+
+/* openbsd-inetd reads a line that starts with a blank or a tab as more
+ * words of the entry above it. */
+static void
+test_continuation_openbsd(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse(f,
+	    "ftp stream tcp nowait root /usr/sbin/ftpd ftpd\n"
+	    "\t-l -a\n"
+	    "  \n"
+	    "    -S # a comment ends this line only\n"
+	    " # so does this one\n"
+	    "\t-A\n"
+	    "telnet stream\n"
+	    "\ttcp nowait root /usr/sbin/telnetd telnetd\n"
+	    "127.0.0.1:\n"
+	    "\tdaytime stream tcp nowait root internal\n"
+	    "# a comment in the first column ends the entry\n"
+	    "\ttime stream tcp nowait root internal\n"
+	    "\n"
+	    "  echo stream tcp nowait root internal\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 5);
+	s = svc(f, "ftp");
+	assert_int_equal(s->loc.line, 1);
+	assert_int_equal(s->server_args.n, 5);
+	assert_string_equal(s->server_args.v[0], "ftpd");
+	assert_string_equal(s->server_args.v[1], "-l");
+	assert_string_equal(s->server_args.v[2], "-a");
+	assert_string_equal(s->server_args.v[3], "-S");
+	assert_string_equal(s->server_args.v[4], "-A");
+	s = svc(f, "telnet");
+	assert_int_equal(s->loc.line, 7);
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_string_equal(s->server, "/usr/sbin/telnetd");
+	/* "host:" continued is "host: service ...", not a default address. */
+	s = svc(f, "daytime-stream");
+	assert_int_equal(s->loc.line, 9);
+	assert_string_equal(s->bind, "127.0.0.1");
+	/* After a comment or an empty line, an indented line starts an entry. */
+	s = svc(f, "time-stream");
+	assert_int_equal(s->loc.line, 12);
+	assert_null(s->bind);
+	assert_int_equal(svc(f, "echo-stream")->loc.line, 14);
+}
+
+/* An indented entry of its own after a whole entry is most likely not meant
+ * as more arguments: it is read as openbsd-inetd reads it, with a warning. */
+static void
+test_continuation_warning(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse(f,
+	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd in.fingerd\n"
+	    "  echo stream tcp nowait root internal\n"
+	    "daytime stream tcp nowait root internal\n"
+	    "\techo dgram udp wait root internal\n");
+	expect_diag(f, 2,
+	    "inetd.conf:2: warning: this line starts with a blank, so it continues the entry of "
+	    "line 1, as in openbsd-inetd; remove the leading blanks if it is an entry of its own",
+	    "inetd.conf:4: warning: this line starts with a blank, so it continues the entry of "
+	    "line 3, as in openbsd-inetd; remove the leading blanks if it is an entry of its own");
+	assert_int_equal(f->d.errors, 0);
+	assert_int_equal(f->cf->nsvc, 2);
+	s = svc(f, "finger");
+	assert_int_equal(s->server_args.n, 7);
+	assert_string_equal(s->server_args.v[1], "echo");
+	assert_null(conf_find_id(f->cf, "echo-stream"));
+	assert_null(conf_find_id(f->cf, "echo-dgram"));
+}
+
+/* inetutils-inetd has no continuation: every line is read alone. */
+static void
+test_no_continuation_inetutils(void **state)
+{
+	struct fx *f = *state;
+
+	parse_in(f, INETD_INETUTILS,
+	    "finger stream tcp nowait nobody /usr/sbin/in.fingerd in.fingerd\n"
+	    "  echo stream tcp nowait root internal\n"
+	    "\t-l\n");
+	expect_diag(f, 1,
+	    "inetd.conf:3: expected SERVICE SOCKTYPE PROTO WAIT USER SERVER [ARGV0 ARGS...]");
+	assert_int_equal(f->cf->nsvc, 2);
+	assert_int_equal(svc(f, "finger")->server_args.n, 1);
+	assert_int_equal(svc(f, "echo-stream")->loc.line, 2);
+}
+
+/* ------------------------------------------------------------ tcpmux */
+
+static void
+test_tcpmux_entries(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse(f,
+	    "tcpmux/+date stream tcp nowait nobody /bin/date date -u\n"
+	    "tcpmux/phonebook stream tcp6 nowait.5 guest:users /usr/local/bin/pb pb\n"
+	    "127.0.0.1:\n"
+	    "tcpmux/+Upper stream tcp46 nowait root /usr/bin/tr tr a-z A-Z\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 4);
+
+	s = svc(f, "date");
+	assert_string_equal(s->name, "date");
+	assert_int_equal(s->type, T_TCPMUXPLUS);
+	assert_true(owns(s, A_TYPE));
+	assert_int_equal(s->socket_type, SOCK_STREAM);
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->wait, 0);
+	assert_string_equal(s->user, "nobody");
+	assert_string_equal(s->server, "/bin/date");
+	assert_int_equal(s->server_args.n, 2);
+	assert_string_equal(s->server_args.v[0], "date");
+	assert_int_equal(s->flags, F_NAMEINARGS | F_REUSE | F_NOLIBWRAP);
+	assert_true(s->groups);
+	/* No socket of its own: no port, address or family. */
+	assert_int_equal(s->port, -1);
+	assert_false(conf_service_has(s, A_PORT));
+	assert_false(conf_service_has(s, A_V6ONLY));
+	assert_null(s->bind);
+
+	s = svc(f, "phonebook");
+	assert_int_equal(s->type, T_TCPMUX);
+	assert_int_equal(s->flags & (F_IPV4 | F_IPV6), 0);
+	assert_false(s->v6only);
+	assert_false(conf_service_has(s, A_V6ONLY));
+	assert_int_equal(s->instances, 5);
+	assert_string_equal(s->group, "users");
+
+	/* A default address does not reach it either; names keep their case. */
+	s = svc(f, "Upper");
+	assert_int_equal(s->type, T_TCPMUXPLUS);
+	assert_null(s->bind);
+	assert_false(conf_service_has(s, A_BIND));
+}
+
+/* Like inetutils-inetd, a file with tcpmux entries and no line for the
+ * tcpmux built-in gets one, on every address, counted at the first entry. */
+static void
+test_tcpmux_listener_added(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	parse_in(f, INETD_INETUTILS,
+	    "echo stream tcp nowait root internal\n"
+	    "127.0.0.1:\n"
+	    "tcpmux/+date stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/phonebook stream tcp nowait guest /usr/local/bin/pb pb\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 4);
+	s = svc(f, "tcpmux-stream");
+	assert_string_equal(s->name, "tcpmux");
+	assert_int_equal(s->loc.line, 3);
+	assert_true(s->from_inetd);
+	assert_int_equal(s->type, T_INTERNAL);
+	assert_true(owns(s, A_TYPE));
+	assert_int_equal(s->socket_type, SOCK_STREAM);
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->wait, 0);
+	assert_int_equal(s->flags, F_REUSE | F_NOLIBWRAP);
+	assert_null(s->bind);
+	assert_int_equal(s->port, -1);
+	assert_false(conf_service_has(s, A_USER));
+	/* After the entries of the file. */
+	assert_ptr_equal(f->cf->svc[3], s);
+}
+
+static void
+test_tcpmux_listener_written(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s;
+
+	/* The file's own line for the built-in, wherever it is, serves. */
+	parse(f,
+	    "tcpmux/+date stream tcp nowait nobody /bin/date date\n"
+	    "127.0.0.1:tcpmux stream tcp nowait root internal\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 2);
+	s = svc(f, "tcpmux-stream");
+	assert_int_equal(s->loc.line, 2);
+	assert_string_equal(s->bind, "127.0.0.1");
+}
+
+static void
+test_tcpmux_listener_of_an_earlier_file(void **state)
+{
+	struct fx *f = *state;
+	const char *xfile = conf_intern(f->cf, "/etc/porter.conf");
+	struct service_config *x;
+
+	/* porter.conf's tcpmux, on a port of its choosing, serves the entries. */
+	x = conf_service_new("tcpmux", (struct loc){ xfile, 4 });
+	x->type = T_INTERNAL | T_UNLISTED;
+	conf_add_service(f->cf, x);
+	parse(f, "tcpmux/+date stream tcp nowait nobody /bin/date date\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 2);
+	assert_null(conf_find_id(f->cf, "tcpmux-stream"));
+
+	/* One with disable = yes does not. */
+	x->disable = true;
+	parse(f, "tcpmux/+time stream tcp nowait nobody /bin/date date\n");
+	expect_diag(f, 0);
+	assert_int_equal(f->cf->nsvc, 4);
+	assert_int_equal(svc(f, "tcpmux-stream")->loc.line, 1);
+}
+
+static void
+test_tcpmux_errors(void **state)
+{
+	struct fx *f = *state;
+
+	parse(f,
+	    "tcpmux/ stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/+ stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/HELP stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/a dgram udp wait nobody /bin/date date\n"
+	    "tcpmux/b stream udp nowait nobody /bin/date date\n"
+	    "tcpmux/c stream tcp wait nobody /bin/date date\n"
+	    "tcpmux/+echo stream tcp nowait root internal\n"
+	    "127.0.0.1:tcpmux/d stream tcp nowait nobody /bin/date date\n"
+	    "[::1]: tcpmux/+e stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/f stream tcp6only nowait nobody /bin/date date\n");
+	expect_diag(f, 11,
+	    "inetd.conf:1: service: expected tcpmux/NAME or tcpmux/+NAME, not \"tcpmux/\"",
+	    "inetd.conf:2: service: expected tcpmux/NAME or tcpmux/+NAME, not \"tcpmux/+\"",
+	    "inetd.conf:3: service: tcpmux/HELP: tcpmux answers help itself with the list of "
+	    "its services; choose another name",
+	    "inetd.conf:4: tcpmux/a: tcpmux services are stream services over TCP; write "
+	    "stream tcp",
+	    "inetd.conf:4: wait: tcpmux/a needs nowait: a server is started for each client "
+	    "that names it",
+	    "inetd.conf:5: tcpmux/b: tcpmux services are stream services over TCP; write "
+	    "stream tcp",
+	    "inetd.conf:6: wait: tcpmux/c needs nowait: a server is started for each client "
+	    "that names it",
+	    "inetd.conf:7: server: tcpmux/+echo cannot be internal; give the path of its "
+	    "server and argv0",
+	    "inetd.conf:8: host: tcpmux/d has no socket of its own, so it takes no address; "
+	    "put the address on a line for the tcpmux built-in instead "
+	    "(ADDRESS:tcpmux stream tcp nowait root internal)",
+	    "inetd.conf:9: host: tcpmux/+e has no socket of its own, so it takes no address; "
+	    "put the address on a line for the tcpmux built-in instead "
+	    "(ADDRESS:tcpmux stream tcp nowait root internal)",
+	    "inetd.conf:10: protocol: tcp6only is inetutils-inetd's; write tcp6, which is IPv6 "
+	    "only in the openbsd dialect, or read the file with -inetd_dialect inetutils");
+	/* Without a good entry, no built-in is added either. */
+	assert_int_equal(f->cf->nsvc, 0);
+}
+
+static void
+test_tcpmux_duplicates(void **state)
+{
+	struct fx *f = *state;
+	const char *xfile = conf_intern(f->cf, "/etc/xinetd.d/mux");
+	struct service_config *x;
+
+	x = conf_service_new("Phonebook", (struct loc){ xfile, 2 });
+	x->type = T_TCPMUX;
+	conf_add_service(f->cf, x);
+	parse(f,
+	    "tcpmux/+date stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/DATE stream tcp nowait nobody /bin/date date\n"
+	    "tcpmux/phonebook stream tcp nowait nobody /bin/pb pb\n"
+	    "date stream tcp nowait nobody /bin/date date\n");
+	expect_diag(f, 2,
+	    "inetd.conf:2: service: tcpmux/DATE: tcpmux service date is already defined at "
+	    "line 1 (tcpmux names are compared regardless of case)",
+	    "inetd.conf:3: warning: tcpmux service phonebook is already defined at "
+	    "/etc/xinetd.d/mux:2; this line is ignored");
+	assert_int_equal(f->d.errors, 1);
+	/* An ordinary service of the same name is another service. */
+	assert_int_equal(svc(f, "date")->type, T_TCPMUXPLUS);
+	assert_int_equal(svc(f, "date-tcp")->type, 0);
+	assert_int_equal(svc(f, "date-tcp")->loc.line, 4);
 }
 
 /* ------------------------------------------------------------ ids */
@@ -748,7 +1170,7 @@ test_file(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
 	close(fd);
-	assert_true(conf_inetd_file(f->cf, path, &f->d));
+	assert_true(conf_inetd_file(f->cf, path, INETD_OPENBSD, &f->d));
 	unlink(path);
 	assert_int_equal(f->cf->nsvc, 1);
 	s = svc(f, "echo-stream");
@@ -763,9 +1185,9 @@ test_file_missing(void **state)
 {
 	struct fx *f = *state;
 
-	assert_false(conf_inetd_file(f->cf, "/nonexistent/inetd.conf", &f->d));
+	assert_false(conf_inetd_file(f->cf, "/nonexistent/inetd.conf", INETD_OPENBSD, &f->d));
 	expect_diag(f, 1, "/nonexistent/inetd.conf: No such file or directory");
-	assert_false(conf_inetd_file(f->cf, "/tmp", &f->d));
+	assert_false(conf_inetd_file(f->cf, "/tmp", INETD_INETUTILS, &f->d));
 	assert_string_equal(f->d.lines.v[1], "/tmp: not a regular file of at most 16 MiB");
 	assert_int_equal(f->d.errors, 2);
 	assert_int_equal(f->cf->nsvc, 0);
@@ -780,6 +1202,9 @@ main(void)
 		T(test_internal_ids),
 		T(test_udp_wait),
 		T(test_protocol_families),
+		T(test_protocol_families_inetutils),
+		T(test_protocol_of_the_other_dialect),
+		T(test_dialect_names),
 		T(test_host_prefix),
 		T(test_default_host),
 		T(test_host_errors),
@@ -793,9 +1218,19 @@ main(void)
 		T(test_socktype_errors),
 		T(test_too_few_fields),
 		T(test_server_errors),
+		T(test_server_without_argv0),
 		T(test_every_error_of_a_line),
 		T(test_comments),
 		T(test_nul_byte),
+		T(test_continuation_openbsd),
+		T(test_continuation_warning),
+		T(test_no_continuation_inetutils),
+		T(test_tcpmux_entries),
+		T(test_tcpmux_listener_added),
+		T(test_tcpmux_listener_written),
+		T(test_tcpmux_listener_of_an_earlier_file),
+		T(test_tcpmux_errors),
+		T(test_tcpmux_duplicates),
 		T(test_duplicate_ids),
 		T(test_id_defined_earlier),
 		T(test_file),
