@@ -130,8 +130,8 @@ conf_service_set(struct service_config *s, enum attr_id a, struct loc loc)
 		s->nat++;
 	}
 	s->at[i] = (struct attr_at){ loc.file, loc.line, (int)a };
-	s->has |= 1ull << a;
-	s->own |= 1ull << a;
+	attr_set_add(&s->has, a);
+	attr_set_add(&s->own, a);
 }
 
 struct loc
@@ -167,7 +167,7 @@ defaults_copy(const struct config *cf, struct service_config *s, unsigned how)
 		    conf_service_has(s, (enum attr_id)id))
 			continue;
 		a->copy(s, def, a);
-		s->has |= 1ull << id;
+		attr_set_add(&s->has, id);
 		s->defaults = def;
 	}
 }

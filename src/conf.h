@@ -228,7 +228,25 @@ enum attr_id {
 	A_DISABLED,
 	A_MAX
 };
-_Static_assert(A_MAX <= 64, "attribute sets are 64-bit masks");
+_Static_assert(A_MAX <= 128, "an attr_set holds 128 attributes");
+
+/* A set of attributes (enum attr_id): which an entry has, set itself, or
+ * had a line refused for. Two words, so that the table can grow past 64. */
+struct attr_set {
+	uint64_t w[2];
+};
+
+static inline void
+attr_set_add(struct attr_set *set, int a)
+{
+	set->w[a >> 6] |= 1ull << (a & 63);
+}
+
+static inline bool
+attr_set_has(const struct attr_set *set, int a)
+{
+	return (set->w[a >> 6] >> (a & 63)) & 1u;
+}
 
 /* type = ... */
 #define T_RPC 0x01u
@@ -306,16 +324,16 @@ struct attr_at {
 struct service_config {
 	char *name;
 	struct loc loc;     /* the line that opened the entry */
-	uint64_t has;       /* bit (1 << attr_id): set here or copied from the defaults */
+	struct attr_set has; /* set here or copied from the defaults */
 	struct attr_at *at; /* where the entry set its own attributes */
 	unsigned nat;
 	const struct service_config *defaults; /* where the others of has come from */
-	uint64_t own;                          /* bit (1 << attr_id): set in this entry */
+	struct attr_set own;                   /* set in this entry */
 	bool is_defaults;
 	bool from_inetd;  /* made from an inetd.conf line */
 	bool broken;      /* a line of the entry was refused */
 	char *fault;      /* its first error, as diag says it; NULL: none */
-	uint64_t refused; /* bit (1 << attr_id): a line for it was refused */
+	struct attr_set refused; /* a line for it was refused */
 
 	char *id;
 	unsigned type;  /* T_* */
@@ -434,7 +452,7 @@ struct loc conf_service_at(const struct service_config *s, enum attr_id a);
 static inline bool
 conf_service_has(const struct service_config *s, enum attr_id a)
 {
-	return (s->has >> a) & 1u;
+	return attr_set_has(&s->has, a);
 }
 
 /* Applies the defaults that are filled in after parsing, `enabled`,

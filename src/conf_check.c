@@ -46,13 +46,13 @@ proto_name(int proto)
 static bool
 missing(const struct service_config *s, enum attr_id a)
 {
-	return !conf_service_has(s, a) && !(s->refused & (1ull << a));
+	return !conf_service_has(s, a) && !attr_set_has(&s->refused, a);
 }
 
 static bool
 refused(const struct service_config *s, enum attr_id a)
 {
-	return (s->refused & (1ull << a)) != 0;
+	return attr_set_has(&s->refused, a);
 }
 
 static bool
@@ -151,7 +151,7 @@ check_program(struct service_config *s, struct diag *d)
 		else if (strcmp(s->name, "tcpmux") == 0 && s->socket_type == SOCK_DGRAM)
 			diag_error(d, where(s, A_SOCKET_TYPE), "%s: tcpmux is a stream service",
 			    s->id);
-		if (conf_service_has(s, A_SERVER) && (s->own & (1ull << A_SERVER)))
+		if (conf_service_has(s, A_SERVER) && attr_set_has(&s->own, A_SERVER))
 			diag_warn(d, conf_service_at(s, A_SERVER),
 			    "%s: server is not used by an internal service", s->id);
 		return;
@@ -335,7 +335,7 @@ check_address(struct service_config *s, struct diag *d)
 		freeaddrinfo(res);
 	}
 	s->family_conf = s->family;
-	if (conf_service_has(s, A_V6ONLY) && (s->own & (1ull << A_V6ONLY)) && s->family == AF_INET)
+	if (conf_service_has(s, A_V6ONLY) && attr_set_has(&s->own, A_V6ONLY) && s->family == AF_INET)
 		diag_warn(d, conf_service_at(s, A_V6ONLY),
 		    "%s: v6only has no effect on an IPv4 socket", s->id);
 }
@@ -371,10 +371,10 @@ check_guards(struct service_config *s, struct diag *d)
 		    "%s: SENSOR needs a stream service: one forged datagram would deny any address on every service",
 		    s->id);
 	if (s->wait == 1 && s->socket_type == SOCK_STREAM &&
-	    ((s->own & (1ull << A_ONLY_FROM)) || (s->own & (1ull << A_NO_ACCESS))))
+	    (attr_set_has(&s->own, A_ONLY_FROM) || attr_set_has(&s->own, A_NO_ACCESS)))
 		diag_warn(d,
 		    conf_service_at(s,
-		        (s->own & (1ull << A_ONLY_FROM)) ? A_ONLY_FROM : A_NO_ACCESS),
+		        attr_set_has(&s->own, A_ONLY_FROM) ? A_ONLY_FROM : A_NO_ACCESS),
 		    "%s: only_from and no_access do not apply to a wait = yes stream service: its server accepts the clients itself",
 		    s->id);
 }
@@ -385,11 +385,11 @@ check_guards(struct service_config *s, struct diag *d)
 static void
 check_proxy(struct service_config *s, struct diag *d)
 {
-	bool own = (s->own & (1ull << A_PROXY_PROTOCOL)) != 0;
+	bool own = attr_set_has(&s->own, A_PROXY_PROTOCOL);
 	const char *cannot = NULL;
 
 	if (conf_service_has(s, A_REDIRECT_PROXY) && !conf_service_has(s, A_REDIRECT) &&
-	    (s->own & (1ull << A_REDIRECT_PROXY)))
+	    attr_set_has(&s->own, A_REDIRECT_PROXY))
 		diag_error(d, conf_service_at(s, A_REDIRECT_PROXY),
 		    "%s: redirect_proxy sends a header to the redirect target, and this service has no redirect",
 		    s->id);
@@ -414,7 +414,7 @@ check_proxy(struct service_config *s, struct diag *d)
 		diag_error(d, conf_service_at(s, A_PROXY_PROTOCOL),
 		    "%s: proxy_protocol needs proxy_from, the addresses of the balancers that send the header",
 		    s->id);
-	else if (s->proxy_protocol == 0 && (s->own & (1ull << A_PROXY_FROM)))
+	else if (s->proxy_protocol == 0 && attr_set_has(&s->own, A_PROXY_FROM))
 		diag_error(d, conf_service_at(s, A_PROXY_FROM),
 		    "%s: proxy_from without proxy_protocol; say which header version the balancers send (v1, v2 or any)",
 		    s->id);
@@ -436,7 +436,7 @@ check_misc(struct service_config *s, struct diag *d)
 	if ((s->flags & F_IDONLY) && !((s->log_on_success | s->log_on_failure) & L_USERID))
 		diag_error(d, where(s, A_FLAGS),
 		    "%s: IDONLY needs USERID in log_on_success or log_on_failure", s->id);
-	if ((s->log_on_success & L_TRAFFIC) && (s->own & (1ull << A_LOG_ON_SUCCESS)) &&
+	if ((s->log_on_success & L_TRAFFIC) && attr_set_has(&s->own, A_LOG_ON_SUCCESS) &&
 	    !conf_service_has(s, A_REDIRECT))
 		diag_warn(d, conf_service_at(s, A_LOG_ON_SUCCESS),
 		    "%s: TRAFFIC is only logged for redirect services", s->id);
@@ -446,11 +446,11 @@ check_misc(struct service_config *s, struct diag *d)
 	if (s->listen_fds && s->wait != 1)
 		diag_error(d, conf_service_at(s, A_LISTEN_FDS), "%s: listen_fds needs wait = yes",
 		    s->id);
-	if (conf_service_has(s, A_REDIRECT_IDLE) && (s->own & (1ull << A_REDIRECT_IDLE)) &&
+	if (conf_service_has(s, A_REDIRECT_IDLE) && attr_set_has(&s->own, A_REDIRECT_IDLE) &&
 	    !conf_service_has(s, A_REDIRECT))
 		diag_warn(d, conf_service_at(s, A_REDIRECT_IDLE),
 		    "%s: redirect_idle only applies to redirect services", s->id);
-	if (conf_service_has(s, A_PER_SOURCE) && (s->own & (1ull << A_PER_SOURCE)) && s->wait == 1)
+	if (conf_service_has(s, A_PER_SOURCE) && attr_set_has(&s->own, A_PER_SOURCE) && s->wait == 1)
 		diag_warn(d, conf_service_at(s, A_PER_SOURCE),
 		    "%s: per_source has no effect with wait = yes", s->id);
 }

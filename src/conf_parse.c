@@ -51,7 +51,7 @@ parse_attribute(struct pctx *p, struct service_config *s, const struct conf_line
 	if (p->d->errors != before) {
 		s->broken = true;
 		if (p->attr >= 0)
-			s->refused |= 1ull << p->attr;
+			attr_set_add(&s->refused, p->attr);
 	}
 }
 
@@ -118,7 +118,7 @@ parse_attribute_line(struct pctx *p, struct service_config *s, const struct conf
 	/* Inside defaults '=' adds to what earlier defaults said. */
 	if (s->is_defaults && (a->how & K_LIST) && op == OP_SET)
 		op = OP_ADD;
-	if ((s->own & (1ull << id)) && op == OP_SET) {
+	if (attr_set_has(&s->own, id) && op == OP_SET) {
 		struct loc prev = conf_service_at(s, (enum attr_id)id);
 
 		if (a->how & K_SINGLE)
@@ -305,7 +305,7 @@ parse_open(struct pctx *p, const struct conf_line *l, const char *rest, bool is_
 	} else {
 		s = conf_service_new(w.v[0], l->loc);
 		conf_defaults_copy(p->cf, s);
-		s->own = 0;
+		s->own = (struct attr_set){ 0 };
 	}
 	strv_clear(&w);
 	return s;

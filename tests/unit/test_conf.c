@@ -242,7 +242,7 @@ words(const struct strv *sv)
 static bool
 own(const struct service_config *s, enum attr_id a)
 {
-	return (s->own & (1ull << a)) != 0;
+	return attr_set_has(&s->own, a);
 }
 
 static char *

@@ -82,7 +82,7 @@ expect_diag(struct fx *f, size_t n, ...)
 static bool
 owns(const struct service_config *s, enum attr_id a)
 {
-	return conf_service_has(s, a) && (s->own & (1ull << a)) != 0;
+	return conf_service_has(s, a) && attr_set_has(&s->own, a);
 }
 
 /* ------------------------------------------------------------ entries */
