@@ -6,6 +6,7 @@ loopback and asserts on the bytes it gets and on the log lines porterd
 writes. Waiting is always for a condition with a deadline, never a bare
 sleep. At teardown the daemon's log must hold no sanitizer report.
 """
+import ctypes
 import os
 import re
 import shutil
@@ -285,6 +286,49 @@ def udp_ask(port, data, host="127.0.0.1", timeout=2.0, source_port=0):
             s.bind((host, source_port))
         s.sendto(data, (host, port))
         return s.recvfrom(65536)[0]
+
+
+CLONE_NEWNS = 0x20000
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+
+
+def private_etc(files):
+    """A preexec function that gives porterd a mount namespace of its own in
+    which each target (/etc/hosts, /etc/passwd, ...) is the given file.
+    libc is loaded here, before the fork."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def setup():
+        if libc.unshare(CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+        for target, source in files.items():
+            if libc.mount(source.encode(), target.encode(), None, MS_BIND, None) != 0:
+                raise OSError(ctypes.get_errno(), "mount --bind " + source)
+    return setup
+
+
+def can_private_etc():
+    """Whether a child can get a mount namespace with a private /etc/hosts."""
+    if os.geteuid() != 0:
+        return False
+    tmp = tempfile.NamedTemporaryFile("w", delete=False)
+    tmp.write("127.0.0.1 localhost\n")
+    tmp.close()
+    setup = private_etc({"/etc/hosts": tmp.name})
+    pid = os.fork()
+    if pid == 0:
+        try:
+            setup()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    os.unlink(tmp.name)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 class PorterTest(unittest.TestCase):

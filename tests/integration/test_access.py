@@ -6,7 +6,6 @@ USERID and IDONLY against a fake RFC 1413 server, and JSON log lines.
 Clients bind distinct loopback sources (127.0.0.2, 127.0.0.3, ... and ::1)
 so that each is a different peer for porterd.
 """
-import ctypes
 import json
 import os
 import pwd
@@ -19,7 +18,8 @@ import tempfile
 import threading
 import time
 
-from harness import PORTERD, Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals
+from harness import (PORTERD, Porterd, PorterTest, recv_all, wait_for, SLOW, entry, refusals,
+                     can_private_etc, private_etc)
 
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
@@ -253,49 +253,6 @@ class FakeDNS:
         for t in self.threads:
             t.join(5)
         self.sock.close()
-
-
-CLONE_NEWNS = 0x20000
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-
-
-def private_etc(files):
-    """A preexec function that gives porterd a mount namespace of its own in
-    which each target (/etc/hosts, /etc/resolv.conf) is the given file.
-    libc is loaded here, before the fork."""
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def setup():
-        if libc.unshare(CLONE_NEWNS) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
-        for target, source in files.items():
-            if libc.mount(source.encode(), target.encode(), None, MS_BIND, None) != 0:
-                raise OSError(ctypes.get_errno(), "mount --bind " + source)
-    return setup
-
-
-def can_private_etc():
-    """Whether a child can get a mount namespace with a private /etc/hosts."""
-    if os.geteuid() != 0:
-        return False
-    tmp = tempfile.NamedTemporaryFile("w", delete=False)
-    tmp.write("127.0.0.1 localhost\n")
-    tmp.close()
-    setup = private_etc({"/etc/hosts": tmp.name})
-    pid = os.fork()
-    if pid == 0:
-        try:
-            setup()
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    os.unlink(tmp.name)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ---------------------------------------------------------------- tests

@@ -20,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 # Re-exported for the tests.
-from harness import PORTERD, SLOW, PorterTest, free_ports, wait_for  # noqa: E402,F401
+from harness import (PORTERD, SLOW, PorterTest, can_private_etc, free_ports,  # noqa: E402,F401
+                     private_etc, wait_for)
 
 EXAMPLES = os.path.join(ROOT, "examples", "interop")
 
