@@ -4,7 +4,8 @@ Each test serves a real Debian daemon under porterd with a service file
 from examples/interop/ (the configuration the README points to), changed
 only where a test must: an unprivileged port on 127.0.0.1 and paths in a
 temporary directory. A real client talks to it; the test checks what the
-client got and the START and EXIT lines porterd logged.
+client got and the START and EXIT lines porterd logged. One test reads,
+instead, the xinetd.d files Debian's packages ship, with porterd -t and -T.
 
 A missing program skips the test, and fails it when CI is set: CI
 installs every package (scripts/deps.sh).
