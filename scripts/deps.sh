@@ -9,9 +9,15 @@
 #   scripts/deps.sh --missing   print the packages not installed
 #
 # Meant for Debian 12. No service a package brings (tftpd-hpa, vsftpd,
-# rsync, popa3d, micro-httpd's socket, fail2ban) is left running or
-# enabled: the tests start their own daemons, under porterd, on their own
-# ports, and run fail2ban's filters with fail2ban-regex alone.
+# rsync, popa3d, micro-httpd's socket, fail2ban, the inetd and syslogd that
+# inetutils-telnetd pulls in) is left running or enabled: the tests start
+# their own daemons, under porterd, on their own ports, and run fail2ban's
+# filters with fail2ban-regex alone.
+#
+# Some interop tests also fetch packages they only read (the xinetd.d files
+# of xinetd, tang-xinetd, amanda, rush, fingerd, cfingerd) with apt-get
+# download, which needs the network and the package lists; they are not
+# installed and not listed here.
 
 set -eu
 
@@ -34,6 +40,7 @@ rsync
 micro-httpd
 vsftpd
 popa3d
+inetutils-telnetd
 passwd
 valgrind
 clang-format
@@ -111,6 +118,11 @@ case " $need " in
 	echo "popa3d popa3d/standalone boolean false" | debconf-set-selections
 	;;
 esac
+# inetutils-telnetd depends on an inetd and a syslogd; apt picks
+# inetutils-inetd and inetutils-syslogd when the machine has none. The
+# syslogd is only quiesced below when this run installed it: a machine that
+# logs through it keeps it.
+syslogd_before=$(dpkg-query -W -f='${Status}' inetutils-syslogd 2>/dev/null) || syslogd_before=
 echo "deps: installing: $need"
 apt-get update
 # shellcheck disable=SC2086 # one word per package
@@ -124,7 +136,8 @@ trap - EXIT
 # interop tests run them under porterd. This covers a machine whose init
 # ignored the policy and the units the packages enabled for the next boot,
 # and it is cheap enough to do for every one of them after each install.
-# An inetd that apt pulled in to satisfy micro-httpd is treated the same.
+# An inetd that apt pulled in to satisfy micro-httpd or inetutils-telnetd
+# is treated the same: it would serve port 23 from /etc/inetd.conf.
 systemd_up=no
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 	systemd_up=yes
@@ -155,9 +168,13 @@ quiesce micro-httpd micro-httpd.socket
 # purpose, were a jail to read their lines.
 quiesce fail2ban fail2ban.service fail2ban
 quiesce openbsd-inetd inetd.service openbsd-inetd
+quiesce inetutils-inetd inetutils-inetd.service inetutils-inetd
+if [ "$syslogd_before" != "install ok installed" ]; then
+	quiesce inetutils-syslogd inetutils-syslogd.service inetutils-syslogd
+fi
 
 if command -v ss >/dev/null 2>&1; then
-	for p in 21 69 80 110 873; do
+	for p in 21 23 69 80 110 873; do
 		if [ -n "$(ss -Hlntu "sport = :$p" 2>/dev/null)" ]; then
 			echo "deps: warning: something still listens on port $p" >&2
 		fi

@@ -396,7 +396,7 @@ MS_PRIVATE = 0x40000
 
 def private_etc(files):
     """A preexec function that gives porterd a mount namespace of its own in
-    which each target (/etc/hosts, /etc/resolv.conf) is the given file.
+    which each target (/etc/hosts, /etc/resolv.conf, /etc/passwd, ...) is the given file.
     libc is loaded here, before the fork."""
     libc = ctypes.CDLL(None, use_errno=True)
 

@@ -6,7 +6,6 @@ USERID and IDONLY against a fake RFC 1413 server, and JSON log lines.
 Clients bind distinct loopback sources (127.0.0.2, 127.0.0.3, ... and ::1)
 so that each is a different peer for porterd.
 """
-import ctypes
 import json
 import os
 import pwd

@@ -4,7 +4,8 @@ Each test serves a real Debian daemon under porterd with a service file
 from examples/interop/ (the configuration the README points to), changed
 only where a test must: an unprivileged port on 127.0.0.1 and paths in a
 temporary directory. A real client talks to it; the test checks what the
-client got and the START and EXIT lines porterd logged.
+client got and the START and EXIT lines porterd logged. One test reads,
+instead, the xinetd.d files Debian's packages ship, with porterd -t and -T.
 
 A missing program skips the test, and fails it when CI is set: CI
 installs every package (scripts/deps.sh).
@@ -20,7 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 # Re-exported for the tests.
-from harness import PORTERD, SLOW, PorterTest, free_ports, wait_for  # noqa: E402,F401
+from harness import (PORTERD, SLOW, PorterTest, can_private_etc, free_ports,  # noqa: E402,F401
+                     private_etc, wait_for)
 
 EXAMPLES = os.path.join(ROOT, "examples", "interop")
 
@@ -155,9 +157,10 @@ def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10
 
 def local_user(test, kind, home=None):
     """Creates a local user with a password for a test that logs in as
-    one (FTP, POP3); removes it, and its /var/mail mailbox, at cleanup.
-    This and the mailbox are the only changes the tests make outside
-    their folders. Returns (name, password)."""
+    one (FTP, POP3, telnet); removes it, and its /var/mail mailbox, at
+    cleanup. This, the mailbox and the records of a telnet login in wtmp
+    and lastlog are the only changes the tests make outside their
+    folders. Returns (name, password)."""
     need_root(test, "creating a local user")
     need(test, "useradd", "userdel", "chpasswd")
     name = "porter-%s-%d" % (kind, os.getpid())
