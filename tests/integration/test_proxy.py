@@ -160,6 +160,17 @@ class ProxyTest(PorterTest):
         self.assertEqual(ask(d.ports[1], hdr + b"data"), b"data")
         d.wait_log(r"START: echo from=192\.0\.2\.7 via=127\.0\.0\.1$")
 
+    def test_a_header_from_elsewhere_does_not_pass_the_rules(self):
+        """A client outside proxy_from that sends a header naming an allowed
+        address is judged as itself, and refused."""
+        d = self.start_proxy(only_from="192.0.2.0/24")
+        self.assertEqual(ask(d.port, v1("192.0.2.7", "198.51.100.1", 1, 2) + b"x\n",
+                             source="127.0.0.2"), b"")
+        d.wait_log(r"FAIL: tell address from=127\.0\.0\.2$")
+        self.assertEqual(d.count_log(r"START: tell"), 0, d.text())
+        out = env_of(ask(d.port, v1("192.0.2.7", "198.51.100.1", 1, 2) + b"y\n"))
+        self.assertEqual((out["line"], out["REMOTE_ADDR"]), ("y", "192.0.2.7"))
+
     def test_bad_headers_are_refused(self):
         d = self.start_proxy(proxy_protocol="v2", proxy_timeout="1")
         cases = [
