@@ -229,8 +229,11 @@ parse_include(struct pctx *p, const struct conf_line *l, const char *arg, bool d
 			strv_push(&names, de->d_name);
 	}
 	closedir(dp);
-	qsort(names.v, names.n, sizeof(*names.v), compare_names);
-	qsort(skipped.v, skipped.n, sizeof(*skipped.v), compare_names);
+	/* An empty vector has no array at all, which qsort may not take. */
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof(*names.v), compare_names);
+	if (skipped.n > 1)
+		qsort(skipped.v, skipped.n, sizeof(*skipped.v), compare_names);
 	for (size_t i = 0; i < skipped.n; i++)
 		diag_note(p->d, l->loc,
 		    "includedir %s: skipping %s: names with a dot or ending in ~ are skipped (package backups, editor files); rename it to include it",
