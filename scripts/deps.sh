@@ -9,8 +9,9 @@
 #   scripts/deps.sh --missing   print the packages not installed
 #
 # Meant for Debian 12. No service a package brings (tftpd-hpa, vsftpd,
-# rsync, popa3d, micro-httpd's socket) is left running or enabled: the
-# tests start their own daemons, under porterd, on their own ports.
+# rsync, popa3d, micro-httpd's socket, haproxy) is left running or enabled:
+# the tests start their own daemons, under porterd or beside it, on their
+# own ports.
 
 set -eu
 
@@ -33,6 +34,7 @@ rsync
 micro-httpd
 vsftpd
 popa3d
+haproxy
 passwd
 valgrind
 clang-format
@@ -144,6 +146,7 @@ quiesce vsftpd vsftpd.service vsftpd
 quiesce rsync rsync.service rsync
 quiesce popa3d popa3d.service popa3d
 quiesce micro-httpd micro-httpd.socket
+quiesce haproxy haproxy.service haproxy
 quiesce openbsd-inetd inetd.service openbsd-inetd
 
 if command -v ss >/dev/null 2>&1; then
