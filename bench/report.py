@@ -173,6 +173,13 @@ for h in ("none", "v2"):
     }
 px_ratios = [PX[(c, h)]["r"] for c in (1, 8) for h in ("v1", "v2")]
 px_measured = all(x is not None for x in px_ratios)
+# The spread of A's per-round ratios, header or not: what the rates can tell.
+px_spread = []
+for c in (1, 8):
+    base = per_round(f"PX_A_c{c}", "none", "rate")
+    for h in ("v1", "v2"):
+        a = per_round(f"PX_A_c{c}", h, "rate")
+        px_spread += [a[k] / base[k] for k in a if k in base and base[k]]
 # The header's own cost, from daytime, where porterd does little else: the
 # daemon CPU it adds per connection (the larger of v1 and v2), and that
 # over the time between two spawned connections at A's rates without one.
@@ -243,16 +250,24 @@ def proxy_section(standalone):
         lines.append(
             f"Target: the header costs under 2 % of spawn conn/s. By the rates, a header "
             f"leaves {fr(worst)}× the rate without at worst (median of the per-round ratios, "
-            f"c=1 and c=8, both versions); but A's rate moves by several per cent from one "
-            f"timed run to the next on this machine, more than the header could, and its "
-            f"daemon CPU per connection is mostly the vfork of the server. Daytime shows "
+            f"c=1 and c=8, both versions), but a round's ratio ranged from "
+            f"{fr(min(px_spread) if px_spread else None)} to "
+            f"{fr(max(px_spread) if px_spread else None)}: A's rate, set by process creation "
+            f"on a shared machine, moves between timed runs far more than 2 %, and so does "
+            f"its daemon CPU per connection, which is mostly the vfork of the server. "
+            f"Daytime shows "
             f"the header's own cost: {fmt(px_add, 1)} µs of daemon CPU per connection at "
             f"most, which is {fmt(px_share * 100 if px_share is not None else None, 2)} % "
             f"of the time between two spawned connections at A's rates: "
             f"**{'met' if px_share is not None and px_share < 0.02 else 'not met'}**. "
             "porterd peeks at the header where it accepted the connection, parses it and "
             "reads exactly its bytes, then decides on the client it names: two system "
-            "calls and a parse more. A relay with `redirect_proxy` also builds and sends "
+            "calls and a parse more. In a manual run (`strace -c` on daytime) about a "
+            "quarter of the connections were accepted before their header had arrived and "
+            "waited for it in the event loop: two epoll_ctl and one wakeup more. Daytime's "
+            "rate falls further than the daemon's CPU explains because the client's "
+            "header is one more segment to send and receive in a connection that takes "
+            "70 µs in all. A relay with `redirect_proxy` also builds and sends "
             "one more short segment before the client's bytes, and its backend reads it "
             "(here the greeter, on the same two CPUs).\n")
     return lines
