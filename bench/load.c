@@ -25,6 +25,12 @@
  * it runs: running, asleep (its event loop waiting), or blocked in the
  * kernel, and blocked waiting for a vfork child to exec in particular.
  *
+ * connect-read and relay-cps -H v1|v2 begin each connection with a PROXY
+ * protocol header, as a balancer would: the client it names is 192.0.2.1
+ * (2001:db8::1 to an IPv6 target) with a port that changes from one
+ * connection to the next. sink -A reads such a header (any version) before
+ * its work, as a backend behind a relay with redirect_proxy does.
+ *
  * Addresses are HOST:PORT, [V6]:PORT; startup takes HOST:P1-P2,P3,...
  */
 #include <arpa/inet.h>
@@ -79,6 +85,8 @@ struct opts {
 	int reqsize;
 	bool greet;
 	bool blocking;
+	int proxy;		/* -H: 1 or 2, the PROXY header to send; 0 none */
+	bool proxy_in;		/* sink -A: read a PROXY header first */
 	const char *outfile;
 	char **cmd;
 	int watch_pid;
@@ -106,7 +114,7 @@ usage(void)
 	fputs("usage: load MODE [-t addr] [-P probe-addr] [-l listen-addr] [-c conc]\n"
 	      "            [-d seconds] [-n count] [-T timeout-ms] [-s bytes] [-k flood]\n"
 	      "            [-p probe-ms] [-W window-ms] [-R recover-ms] [-r reqsize] [-g]\n"
-	      "            [-w pid] [-b]\n"
+	      "            [-w pid] [-b] [-H v1|v2] [-A]\n"
 	      "            [-o file] [-L label] [-- command...]\n"
 	      "modes: connect-read relay-cps echo-rr bulk sink echo-server flood startup\n",
 	    stderr);
@@ -345,6 +353,7 @@ struct conn {
 	uint64_t connected;
 	uint64_t got;
 	enum outcome out;
+	bool hdr_pending;	/* -H: the header waits for the connect */
 };
 
 /* Reads what is there; returns the outcome when the connection is over. */
@@ -370,27 +379,120 @@ conn_read(struct conn *c)
 	}
 }
 
+/* The PROXY header of -H for a connection to a: the client 192.0.2.1 (or
+ * 2001:db8::1), its port taken from a counter. Returns its length. */
+static size_t
+proxy_header(const struct addr *a, unsigned char *out, size_t size)
+{
+	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+		0x55, 0x49, 0x54, 0x0a };
+	static unsigned n;
+	bool v6 = a->ss.ss_family == AF_INET6;
+	unsigned sport = 1024 + n++ % 64000, dport = ntohs(v6 ?
+	    ((const struct sockaddr_in6 *)&a->ss)->sin6_port :
+	    ((const struct sockaddr_in *)&a->ss)->sin_port);
+	char dst[INET6_ADDRSTRLEN];
+
+	if (o.proxy == 1) {
+		if (v6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, dst,
+			    sizeof(dst));
+		else
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, dst,
+			    sizeof(dst));
+		int len = snprintf((char *)out, size, "PROXY %s %s %s %u %u\r\n",
+		    v6 ? "TCP6" : "TCP4", v6 ? "2001:db8::1" : "192.0.2.1", dst, sport, dport);
+
+		return len > 0 && (size_t)len < size ? (size_t)len : 0;
+	}
+	size_t alen = v6 ? 36 : 12;
+	unsigned char *p = out + 16;
+
+	if (size < 16 + alen)
+		return 0;
+	memcpy(out, sig, sizeof(sig));
+	out[12] = 0x21; /* version 2, PROXY */
+	out[13] = v6 ? 0x21 : 0x11; /* TCP over IPv6 or IPv4 */
+	out[14] = 0;
+	out[15] = (unsigned char)alen;
+	if (v6) {
+		inet_pton(AF_INET6, "2001:db8::1", p);
+		memcpy(p + 16, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+		p += 32;
+	} else {
+		inet_pton(AF_INET, "192.0.2.1", p);
+		memcpy(p + 4, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+		p += 8;
+	}
+	p[0] = (unsigned char)(sport >> 8), p[1] = (unsigned char)sport;
+	p[2] = (unsigned char)(dport >> 8), p[3] = (unsigned char)dport;
+	return 16 + alen;
+}
+
+/* Sends the -H header on a connected socket; false if it could not. */
+static bool
+conn_send_header(struct conn *c, const struct addr *a)
+{
+	unsigned char h[128];
+	size_t n = proxy_header(a, h, sizeof(h));
+
+	c->hdr_pending = false;
+	return n > 0 && send(c->fd, h, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n;
+}
+
 /* Starts a non-blocking connect, watched with tag; false if it failed at
- * once (the outcome is then in c->out). */
+ * once (the outcome is then in c->out). With -H, the header goes at once
+ * when the connect is done already (as it is on loopback), or at the first
+ * EPOLLOUT (conn_header_ready). */
 static bool
 conn_start(int ep, struct conn *c, const struct addr *a, uint64_t tag, bool want_out)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0),
 		.data.u64 = tag };
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->start = now_us();
 	c->fd = new_socket(a, true);
-	if (connect(c->fd, (const struct sockaddr *)&a->ss, a->len) != 0 &&
-	    errno != EINPROGRESS) {
+	r = connect(c->fd, (const struct sockaddr *)&a->ss, a->len);
+	if (r != 0 && errno != EINPROGRESS) {
 		c->out = errno == ECONNREFUSED ? O_REFUSED : O_ERROR;
 		close(c->fd);
 		c->fd = -1;
 		return false;
 	}
+	if (o.proxy != 0 && !want_out) {
+		if (r == 0) {
+			if (!conn_send_header(c, a)) {
+				c->out = O_ERROR;
+				close(c->fd);
+				c->fd = -1;
+				return false;
+			}
+		} else {
+			c->hdr_pending = true;
+			ev.events |= EPOLLOUT;
+		}
+	}
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
 		die("epoll_ctl");
 	return true;
+}
+
+/* -H: the connect that was in progress is done; the header follows. False
+ * if the connection failed. */
+static bool
+conn_header_ready(int ep, struct conn *c, const struct addr *a, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = tag };
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0)
+		return false;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+		die("epoll_ctl");
+	return conn_send_header(c, a);
 }
 
 static void
@@ -459,7 +561,17 @@ mode_connect_read(bool relay)
 		}
 		for (int e = 0; e < n; e++) {
 			struct conn *c = &slots[evs[e].data.u64];
-			enum outcome out = conn_read(c);
+			enum outcome out;
+
+			if (c->hdr_pending && (evs[e].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
+			    !conn_header_ready(ep, c, &o.target, evs[e].data.u64)) {
+				counts[O_ERROR]++;
+				conn_end(c, O_ERROR);
+				active--;
+				done++;
+				continue;
+			}
+			out = conn_read(c);
 
 			if (out == O_NONE)
 				continue;
@@ -491,8 +603,9 @@ mode_connect_read(bool relay)
 	double el = (double)(now_us() - t0) / 1e6;
 
 	printf("{\"mode\":\"%s\",\"label\":\"%s\",\"target\":\"%s\",\"concurrency\":%d,"
-	       "\"elapsed_s\":%.3f,\"started\":%ld",
-	    relay ? "relay-cps" : "connect-read", o.label, o.target.text, o.conc, el, started);
+	       "\"proxy\":%d,\"elapsed_s\":%.3f,\"started\":%ld",
+	    relay ? "relay-cps" : "connect-read", o.label, o.target.text, o.conc, o.proxy, el,
+	    started);
 	for (int i = O_OK; i < O_N; i++)
 		printf(",\"%s\":%ld", outcome_name[i], counts[i]);
 	if (st.n > 0)
@@ -715,6 +828,41 @@ mode_bulk(void)
 
 /* ------------------------------------------------------------ sink */
 
+/* sink -A: takes the PROXY header off a new connection, waiting up to a
+ * second for it to be whole; false if it is not a header. */
+static bool
+skip_proxy_header(int fd)
+{
+	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+		0x55, 0x49, 0x54, 0x0a };
+	unsigned char h[536];
+	uint64_t end = now_us() + 1000000;
+
+	for (;;) {
+		ssize_t n = recv(fd, h, sizeof(h), MSG_PEEK);
+		size_t need = 0;
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return false;
+		if (n >= 16 && memcmp(h, sig, sizeof(sig)) == 0)
+			need = 16 + ((size_t)h[14] << 8 | h[15]);
+		else if (n >= 6 && memcmp(h, "PROXY ", 6) == 0) {
+			unsigned char *lf = memchr(h, '\n', (size_t)n);
+
+			if (lf != NULL)
+				need = (size_t)(lf - h) + 1;
+		} else if (n >= 16)
+			return false;
+		if (need > 0 && (size_t)n >= need)
+			return recv(fd, h, need, 0) == (ssize_t)need;
+		if (need > sizeof(h) || now_us() >= end)
+			return false;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		poll(&p, 1, 10);
+	}
+}
+
 struct sconn {
 	unsigned char hdr[8];
 	int hgot;
@@ -768,6 +916,11 @@ mode_sink(void)
 
 					if (c < 0)
 						break;
+					if (o.proxy_in && !skip_proxy_header(c)) {
+						close(c);
+						shorts++;
+						continue;
+					}
 					if (o.greet) {
 						(void)send(c, hello, sizeof(hello) - 1, MSG_NOSIGNAL);
 						close(c);
@@ -1462,7 +1615,7 @@ main(int argc, char **argv)
 		usage();
 	o.mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:gbo:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:gbAo:L:H:")) != -1) {
 		switch (opt) {
 		case 't': o.target_spec = optarg; break;
 		case 'P': parse_addr_or_die(optarg, &o.probe); o.have_probe = true; break;
@@ -1479,7 +1632,16 @@ main(int argc, char **argv)
 		case 'r': o.reqsize = (int)num_arg(optarg, 1, 4096); break;
 		case 'w': o.watch_pid = (int)num_arg(optarg, 1, 1 << 22); break;
 		case 'g': o.greet = true; break;
+		case 'H':
+			if (strcmp(optarg, "v1") == 0)
+				o.proxy = 1;
+			else if (strcmp(optarg, "v2") == 0)
+				o.proxy = 2;
+			else
+				usage();
+			break;
 		case 'b': o.blocking = true; break;
+		case 'A': o.proxy_in = true; break;
 		case 'o': o.outfile = optarg; break;
 		case 'L':
 			if (strpbrk(optarg, "\"\\") != NULL)

@@ -16,8 +16,10 @@
 #   BENCH_PEERS="porter xinetd openbsd-inetd rlinetd tcpserver systemd"
 #   BENCH_D="10 100 1000" service counts in D
 #   BENCH_PROFILE=1       the callgrind/strace profile at the end (0: skip)
-#   BENCH_STAGES="floor main d"  what the rounds run (the floor and C's
-#                         direct reference, A B C E, D)
+#   BENCH_STAGES="floor main proxy d"  what the rounds run (the floor and
+#                         C's direct reference, A B C E, the PROXY header's
+#                         cost to porter, D); a run of proxy alone rewrites
+#                         only that section of BENCH_OUT
 #   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
 #                         BASE-1000+1, +2
 #   BENCH_OUT=bench/RESULTS.md
@@ -39,7 +41,7 @@ FLOOD=${BENCH_FLOOD:-500}
 PEERS=${BENCH_PEERS:-porter xinetd openbsd-inetd rlinetd tcpserver systemd}
 DSIZES=${BENCH_D:-10 100 1000}
 PROFILE=${BENCH_PROFILE:-1}
-STAGES=" ${BENCH_STAGES:-floor main d} "
+STAGES=" ${BENCH_STAGES:-floor main proxy d} "
 BASE=${BENCH_PORT_BASE:-20000}
 OUT=${BENCH_OUT:-$TOP/bench/RESULTS.md}
 ADDR=127.0.0.1
@@ -55,9 +57,19 @@ done
 for f in "$LOAD" "$FLOOR" "$TINY" "$PORTERD"; do
 	[ -x "$f" ] || { echo "bench: $f is missing; run make bench" >&2; exit 1; }
 done
+# The proxy stage alone measures porter against itself: no peers, no
+# profile, and the report rewrites only its section.
+ONLY=
+if [ "$STAGES" = " proxy " ]; then
+	ONLY=proxy
+	PROFILE=0
+	PEERS=porter
+fi
 PEER_XINETD='' PEER_INETD='' PEER_RLINETD='' PEER_RLINETD_PARSER='' PEER_TCPSERVER=''
 PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH=''
-if bash bench/peers.sh "$B/peers" >/dev/null && [ -s "$B/peers/env.sh" ]; then
+if [ -n "$ONLY" ]; then
+	:
+elif bash bench/peers.sh "$B/peers" >/dev/null && [ -s "$B/peers/env.sh" ]; then
 	# shellcheck source=/dev/null
 	. "$B/peers/env.sh"
 else
@@ -120,6 +132,7 @@ SINK_BULK=$((BASE - 1000 + 1))
 SINK_GREET=$((BASE - 1000 + 2))
 SINK_ECHO=$((BASE - 1000 + 3))   # bare epoll echo loop (B's floor)
 SINK_ECHO_B=$((BASE - 1000 + 4)) # bare blocking echo loop
+SINK_GREET_P=$((BASE - 1000 + 5)) # the greeter, after a PROXY header
 
 # Ports of a peer's main configuration.
 set_ports() {
@@ -131,6 +144,14 @@ set_ports() {
 	P_RELAY=$((pb + 1004))
 	P_BULK=$((pb + 1005))
 	P_SLOW=$((pb + 1006))
+	# The proxy stage (porter only): A, B's daytime and C's greeter,
+	# without and with a PROXY header.
+	P_PX_A=$((pb + 1010))
+	P_PX_AH=$((pb + 1011))
+	P_PX_R=$((pb + 1012))
+	P_PX_RH=$((pb + 1013))
+	P_PX_D=$((pb + 1014))
+	P_PX_DH=$((pb + 1015))
 	if [ "$1" = openbsd-inetd ]; then
 		# Its builtins bind only their official ports.
 		P_DAY=13
@@ -284,6 +305,29 @@ conf_main() {
 		CMD=("${CLEAN[@]}" sh "$c.sh")
 		;;
 	esac
+}
+
+# The proxy stage: porter's A service, B's daytime and C's relay to the
+# greeter, each once as in main and once with a PROXY header (received from
+# the load generator at 127.0.0.1, the balancer; sent on by redirect_proxy).
+# Daytime costs the daemon so little that it shows the header's own cost.
+conf_proxy() {
+	local c=$W/conf/porter.proxy
+	set_ports porter
+	{
+		xinetd_defaults porter
+		xinetd_service bench_a UNLISTED "$P_PX_A" "server      = $TINY"
+		xinetd_service bench_a_proxy UNLISTED "$P_PX_AH" "server      = $TINY" \
+			"proxy_protocol = any" "proxy_from  = $ADDR"
+		xinetd_service bench_relay UNLISTED "$P_PX_R" "redirect    = $ADDR $SINK_GREET"
+		xinetd_service bench_relay_proxy UNLISTED "$P_PX_RH" \
+			"redirect    = $ADDR $SINK_GREET_P" "redirect_proxy = v2"
+		xinetd_service daytime "INTERNAL UNLISTED" "$P_PX_D" "id          = bench_day"
+		xinetd_service daytime "INTERNAL UNLISTED" "$P_PX_DH" "id          = bench_day_proxy" \
+			"proxy_protocol = any" "proxy_from  = $ADDR"
+	} >"$c.conf"
+	PORTS="$P_PX_A,$P_PX_AH,$P_PX_R,$P_PX_RH,$P_PX_D,$P_PX_DH"
+	conf_cmd porter "$c.conf"
 }
 
 # D: N spawn services on P_BASE .. P_BASE+N-1.
@@ -512,6 +556,55 @@ work_e() {
 		-R 5000 -T 1000 "${w[@]}"
 }
 
+# The PROXY header's cost: A at c=1 and c=8 and daytime at c=1 without a
+# header, with a version 1 and with a version 2 one, and C's relay conn/s
+# without and with redirect_proxy = v2, interleaved (the order turns from
+# round to round) so that the machine's drift touches each alike.
+run_proxy() {
+	local c h hs
+	conf_proxy
+	start porter porter || { emit PX_start porter '{"error":"did not start"}'; return 0; }
+	"$LOAD" connect-read -t "$ADDR:$P_PX_AH" -H v2 -c 8 -d 1 -T 10000 >/dev/null 2>&1 || true
+	case $((ROUND % 3)) in
+	0) hs="none v1 v2" ;; 1) hs="v1 v2 none" ;; *) hs="v2 none v1" ;;
+	esac
+	for c in 1 8; do
+		for h in $hs; do
+			alive || break
+			if [ "$h" = none ]; then
+				measured "PX_A_c$c" "$h" connect-read -t "$ADDR:$P_PX_A" -c "$c" -d "$DUR" \
+					-T 10000
+			else
+				measured "PX_A_c$c" "$h" connect-read -t "$ADDR:$P_PX_AH" -H "$h" -c "$c" \
+					-d "$DUR" -T 10000
+			fi
+		done
+	done
+	for h in $hs; do
+		alive || break
+		if [ "$h" = none ]; then
+			measured PX_day_c1 none connect-read -t "$ADDR:$P_PX_D" -c 1 -d "$DUR" -T 5000
+		else
+			measured PX_day_c1 "$h" connect-read -t "$ADDR:$P_PX_DH" -H "$h" -c 1 -d "$DUR" \
+				-T 5000
+		fi
+	done
+	if [ $((ROUND % 2)) -eq 0 ]; then hs="none v2"; else hs="v2 none"; fi
+	for h in $hs; do
+		alive || break
+		if [ "$h" = none ]; then
+			measured PX_relay_c8 none relay-cps -t "$ADDR:$P_PX_R" -c 8 -d "$DUR" -T 10000
+		else
+			measured PX_relay_c8 v2 relay-cps -t "$ADDR:$P_PX_RH" -c 8 -d "$DUR" -T 10000
+		fi
+	done
+	if ! alive; then
+		say "porter: the daemon died during the proxy stage (see $W/logs/porter.log)"
+		emit died porter '{"error":"daemon died"}'
+	fi
+	stop
+}
+
 run_main() { # PEER
 	local p=$1
 	conf_main "$p"
@@ -678,6 +771,9 @@ SINKS+=($!)
 "$LOAD" sink -g -l "$ADDR:$SINK_GREET" -d 3600 -n 10000000 -L greet >"$W/sink-greet.json" \
 	2>>"$W/logs/sink.log" &
 SINKS+=($!)
+"$LOAD" sink -g -A -l "$ADDR:$SINK_GREET_P" -d 3600 -n 10000000 -L greet-proxy \
+	>"$W/sink-greet-proxy.json" 2>>"$W/logs/sink.log" &
+SINKS+=($!)
 "$LOAD" echo-server -l "$ADDR:$SINK_ECHO" -d 3600 -n 10000000 -L echo-epoll >"$W/sink-echo.json" \
 	2>>"$W/logs/sink.log" &
 SINKS+=($!)
@@ -719,6 +815,10 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 			run_main "$p"
 		done
 	fi
+	if [[ $STAGES == *" proxy "* ]] && peer_available porter; then
+		say "  porter: PROXY header"
+		run_proxy
+	fi
 	if [[ $STAGES == *" d "* ]]; then
 		for ((k = 0; k < n; k++)); do
 			p=${avail[$(((k + ROUND - 1) % n))]}
@@ -738,5 +838,5 @@ T_END=$(date +%s)
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine.txt"
 python3 bench/report.py --results "$RES" --profile "$W/profile" --out "$OUT" \
 	--seconds $((T_END - T_START)) --command "$COMMAND" --rounds "$ROUNDS" \
-	--dur "$DUR" --bulk "$BULK" --flood "$FLOOD"
+	--dur "$DUR" --bulk "$BULK" --flood "$FLOOD" ${ONLY:+--only "$ONLY"}
 say "wrote $OUT in $((T_END - T_START)) s"

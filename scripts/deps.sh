@@ -9,7 +9,7 @@
 #   scripts/deps.sh --missing   print the packages not installed
 #
 # Meant for Debian 12. No service a package brings (tftpd-hpa, vsftpd,
-# rsync, popa3d, micro-httpd's socket, fail2ban, the inetd and syslogd that
+# rsync, popa3d, micro-httpd's socket, fail2ban, haproxy, the inetd and syslogd that
 # inetutils-telnetd pulls in) is left running or enabled: the tests start
 # their own daemons, under porterd, on their own ports, and run fail2ban's
 # filters with fail2ban-regex alone.
@@ -41,6 +41,7 @@ micro-httpd
 vsftpd
 popa3d
 inetutils-telnetd
+haproxy
 passwd
 valgrind
 clang-format
@@ -167,6 +168,7 @@ quiesce micro-httpd micro-httpd.socket
 # A running fail2ban would ban the loopback clients the tests refuse on
 # purpose, were a jail to read their lines.
 quiesce fail2ban fail2ban.service fail2ban
+quiesce haproxy haproxy.service haproxy
 quiesce openbsd-inetd inetd.service openbsd-inetd
 quiesce inetutils-inetd inetutils-inetd.service inetutils-inetd
 if [ "$syslogd_before" != "install ok installed" ]; then

@@ -82,7 +82,7 @@ class Porterd:
     """One porterd in the foreground on a configuration of the test's."""
 
     def __init__(self, conf, nports=4, args=(), env=None, preexec=None, user=None,
-                 files=None, ready=True):
+                 files=None, ready=True, prefix=()):
         self.closed = False
         self.dir = tempfile.mkdtemp(prefix="porter-it-")
         os.chmod(self.dir, 0o755)
@@ -112,7 +112,9 @@ class Porterd:
         args = [self.subst(a) for a in args]
         if "-C" not in args:
             args = ["-C", self.control] + args
-        self.proc = subprocess.Popen(WRAPPER + [PORTERD, "-F", "-f", self.conf] + args,
+        # prefix: a command that runs porterd, such as ip netns exec NS.
+        cmd = list(prefix) + WRAPPER + [PORTERD, "-F", "-f", self.conf] + args
+        self.proc = subprocess.Popen(cmd,
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=e,
                                      preexec_fn=preexec, user=user)
