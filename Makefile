@@ -449,10 +449,15 @@ bench:
 
 bench-tools: $(BENCH_TOOLS)
 
+# The load generator alone links OpenSSL (libssl-dev), for its TLS client
+# modes (the tls stage); porterd's own link is untouched by it.
+BENCH_LIBS_load := -lssl -lcrypto
+
 $(BENCH_DIR)/load $(BENCH_DIR)/floor: $(BENCH_DIR)/%: bench/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARNINGS) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+	$(Q)$(CC) -std=c17 -D_GNU_SOURCE -O2 -g $(WARNINGS) $(if $(filter 1,$(WERROR)),-Werror) -o $@ $< \
+		$(BENCH_LIBS_$*)
 
 # Static, so that exec costs as little as the kernel allows.
 $(BENCH_DIR)/tiny: bench/tiny.c

@@ -20,6 +20,11 @@
  *   startup       run a daemon (after --), time from exec until every port
  *                 of -t accepts a connection, then supervise it until
  *                 SIGTERM: the daemon's process group is then stopped.
+ *   tls-read      connect-read through a TLS 1.3 handshake (OpenSSL; the
+ *                 server's certificate verified against -K CAFILE for
+ *                 "localhost"); -S resumes with session tickets and counts
+ *                 how many the server resumed.
+ *   tls-bulk      bulk inside one TLS connection.
  *
  * connect-read -w PID samples that process's state every millisecond while
  * it runs: running, asleep (its event loop waiting), or blocked in the
@@ -56,6 +61,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #define MAX_SECONDS 3600
 #define MAX_COUNT 10000000L
 #define MAX_CONC 4096
@@ -87,6 +96,8 @@ struct opts {
 	bool blocking;
 	int proxy;		/* -H: 1 or 2, the PROXY header to send; 0 none */
 	bool proxy_in;		/* sink -A: read a PROXY header first */
+	const char *cafile;	/* -K: the CA the TLS modes verify against */
+	bool resume;		/* tls-read -S: resume with session tickets */
 	const char *outfile;
 	char **cmd;
 	int watch_pid;
@@ -114,9 +125,10 @@ usage(void)
 	fputs("usage: load MODE [-t addr] [-P probe-addr] [-l listen-addr] [-c conc]\n"
 	      "            [-d seconds] [-n count] [-T timeout-ms] [-s bytes] [-k flood]\n"
 	      "            [-p probe-ms] [-W window-ms] [-R recover-ms] [-r reqsize] [-g]\n"
-	      "            [-w pid] [-b] [-H v1|v2] [-A]\n"
+	      "            [-w pid] [-b] [-H v1|v2] [-A] [-K ca-file] [-S]\n"
 	      "            [-o file] [-L label] [-- command...]\n"
-	      "modes: connect-read relay-cps echo-rr bulk sink echo-server flood startup\n",
+	      "modes: connect-read relay-cps echo-rr bulk sink echo-server flood startup\n"
+	      "       tls-read tls-bulk\n",
 	    stderr);
 	exit(64);
 }
@@ -1572,6 +1584,444 @@ mode_startup(void)
 	}
 }
 
+/* ------------------------------------------------------------ tls */
+
+/*
+ * The TLS client modes (OpenSSL): tls-read is connect-read through a TLS
+ * 1.3 handshake, tls-bulk is bulk inside one TLS connection. The server's
+ * certificate must chain to -K's CA and name "localhost" (the SNI sent), so
+ * a misconfigured server fails instead of looking fast. The chain is
+ * verified in full on the first connection of a run; a later connection
+ * that presents the very same leaf is accepted without building the chain
+ * again (the handshake's CertificateVerify still proves the key), which
+ * keeps the client's own share of the two CPUs smaller. tls-read -S resumes:
+ * every connection offers the newest ticket its slot (or, before its first,
+ * any slot) received, and the output counts how many the server resumed.
+ */
+
+static SSL_CTX *tls_ctx;
+static X509 *tls_leaf;		/* the leaf verified in full this run */
+static SSL_SESSION *tls_last;	/* -S: the newest ticket of any slot */
+static long tls_verify_failed;
+static char tls_proto[16], tls_cipher[64];
+
+struct tconn {
+	int fd;
+	SSL *ssl;
+	SSL_SESSION *sess;	/* -S: the newest ticket of this slot */
+	uint64_t start;
+	uint64_t got;
+	bool hs_done;
+};
+
+static int
+tls_verify(X509_STORE_CTX *x, void *arg)
+{
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+	int ok;
+
+	(void)arg;
+	if (leaf != NULL && tls_leaf != NULL && X509_cmp(leaf, tls_leaf) == 0)
+		return 1;
+	ok = X509_verify_cert(x);
+	if (ok == 1 && leaf != NULL && tls_leaf == NULL && X509_up_ref(leaf) == 1)
+		tls_leaf = leaf;
+	return ok;
+}
+
+/* A ticket arrived (-S): it becomes its slot's and the run's newest. */
+static int
+tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tconn *c = SSL_get_app_data(ssl);
+
+	if (c == NULL)
+		return 0;
+	if (c->sess != NULL)
+		SSL_SESSION_free(c->sess);
+	c->sess = sess;
+	SSL_SESSION_up_ref(sess);
+	if (tls_last != NULL)
+		SSL_SESSION_free(tls_last);
+	tls_last = sess;
+	return 1; /* we keep the reference OpenSSL gave us */
+}
+
+static void
+tls_init(void)
+{
+	if (o.cafile == NULL) {
+		fprintf(stderr, "load: %s needs -K CAFILE\n", o.mode);
+		exit(64);
+	}
+	if ((tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_load_verify_locations(tls_ctx, o.cafile, NULL) != 1) {
+		fprintf(stderr, "load: TLS set-up (CA %s) failed\n", o.cafile);
+		ERR_print_errors_fp(stderr);
+		exit(1);
+	}
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_cert_verify_callback(tls_ctx, tls_verify, NULL);
+	/* A server that closes without close_notify after its data is not
+	 * an error here: the greeting was read whole. */
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (o.resume) {
+		SSL_CTX_set_session_cache_mode(tls_ctx,
+		    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(tls_ctx, tls_new_session);
+	} else
+		SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+}
+
+/* An SSL for the connected (or connecting) socket fd, bound to slot c. */
+static SSL *
+tls_new(int fd, struct tconn *c)
+{
+	SSL *ssl = SSL_new(tls_ctx);
+
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_set_tlsext_host_name(ssl, "localhost") != 1 || SSL_set1_host(ssl, "localhost") != 1)
+		die("SSL_new");
+	SSL_set_app_data(ssl, c);
+	if (o.resume) {
+		SSL_SESSION *s = c != NULL && c->sess != NULL ? c->sess : tls_last;
+
+		if (s != NULL)
+			SSL_set_session(ssl, s);
+	}
+	return ssl;
+}
+
+/* What a failed SSL call means for the connection. */
+static enum outcome
+tls_failure(SSL *ssl, int ret, uint64_t got)
+{
+	int e = SSL_get_error(ssl, ret), err = errno;
+	unsigned long q = ERR_peek_error();
+	static bool told;
+
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		tls_verify_failed++;
+		if (!told) {
+			told = true;
+			fprintf(stderr, "load: %s: certificate: %s\n", o.target.text,
+			    X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		}
+		ERR_clear_error();
+		return O_ERROR;
+	}
+	if (!told && q != 0 && e == SSL_ERROR_SSL) {
+		char text[256];
+
+		told = true;
+		ERR_error_string_n(q, text, sizeof(text));
+		fprintf(stderr, "load: %s: %s\n", o.target.text, text);
+	}
+	ERR_clear_error();
+	if (e == SSL_ERROR_SYSCALL) {
+		if (err == ECONNREFUSED)
+			return O_REFUSED;
+		if (err == ECONNRESET || err == EPIPE || ret == 0)
+			return got > 0 ? O_OK : O_RESET;
+	}
+	return O_ERROR;
+}
+
+/* Drives one tls-read connection as far as it goes; O_NONE: not over. */
+static enum outcome
+tls_step(struct tconn *c, long *full, long *resumed)
+{
+	int r;
+
+	if (!c->hs_done) {
+		ERR_clear_error();
+		r = SSL_connect(c->ssl);
+		if (r != 1) {
+			int e = SSL_get_error(c->ssl, r);
+
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return O_NONE;
+			return tls_failure(c->ssl, r, 0);
+		}
+		c->hs_done = true;
+		if (SSL_session_reused(c->ssl))
+			(*resumed)++;
+		else
+			(*full)++;
+		if (tls_proto[0] == '\0') {
+			snprintf(tls_proto, sizeof(tls_proto), "%s", SSL_get_version(c->ssl));
+			snprintf(tls_cipher, sizeof(tls_cipher), "%s", SSL_get_cipher_name(c->ssl));
+		}
+	}
+	for (;;) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, buf, BUF_SIZE);
+		if (r > 0) {
+			c->got += (uint64_t)r;
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, r);
+
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return O_NONE;
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return c->got > 0 ? O_OK : O_EMPTY;
+		return tls_failure(c->ssl, r, c->got);
+	}
+}
+
+static void
+tconn_end(struct tconn *c)
+{
+	if (c->ssl != NULL) {
+		/* Our close_notify, if the socket still takes it; no wait. */
+		if (c->hs_done)
+			SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		SSL_free(c->ssl);
+	}
+	c->ssl = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static double
+cpu_ms_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* tls-read: connect, a TLS handshake, read to EOF, close; -c at once. */
+static int
+mode_tls_read(void)
+{
+	struct tconn *slots = calloc((size_t)o.conc, sizeof(*slots));
+	struct epoll_event evs[256];
+	long started = 0, counts[O_N] = { 0 }, full = 0, resumed = 0;
+	uint64_t t0, end, last_scan = 0, bytes = 0, tmo = (uint64_t)o.timeout_ms * 1000;
+	struct lat lat = { 0 };
+	int ep = epoll_create1(EPOLL_CLOEXEC), active = 0;
+	bool stopping = false;
+	double cpu0 = cpu_ms_self();
+
+	if (slots == NULL || ep < 0)
+		die("setup");
+	tls_init();
+	t0 = now_us();
+	end = t0 + (uint64_t)(o.seconds * 1e6);
+	for (int i = 0; i < o.conc; i++)
+		slots[i].fd = -1;
+	for (;;) {
+		uint64_t now = now_us();
+
+		if (!stopping && (now >= end || started >= o.count))
+			stopping = true;
+		for (int i = 0; !stopping && i < o.conc && started < o.count; i++) {
+			struct tconn *c = &slots[i];
+
+			if (c->fd >= 0)
+				continue;
+			started++;
+			c->start = now_us();
+			c->got = 0;
+			c->hs_done = false;
+			c->fd = new_socket(&o.target, true);
+			if (connect(c->fd, (const struct sockaddr *)&o.target.ss, o.target.len) != 0 &&
+			    errno != EINPROGRESS) {
+				enum outcome out = errno == ECONNREFUSED ? O_REFUSED : O_ERROR;
+
+				tconn_end(c);
+				counts[out]++;
+				if (out == O_ERROR) {
+					usleep(1000); /* out of ports or descriptors */
+					break;
+				}
+				continue;
+			}
+			/* Edge-triggered both ways: tls_step runs until OpenSSL
+			 * wants what is not there, and any edge retries it. */
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				.data.u64 = (uint64_t)i };
+
+			c->ssl = tls_new(c->fd, c);
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+				die("epoll_ctl");
+			active++;
+		}
+		if (stopping && active == 0)
+			break;
+		if (stopping && now >= end + tmo + 1000000)
+			break;
+		int n = epoll_wait(ep, evs, 256, 10);
+
+		now = now_us();
+		for (int e = 0; e < n; e++) {
+			struct tconn *c = &slots[evs[e].data.u64];
+
+			if (c->fd < 0)
+				continue;
+			enum outcome out = tls_step(c, &full, &resumed);
+
+			if (out == O_NONE)
+				continue;
+			if (out == O_OK)
+				lat_add(&lat, now - c->start);
+			bytes += c->got;
+			counts[out]++;
+			tconn_end(c);
+			active--;
+		}
+		if (now - last_scan >= 10000) {
+			last_scan = now;
+			for (int i = 0; i < o.conc; i++)
+				if (slots[i].fd >= 0 && now - slots[i].start > tmo) {
+					tconn_end(&slots[i]);
+					counts[O_TIMEOUT]++;
+					active--;
+				}
+		}
+	}
+	for (int i = 0; i < o.conc; i++)
+		if (slots[i].fd >= 0) {
+			tconn_end(&slots[i]);
+			counts[O_TIMEOUT]++;
+		}
+	double el = (double)(now_us() - t0) / 1e6;
+
+	printf("{\"mode\":\"tls-read\",\"label\":\"%s\",\"target\":\"%s\",\"concurrency\":%d,"
+	       "\"resume\":%d,\"elapsed_s\":%.3f,\"started\":%ld",
+	    o.label, o.target.text, o.conc, o.resume ? 1 : 0, el, started);
+	for (int i = O_OK; i < O_N; i++)
+		printf(",\"%s\":%ld", outcome_name[i], counts[i]);
+	printf(",\"verify_failed\":%ld,\"full\":%ld,\"resumed\":%ld,\"proto\":\"%s\","
+	       "\"cipher\":\"%s\",\"client_cpu_ms\":%.1f",
+	    tls_verify_failed, full, resumed, tls_proto, tls_cipher, cpu_ms_self() - cpu0);
+	printf(",\"bytes\":%llu,\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+	    (unsigned long long)bytes, counts[O_OK] / el, lat_pct(&lat, 0.5), lat_pct(&lat, 0.99),
+	    lat_pct(&lat, 1.0));
+	return counts[O_OK] > 0 ? 0 : 1;
+}
+
+/* Waits, until deadline, for what the SSL call that returned ret wants. */
+static bool
+tls_wait(int ep, int fd, SSL *ssl, int ret, uint64_t deadline)
+{
+	int e = SSL_get_error(ssl, ret);
+	struct epoll_event ev = { .data.u64 = 0 };
+
+	if (e == SSL_ERROR_WANT_READ)
+		ev.events = EPOLLIN | EPOLLRDHUP;
+	else if (e == SSL_ERROR_WANT_WRITE)
+		ev.events = EPOLLOUT;
+	else
+		return false;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0)
+		die("epoll_ctl");
+	return wait_fd(ep, deadline);
+}
+
+/* tls-bulk: bulk's transfer inside one TLS connection. */
+static int
+mode_tls_bulk(void)
+{
+	unsigned char hdr[8], ack[8];
+	uint64_t sent = 0, t0, deadline, acked = 0, total = o.size + 8;
+	int fd, ep = epoll_create1(EPOLL_CLOEXEC), got = 0, r;
+	const char *err = NULL;
+	double cpu0 = cpu_ms_self();
+	SSL *ssl;
+
+	tls_init();
+	t0 = now_us();
+	deadline = t0 + (uint64_t)o.timeout_ms * 1000;
+	if (deadline > t0 + (uint64_t)(o.seconds * 1e6))
+		deadline = t0 + (uint64_t)(o.seconds * 1e6);
+	if ((fd = connect_blocking(&o.target, o.timeout_ms)) < 0)
+		die(o.target.text);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 0 };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		die("epoll_ctl");
+	ssl = tls_new(fd, NULL);
+	while ((r = SSL_connect(ssl)) != 1)
+		if (!tls_wait(ep, fd, ssl, r, deadline)) {
+			err = SSL_get_verify_result(ssl) != X509_V_OK ? "certificate"
+								       : "handshake";
+			tls_failure(ssl, r, 0);
+			break;
+		}
+	if (err == NULL) {
+		snprintf(tls_proto, sizeof(tls_proto), "%s", SSL_get_version(ssl));
+		snprintf(tls_cipher, sizeof(tls_cipher), "%s", SSL_get_cipher_name(ssl));
+	}
+	put_be64(hdr, o.size);
+	for (size_t i = 0; i < BUF_SIZE; i++)
+		buf[i] = (char)i;
+	while (err == NULL && sent < total) {
+		const char *p;
+		size_t len;
+
+		if (sent < 8) {
+			p = (const char *)hdr + sent;
+			len = (size_t)(8 - sent);
+		} else {
+			size_t off = (size_t)((sent - 8) % BUF_SIZE);
+
+			p = buf + off;
+			len = BUF_SIZE - off;
+			if (len > total - sent)
+				len = (size_t)(total - sent);
+		}
+		r = SSL_write(ssl, p, (int)len);
+		if (r > 0) {
+			sent += (uint64_t)r;
+			continue;
+		}
+		if (!tls_wait(ep, fd, ssl, r, deadline))
+			err = SSL_get_error(ssl, r) == SSL_ERROR_WANT_WRITE ||
+			    SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ ? "timeout" : "send";
+	}
+	while (err == NULL && got < 8) {
+		r = SSL_read(ssl, ack + got, 8 - got);
+		if (r > 0) {
+			got += r;
+			continue;
+		}
+		int e = SSL_get_error(ssl, r);
+
+		if (e == SSL_ERROR_ZERO_RETURN)
+			err = "eof before the sink's count";
+		else if (!tls_wait(ep, fd, ssl, r, deadline))
+			err = e == SSL_ERROR_WANT_READ ? "timeout waiting for the sink's count" : "recv";
+	}
+	double el = (double)(now_us() - t0) / 1e6;
+
+	if (got == 8) {
+		acked = get_be64(ack);
+		if (acked != o.size)
+			err = "the sink counted another size";
+	}
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	close(fd);
+	printf("{\"mode\":\"tls-bulk\",\"label\":\"%s\",\"target\":\"%s\",\"bytes\":%llu,"
+	       "\"sent\":%llu,\"acked\":%llu,\"elapsed_s\":%.3f,\"error\":\"%s\","
+	       "\"verify_failed\":%ld,\"proto\":\"%s\",\"cipher\":\"%s\","
+	       "\"client_cpu_ms\":%.1f,\"MB_s\":%.1f}\n",
+	    o.label, o.target.text, o.size, (unsigned long long)(sent > 8 ? sent - 8 : 0),
+	    (unsigned long long)acked, el, err ? err : "", tls_verify_failed, tls_proto,
+	    tls_cipher, cpu_ms_self() - cpu0, err ? 0.0 : (double)o.size / el / 1e6);
+	return err ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static long
@@ -1615,7 +2065,7 @@ main(int argc, char **argv)
 		usage();
 	o.mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:gbAo:L:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:P:l:c:d:n:T:s:k:p:W:R:r:w:gbAo:L:H:K:S")) != -1) {
 		switch (opt) {
 		case 't': o.target_spec = optarg; break;
 		case 'P': parse_addr_or_die(optarg, &o.probe); o.have_probe = true; break;
@@ -1642,6 +2092,8 @@ main(int argc, char **argv)
 			break;
 		case 'b': o.blocking = true; break;
 		case 'A': o.proxy_in = true; break;
+		case 'K': o.cafile = optarg; break;
+		case 'S': o.resume = true; break;
 		case 'o': o.outfile = optarg; break;
 		case 'L':
 			if (strpbrk(optarg, "\"\\") != NULL)
@@ -1686,6 +2138,10 @@ main(int argc, char **argv)
 		return mode_echo_rr();
 	if (strcmp(o.mode, "bulk") == 0)
 		return mode_bulk();
+	if (strcmp(o.mode, "tls-read") == 0)
+		return mode_tls_read();
+	if (strcmp(o.mode, "tls-bulk") == 0)
+		return mode_tls_bulk();
 	if (strcmp(o.mode, "flood") == 0) {
 		if (!o.have_probe)
 			usage();
