@@ -9,16 +9,17 @@
 #
 # Writes DIR/env.sh, which bench/run.sh sources: the path of each peer's
 # binary (empty when it could not be had) and the LD_LIBRARY_PATH to use.
-# Running it again does nothing once DIR/env.sh exists.
+# Running it again does nothing once DIR/env.sh exists and knows every peer
+# (one written before stunnel4 joined the list is made again).
 
 set -eu
 
 dir=${1:-build-bench/peers}
-PEERS="xinetd openbsd-inetd rlinetd ucspi-tcp systemd"
+PEERS="xinetd openbsd-inetd rlinetd ucspi-tcp systemd stunnel4"
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-if [ -s "$dir/env.sh" ]; then
+if [ -s "$dir/env.sh" ] && grep -q '^PEER_STUNNEL=' "$dir/env.sh"; then
 	echo "peers: already unpacked in $dir"
 	exit 0
 fi
@@ -93,6 +94,7 @@ proxyd=$(found "$r/lib/systemd/systemd-socket-proxyd")
 	echo "PEER_TCPSERVER='$(found "$r/usr/bin/tcpserver")'"
 	echo "PEER_SOCKET_ACTIVATE='$(found "$r/usr/bin/systemd-socket-activate")'"
 	echo "PEER_PROXYD='$proxyd'"
+	echo "PEER_STUNNEL='$(found "$r/usr/bin/stunnel4")'"
 	for deb in "$dir"/debs/*.deb; do
 		[ -e "$deb" ] || continue
 		echo "# $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"
