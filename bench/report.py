@@ -6,7 +6,8 @@ with a verdict each, the machine, the command, and the profile (callgrind
 instruction counts, strace system calls) of the accept-to-exec path. With
 --only proxy (a run of the proxy stage alone) it rewrites only the section
 on the PROXY header's cost in an existing file, with that run's machine and
-command."""
+command. With --only tls (a run of the tls stage alone) it does the same
+for the section on TLS termination, porterd beside stunnel and haproxy."""
 
 import argparse
 import datetime
@@ -39,7 +40,8 @@ ap.add_argument("--rounds", type=int, default=0)
 ap.add_argument("--dur", default="")
 ap.add_argument("--bulk", default="")
 ap.add_argument("--flood", default="")
-ap.add_argument("--only", default="", choices=["", "proxy"])
+ap.add_argument("--tls-bulk", default="256M")
+ap.add_argument("--only", default="", choices=["", "proxy", "tls"])
 args = ap.parse_args()
 
 rows = []
@@ -272,6 +274,270 @@ def proxy_section(standalone):
             "(here the greeter, on the same two CPUs).\n")
     return lines
 
+
+# ------------------------------------------------------------------ TLS
+
+# The tls stage: porterd's TLS termination beside stunnel and haproxy.
+TLS_HEAD = "## TLS termination (issue 15)"
+TLS_PEERS = ["porter", "stunnel", "haproxy"]
+TLS_NAMES = {"porter": "porter", "stunnel": "stunnel4", "haproxy": "haproxy"}
+TLS_HS = [("T_hs_ec_c1", "ECDSA c=1"), ("T_hs_ec_c8", "ECDSA c=8"),
+          ("T_hs_rsa_c1", "RSA c=1"), ("T_hs_rsa_c8", "RSA c=8")]
+
+
+def size_bytes(text):
+    m = re.match(r"^([0-9]+)([KMG]?)$", text or "")
+    if not m:
+        return None
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def per_unit(w, peer, count_key="ok", scale=1000.0):
+    """Median over the rounds of daemon CPU per unit (µs per connection by
+    default): the round's CPU summed over its runs, over their count."""
+    out = []
+    for rnd, recs in data.get((w, peer), {}).items():
+        good = [r for r in recs if not r.get("error") and r.get("daemon_cpu_ms") is not None]
+        n = sum(r.get(count_key) or 0 for r in good)
+        if good and n:
+            out.append(sum(r["daemon_cpu_ms"] for r in good) * scale / n)
+    return med(out)
+
+
+def client_per_conn(w, peer):
+    out = []
+    for rnd, recs in data.get((w, peer), {}).items():
+        for r in recs:
+            if r.get("ok") and r.get("client_cpu_ms") is not None:
+                out.append(r["client_cpu_ms"] * 1000 / r["ok"])
+    return med(out)
+
+
+def resumed_share(peer):
+    rs, oks = per_round("T_res_c8", peer, "resumed", sum), per_round("T_res_c8", peer, "ok", sum)
+    return med([rs[k] / oks[k] for k in rs if k in oks and oks[k]])
+
+
+tls_bulk = size_bytes(args.tls_bulk)
+T = {}
+for p in TLS_PEERS:
+    x = {"na": unavailable("T_start", p)}
+    for w, _ in TLS_HS + [("T_res_c8", ""), ("T_spawn_c8", "")]:
+        x[w] = value(w, p, "rate")
+        x[w + ":h"] = ratio(w, p, "haproxy", "rate")
+        x[w + ":s"] = ratio(w, p, "stunnel", "rate")
+        x[w + ":cpu"] = per_unit(w, p)
+        x[w + ":p50"] = value(w, p, "p50_ms")
+        x[w + ":cl"] = client_per_conn(w, p)
+    x["res_share"] = resumed_share(p)
+    x["bulk"] = value("T_bulk", p, "MB_s")
+    x["bulk:s"] = ratio("T_bulk", p, "stunnel", "MB_s")
+    x["bulk:h"] = ratio("T_bulk", p, "haproxy", "MB_s")
+    # daemon CPU per GB moved: ms per transfer scaled to 2^30 bytes
+    x["bulk:cpu"] = (per_unit("T_bulk", p, count_key="bytes", scale=1.0) * (1 << 30)
+                     if tls_bulk and per_unit("T_bulk", p, count_key="bytes", scale=1.0)
+                     is not None else None)
+    x["bulk:cl"] = (med([r["client_cpu_ms"] * (1 << 30) / r["bytes"]
+                         for recs in data.get(("T_bulk", p), {}).values() for r in recs
+                         if r.get("bytes") and r.get("client_cpu_ms") is not None
+                         and not r.get("error")]))
+    x["errors"] = sum((r.get("errors") or 0) + (r.get("timeouts") or 0) + (r.get("verify_failed") or 0)
+                      for w in [w for w, _ in TLS_HS] + ["T_res_c8", "T_spawn_c8"]
+                      for recs in data.get((w, p), {}).values() for r in recs)
+    x["bulk_err"] = [r.get("error") for recs in data.get(("T_bulk", p), {}).values()
+                     for r in recs if r.get("error")]
+    protos = {(r.get("proto"), r.get("cipher")) for (w, pp), rr in data.items()
+              if pp == p and w.startswith("T_") for recs in rr.values() for r in recs
+              if r.get("proto")}
+    x["proto"] = ", ".join(sorted(f"{a} {b}" for a, b in protos))
+    T[p] = x
+tls_measured = any(T[p]["T_hs_ec_c8"] is not None for p in TLS_PEERS)
+SPEED = {}
+for recs in data.get(("T_speed", "openssl"), {}).values():
+    SPEED = recs[0]
+STIME = value("T_stime", "haproxy", "rate")
+tls_versions = []
+try:
+    for line in open(envsh):
+        if line.startswith("# stunnel4 "):
+            tls_versions.append("stunnel4 " + line.split()[2])
+except OSError:
+    pass
+hv = sh("haproxy -v 2>/dev/null | head -1").split()
+if len(hv) >= 3:
+    tls_versions.append("haproxy " + hv[2])
+ossl = sh("openssl version").split()
+if len(ossl) >= 2:
+    tls_versions.append("OpenSSL " + ossl[1])
+
+
+def tls_rate_cell(p, w, ref):
+    v = T[p][w]
+    if v is None:
+        return "–"
+    r = T[p][w + (":h" if ref == "haproxy" else ":s")]
+    return f"{fmt(v)} ({fr(r)})"
+
+
+def tls_target(label, p, w, ref, need, kind="rate"):
+    x = T["porter"]
+    if x["na"] or x.get(w) is None:
+        return [label, "porter not measured", "–"]
+    key = {"rate": w, "bulk": "bulk"}[kind]
+    r = x[key + (":s" if ref == "stunnel" else ":h")]
+    if r is None:
+        return [label, f"no {ref} figure", "–"]
+    return [label, f"{fr(r)}× {TLS_NAMES[ref]}", "met" if r >= need else "**not met**"]
+
+
+def tls_section(standalone):
+    lines = [TLS_HEAD + "\n"]
+    if standalone:
+        lines.append(
+            f"From a run of its own: {now_tls}, {args.rounds} rounds of {args.dur} s per "
+            f"timed run, {nproc} CPUs ({cpu}), Linux {kernel}, porter `{rev}`; "
+            + ", ".join(tls_versions) + f". Command: `{args.command}`\n")
+    elif tls_versions:
+        lines.append("Versions: " + ", ".join(tls_versions) + ".\n")
+    lines.append(
+        "porterd (`tls = yes`, `tls_certificate`, `tls_key`), stunnel4 and haproxy "
+        "(`mode tcp`, `bind ... ssl crt`) terminate TLS 1.3 on 127.0.0.1 with the same "
+        "certificates (tests/tls/mkcerts.sh: an ECDSA P-256 and an RSA 2048 certificate for "
+        "localhost from one CA), one process each: porterd one thread; haproxy `nbthread 1`; "
+        "stunnel 5.68 as Debian builds it, a thread per connection (Threading:PTHREAD) and, "
+        "for `exec`, a forked process per connection. Nothing is logged per connection "
+        "(stunnel `debug = 3`, `libwrap = no`). The rounds are interleaved, the order "
+        "rotating; ratios are taken round by round and the median is shown. The client is "
+        "`load tls-read` / `tls-bulk` (OpenSSL, non-blocking, one epoll loop): TLS 1.3, SNI "
+        "localhost, the certificate verified against the CA and the name (the chain in full on "
+        "a run's first connection, then the same leaf accepted as it is), the greeting read "
+        "to its end. Handshakes are full ones (no session offered) relayed to the greeter; "
+        "resumed ones offer the newest ticket the client received and count those the "
+        "server really resumed (`SSL_session_reused`). Daemon CPU is utime + stime of the "
+        "daemon's processes (/proc/PID/stat, threads that have exited included, spawned "
+        "servers not; 10 ms ticks).\n")
+    if not tls_measured:
+        lines.append("No server was measured.\n")
+        return lines
+    body = [
+        tls_target("full handshakes/s, ECDSA c=8 ≥ stunnel's", "porter", "T_hs_ec_c8",
+                   "stunnel", 1.0),
+        tls_target("full handshakes/s, ECDSA c=8 ≥ 0.9× haproxy's", "porter", "T_hs_ec_c8",
+                   "haproxy", 0.9),
+        tls_target("full handshakes/s, RSA c=8 ≥ stunnel's", "porter", "T_hs_rsa_c8",
+                   "stunnel", 1.0),
+        tls_target("full handshakes/s, RSA c=8 ≥ 0.9× haproxy's", "porter", "T_hs_rsa_c8",
+                   "haproxy", 0.9),
+        tls_target("bulk MB/s ≥ 1.5× stunnel's", "porter", "T_bulk", "stunnel", 1.5,
+                   kind="bulk"),
+        tls_target("TLS spawn conn/s c=8 ≥ 1.5× stunnel `exec`", "porter", "T_spawn_c8",
+                   "stunnel", 1.5),
+    ]
+    lines.append("Targets of issue 15 (median of the per-round ratios):\n")
+    lines.append(table(["target", "measured", "verdict"], body))
+    lines.append("")
+    body = []
+    for p in TLS_PEERS:
+        x = T[p]
+        if x["na"]:
+            body.append([TLS_NAMES[p], "not measured: this porterd does not take the tls "
+                         "attributes", "", "", "", "", ""])
+            continue
+        if x["T_hs_ec_c8"] is None and x["T_hs_rsa_c8"] is None:
+            continue
+        share = x["res_share"]
+        if x["T_res_c8"] is None:
+            res = "–"
+        elif share is not None and share < 0.9:
+            res = f"does not resume ({pct(share)} % resumed)"
+        else:
+            res = f"{tls_rate_cell(p, 'T_res_c8', 'haproxy')}, {pct(share)} % resumed"
+        body.append([TLS_NAMES[p]] + [tls_rate_cell(p, w, "haproxy") for w, _ in TLS_HS]
+                    + [res, " / ".join(fmt(x[w + ":cpu"]) for w in
+                                       ("T_hs_ec_c8", "T_hs_rsa_c8", "T_res_c8"))])
+    lines.append("Handshakes per second (÷ haproxy), and the daemon's CPU per handshake:\n")
+    lines.append(table(["server"] + [n for _, n in TLS_HS]
+                       + ["resumed c=8", "daemon CPU µs/handshake ECDSA / RSA / resumed, c=8"],
+                       body))
+    lines.append("")
+    body = []
+    for p in TLS_PEERS:
+        x = T[p]
+        if x["bulk"] is None and x["T_spawn_c8"] is None:
+            continue
+        body.append([TLS_NAMES[p],
+                     f"{fmt(x['bulk'])} ({fr(x['bulk:s'])})" if x["bulk"] is not None else
+                     ("failed: " + x["bulk_err"][0] if x["bulk_err"] else "–"),
+                     fmt(x["bulk:cpu"]),
+                     (f"{fmt(x['T_spawn_c8'])} ({fr(x['T_spawn_c8:s'])})"
+                      if x["T_spawn_c8"] is not None else "– (cannot spawn)"),
+                     fmt(x["T_spawn_c8:cpu"]), fmt(x["T_spawn_c8:p50"], 2)])
+    lines.append(f"Bulk: {args.tls_bulk} through TLS to the sink, twice a round, and a tiny "
+                 "static program per connection over TLS (porter `server`, stunnel `exec`; "
+                 "ratios ÷ stunnel):\n")
+    lines.append(table(["server", "bulk MB/s (÷ stunnel)", "daemon CPU ms per GiB",
+                        "TLS spawn conn/s c=8 (÷ stunnel)", "daemon CPU µs/conn",
+                        "spawn p50 ms"], body))
+    lines.append("")
+    cl_ec = med([T[p]["T_hs_ec_c8:cl"] for p in TLS_PEERS if T[p]["T_hs_ec_c8:cl"]])
+    cl_rsa = med([T[p]["T_hs_rsa_c8:cl"] for p in TLS_PEERS if T[p]["T_hs_rsa_c8:cl"]])
+    cl_res = med([T[p]["T_res_c8:cl"] for p in TLS_PEERS if T[p]["T_res_c8:cl"]])
+    cl_bulk = med([T[p]["bulk:cl"] for p in TLS_PEERS if T[p]["bulk:cl"]])
+    txt = ("The ceiling on this machine: ")
+    if SPEED:
+        es, ev = SPEED.get("ecdsa_p256_sign_s"), SPEED.get("ecdsa_p256_verify_s")
+        rs, x25 = SPEED.get("rsa2048_sign_s"), SPEED.get("x25519_s")
+        txt += (f"`openssl speed` signs {fmt(es)} ECDSA P-256 and {fmt(rs)} RSA 2048 per "
+                f"second on one CPU, verifies {fmt(ev)} ECDSA, and makes {fmt(x25)} X25519 "
+                "key agreements. A full handshake costs the server one signature and two "
+                "X25519 operations (its key, the shared secret): on one CPU, the signature "
+                "and key exchange alone would allow about ")
+        if es and rs and x25:
+            txt += (f"{fmt(1 / (1 / es + 2 / x25))} ECDSA and {fmt(1 / (1 / rs + 2 / x25))} "
+                    "RSA handshakes per second. ")
+    txt += (f"The client (the same for every server) spends {fmt(cl_ec)} µs of CPU per "
+            f"ECDSA handshake, {fmt(cl_rsa)} per RSA one and {fmt(cl_res)} per resumed one "
+            f"(and {fmt(cl_bulk)} ms per GiB of bulk), on the same two CPUs: OpenSSL 3.0's "
+            "handshake costs far more than its arithmetic, on either side, and the client's "
+            "share caps every server's rate, so the daemon CPU columns say more than the "
+            "rates do about the servers themselves. ")
+    if STIME is not None:
+        txt += (f"As a check on the load generator: `openssl s_time -new` (one blocking "
+                f"connection at a time, no greeting read) made {fmt(STIME)} full ECDSA "
+                f"handshakes per second against haproxy in the same run, where `load "
+                f"tls-read` at c=1 made {fmt(T['haproxy']['T_hs_ec_c1'])}.")
+    lines.append(txt + "\n")
+    prot = {T[p]["proto"] for p in TLS_PEERS if T[p]["proto"]}
+    if prot:
+        lines.append("Negotiated: " + "; ".join(sorted(prot)) + ".\n")
+    errs = {p: T[p]["errors"] for p in TLS_PEERS if T[p]["errors"]}
+    if errs:
+        lines.append("Failed connections (errors, timeouts, certificate failures) over the "
+                     "whole run: " + ", ".join(f"{TLS_NAMES[p]} {n}" for p, n in errs.items())
+                     + ".\n")
+    return lines
+
+
+if args.only == "tls":
+    now_tls = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
+                                              datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sec = "\n".join(tls_section(True)) + "\n"
+    try:
+        with open(args.out) as f:
+            text = f.read()
+    except OSError:
+        text = "# porter benchmark results\n\n"
+    i = text.find(TLS_HEAD)
+    if i >= 0:
+        j = text.find("\n## ", i + len(TLS_HEAD))
+        text = text[:i] + sec + (text[j + 1:] if j >= 0 else "")
+    else:
+        j = text.find("\n## D: ")
+        j = j + 1 if j >= 0 else len(text)
+        text = text[:j] + sec + text[j:]
+    with open(args.out, "w") as f:
+        f.write(text)
+    raise SystemExit(0)
 
 if args.only == "proxy":
     now_px = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
@@ -656,6 +922,10 @@ if PX[(1, "none")]["rate"] is not None:
     for line in proxy_section(False):
         P(line)
 
+if tls_measured:
+    for line in tls_section(False):
+        P(line)
+
 P("## D: footprint of the idle daemon\n")
 P("RSS and PSS summed over the daemon's processes (/proc/PID/smaps_rollup) one second "
   "after start; start = exec until the kernel lists every port as listening "
@@ -903,7 +1173,8 @@ P("## Reproduce\n")
 P("```\nmake bench                                   # about 10 minutes on 2 CPUs\n"
   "BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench   # longer and steadier\n"
   "BENCH_PEERS='porter xinetd' BENCH_STAGES=main BENCH_PROFILE=0 make bench\n"
-  "BENCH_STAGES=proxy make bench                # the PROXY section alone\n```\n")
+  "BENCH_STAGES=proxy make bench                # the PROXY section alone\n"
+  "BENCH_STAGES=tls make bench                  # TLS: porter, stunnel4, haproxy\n```\n")
 P("Raw results: build-bench/run/results.jsonl (one JSON object per measured run); "
   "profiles: build-bench/run/profile/.")
 

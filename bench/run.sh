@@ -19,7 +19,14 @@
 #   BENCH_STAGES="floor main proxy d"  what the rounds run (the floor and
 #                         C's direct reference, A B C E, the PROXY header's
 #                         cost to porter, D); a run of proxy alone rewrites
-#                         only that section of BENCH_OUT
+#                         only that section of BENCH_OUT. Not in the default:
+#                         tls, TLS termination (issue 15): porterd's tls =
+#                         yes beside stunnel4 (fetched by bench/peers.sh) and
+#                         haproxy, about 4 minutes for 3 rounds; a run of tls
+#                         alone (BENCH_STAGES=tls make bench) rewrites only
+#                         its section
+#   BENCH_TLS_BULK=256M   size of one transfer through TLS (two per round)
+#   BENCH_TLS_PEERS="porter stunnel haproxy"  the tls stage's servers
 #   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
 #                         BASE-1000+1, +2
 #   BENCH_OUT=bench/RESULTS.md
@@ -38,6 +45,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 DUR=${BENCH_SECONDS:-3}
 BULK=${BENCH_BULK:-256M}
 FLOOD=${BENCH_FLOOD:-500}
+TLSBULK=${BENCH_TLS_BULK:-256M}
+TLS_PEERS=${BENCH_TLS_PEERS:-porter stunnel haproxy}
 PEERS=${BENCH_PEERS:-porter xinetd openbsd-inetd rlinetd tcpserver systemd}
 DSIZES=${BENCH_D:-10 100 1000}
 PROFILE=${BENCH_PROFILE:-1}
@@ -49,7 +58,7 @@ W=$B/run
 RES=$W/results.jsonl
 COMMAND=${BENCH_COMMAND:-bench/run.sh}
 # The knobs this run was given belong to the command that reproduces it.
-for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE; do
+for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE TLS_BULK TLS_PEERS; do
 	n=BENCH_$v
 	if [ -n "${!n+x}" ]; then COMMAND="$n='${!n}' $COMMAND"; fi
 done
@@ -58,16 +67,17 @@ for f in "$LOAD" "$FLOOR" "$TINY" "$PORTERD"; do
 	[ -x "$f" ] || { echo "bench: $f is missing; run make bench" >&2; exit 1; }
 done
 # The proxy stage alone measures porter against itself: no peers, no
-# profile, and the report rewrites only its section.
+# profile, and the report rewrites only its section. The tls stage alone
+# runs its own servers (BENCH_TLS_PEERS) and rewrites only its section.
 ONLY=
-if [ "$STAGES" = " proxy " ]; then
-	ONLY=proxy
+if [ "$STAGES" = " proxy " ] || [ "$STAGES" = " tls " ]; then
+	ONLY=${STAGES// /}
 	PROFILE=0
 	PEERS=porter
 fi
 PEER_XINETD='' PEER_INETD='' PEER_RLINETD='' PEER_RLINETD_PARSER='' PEER_TCPSERVER=''
-PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH=''
-if [ -n "$ONLY" ]; then
+PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH='' PEER_STUNNEL=''
+if [ "$ONLY" = proxy ]; then
 	:
 elif bash bench/peers.sh "$B/peers" >/dev/null && [ -s "$B/peers/env.sh" ]; then
 	# shellcheck source=/dev/null
@@ -104,6 +114,7 @@ peer_index() {
 	case $1 in
 	porter) echo 0 ;; xinetd) echo 1 ;; openbsd-inetd) echo 2 ;;
 	rlinetd) echo 3 ;; tcpserver) echo 4 ;; systemd) echo 5 ;;
+	stunnel) echo 6 ;; haproxy) echo 7 ;;
 	esac
 }
 
@@ -111,6 +122,7 @@ peer_comm() { # the daemon's process name, as /proc/PID/comm has it
 	case $1 in
 	porter) echo porterd ;; xinetd) echo xinetd ;; openbsd-inetd) echo inetd ;;
 	rlinetd) echo rlinetd ;; tcpserver) echo tcpserver ;; systemd) echo 'systemd-socket-' ;;
+	stunnel) echo stunnel4 ;; haproxy) echo haproxy ;;
 	esac
 }
 
@@ -122,6 +134,8 @@ peer_available() {
 	rlinetd) [ -n "$PEER_RLINETD" ] ;;
 	tcpserver) [ -n "$PEER_TCPSERVER" ] ;;
 	systemd) [ -n "$PEER_SOCKET_ACTIVATE" ] ;;
+	stunnel) [ -n "$PEER_STUNNEL" ] ;;
+	haproxy) command -v haproxy >/dev/null ;;
 	*) false ;;
 	esac
 }
@@ -152,6 +166,13 @@ set_ports() {
 	P_PX_RH=$((pb + 1013))
 	P_PX_D=$((pb + 1014))
 	P_PX_DH=$((pb + 1015))
+	# The tls stage: handshakes against the ECDSA and the RSA certificate
+	# (relayed to the greeter), bulk (relayed to the sink), a tiny per
+	# connection.
+	P_T_EC=$((pb + 1020))
+	P_T_RSA=$((pb + 1021))
+	P_T_BULK=$((pb + 1022))
+	P_T_SPAWN=$((pb + 1023))
 	if [ "$1" = openbsd-inetd ]; then
 		# Its builtins bind only their official ports.
 		P_DAY=13
@@ -172,8 +193,21 @@ group_pids() {
 }
 
 # CPU time of the daemon's processes, ns (schedstat; children excluded).
+# With CPU_FROM=stat (the tls stage), utime + stime of /proc/PID/stat
+# instead: they keep the time of threads that have exited, which a server
+# with a thread per connection (stunnel) needs; 10 ms ticks.
+CPU_FROM=schedstat
+CLK_TCK=$(getconf CLK_TCK)
 daemon_cpu_ns() {
 	local t=0 p v
+	if [ "$CPU_FROM" = stat ]; then
+		for p in $(group_pids); do
+			v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || continue
+			t=$((t + ${v:-0} * (1000000000 / CLK_TCK)))
+		done
+		echo "$t"
+		return 0
+	fi
 	for p in $(group_pids); do
 		read -r v _ <"/proc/$p/schedstat" 2>/dev/null || continue
 		t=$((t + v))
@@ -328,6 +362,89 @@ conf_proxy() {
 	} >"$c.conf"
 	PORTS="$P_PX_A,$P_PX_AH,$P_PX_R,$P_PX_RH,$P_PX_D,$P_PX_DH"
 	conf_cmd porter "$c.conf"
+}
+
+# The tls stage's certificates, one set for every server: tests/tls's CA,
+# an ECDSA P-256 and an RSA 2048 certificate for localhost. haproxy reads
+# the key from the certificate's file, so it gets the two concatenated.
+TLSD=$W/tls
+tls_certs() {
+	[ -s "$TLSD/ca.pem" ] && return 0
+	sh tests/tls/mkcerts.sh "$TLSD" || return 1
+	cat "$TLSD/server-ec.pem" "$TLSD/server-ec.key" >"$TLSD/haproxy-ec.pem"
+	cat "$TLSD/server-rsa.pem" "$TLSD/server-rsa.key" >"$TLSD/haproxy-rsa.pem"
+	chmod 600 "$TLSD/haproxy-ec.pem" "$TLSD/haproxy-rsa.pem"
+}
+
+# The tls stage: each server terminates TLS 1.3 on four ports (ECDSA and
+# RSA handshakes relayed to the greeter, bulk relayed to the sink, tiny
+# per connection where the server can spawn), one process each, nothing
+# logged per connection. Sets CMD and PORTS.
+conf_tls() {
+	local p=$1 c=$W/conf/$1.tls k
+	set_ports "$p"
+	PORTS="$P_T_EC,$P_T_RSA,$P_T_BULK"
+	case $p in
+	porter)
+		tls_attrs() { # KEYTYPE
+			printf '%s\n' "tls         = yes" \
+				"tls_certificate = $TLSD/server-$1.pem" "tls_key     = $TLSD/server-$1.key"
+		}
+		{
+			xinetd_defaults porter
+			mapfile -t k < <(tls_attrs ec)
+			xinetd_service bench_tls_ec UNLISTED "$P_T_EC" "${k[@]}" \
+				"redirect    = $ADDR $SINK_GREET"
+			xinetd_service bench_tls_bulk UNLISTED "$P_T_BULK" "${k[@]}" \
+				"redirect    = $ADDR $SINK_BULK"
+			xinetd_service bench_tls_spawn UNLISTED "$P_T_SPAWN" "${k[@]}" \
+				"server      = $TINY"
+			mapfile -t k < <(tls_attrs rsa)
+			xinetd_service bench_tls_rsa UNLISTED "$P_T_RSA" "${k[@]}" \
+				"redirect    = $ADDR $SINK_GREET"
+		} >"$c.conf"
+		PORTS="$PORTS,$P_T_SPAWN"
+		conf_cmd porter "$c.conf"
+		;;
+	stunnel)
+		# Threads (stunnel 5.68's Debian build: Threading:PTHREAD), one
+		# per connection; exec forks the server (inetd mode). No
+		# libwrap look-up per connection, errors only in the log.
+		stunnel_service() { # NAME PORT KEYTYPE TARGET-LINE
+			printf '[%s]\naccept = %s:%s\n%s\n' "$1" "$ADDR" "$2" "$4"
+			printf 'cert = %s\nkey = %s\nlibwrap = no\n' "$TLSD/server-$3.pem" \
+				"$TLSD/server-$3.key"
+		}
+		{
+			printf 'foreground = yes\npid =\nsyslog = no\ndebug = 3\n'
+			printf 'output = %s\n' "$W/logs/stunnel.log"
+			stunnel_service ec "$P_T_EC" ec "connect = $ADDR:$SINK_GREET"
+			stunnel_service rsa "$P_T_RSA" rsa "connect = $ADDR:$SINK_GREET"
+			stunnel_service bulk "$P_T_BULK" ec "connect = $ADDR:$SINK_BULK"
+			stunnel_service spawn "$P_T_SPAWN" ec "exec = $TINY"$'\n'"execArgs = tiny"
+		} >"$c.conf"
+		PORTS="$PORTS,$P_T_SPAWN"
+		CMD=("${CLEAN[@]}" LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" "$PEER_STUNNEL" "$c.conf")
+		;;
+	haproxy)
+		# One thread (nbthread 1); it cannot start a server per
+		# connection, so it has no spawn port.
+		{
+			printf 'global\n\tnbthread 1\n\tmaxconn 4096\n'
+			printf 'defaults\n\tmode tcp\n\ttimeout connect 10s\n'
+			printf '\ttimeout client 120s\n\ttimeout server 120s\n'
+			printf 'frontend ec\n\tbind %s:%s ssl crt %s\n\tdefault_backend greet\n' \
+				"$ADDR" "$P_T_EC" "$TLSD/haproxy-ec.pem"
+			printf 'frontend rsa\n\tbind %s:%s ssl crt %s\n\tdefault_backend greet\n' \
+				"$ADDR" "$P_T_RSA" "$TLSD/haproxy-rsa.pem"
+			printf 'frontend bulk\n\tbind %s:%s ssl crt %s\n\tdefault_backend sink\n' \
+				"$ADDR" "$P_T_BULK" "$TLSD/haproxy-ec.pem"
+			printf 'backend greet\n\tserver greet %s:%s\n' "$ADDR" "$SINK_GREET"
+			printf 'backend sink\n\tserver sink %s:%s\n' "$ADDR" "$SINK_BULK"
+		} >"$c.cfg"
+		CMD=("${CLEAN[@]}" haproxy -db -f "$c.cfg")
+		;;
+	esac
 }
 
 # D: N spawn services on P_BASE .. P_BASE+N-1.
@@ -605,6 +722,77 @@ run_proxy() {
 	stop
 }
 
+# The tls stage for one server: full TLS 1.3 handshakes (ECDSA and RSA,
+# c=1 and c=8, the greeting read to the end), resumed ones (tickets; the
+# load generator counts those the server really resumed), two bulk
+# transfers to the sink, and a tiny per connection where the server spawns.
+# The daemon's CPU comes from /proc/PID/stat (CPU_FROM=stat).
+run_tls() { # PEER
+	local p=$1 k=(-K "$TLSD/ca.pem") c i
+	conf_tls "$p"
+	if ! start "$p" "$p"; then
+		if [ "$p" = porter ]; then
+			say "porter: this porterd does not take the tls attributes; not measured"
+			emit T_start porter '{"unavailable":true}'
+		else
+			emit T_start "$p" '{"error":"did not start"}'
+		fi
+		return 0
+	fi
+	CPU_FROM=stat
+	# Warm up (and check the certificate once: a failure shows in the log).
+	"$LOAD" tls-read "${k[@]}" -t "$ADDR:$P_T_EC" -c 8 -d 1 -T 10000 >/dev/null \
+		2>>"$W/logs/load.log" || say "$p: no TLS handshake succeeded (see $W/logs/load.log)"
+	for c in 1 8; do
+		alive || break
+		measured "T_hs_ec_c$c" "$p" tls-read "${k[@]}" -t "$ADDR:$P_T_EC" -c "$c" -d "$DUR" -T 10000
+		alive || break
+		measured "T_hs_rsa_c$c" "$p" tls-read "${k[@]}" -t "$ADDR:$P_T_RSA" -c "$c" -d "$DUR" \
+			-T 10000
+	done
+	alive && measured T_res_c8 "$p" tls-read "${k[@]}" -S -t "$ADDR:$P_T_EC" -c 8 -d "$DUR" \
+		-T 10000
+	for i in 1 2; do
+		alive || break
+		measured T_bulk "$p" tls-bulk "${k[@]}" -t "$ADDR:$P_T_BULK" -s "$TLSBULK" -T 120000 -d 300
+	done
+	if [ "$p" != haproxy ] && alive; then
+		measured T_spawn_c8 "$p" tls-read "${k[@]}" -t "$ADDR:$P_T_SPAWN" -c 8 -d "$DUR" -T 10000
+	fi
+	CPU_FROM=schedstat
+	if ! alive; then
+		say "$p: the daemon died during the tls stage (see $W/logs/$p.log)"
+		emit died "$p" '{"error":"daemon died"}'
+	fi
+	stop
+}
+
+# The machine's handshake ceiling, once a run: OpenSSL's own signature and
+# key exchange rates (openssl speed, one CPU), and openssl s_time's full
+# handshakes at c=1 against haproxy as a check on the load generator's.
+tls_ceiling() {
+	local j
+	j=$(openssl speed -seconds 1 ecdsap256 rsa2048 ecdhx25519 2>/dev/null | awk '
+		/^rsa 2048 bits/ { rs = $(NF - 1); rv = $NF }
+		/ecdsa \(nistp256\)/ { es = $(NF - 1); ev = $NF }
+		/ecdh \(X25519\)/ { x = $NF }
+		END { printf "{\"rsa2048_sign_s\":%s,\"rsa2048_verify_s\":%s,\"ecdsa_p256_sign_s\":%s,\"ecdsa_p256_verify_s\":%s,\"x25519_s\":%s}",
+			rs + 0, rv + 0, es + 0, ev + 0, x + 0 }')
+	emit T_speed openssl "$j"
+	peer_available haproxy || return 0
+	conf_tls haproxy
+	start haproxy haproxy || return 0
+	local t0 t1
+	t0=$(date +%s%N)
+	j=$(openssl s_time -connect "$ADDR:$P_T_EC" -new -time "$DUR" -CAfile "$TLSD/ca.pem" \
+		2>/dev/null | awk '/connections in .* real seconds/ { print $1 }')
+	t1=$(date +%s%N)
+	[ -n "$j" ] && j=$(awk -v n="$j" -v ns=$((t1 - t0)) \
+		'BEGIN { printf "{\"ok\":%d,\"elapsed_s\":%.3f,\"rate\":%.1f}", n, ns / 1e9, n / (ns / 1e9) }')
+	emit T_stime haproxy "$j"
+	stop
+}
+
 run_main() { # PEER
 	local p=$1
 	conf_main "$p"
@@ -790,6 +978,21 @@ for p in "${PEER_LIST[@]}"; do
 	if peer_available "$p"; then avail+=("$p"); else say "$p: not available; skipped"; fi
 done
 n=${#avail[@]}
+tls_avail=()
+if [[ $STAGES == *" tls "* ]]; then
+	read -r -a PEER_LIST <<<"$TLS_PEERS"
+	for p in "${PEER_LIST[@]}"; do
+		if peer_available "$p"; then tls_avail+=("$p"); else say "$p: not available; skipped"; fi
+	done
+	if tls_certs; then
+		ROUND=0
+		say "TLS: the machine's ceiling (openssl speed, s_time)"
+		tls_ceiling
+	else
+		say "TLS: the certificates could not be made; the tls stage is skipped"
+		tls_avail=()
+	fi
+fi
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	say "round $ROUND of $ROUNDS"
@@ -819,6 +1022,14 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		say "  porter: PROXY header"
 		run_proxy
 	fi
+	if [[ $STAGES == *" tls "* ]] && [ ${#tls_avail[@]} -gt 0 ]; then
+		nt=${#tls_avail[@]}
+		for ((k = 0; k < nt; k++)); do
+			p=${tls_avail[$(((k + ROUND - 1) % nt))]}
+			say "  $p: TLS"
+			run_tls "$p"
+		done
+	fi
 	if [[ $STAGES == *" d "* ]]; then
 		for ((k = 0; k < n; k++)); do
 			p=${avail[$(((k + ROUND - 1) % n))]}
@@ -838,5 +1049,5 @@ T_END=$(date +%s)
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/machine.txt"
 python3 bench/report.py --results "$RES" --profile "$W/profile" --out "$OUT" \
 	--seconds $((T_END - T_START)) --command "$COMMAND" --rounds "$ROUNDS" \
-	--dur "$DUR" --bulk "$BULK" --flood "$FLOOD" ${ONLY:+--only "$ONLY"}
+	--dur "$DUR" --bulk "$BULK" --flood "$FLOOD" --tls-bulk "$TLSBULK" ${ONLY:+--only "$ONLY"}
 say "wrote $OUT in $((T_END - T_START)) s"
