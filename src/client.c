@@ -604,7 +604,8 @@ client_tls(struct client *c)
 	int r, plain;
 	struct tls *t;
 
-	if (s->tls_ctx == NULL || c->fd < 0)
+	/* A handshake under way goes on even if a reload took tls away. */
+	if ((s->tls_ctx == NULL && c->tls == NULL) || c->fd < 0)
 		return STEP_NEXT;
 	if (c->tls == NULL && (c->tls = tls_new(s->tls_ctx, c->fd)) == NULL)
 		return client_tls_refuse(c, TLS_FAIL_OTHER, "out of memory");

@@ -48,6 +48,9 @@
 
 #define TLS_BUF (16 * 1024) /* one record's plaintext, each direction */
 #define TICKET_ROTATE_S (12 * 3600)
+/* How long a session whose service has gone may take to deliver what is
+ * left to a client that does not read or close. */
+#define LINGER_MS 30000
 #define EXPIRY_WARN_DAYS 30
 /* TLS 1.2's ciphers when the service names none: forward secrecy and
  * AEAD only (Mozilla's "intermediate" list). */
@@ -91,6 +94,8 @@ struct tls {
 	int cfd; /* the client's socket */
 	int pfd; /* porterd's end of the pair */
 	struct watch cw, pw;
+	struct timer linger; /* armed once the service has closed its end */
+	bool pair_gone;
 	unsigned char *up;   /* client to service: plaintext not yet sent */
 	unsigned char *down; /* service to client: not yet encrypted */
 	size_t up_off, up_len, down_off, down_len;
@@ -786,6 +791,7 @@ tls_free(struct tls *t)
 	if (t->relaying) {
 		loop_unwatch(&t->cw);
 		loop_unwatch(&t->pw);
+		loop_timer_cancel(&t->linger);
 		LIST_REMOVE(t, entry);
 	}
 	SSL_free(t->ssl);
@@ -888,12 +894,29 @@ tls_pump(struct tls *t)
 }
 
 static void
+tls_linger_over(void *arg)
+{
+	tls_free(arg);
+}
+
+static void
 tls_relay_io(int fd, uint32_t events, void *arg)
 {
 	struct tls *t = arg;
 
-	(void)fd, (void)events;
-	if (!tls_pump(t))
+	if (!tls_pump(t)) {
+		tls_free(t);
+		return;
+	}
+	/* The service closed its end whole: what it said goes out, what the
+	 * client says has nobody to read it. */
+	if (fd == t->pfd && (events & EPOLLHUP) && !t->pair_gone) {
+		t->pair_gone = true;
+		t->linger.fn = tls_linger_over;
+		t->linger.arg = t;
+		loop_timer_set(&t->linger, LINGER_MS);
+	}
+	if (t->pair_gone && t->down_shut)
 		tls_free(t);
 }
 
