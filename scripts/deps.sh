@@ -26,6 +26,8 @@ build-essential
 clang
 libclang-rt-14-dev
 libcmocka-dev
+libssl-dev
+openssl
 mandoc
 netbase
 python3

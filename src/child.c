@@ -140,6 +140,7 @@ child_reap(void)
 			/* An exec failure was logged as FAIL: it never started. */
 			if (!c->exec_failed)
 				log_exit(&(struct log_event){ .svc = svc,
+				    .tls = c->tls,
 				    .pid = c->pid,
 				    .status = status,
 				    .duration = time(NULL) - c->start_wall,

@@ -9,6 +9,9 @@
  *             from then on
  *   checks    guard.c's policy; may wait for the reverse name or an ident
  *             answer without blocking the loop
+ *   tls       the TLS handshake (tls = yes), in the loop; once done the
+ *             connection is a socketpair relayed to the session (tls.c),
+ *             and the rest of the path cannot tell it from a plain one
  *   banner    +Go for TCPMUXPLUS, banner, USERID lookup for the log
  *   dispatch  the builtin, the relay, or a spawned server (a fork that
  *             fails waits and tries again, as xinetd does)
@@ -44,7 +47,7 @@ enum client_step {
 	STEP_DONE,   /* handed on or closed: nothing left to do */
 };
 
-enum client_phase { PHASE_PROXY, PHASE_CHECKS, PHASE_BANNER, PHASE_DISPATCH };
+enum client_phase { PHASE_PROXY, PHASE_CHECKS, PHASE_TLS, PHASE_BANNER, PHASE_DISPATCH };
 
 static unsigned client_retrying; /* clients parked for a fork retry */
 
@@ -132,9 +135,26 @@ client_via(const struct client *c)
 }
 
 static const struct origin *
-client_origin(const struct client *c)
+client_origin(struct client *c)
 {
-	return c->proxied ? &c->origin : NULL;
+	/* Set here: the record moves to the heap when it waits. */
+	c->origin.tls = c->has_tls ? &c->tls_info : NULL;
+	return c->proxied || c->has_tls ? &c->origin : NULL;
+}
+
+/* The address the client connected to; false when it is not known. */
+static bool
+client_local(const struct client *c, struct peer *local)
+{
+	if (c->has_tls) {
+		*local = c->origin.local;
+		return true;
+	}
+	local->len = sizeof(local->sa);
+	if (c->fd < 0 || getsockname(c->fd, (struct sockaddr *)&local->sa, &local->len) != 0)
+		return false;
+	peer_normalize(local);
+	return true;
 }
 
 static void
@@ -169,17 +189,14 @@ client_userid_done(void *arg, const char *userid, const char *reason)
 
 /* Logs USERID for a client without holding it up. */
 static void
-client_userid(const struct svc *svc, int conn, const struct peer *peer)
+client_userid(const struct svc *svc, const struct client *c)
 {
+	const struct peer *peer = client_peer(c);
 	struct peer local;
 	struct idlog *l;
 
-	if (peer == NULL || conn < 0)
+	if (peer == NULL || !client_local(c, &local))
 		return;
-	local.len = sizeof(local.sa);
-	if (getsockname(conn, (struct sockaddr *)&local.sa, &local.len) != 0)
-		return;
-	peer_normalize(&local);
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return;
 	l->svc = svc;
@@ -256,12 +273,15 @@ client_refuse(struct client *c)
 	if (svc->kind == SVC_TCPMUX_CLIENT &&
 	    send(c->fd, "-Access denied\r\n", 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("%s: tcpmux reply: %s", svc->conf->id, strerror(errno));
-	client_banner_send(svc, c->fd, BANNER_FAIL);
+	/* Refused before its handshake, a TLS client would read the
+	 * banner as a broken record. */
+	if (svc->conf->tls_ctx == NULL || c->has_tls)
+		client_banner_send(svc, c->fd, BANNER_FAIL);
 	client_log_fail_via(svc, c->why, client_peer(c), client_via(c));
 	/* A balancer's client cannot be asked: its ident server is not
 	 * at the other end of this connection. */
 	if ((svc->conf->log_on_failure & L_USERID) && svc->conf->port != 113 && !c->proxied)
-		client_userid(svc, c->fd, client_peer(c));
+		client_userid(svc, c);
 	client_close_gently(c->fd);
 	c->fd = -1;
 }
@@ -288,6 +308,7 @@ client_free(struct client *c)
 	ident_cancel(c->id);
 	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
+	tls_free(c->tls); /* a handshake that did not finish; not its socket */
 	if (c->retrying)
 		client_retrying--;
 	if (c->holds_slot)
@@ -353,7 +374,7 @@ client_proxy(struct client *c)
 	if (recv(c->fd, buf, (size_t)len, MSG_DONTWAIT) != len)
 		return STEP_REFUSE;
 	c->origin.via = c->peer;
-	c->proxied = true;
+	c->origin.proxied = c->proxied = true;
 	if (!c->origin.info.local) {
 		c->peer = c->origin.info.src;
 		peer_normalize(&c->peer);
@@ -553,6 +574,122 @@ client_checks_wait(struct client *c)
 	return c->rq != NULL || c->id != NULL;
 }
 
+/* ------------------------------------------------------------ tls */
+
+static enum client_step
+client_tls_refuse(struct client *c, enum tls_fail fail, const char *detail)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	c->svc->tls_failures[fail]++;
+	peer_addr(&c->peer, a, sizeof(a));
+	log_info("%s: from=%s: TLS handshake failed: %s (%s)", c->svc->conf->id, a,
+	    tls_fail_words[fail], detail);
+	c->why = "tls";
+	return STEP_REFUSE;
+}
+
+/* The handshake, a step at a time as the socket allows, within
+ * tls_handshake_timeout; the checks ran before it, so a refused client
+ * costs no handshake. Then the session is relayed to a socketpair, and the
+ * service gets the pair's other end. */
+static enum client_step
+client_tls(struct client *c)
+{
+	struct svc *svc = c->svc;
+	const struct service_config *s = svc->conf;
+	enum tls_fail fail = TLS_FAIL_OTHER;
+	char detail[160];
+	uint32_t events = 0;
+	int r, plain;
+	struct tls *t;
+
+	/* A handshake under way goes on even if a reload took tls away. */
+	if ((s->tls_ctx == NULL && c->tls == NULL) || c->fd < 0)
+		return STEP_NEXT;
+	if (c->tls == NULL && (c->tls = tls_new(s->tls_ctx, c->fd)) == NULL)
+		return client_tls_refuse(c, TLS_FAIL_OTHER, "out of memory");
+	if (c->tls_late) {
+		fail = TLS_FAIL_TIMEOUT;
+		snprintf(detail, sizeof(detail), "not finished within tls_handshake_timeout, %u s",
+		    s->tls_handshake_timeout);
+		r = -1;
+	} else
+		r = tls_handshake(c->tls, &events, &fail, detail, sizeof(detail));
+	if (r == 0) {
+		c->tls_events = events;
+		return STEP_WAIT;
+	}
+	loop_unwatch(&c->w);
+	loop_timer_cancel(&c->t);
+	t = c->tls;
+	c->tls = NULL;
+	if (r < 0) {
+		tls_free(t);
+		return client_tls_refuse(c, fail, detail);
+	}
+	svc->tls_handshakes++;
+	c->origin.local.len = sizeof(c->origin.local.sa);
+	if (getsockname(c->fd, (struct sockaddr *)&c->origin.local.sa, &c->origin.local.len) == 0)
+		peer_normalize(&c->origin.local);
+	c->tls_info = *tls_info(t);
+	/* Builtins and relays are served in the loop: their end must not
+	 * block; a server gets a blocking one, as it would a socket. */
+	plain = tls_relay(t, svc->kind != SVC_SPAWN && svc->kind != SVC_TCPMUX_CLIENT);
+	if (plain < 0) {
+		log_warn("%s: TLS relay", s->id);
+		tls_free(t); /* the relay had the socket */
+		c->fd = -1;
+		c->why = "tls";
+		return STEP_FAIL;
+	}
+	c->fd = plain;
+	c->has_tls = true;
+	tls_relay_start(t);
+	return STEP_NEXT;
+}
+
+static void
+client_tls_ready(int fd, uint32_t events, void *arg)
+{
+	(void)fd, (void)events;
+	client_run(arg);
+}
+
+static void
+client_tls_timeout(void *arg)
+{
+	struct client *c = arg;
+
+	c->tls_late = true;
+	client_run(c);
+}
+
+/* Waits for the socket as the handshake asks; the handshake counts
+ * against instances and per_source meanwhile, like a server. */
+static bool
+client_tls_wait(struct client *c)
+{
+	if (!c->holds_slot) {
+		service_take(c->svc, &c->peer, &c->slot);
+		c->holds_slot = true;
+	}
+	c->w.fd = c->fd;
+	c->w.fn = client_tls_ready;
+	c->w.arg = c;
+	if (loop_watch(&c->w, c->tls_events) != 0) {
+		c->tls_late = true; /* the phase refuses it now */
+		return false;
+	}
+	if (!c->tls_timer) {
+		c->tls_timer = true;
+		c->t.fn = client_tls_timeout;
+		c->t.arg = c;
+		loop_timer_set(&c->t, (uint64_t)c->svc->conf->tls_handshake_timeout * 1000);
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------ banner */
 
 static enum client_step
@@ -571,7 +708,7 @@ client_banner(struct client *c)
 	/* With IDONLY the answer was awaited and logged already. */
 	if ((s->log_on_success & L_USERID) && s->port != 113 && !(s->flags & F_IDONLY) &&
 	    !c->proxied)
-		client_userid(svc, c->fd, client_peer(c));
+		client_userid(svc, c);
 	/* A server's own banner follows banner_success. */
 	if (svc->kind == SVC_SPAWN || svc->kind == SVC_TCPMUX_CLIENT)
 		client_banner_send(svc, c->fd, BANNER_SUCCESS);
@@ -604,6 +741,7 @@ client_spawn(struct client *c)
 		return false;
 	}
 	child_add(ch, pid, svc, peer);
+	ch->tls = c->has_tls ? c->tls_info.protocol : NULL;
 	if (svc->conf->timeout > 0)
 		child_cap(ch, (uint64_t)svc->conf->timeout * 1000);
 	if (exec_err != 0) {
@@ -743,6 +881,7 @@ static const struct {
 } client_phases[] = {
 	[PHASE_PROXY] = { client_proxy, client_proxy_wait },
 	[PHASE_CHECKS] = { client_checks, client_checks_wait },
+	[PHASE_TLS] = { client_tls, client_tls_wait },
 	[PHASE_BANNER] = { client_banner, NULL },
 	[PHASE_DISPATCH] = { client_dispatch, client_dispatch_wait },
 };
@@ -889,9 +1028,10 @@ client_gone(const struct svc *svc, int conn, const struct peer *peer)
 static void
 client_accept(struct svc *svc)
 {
-	/* Served inside the loop: the socket must not block. */
-	bool nonblock =
-	    svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT || svc->kind == SVC_TCPMUX;
+	/* Served inside the loop (a TLS handshake is): the socket must not
+	 * block. */
+	bool nonblock = svc->kind == SVC_INTERNAL || svc->kind == SVC_REDIRECT ||
+	    svc->kind == SVC_TCPMUX || svc->conf->tls_ctx != NULL;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct peer peer;

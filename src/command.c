@@ -121,7 +121,48 @@ static const struct render_col status_cols[] = {
 	{ "accepted", "ACCEPTED", 6, true, NULL },
 	{ "refused", "REFUSED", 7, true, NULL },
 	{ "reason", NULL, 0, false, NULL },
+	{ "tls", NULL, 0, false, NULL },
 };
+
+/* A TLS service's certificates and handshake counts, as JSON. */
+static void
+command_tls_json(struct cbuf *b, const struct svc *svc)
+{
+	const struct service_config *s = svc->conf;
+	size_t n;
+	const struct tls_cert *c = tls_ctx_certs(s->tls_ctx, &n);
+	uint64_t failed = 0;
+	time_t now = time(NULL);
+
+	for (int i = 0; i < TLS_FAIL_MAX; i++)
+		failed += svc->tls_failures[i];
+	cbuf_puts(b, "{\"certificates\":[");
+	for (size_t i = 0; i < n; i++) {
+		char when[32];
+		bool first = true;
+
+		render_time(c[i].not_after, when, sizeof(when));
+		cbuf_puts(b, i == 0 ? "{" : ",{");
+		cbuf_key(b, &first, "file");
+		cbuf_json(b, c[i].file);
+		cbuf_key(b, &first, "subject");
+		cbuf_json(b, c[i].subject);
+		cbuf_key(b, &first, "names");
+		cbuf_puts(b, "[");
+		for (size_t k = 0; k < c[i].names.n; k++) {
+			cbuf_puts(b, k == 0 ? "" : ",");
+			cbuf_json(b, c[i].names.v[k]);
+		}
+		cbuf_puts(b, "]");
+		cbuf_key(b, &first, "not_after");
+		cbuf_json(b, when);
+		cbuf_key(b, &first, "days_left");
+		cbuf_printf(b, "%lld", (long long)((c[i].not_after - now) / 86400));
+		cbuf_puts(b, "}");
+	}
+	cbuf_printf(b, "],\"handshakes\":%llu,\"handshake_failures\":%llu}",
+	    (unsigned long long)svc->tls_handshakes, (unsigned long long)failed);
+}
 
 void
 command_status(struct cbuf *b, bool json)
@@ -138,6 +179,10 @@ command_status(struct cbuf *b, bool json)
 		const char *why[COMMAND_NPAUSES];
 		size_t nwhy = 0;
 
+		struct cbuf tls = { 0 };
+
+		if (json && s->tls_ctx != NULL)
+			command_tls_json(&tls, svc);
 		command_svc_addr(svc, addr, sizeof(addr));
 		for (size_t i = 0; i < COMMAND_NPAUSES; i++)
 			if (svc->pause_why & command_pauses[i].bit)
@@ -154,8 +199,10 @@ command_status(struct cbuf *b, bool json)
 			render_num(svc->accepted),
 			render_num(svc->refused),
 			render_null(),
+			render_raw(tls.full ? NULL : tls.p),
 		};
 		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
+		cbuf_free(&tls);
 	}
 	/* Entries set aside for an error: what they would be, and why not. */
 	for (size_t i = 0; i < service_nbroken; i++) {
@@ -173,6 +220,7 @@ command_status(struct cbuf *b, bool json)
 			render_num(0),
 			render_num(0),
 			render_str(s->fault),
+			render_null(),
 		};
 		render_row(&rd, row, sizeof(row) / sizeof(row[0]));
 	}
@@ -813,6 +861,54 @@ metrics_value(const struct svc *svc, int m)
 	}
 }
 
+/* The TLS services: when each certificate expires, handshakes done and
+ * failed by reason. */
+static void
+command_metrics_tls(struct cbuf *b, const struct metrics_row *rows, size_t nrows)
+{
+	cbuf_puts(b,
+	    "# HELP porter_tls_certificate_not_after_seconds When a certificate a service serves expires, in seconds since the Unix epoch.\n"
+	    "# TYPE porter_tls_certificate_not_after_seconds gauge\n");
+	for (size_t i = 0; i < nrows; i++) {
+		size_t n;
+		const struct tls_cert *c;
+
+		if (rows[i].svc == NULL || rows[i].svc->conf->tls_ctx == NULL)
+			continue;
+		c = tls_ctx_certs(rows[i].svc->conf->tls_ctx, &n);
+		for (size_t k = 0; k < n; k++) {
+			cbuf_puts(b, "porter_tls_certificate_not_after_seconds{service=");
+			metrics_label(b, rows[i].id);
+			cbuf_puts(b, ",subject=");
+			metrics_label(b, c[k].subject);
+			cbuf_puts(b, ",file=");
+			metrics_label(b, c[k].file);
+			cbuf_printf(b, "} %lld\n", (long long)c[k].not_after);
+		}
+	}
+	cbuf_puts(b,
+	    "# HELP porter_tls_handshakes_total TLS handshakes a service finished.\n"
+	    "# TYPE porter_tls_handshakes_total counter\n");
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].svc != NULL && rows[i].svc->conf->tls_ctx != NULL) {
+			cbuf_puts(b, "porter_tls_handshakes_total{service=");
+			metrics_label(b, rows[i].id);
+			cbuf_printf(b, "} %llu\n", (unsigned long long)rows[i].svc->tls_handshakes);
+		}
+	cbuf_puts(b,
+	    "# HELP porter_tls_handshake_failures_total TLS handshakes a service saw fail, by reason.\n"
+	    "# TYPE porter_tls_handshake_failures_total counter\n");
+	for (size_t i = 0; i < nrows; i++)
+		for (int k = 0;
+		     rows[i].svc != NULL && rows[i].svc->conf->tls_ctx != NULL && k < TLS_FAIL_MAX;
+		     k++) {
+			cbuf_puts(b, "porter_tls_handshake_failures_total{service=");
+			metrics_label(b, rows[i].id);
+			cbuf_printf(b, ",reason=\"%s\"} %llu\n", tls_fail_words[k],
+			    (unsigned long long)rows[i].svc->tls_failures[k]);
+		}
+}
+
 static void
 command_metrics(struct reply *r)
 {
@@ -861,6 +957,21 @@ command_metrics(struct reply *r)
 				cbuf_key(b, &f, metrics_svc[m].json);
 				cbuf_printf(b, "%llu", metrics_value(rows[i].svc, m));
 			}
+			if (rows[i].svc != NULL && rows[i].svc->conf->tls_ctx != NULL) {
+				bool g = true;
+
+				cbuf_key(b, &f, "tls_handshakes");
+				cbuf_printf(b, "%llu",
+				    (unsigned long long)rows[i].svc->tls_handshakes);
+				cbuf_key(b, &f, "tls_handshake_failures");
+				cbuf_puts(b, "{");
+				for (int k = 0; k < TLS_FAIL_MAX; k++) {
+					cbuf_key(b, &g, tls_fail_words[k]);
+					cbuf_printf(b, "%llu",
+					    (unsigned long long)rows[i].svc->tls_failures[k]);
+				}
+				cbuf_puts(b, "}");
+			}
 			cbuf_puts(b, "}");
 		}
 		cbuf_puts(b, nrows == 0 ? "]" : "\n]");
@@ -893,6 +1004,7 @@ command_metrics(struct reply *r)
 			cbuf_printf(b, ",state=\"%s\"} %d\n", metrics_states[k],
 			    strcmp(rows[i].state, metrics_states[k]) == 0);
 		}
+	command_metrics_tls(b, rows, nrows);
 	free(rows);
 	for (size_t i = 0; i < nglobal; i++)
 		cbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", global[i].name,

@@ -68,6 +68,7 @@ conf_service_new(const char *name, struct loc loc)
 	s->per_source_prefix6 = 128;
 	s->umask = -1;
 	s->proxy_timeout = PROXY_TIMEOUT_S;
+	s->tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT_S;
 	return s;
 }
 
@@ -79,6 +80,7 @@ conf_service_free(struct service_config *s)
 	free(s->at);
 	free(s->name);
 	free(s->fault);
+	tls_ctx_unref(s->tls_ctx);
 	for (int id = 0; id < A_MAX; id++) {
 		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
 

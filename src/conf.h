@@ -200,6 +200,16 @@ enum attr_id {
 	A_PROXY_PROTOCOL,
 	A_PROXY_FROM,
 	A_PROXY_TIMEOUT,
+	A_TLS,
+	A_TLS_CERTIFICATE,
+	A_TLS_KEY,
+	A_TLS_CLIENT_CA,
+	A_TLS_VERIFY_CLIENT,
+	A_TLS_PROTOCOLS,
+	A_TLS_CIPHERS,
+	A_TLS_CIPHERSUITES,
+	A_TLS_ALPN,
+	A_TLS_HANDSHAKE_TIMEOUT,
 	A_ACCESS_TIMES,
 	A_ONLY_FROM,
 	A_NO_ACCESS,
@@ -259,6 +269,13 @@ attr_set_has(const struct attr_set *set, int a)
 #define PROXY_V1 0x1u
 #define PROXY_V2 0x2u
 #define PROXY_TIMEOUT_S 3 /* proxy_timeout's default */
+
+/* tls_verify_client */
+enum tls_verify { TLS_VERIFY_NO, TLS_VERIFY_OPTIONAL, TLS_VERIFY_YES };
+/* tls_protocols: bit i is tls.c's version i (TLSv1, TLSv1.1, TLSv1.2,
+ * TLSv1.3); 0 in a service means the default. */
+#define TLS_PROTOCOLS_DEFAULT 0xcu /* TLSv1.2 TLSv1.3 */
+#define TLS_HANDSHAKE_TIMEOUT_S 10 /* tls_handshake_timeout's default */
 
 /* flags = ... */
 #define F_INTERCEPT 0x001u
@@ -323,16 +340,16 @@ struct attr_at {
 
 struct service_config {
 	char *name;
-	struct loc loc;     /* the line that opened the entry */
+	struct loc loc;      /* the line that opened the entry */
 	struct attr_set has; /* set here or copied from the defaults */
-	struct attr_at *at; /* where the entry set its own attributes */
+	struct attr_at *at;  /* where the entry set its own attributes */
 	unsigned nat;
 	const struct service_config *defaults; /* where the others of has come from */
 	struct attr_set own;                   /* set in this entry */
 	bool is_defaults;
-	bool from_inetd;  /* made from an inetd.conf line */
-	bool broken;      /* a line of the entry was refused */
-	char *fault;      /* its first error, as diag says it; NULL: none */
+	bool from_inetd;         /* made from an inetd.conf line */
+	bool broken;             /* a line of the entry was refused */
+	char *fault;             /* its first error, as diag says it; NULL: none */
 	struct attr_set refused; /* a line for it was refused */
 
 	char *id;
@@ -369,6 +386,16 @@ struct service_config {
 	unsigned proxy_protocol; /* PROXY_V1 | PROXY_V2 accepted from proxy_from; 0 none */
 	struct addrlist proxy_from;
 	unsigned proxy_timeout; /* seconds */
+	bool tls;
+	struct strv tls_certificate; /* pairs with tls_key, in order */
+	struct strv tls_key;
+	char *tls_client_ca;
+	int tls_verify_client;  /* enum tls_verify */
+	unsigned tls_protocols; /* TLS_PROTOCOLS_DEFAULT's bits; 0 unset */
+	char *tls_ciphers;
+	char *tls_ciphersuites;
+	struct strv tls_alpn;
+	unsigned tls_handshake_timeout; /* seconds */
 	struct timerange *access_times;
 	size_t naccess_times;
 	struct addrlist only_from;
@@ -403,6 +430,7 @@ struct service_config {
 	int family_conf;                   /* the family asked for, before any fallback */
 	union sockaddr_in46 redirect_addr; /* the relay's target */
 	socklen_t redirect_len;
+	struct tls_ctx *tls_ctx; /* tls = yes: its certificates, read (tls.c) */
 };
 
 #define DENY_FOREVER (-1)
@@ -416,6 +444,14 @@ struct config {
 	struct strv files; /* file names that struct loc points into */
 	unsigned include_depth;
 };
+
+/* tls.c: a service's certificates and settings, read and checked (NULL
+ * after a diagnostic); shared by its sessions, freed with the last. */
+struct tls_ctx *tls_ctx_new(const struct service_config *, struct diag *);
+void tls_ctx_unref(struct tls_ctx *);
+/* A tls_protocols word's bit, or 0; and the word of one bit. */
+unsigned tls_protocol_bit(const char *name);
+const char *tls_protocol_name(unsigned bit);
 
 /* Moves the entries that have a fault out of svc into broken, to be
  * shown but not served; returns how many. */

@@ -860,6 +860,91 @@ dump_proxy_version(FILE *fp, const struct service_config *s, const struct conf_a
 	fputs(bits == (PROXY_V1 | PROXY_V2) ? "any" : bits == PROXY_V1 ? "v1" : "v2", fp);
 }
 
+/* tls_verify_client = no | optional | yes */
+static bool
+parse_tls_verify(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	static const char *const words[] = { "no", "optional", "yes" };
+
+	(void)op;
+	for (int i = 0; i < 3; i++)
+		if (strcasecmp(v->v[0], words[i]) == 0) {
+			s->tls_verify_client = i;
+			return true;
+		}
+	diag_error(d, loc, "%s: expected no, optional or yes, not \"%s\"", a->name, v->v[0]);
+	return false;
+}
+
+static void
+dump_tls_verify(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	static const char *const words[] = { "no", "optional", "yes" };
+
+	(void)a;
+	fputs(words[s->tls_verify_client], fp);
+}
+
+/* tls_protocols = TLSv1.2 TLSv1.3: the versions a client may use. */
+static bool
+parse_tls_protocols(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	unsigned bits = 0;
+
+	(void)op;
+	for (size_t i = 0; i < v->n; i++) {
+		unsigned b = tls_protocol_bit(v->v[i]);
+
+		if (b == 0) {
+			diag_error(d, loc,
+			    "%s: unknown version \"%s\" (TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)",
+			    a->name, v->v[i]);
+			return false;
+		}
+		bits |= b;
+	}
+	s->tls_protocols = bits;
+	return true;
+}
+
+static void
+dump_tls_protocols(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	const char *sep = "";
+
+	(void)a;
+	for (unsigned b = 1; b <= 8; b <<= 1)
+		if (s->tls_protocols & b) {
+			fprintf(fp, "%s%s", sep, tls_protocol_name(b));
+			sep = " ";
+		}
+}
+
+/* tls_alpn = h2 http/1.1: protocol names as ALPN sends them, 1 to 255
+ * bytes of printable ASCII each. */
+static bool
+parse_tls_alpn(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const char *p = v->v[i];
+
+		if (strlen(p) > 255) {
+			diag_error(d, loc, "%s: \"%.20s...\" is longer than 255 bytes", a->name, p);
+			return false;
+		}
+		for (; *p != '\0'; p++)
+			if (*p < 0x21 || *p > 0x7e) {
+				diag_error(d, loc, "%s: \"%s\" is not printable ASCII", a->name,
+				    v->v[i]);
+				return false;
+			}
+	}
+	return parse_words(d, s, a, op, v, loc);
+}
+
 /* proxy_from takes what only_from does, but no names: the header is read
  * before any lookup could answer, and a balancer has an address. */
 static bool
@@ -1268,6 +1353,14 @@ shown_proxy(const struct service_config *s, const struct conf_attr *a)
 	return s->is_defaults || s->proxy_protocol != 0;
 }
 
+/* The TLS attributes of a service without TLS say nothing. */
+static bool
+shown_tls(const struct service_config *s, const struct conf_attr *a)
+{
+	return (s->is_defaults || s->tls) &&
+	    conf_service_has(s, (enum attr_id)(a - conf_attr_get(0)));
+}
+
 static bool
 shown_redirect_idle(const struct service_config *s, const struct conf_attr *a)
 {
@@ -1560,6 +1653,101 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_number,
 	    .shown = shown_proxy,
 	    .field = { NUMBER(proxy_timeout, 1, 3600) } },
+	[A_TLS] = { .name = "tls",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(tls) } },
+	[A_TLS_CERTIFICATE] = { .name = "tls_certificate",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_certificate) } },
+	[A_TLS_KEY] = { .name = "tls_key",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_key) } },
+	[A_TLS_CLIENT_CA] = { .name = "tls_client_ca",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_path,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_client_ca) } },
+	[A_TLS_VERIFY_CLIENT] = { .name = "tls_verify_client",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_tls_verify,
+	    .copy = copy_plain,
+	    .dump = dump_tls_verify,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_verify_client) } },
+	[A_TLS_PROTOCOLS] = { .name = "tls_protocols",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 4,
+	    .parse = parse_tls_protocols,
+	    .copy = copy_plain,
+	    .dump = dump_tls_protocols,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_protocols) } },
+	[A_TLS_CIPHERS] = { .name = "tls_ciphers",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_string,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_ciphers) } },
+	[A_TLS_CIPHERSUITES] = { .name = "tls_ciphersuites",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_string,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_ciphersuites) } },
+	[A_TLS_ALPN] = { .name = "tls_alpn",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_tls_alpn,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .shown = shown_tls,
+	    .field = { FIELD(tls_alpn) } },
+	[A_TLS_HANDSHAKE_TIMEOUT] = { .name = "tls_handshake_timeout",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_number,
+	    .copy = copy_plain,
+	    .dump = dump_number,
+	    .shown = shown_tls,
+	    .field = { NUMBER(tls_handshake_timeout, 1, 3600) } },
 	[A_ACCESS_TIMES] = { .name = "access_times",
 	    .how = S | K_SINGLE,
 	    .min = 1,

@@ -335,7 +335,8 @@ check_address(struct service_config *s, struct diag *d)
 		freeaddrinfo(res);
 	}
 	s->family_conf = s->family;
-	if (conf_service_has(s, A_V6ONLY) && attr_set_has(&s->own, A_V6ONLY) && s->family == AF_INET)
+	if (conf_service_has(s, A_V6ONLY) && attr_set_has(&s->own, A_V6ONLY) &&
+	    s->family == AF_INET)
 		diag_warn(d, conf_service_at(s, A_V6ONLY),
 		    "%s: v6only has no effect on an IPv4 socket", s->id);
 }
@@ -420,6 +421,66 @@ check_proxy(struct service_config *s, struct diag *d)
 		    s->id);
 }
 
+/* TLS: on stream connections porterd accepts itself. Set in the
+ * defaults, it applies where it can and is dropped elsewhere; the
+ * certificates are read here, so that a bad one is an error of the
+ * configuration, at -t and at a reload alike. */
+static void
+check_tls(struct service_config *s, struct diag *d)
+{
+	struct loc at = conf_service_at(s, A_TLS);
+	const char *cannot = NULL;
+
+	if (!s->tls) {
+		for (int a = A_TLS_CERTIFICATE; a <= A_TLS_HANDSHAKE_TIMEOUT; a++)
+			if (attr_set_has(&s->own, a)) {
+				diag_warn(d, conf_service_at(s, (enum attr_id)a),
+				    "%s: %s does nothing without tls = yes", s->id,
+				    conf_attr_name((enum attr_id)a));
+				break;
+			}
+		return;
+	}
+	if (s->socket_type == SOCK_DGRAM)
+		cannot =
+		    "TLS runs over stream connections; datagram services (DTLS) are not supported";
+	else if (s->wait == 1)
+		cannot =
+		    "a wait = yes server accepts its clients itself, so porterd cannot hold their TLS sessions";
+	else if (s->listen_fds)
+		cannot = "with listen_fds the server accepts its clients itself";
+	else if (is_tcpmux_client(s))
+		cannot =
+		    "set it on the tcpmux service, which reads the service name inside the session";
+	if (cannot != NULL) {
+		if (attr_set_has(&s->own, A_TLS))
+			diag_error(d, at, "%s: tls: %s", s->id, cannot);
+		s->tls = false;
+		return;
+	}
+	if (s->tls_certificate.n == 0 || s->tls_key.n == 0) {
+		diag_error(d, at, "%s: tls = yes needs tls_certificate and tls_key", s->id);
+		return;
+	}
+	if (s->tls_certificate.n != s->tls_key.n) {
+		diag_error(d, conf_service_at(s, A_TLS_KEY),
+		    "%s: %zu tls_certificate files and %zu tls_key files; they pair up in order",
+		    s->id, s->tls_certificate.n, s->tls_key.n);
+		return;
+	}
+	if (s->tls_verify_client != TLS_VERIFY_NO && s->tls_client_ca == NULL) {
+		diag_error(d, conf_service_at(s, A_TLS_VERIFY_CLIENT),
+		    "%s: tls_verify_client needs tls_client_ca, the CA certificates to verify clients with",
+		    s->id);
+		return;
+	}
+	if (s->tls_client_ca != NULL && s->tls_verify_client == TLS_VERIFY_NO)
+		diag_warn(d, conf_service_at(s, A_TLS_CLIENT_CA),
+		    "%s: tls_client_ca is not used unless tls_verify_client is optional or yes",
+		    s->id);
+	s->tls_ctx = tls_ctx_new(s, d);
+}
+
 static void
 check_misc(struct service_config *s, struct diag *d)
 {
@@ -450,7 +511,8 @@ check_misc(struct service_config *s, struct diag *d)
 	    !conf_service_has(s, A_REDIRECT))
 		diag_warn(d, conf_service_at(s, A_REDIRECT_IDLE),
 		    "%s: redirect_idle only applies to redirect services", s->id);
-	if (conf_service_has(s, A_PER_SOURCE) && attr_set_has(&s->own, A_PER_SOURCE) && s->wait == 1)
+	if (conf_service_has(s, A_PER_SOURCE) && attr_set_has(&s->own, A_PER_SOURCE) &&
+	    s->wait == 1)
 		diag_warn(d, conf_service_at(s, A_PER_SOURCE),
 		    "%s: per_source has no effect with wait = yes", s->id);
 }
@@ -592,6 +654,7 @@ conf_check(struct config *cf, struct diag *d)
 		check_misc(s, d);
 		check_guards(s, d);
 		check_proxy(s, d);
+		check_tls(s, d);
 	}
 	d->svc = NULL;
 	for (size_t i = 0; i < cf->nsvc; i++) {

@@ -584,6 +584,8 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 			log_num(&ln, "duration", "sec", "%lld", ev->duration);
 		if (ev->timeout > 0)
 			log_num(&ln, "timeout", "sec", "%u", ev->timeout);
+		if (ev->tls != NULL)
+			log_field(&ln, "tls", ev->tls, 0);
 		if (ev->reason != NULL)
 			log_word(&ln, ev->reason);
 		break;

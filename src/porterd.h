@@ -233,6 +233,7 @@ struct log_event {
 	pid_t pid;                /* START, EXIT: 0 when no process was started */
 	const struct peer *peer;  /* the client; NULL: "<no address>" */
 	const struct peer *via;   /* the balancer it came through, or NULL */
+	const char *tls;          /* EXIT: the TLS version of the client's session, or NULL */
 	const char *reason;       /* FAIL, NOID: why; EXIT: why a relay ended, or NULL */
 	int status;               /* EXIT: as waitpid() gives it */
 	long long duration;       /* EXIT: seconds */
@@ -389,6 +390,11 @@ struct proxy_info {
 	char unique_id[129];
 	char ssl_cn[256];
 	char alpn[64];
+	/* Sent by proxy_build for a client porterd took TLS from. */
+	bool ssl_cert;     /* it sent a certificate */
+	bool ssl_verified; /* ... which was verified */
+	char ssl_version[16];
+	char ssl_cipher[64];
 };
 /* Reads the header at the start of buf: its length (> 0) with info
  * filled, 0 when the bytes so far begin a header that is not whole yet,
@@ -402,12 +408,74 @@ ssize_t proxy_parse(const uint8_t *buf, size_t len, unsigned accept, struct prox
 size_t proxy_build(unsigned version, const struct peer *src, const struct peer *dst,
     const struct proxy_info *tlvs, uint8_t *buf, size_t cap);
 
-/* How a client reached porterd through a balancer: the balancer, and what
- * its PROXY header said (client.c reads it). Passed as NULL for a client
- * that connected directly. */
+/* ---------------------------------------------------------------- tls.c */
+
+/* Why a handshake failed: the reason word of the log and the metrics. */
+enum tls_fail {
+	TLS_FAIL_TIMEOUT,
+	TLS_FAIL_CLOSED,
+	TLS_FAIL_NOT_TLS,
+	TLS_FAIL_PROTOCOL,
+	TLS_FAIL_CIPHER,
+	TLS_FAIL_ALPN,
+	TLS_FAIL_CLIENT_CERT,
+	TLS_FAIL_OTHER,
+	TLS_FAIL_MAX
+};
+extern const char *const tls_fail_words[TLS_FAIL_MAX];
+
+/* A certificate a service serves, for status and metrics. */
+struct tls_cert {
+	char *file;
+	char subject[256]; /* RFC 2253 */
+	struct strv names; /* DNS names and addresses it is good for */
+	time_t not_after;
+};
+
+/* What a service learns of a client's session (mod_ssl's names); empty
+ * strings for what it does not have. */
+struct tls_info {
+	const char *protocol; /* "TLSv1.3" */
+	char cipher[64];
+	char sni[256];
+	char alpn[256];
+	char verify[128]; /* NONE, SUCCESS or FAILED:reason */
+	char s_dn[256];
+	char i_dn[256];
+	char serial[80];
+	char sha256[65];
+};
+
+struct tls;
+/* The certificates of a context. */
+const struct tls_cert *tls_ctx_certs(const struct tls_ctx *, size_t *n);
+/* A session on the client's socket fd (not owned until tls_relay); NULL
+ * when out of memory. */
+struct tls *tls_new(struct tls_ctx *, int fd);
+/* One step of the handshake: 1 done, 0 wait for *events on the socket,
+ * -1 failed (*fail and detail say why). */
+int tls_handshake(struct tls *, uint32_t *events, enum tls_fail *, char *detail, size_t len);
+const struct tls_info *tls_info(struct tls *);
+/* Takes the session and its socket over after the handshake: returns the
+ * service's end of a socketpair (non-blocking if asked), whose other end
+ * is relayed to the session, or -1 (the caller then calls tls_free). Call
+ * tls_relay_start once the service has its end. */
+int tls_relay(struct tls *, bool nonblock);
+void tls_relay_start(struct tls *);
+/* Ends a session, and closes its socket. */
+void tls_free(struct tls *);
+/* Ends every relayed session (exit). */
+void tls_close_all(void);
+
+/* How a client reached porterd: through a balancer (the balancer, and what
+ * its PROXY header said; client.c reads it), over TLS, or both. Passed as
+ * NULL for a plain client that connected directly. */
 struct origin {
+	bool proxied; /* via and info are the balancer and its header */
 	struct peer via;
 	struct proxy_info info;
+	const struct tls_info *tls; /* the client's session, or NULL */
+	struct peer local;          /* with tls: the address the client reached */
 };
 
 /* -------------------------------------------------------------- ident.c */
@@ -464,15 +532,17 @@ struct svc {
 	unsigned running;    /* servers or internal sessions running */
 	uint64_t accepted;
 	uint64_t refused;
-	uint64_t emfile_said;     /* when EMFILE was last logged */
-	unsigned respawns;        /* wait = yes servers in a row that exited at once */
-	uint64_t fail_window;     /* FAIL lines: the second being counted */
-	unsigned fail_lines;      /* ... the lines written in it */
-	uint64_t fail_suppressed; /* ... and those left out */
-	struct timer fail_timer;  /* writes the SUPPRESSED line */
-	struct loop_defer dead;   /* freed at the end of a round (reload) */
-	bool mark;                /* reload: still in the new config */
-	bool removed;             /* closed; freed when its last child is gone */
+	uint64_t tls_handshakes;             /* finished */
+	uint64_t tls_failures[TLS_FAIL_MAX]; /* failed, by reason */
+	uint64_t emfile_said;                /* when EMFILE was last logged */
+	unsigned respawns;                   /* wait = yes servers in a row that exited at once */
+	uint64_t fail_window;                /* FAIL lines: the second being counted */
+	unsigned fail_lines;                 /* ... the lines written in it */
+	uint64_t fail_suppressed;            /* ... and those left out */
+	struct timer fail_timer;             /* writes the SUPPRESSED line */
+	struct loop_defer dead;              /* freed at the end of a round (reload) */
+	bool mark;                           /* reload: still in the new config */
+	bool removed;                        /* closed; freed when its last child is gone */
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
@@ -708,6 +778,12 @@ struct client {
 	bool proxy_late;   /* the header did not come in time */
 	bool proxy_eof;    /* the client ended before its header was whole */
 	struct origin origin;
+	struct tls *tls;     /* the handshake under way */
+	uint32_t tls_events; /* ... waits for these */
+	bool tls_late;       /* ... did not finish in time */
+	bool tls_timer;      /* ... its deadline is set */
+	bool has_tls;        /* fd is the service's end of the session's relay */
+	struct tls_info tls_info;
 	LIST_ENTRY(client) entry;
 	struct loop_defer dead;
 	char name[256];
@@ -738,7 +814,8 @@ void client_forget(const struct svc *);
 /* -------------------------------------------------------------- spawn.c */
 
 /* Per-connection variables spawn adds to a prepared environment. */
-#define SPAWN_ENV_EXTRA 17
+#define SPAWN_TLS_VARS 9 /* SSL_PROTOCOL and the rest, over TLS */
+#define SPAWN_ENV_EXTRA (17 + SPAWN_TLS_VARS)
 /* Makes room for the environment of a server whose service has nenv
  * variables of its own. */
 void spawn_env_reserve(size_t nenv);
@@ -758,6 +835,7 @@ struct child {
 	uint64_t start; /* loop_now() */
 	time_t start_wall;
 	bool exec_failed;
+	const char *tls; /* the client's TLS version, or NULL */
 	struct service_slot slot;
 	struct timer cap; /* the timeout attribute */
 	bool timed_out;
@@ -885,7 +963,7 @@ struct render_col {
 	const char *none; /* the table's text for null; NULL: "-" */
 };
 
-enum render_type { RENDER_NULL, RENDER_STR, RENDER_NUM, RENDER_WORDS };
+enum render_type { RENDER_NULL, RENDER_STR, RENDER_NUM, RENDER_WORDS, RENDER_RAW };
 
 /* A value of a row. The strings stay the caller's; they are read (and, for
  * the table, copied) by render_row. */
@@ -900,6 +978,8 @@ struct render_val render_str(const char *); /* NULL: null */
 struct render_val render_num(unsigned long long);
 struct render_val render_null(void);
 struct render_val render_words(const char *const *, size_t);
+/* JSON written as it is (NULL: null); the table shows no such column. */
+struct render_val render_raw(const char *json);
 
 /* A table or array being written into b, which stays the caller's; cols
  * must outlive it. */

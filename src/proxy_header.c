@@ -23,7 +23,9 @@ enum {
 	PP2_TYPE_AUTHORITY = 0x02,
 	PP2_TYPE_UNIQUE_ID = 0x05,
 	PP2_TYPE_SSL = 0x20,
+	PP2_SUBTYPE_SSL_VERSION = 0x21,
 	PP2_SUBTYPE_SSL_CN = 0x22,
+	PP2_SUBTYPE_SSL_CIPHER = 0x23,
 };
 
 /* ------------------------------------------------------------ version 1 */
@@ -352,6 +354,32 @@ build_tlv(uint8_t *buf, size_t at, size_t cap, uint8_t type, const char *text)
 	return at + 3 + n;
 }
 
+/* PP2_TYPE_SSL: the client came over TLS; whether it sent a certificate
+ * and whether it was verified, then the version, the client's CN and the
+ * cipher as sub-TLVs. */
+static size_t
+build_ssl(uint8_t *buf, size_t at, size_t cap, const struct proxy_info *info)
+{
+	size_t start = at, n;
+
+	if (at + 8 > cap)
+		return start;
+	buf[at] = PP2_TYPE_SSL;
+	buf[at + 3] = (uint8_t)(0x01 | (info->ssl_cert ? 0x02 | 0x04 : 0));
+	/* verify: 0 when the certificate was verified (or none was sent). */
+	memset(buf + at + 4, 0, 4);
+	if (info->ssl_cert && !info->ssl_verified)
+		buf[at + 7] = 1;
+	at += 8;
+	at = build_tlv(buf, at, cap, PP2_SUBTYPE_SSL_VERSION, info->ssl_version);
+	at = build_tlv(buf, at, cap, PP2_SUBTYPE_SSL_CN, info->ssl_cn);
+	at = build_tlv(buf, at, cap, PP2_SUBTYPE_SSL_CIPHER, info->ssl_cipher);
+	n = at - start - 3;
+	buf[start + 1] = (uint8_t)(n >> 8);
+	buf[start + 2] = (uint8_t)n;
+	return at;
+}
+
 size_t
 proxy_build(unsigned version, const struct peer *src, const struct peer *dst,
     const struct proxy_info *tlvs, uint8_t *buf, size_t cap)
@@ -406,8 +434,11 @@ proxy_build(unsigned version, const struct peer *src, const struct peer *dst,
 		at += 36;
 	}
 	if (tlvs != NULL) {
+		at = build_tlv(buf, at, cap, PP2_TYPE_ALPN, tlvs->alpn);
 		at = build_tlv(buf, at, cap, PP2_TYPE_AUTHORITY, tlvs->authority);
 		at = build_tlv(buf, at, cap, PP2_TYPE_UNIQUE_ID, tlvs->unique_id);
+		if (tlvs->ssl)
+			at = build_ssl(buf, at, cap, tlvs);
 	}
 	buf[14] = (uint8_t)((at - V2_HEAD) >> 8);
 	buf[15] = (uint8_t)(at - V2_HEAD);

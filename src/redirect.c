@@ -54,9 +54,11 @@ struct relay {
 	char id[128];
 	struct peer peer;
 	bool proxied; /* came through a balancer: origin says how */
+	bool tls;     /* came over TLS: origin.local, origin.info's ssl fields */
 	struct origin origin;
-	int cfd; /* the client */
-	int sfd; /* the target */
+	const char *tls_protocol; /* for the EXIT line */
+	int cfd;                  /* the client */
+	int sfd;                  /* the target */
 	struct watch cw, sw;
 	struct timer t;
 	bool connected;
@@ -105,6 +107,7 @@ relay_end(struct relay *r, const char *why)
 	r->up.extra = r->down.extra = 0;
 	if (svc != NULL && svc->conf != NULL) {
 		struct log_event ev = { .svc = svc,
+			.tls = r->tls_protocol,
 			.reason = why,
 			.duration = time(NULL) - r->start_wall,
 			.bytes_in = r->up.bytes,
@@ -256,6 +259,8 @@ relay_send_proxy(struct relay *r)
 
 	if (r->proxied && !r->origin.info.local)
 		dst = r->origin.info.dst;
+	else if (r->tls)
+		dst = r->origin.local;
 	else {
 		dst.len = sizeof(dst.sa);
 		if (getsockname(r->cfd, (struct sockaddr *)&dst.sa, &dst.len) != 0)
@@ -263,7 +268,7 @@ relay_send_proxy(struct relay *r)
 		peer_normalize(&dst);
 	}
 	n = proxy_build(r->svc->conf->redirect_proxy, &r->peer, &dst,
-	    r->proxied ? &r->origin.info : NULL, buf, sizeof(buf));
+	    r->proxied || r->tls ? &r->origin.info : NULL, buf, sizeof(buf));
 	return n > 0 && send(r->sfd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
 }
 
@@ -316,6 +321,31 @@ relay_connected(int fd, uint32_t events, void *arg)
 	relay_pump(r);
 }
 
+/* What the session said, kept for the backend's PROXY header: the
+ * session may end before the target accepts. */
+static void
+redirect_tls_facts(struct relay *r, const struct tls_info *t)
+{
+	struct proxy_info *info = &r->origin.info;
+	const char *cn = strstr(t->s_dn, "CN=");
+
+	r->tls = true;
+	r->tls_protocol = t->protocol;
+	r->origin.tls = NULL;
+	info->ssl = true;
+	info->ssl_cert = t->s_dn[0] != '\0';
+	info->ssl_verified = strcmp(t->verify, "SUCCESS") == 0;
+	snprintf(info->ssl_version, sizeof(info->ssl_version), "%s", t->protocol);
+	snprintf(info->ssl_cipher, sizeof(info->ssl_cipher), "%s", t->cipher);
+	snprintf(info->alpn, sizeof(info->alpn), "%.*s", (int)sizeof(info->alpn) - 1, t->alpn);
+	if (t->sni[0] != '\0')
+		snprintf(info->authority, sizeof(info->authority), "%s", t->sni);
+	info->ssl_cn[0] = '\0';
+	if (cn != NULL)
+		snprintf(info->ssl_cn, sizeof(info->ssl_cn), "%.*s", (int)strcspn(cn + 3, ","),
+		    cn + 3);
+}
+
 bool
 redirect_start(struct svc *svc, int conn, const struct peer *peer, const struct origin *origin)
 {
@@ -329,8 +359,10 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer, const struct 
 	snprintf(r->id, sizeof(r->id), "%s", s->id);
 	r->peer = *peer;
 	if (origin != NULL) {
-		r->proxied = true;
+		r->proxied = origin->proxied;
 		r->origin = *origin;
+		if (origin->tls != NULL)
+			redirect_tls_facts(r, origin->tls);
 	}
 	r->cfd = conn;
 	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;

@@ -34,6 +34,12 @@ render_words(const char *const *words, size_t n)
 	return (struct render_val){ .type = RENDER_WORDS, .words = words, .n = n };
 }
 
+struct render_val
+render_raw(const char *json)
+{
+	return (struct render_val){ .type = json != NULL ? RENDER_RAW : RENDER_NULL, .s = json };
+}
+
 void
 render_time(time_t t, char *buf, size_t len)
 {
@@ -88,6 +94,9 @@ render_json(struct cbuf *b, const struct render_val *v)
 		break;
 	case RENDER_NUM:
 		cbuf_printf(b, "%llu", v->n);
+		break;
+	case RENDER_RAW:
+		cbuf_puts(b, v->s);
 		break;
 	case RENDER_WORDS:
 		cbuf_puts(b, "[");

@@ -659,6 +659,9 @@ service_close_sessions(const struct svc *svc)
 	internal_close(svc);
 	redirect_close(svc);
 	tcpmux_close(svc);
+	/* A service's sessions end when their servers do; at exit, all. */
+	if (svc == NULL)
+		tls_close_all();
 }
 
 void

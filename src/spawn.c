@@ -181,6 +181,7 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 	struct spawn_ctx c;
 	char vars[SPAWN_ENV_EXTRA][VAR_LEN];
 	char tlvs[4][sizeof(origin->info.authority) + 20];
+	char tlsvars[SPAWN_TLS_VARS][sizeof(origin->tls->sni) + 32];
 	char fdnames[320];
 	char addr[INET6_ADDRSTRLEN], num[24];
 	size_t n = svc->nenv, v = 0;
@@ -221,7 +222,7 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 			envbuf[n++] = vars[v++];
 			spawn_setvar(vars[v], "TCPREMOTEPORT", port);
 			envbuf[n++] = vars[v++];
-			if (origin != NULL && !origin->info.local) {
+			if (origin != NULL && origin->proxied && !origin->info.local) {
 				/* The address the client connected to, at the
 				 * balancer. */
 				const struct peer *dst = &origin->info.dst;
@@ -231,6 +232,16 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 				envbuf[n++] = vars[v++];
 				spawn_setvar(vars[v], "TCPLOCALPORT",
 				    spawn_utoa((unsigned long)peer_port(dst), num + sizeof(num)));
+				envbuf[n++] = vars[v++];
+			} else if (origin != NULL && origin->tls != NULL) {
+				/* The server has a socketpair: the address is
+				 * the TLS connection's. */
+				peer_addr(&origin->local, addr, sizeof(addr));
+				spawn_setvar(vars[v], "TCPLOCALIP", addr);
+				envbuf[n++] = vars[v++];
+				spawn_setvar(vars[v], "TCPLOCALPORT",
+				    spawn_utoa((unsigned long)peer_port(&origin->local),
+				        num + sizeof(num)));
 				envbuf[n++] = vars[v++];
 			} else if (svc->local_ip_env != NULL) {
 				/* Bound to one address: known at load time. */
@@ -246,7 +257,31 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 			}
 		}
 	}
-	if (origin != NULL) {
+	if (origin != NULL && origin->tls != NULL) {
+		const struct tls_info *t = origin->tls;
+		const struct {
+			const char *name;
+			const char *value;
+		} tv[SPAWN_TLS_VARS] = {
+			{ "SSL_PROTOCOL", t->protocol },
+			{ "SSL_CIPHER", t->cipher },
+			{ "SSL_TLS_SNI", t->sni },
+			{ "SSL_ALPN", t->alpn },
+			{ "SSL_CLIENT_VERIFY", t->verify },
+			{ "SSL_CLIENT_S_DN", t->s_dn },
+			{ "SSL_CLIENT_I_DN", t->i_dn },
+			{ "SSL_CLIENT_M_SERIAL", t->serial },
+			{ "SSL_CLIENT_CERT_SHA256", t->sha256 },
+		};
+
+		for (int i = 0; i < SPAWN_TLS_VARS; i++)
+			if (tv[i].value != NULL && tv[i].value[0] != '\0') {
+				snprintf(tlsvars[i], sizeof(tlsvars[i]), "%s=%s", tv[i].name,
+				    tv[i].value);
+				envbuf[n++] = tlsvars[i];
+			}
+	}
+	if (origin != NULL && origin->proxied) {
 		const struct {
 			const char *name;
 			const char *value;
