@@ -27,8 +27,10 @@
 #                         its section
 #   BENCH_TLS_BULK=256M   size of one transfer through TLS (two per round)
 #   BENCH_TLS_PEERS="porter stunnel haproxy"  the tls stage's servers
+#   BENCH_TLS_PROFILE=1   the tls stage's strace profile at the end (0: skip)
 #   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
-#                         BASE-1000+1, +2
+#                         BASE-1000+1 .. +5, the tls stage's stunnel and
+#                         haproxy BASE-4000+1020 .. +1023, BASE-6000+1020 ..
 #   BENCH_OUT=bench/RESULTS.md
 # A longer run: BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench.
 
@@ -58,7 +60,7 @@ W=$B/run
 RES=$W/results.jsonl
 COMMAND=${BENCH_COMMAND:-bench/run.sh}
 # The knobs this run was given belong to the command that reproduces it.
-for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE TLS_BULK TLS_PEERS; do
+for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE TLS_BULK TLS_PEERS TLS_PROFILE; do
 	n=BENCH_$v
 	if [ -n "${!n+x}" ]; then COMMAND="$n='${!n}' $COMMAND"; fi
 done
@@ -114,7 +116,6 @@ peer_index() {
 	case $1 in
 	porter) echo 0 ;; xinetd) echo 1 ;; openbsd-inetd) echo 2 ;;
 	rlinetd) echo 3 ;; tcpserver) echo 4 ;; systemd) echo 5 ;;
-	stunnel) echo 6 ;; haproxy) echo 7 ;;
 	esac
 }
 
@@ -148,9 +149,17 @@ SINK_ECHO=$((BASE - 1000 + 3))   # bare epoll echo loop (B's floor)
 SINK_ECHO_B=$((BASE - 1000 + 4)) # bare blocking echo loop
 SINK_GREET_P=$((BASE - 1000 + 5)) # the greeter, after a PROXY header
 
-# Ports of a peer's main configuration.
+# Ports of a peer's main configuration. stunnel and haproxy (the tls stage)
+# sit below the sinks: BASE+2000*6 and up would be in Linux's ephemeral
+# range (32768-60999), where a client socket in TIME_WAIT can hold the
+# port a server is to bind.
 set_ports() {
-	local pb=$((BASE + 2000 * $(peer_index "$1")))
+	local pb
+	case $1 in
+	stunnel) pb=$((BASE - 4000)) ;;
+	haproxy) pb=$((BASE - 6000)) ;;
+	*) pb=$((BASE + 2000 * $(peer_index "$1"))) ;;
+	esac
 	P_BASE=$pb
 	P_A=$((pb + 1000))
 	P_DAY=$((pb + 1002))
@@ -793,6 +802,44 @@ tls_ceiling() {
 	stop
 }
 
+# The tls stage's profile: system calls of each server (strace -f -c,
+# attached once the daemon is up, so start-up is left out) over 1000 full
+# ECDSA handshakes at c=8 and over one bulk transfer.
+TLS_PROF_N=${BENCH_TLS_PROFILE_N:-1000}
+tls_strace() { # FILE load-args...: strace the daemon started last during one load run
+	local f=$1 s i
+	shift
+	strace -f -c -o "$f" -p "$DPID" 2>/dev/null &
+	s=$!
+	# strace is attached once the daemon's first system call shows up.
+	for ((i = 0; i < 100; i++)); do
+		grep -q "^TracerPid:[[:space:]]*$s$" "/proc/$DPID/status" 2>/dev/null && break
+		sleep 0.01
+	done
+	"$LOAD" "$@" >>"$W/profile/tls-drive.jsonl" 2>>"$W/logs/load.log" || true
+	sleep 0.2
+	kill -INT "$s" 2>/dev/null || true
+	wait "$s" 2>/dev/null || true
+}
+
+tls_profile() {
+	local p k=(-K "$TLSD/ca.pem")
+	command -v strace >/dev/null || { say "no strace: the TLS profile is skipped"; return 0; }
+	mkdir -p "$W/profile"
+	: >"$W/profile/tls-summary.txt"
+	for p in "${tls_avail[@]}"; do
+		conf_tls "$p"
+		start "$p" profile || continue
+		"$LOAD" tls-read "${k[@]}" -t "$ADDR:$P_T_EC" -c 8 -d 1 -T 10000 >/dev/null 2>&1 || true
+		tls_strace "$W/profile/tls.$p.hs.txt" tls-read "${k[@]}" -t "$ADDR:$P_T_EC" -c 8 \
+			-n "$TLS_PROF_N" -d 120 -T 10000 -L "$p"
+		tls_strace "$W/profile/tls.$p.bulk.txt" tls-bulk "${k[@]}" -t "$ADDR:$P_T_BULK" \
+			-s "$TLSBULK" -T 300000 -d 600 -L "$p"
+		stop
+		echo "tls $p $TLS_PROF_N $TLSBULK" >>"$W/profile/tls-summary.txt"
+	done
+}
+
 run_main() { # PEER
 	local p=$1
 	conf_main "$p"
@@ -1039,6 +1086,11 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	fi
 done
 
+if [ ${#tls_avail[@]} -gt 0 ] && [ "${BENCH_TLS_PROFILE:-1}" = 1 ]; then
+	say "TLS profile (strace)"
+	ROUND=0
+	tls_profile
+fi
 if [ "$PROFILE" = 1 ]; then
 	say "profile (callgrind, strace)"
 	ROUND=0
