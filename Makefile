@@ -435,6 +435,8 @@ FORCE:
 # bench/peers.sh (never installed), then bench/run.sh runs every workload
 # and writes bench/RESULTS.md. About 10 minutes on 2 CPUs; longer and
 # steadier: BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench (see bench/run.sh).
+# BENCH_STAGES=tls make bench runs only the TLS stage (porterd, stunnel4,
+# haproxy; not in the default run) and rewrites only its section.
 
 BENCH_DIR := build-bench
 BENCH_TOOLS := $(BENCH_DIR)/load $(BENCH_DIR)/floor $(BENCH_DIR)/tiny
@@ -449,8 +451,8 @@ bench:
 
 bench-tools: $(BENCH_TOOLS)
 
-# The load generator alone links OpenSSL (libssl-dev), for its TLS client
-# modes (the tls stage); porterd's own link is untouched by it.
+# Of the bench tools only the load generator links OpenSSL (libssl-dev), for
+# its TLS client modes (the tls stage); floor and tiny stay plain.
 BENCH_LIBS_load := -lssl -lcrypto
 
 $(BENCH_DIR)/load $(BENCH_DIR)/floor: $(BENCH_DIR)/%: bench/%.c
