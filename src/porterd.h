@@ -449,6 +449,9 @@ struct tls_info {
 struct tls;
 /* The certificates of a context. */
 const struct tls_cert *tls_ctx_certs(const struct tls_ctx *, size_t *n);
+/* A server session of the context on no socket, as an SSL *: the fuzzer
+ * gives it memory BIOs. */
+void *tls_ctx_session(struct tls_ctx *);
 /* A session on the client's socket fd (not owned until tls_relay); NULL
  * when out of memory. */
 struct tls *tls_new(struct tls_ctx *, int fd);

@@ -618,6 +618,12 @@ tls_ctx_certs(const struct tls_ctx *tc, size_t *n)
 
 /* ------------------------------------------------------------ handshake */
 
+void *
+tls_ctx_session(struct tls_ctx *tc)
+{
+	return tc != NULL && tc->ngroups > 0 ? SSL_new(tc->groups[0].ctx) : NULL;
+}
+
 struct tls *
 tls_new(struct tls_ctx *tc, int fd)
 {
