@@ -860,6 +860,19 @@ dump_proxy_version(FILE *fp, const struct service_config *s, const struct conf_a
 	fputs(bits == (PROXY_V1 | PROXY_V2) ? "any" : bits == PROXY_V1 ? "v1" : "v2", fp);
 }
 
+/* File names that must not depend on the directory porterd runs in. */
+static bool
+parse_paths(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i][0] != '/') {
+			diag_error(d, loc, "%s: \"%s\" is not an absolute path", a->name, v->v[i]);
+			return false;
+		}
+	return parse_words(d, s, a, op, v, loc);
+}
+
 /* tls_verify_client = no | optional | yes */
 static bool
 parse_tls_verify(struct diag *d, struct service_config *s, const struct conf_attr *a,
@@ -1353,6 +1366,14 @@ shown_proxy(const struct service_config *s, const struct conf_attr *a)
 	return s->is_defaults || s->proxy_protocol != 0;
 }
 
+/* tls = no is the default; where the checks dropped it, it is no. */
+static bool
+shown_tls_on(const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	return conf_service_has(s, A_TLS) && (s->is_defaults || s->tls);
+}
+
 /* The TLS attributes of a service without TLS say nothing. */
 static bool
 shown_tls(const struct service_config *s, const struct conf_attr *a)
@@ -1660,12 +1681,13 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .parse = parse_bool,
 	    .copy = copy_plain,
 	    .dump = dump_bool,
+	    .shown = shown_tls_on,
 	    .field = { FIELD(tls) } },
 	[A_TLS_CERTIFICATE] = { .name = "tls_certificate",
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
 	    .max = -1,
-	    .parse = parse_words,
+	    .parse = parse_paths,
 	    .copy = copy_words,
 	    .dump = dump_words,
 	    .free = free_words,
@@ -1675,7 +1697,7 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
 	    .max = -1,
-	    .parse = parse_words,
+	    .parse = parse_paths,
 	    .copy = copy_words,
 	    .dump = dump_words,
 	    .free = free_words,

@@ -458,6 +458,10 @@ check_tls(struct service_config *s, struct diag *d)
 		s->tls = false;
 		return;
 	}
+	/* A refused tls line was said already; what follows from it is not. */
+	for (int a = A_TLS; a <= A_TLS_HANDSHAKE_TIMEOUT; a++)
+		if (attr_set_has(&s->refused, a))
+			return;
 	if (s->tls_certificate.n == 0 || s->tls_key.n == 0) {
 		diag_error(d, at, "%s: tls = yes needs tls_certificate and tls_key", s->id);
 		return;

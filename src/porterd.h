@@ -449,6 +449,9 @@ struct tls_info {
 struct tls;
 /* The certificates of a context. */
 const struct tls_cert *tls_ctx_certs(const struct tls_ctx *, size_t *n);
+/* A server session of the context on no socket, as an SSL *: the fuzzer
+ * gives it memory BIOs. */
+void *tls_ctx_session(struct tls_ctx *);
 /* A session on the client's socket fd (not owned until tls_relay); NULL
  * when out of memory. */
 struct tls *tls_new(struct tls_ctx *, int fd);
@@ -539,6 +542,8 @@ struct svc {
 	uint64_t fail_window;                /* FAIL lines: the second being counted */
 	unsigned fail_lines;                 /* ... the lines written in it */
 	uint64_t fail_suppressed;            /* ... and those left out */
+	uint64_t detail_window;              /* the lines that say why: the second being counted */
+	unsigned detail_lines;               /* ... the lines written in it */
 	struct timer fail_timer;             /* writes the SUPPRESSED line */
 	struct loop_defer dead;              /* freed at the end of a round (reload) */
 	bool mark;                           /* reload: still in the new config */
