@@ -485,11 +485,11 @@ def tls_prose():
             "figures, and they move from round to round with the machine's other work; the "
             "daemon CPU per handshake is the steadier comparison. ")
     if TPROF.get("porter") and TPROF.get("haproxy"):
-        para += (f"Both spend most of a handshake in OpenSSL; where porter spends more is "
-                 f"the kernel (in a manual `perf record`, 37 % of porterd's samples against "
-                 f"31 % of haproxy's), through system calls: "
-                 f"{fmt(tprof_total('porter', 'hs'), 0)} per relayed handshake, haproxy "
-                 f"{fmt(tprof_total('haproxy', 'hs'), 0)}. porterd terminates TLS into a "
+        para += (f"Both spend most of a handshake in OpenSSL; what porter does more of is "
+                 f"system calls, {fmt(tprof_total('porter', 'hs'), 0)} per relayed handshake "
+                 f"against haproxy's {fmt(tprof_total('haproxy', 'hs'), 0)} (in a manual "
+                 "`perf record` the kernel had 37 % of porterd's samples and 31 % of "
+                 "haproxy's). porterd terminates TLS into a "
                  "socketpair and `redirect` then relays the pair's other end to the backend "
                  "with its splice relay, as it does for a plain connection: each connection "
                  f"costs a socketpair, {fmt(tprof_call('porter', 'hs', 'pipe2'), 0)} pipes and "
