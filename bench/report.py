@@ -502,7 +502,7 @@ def tls_prose():
     out.append(para + "\n")
     share = x["res_share"]
     if share is not None and 0.4 <= share <= 0.6:
-        # What a manual look found behind exactly half (porterd at 34093e1).
+        # What a manual look found behind exactly half (porterd as merged at 0af053d).
         out.append(
             f"**Resumption.** Only {pct(share)} % of porter's offered tickets resumed, against "
             f"{pct(h['res_share'])} % for haproxy and {pct(s['res_share'])} % for stunnel: "
