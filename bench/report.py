@@ -1146,6 +1146,18 @@ if PX[(1, "none")]["rate"] is not None:
 if tls_measured:
     for line in tls_section(False):
         P(line)
+else:
+    # The tls stage is not in the default run: a section from a run of its
+    # own stays, as it was, until the stage runs again.
+    try:
+        with open(args.out) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    i = old.find(TLS_HEAD)
+    if i >= 0:
+        j = old.find("\n## ", i + len(TLS_HEAD))
+        P((old[i:j + 1] if j >= 0 else old[i:]).rstrip("\n") + "\n")
 
 P("## D: footprint of the idle daemon\n")
 P("RSS and PSS summed over the daemon's processes (/proc/PID/smaps_rollup) one second "
