@@ -8,7 +8,6 @@ a close_notify followed by more reading) and the real `openssl s_client`
 assertion is on what crossed a loopback socket or on porterd's log, status
 and metrics. Certificates are made once per class by tests/tls/mkcerts.sh.
 """
-import calendar
 import hashlib
 import json
 import os
@@ -79,6 +78,16 @@ def fd_count(pid):
 
 def parse_labels(text):
     return dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', text or ""))
+
+
+def start_with_copies(test, conf, copies):
+    """test.start(conf) with copies {name in the daemon's directory: file to
+    copy there} made before porterd reads its configuration."""
+    texts = {}
+    for name, src in copies.items():
+        with open(src) as f:
+            texts[name] = f.read().replace("{", "{{").replace("}", "}}")
+    return test.start(conf, files=texts)
 
 
 class BioClient:
@@ -361,6 +370,13 @@ class TlsTest(PorterTest):
         self.assertEqual(env.get("SSL_CLIENT_VERIFY"), "NONE")
         for k in ("SSL_TLS_SNI", "SSL_CLIENT_S_DN", "SSL_CLIENT_CERT_SHA256", "SSL_ALPN"):
             self.assertNotIn(k, env)
+        # A certificate from another CA is never a SUCCESS: either the
+        # handshake fails, or the server is told FAILED:reason.
+        got = self.refused_tls(d.port, cert="rogue")
+        if got:
+            self.assertRegex(env_of(got).get("SSL_CLIENT_VERIFY", ""), r"^FAILED:.", got)
+        else:
+            d.wait_log(daemon_fail("rep", "client_certificate"))
         # TLS 1.2: the variables and the EXIT line say so.
         t = self.tls(d.port, version=ssl.TLSVersion.TLSv1_2)
         env = env_of(recv_all(t))
@@ -510,8 +526,8 @@ class TlsTest(PorterTest):
             self.fail("s_client still connected 10 s after asking to renegotiate:\n" + text())
         out = text()
         self.assertIn("RENEGOTIATING", out)
-        self.assertEqual(len(re.findall(r"<<< TLS 1\.2, Handshake \[[^]]*\], ServerHello$", out, re.M)),
-                         1, out)
+        hellos = re.findall(r"<<< TLS 1\.2, Handshake \[[^]]*\], ServerHello$", out, re.M)
+        self.assertEqual(len(hellos), 1, out)
         self.assertTrue(self.echoes(d.port))
         self.assertIsNone(d.proc.poll())
 
@@ -595,6 +611,25 @@ class TlsTest(PorterTest):
         tls = self.status(d, "acl").get("tls", {})
         self.assertEqual(tls.get("handshake_failures"), 0, tls)
 
+    def test_limits_before_the_handshake(self):
+        # A spawned server: per_source counts servers (builtins are not
+        # counted, with or without TLS).
+        d = self.start(self.spawned("ps", "/bin/cat", per_source="1"))
+        held = self.tls(d.port)
+        held.sendall(b"held\n")
+        self.assertEqual(read_n(held, 5), b"held\n")
+        b = self.bio(d.port)
+        b.sock.sendall(b.hello())
+        try:
+            got = recv_all(b.sock)
+        except ConnectionResetError:
+            got = b""
+        self.assertEqual(got, b"", "porterd answered a ClientHello over per_source")
+        d.wait_log(r"FAIL: ps per_source_limit from=127\.0\.0\.1$")
+        self.assertEqual(d.count_log(r"FAIL: ps tls|TLS handshake failed"), 0, d.text())
+        held.sendall(b"again\n")
+        self.assertEqual(read_n(held, 6), b"again\n")
+
     # ------------------------------------------------------------------ 9.
 
     def test_half_close_both_ways(self):
@@ -656,6 +691,25 @@ class TlsTest(PorterTest):
         self.assertEqual(read_n(t, 6), b"three\n")
         before.sendall(b"four\n")
         self.assertEqual(read_n(before, 5), b"four\n")
+
+    def test_reload_reads_the_files_again(self):
+        """The usual renewal: new files under the same names, the
+        configuration unchanged, porterctl reload."""
+        conf = self.builtin("echo", "renew", tls_certificate="{DIR}/cur.pem",
+                            tls_key="{DIR}/cur.key")
+        d = start_with_copies(self, conf, {"cur.pem": self.c("server-ec.pem"),
+                                       "cur.key": self.c("server-ec.key")})
+        before = self.tls(d.port, check=False)
+        self.assertEqual(before.getpeercert(True), der_of(self.c("server-ec.pem")))
+        for name, src in (("cur.pem", "b.pem"), ("cur.key", "b.key")):
+            shutil.copyfile(self.c(src), os.path.join(d.dir, name))
+        n = d.count_log(r"reloaded: ")
+        self.ctl(d, "reload")
+        d.wait_log(r"reloaded: ", count=n + 1)
+        self.assertEqual(self.tls(d.port, sni="b.test").getpeercert(True),
+                         der_of(self.c("b.pem")))
+        before.sendall(b"old session\n")
+        self.assertEqual(read_n(before, 12), b"old session\n")
 
     # ----------------------------------------------------------------- 11.
 
