@@ -458,7 +458,7 @@ class TlsTest(PorterTest):
 
     def test_bad_input(self):
         d = self.start(self.builtin("echo", "bad", tls_handshake_timeout="1") +
-                       self.builtin("echo", "slowhello", port="{PORT1}"))
+                       self.builtin("echo", "split", port="{PORT1}"))
         # Garbage, then a plaintext HTTP request, where a ClientHello was due.
         for n, junk in enumerate((b"\x01\x02\x03\x04\x05 this is no ClientHello\r\n" * 4,
                                   b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"), 1):
@@ -490,13 +490,15 @@ class TlsTest(PorterTest):
                 pass
         self.assertEqual(got, b"split hello\n")
 
-        # A client that stops in the middle: timeout after 1 s.
+        # A client that stops in the middle: timeout after 1 s, not before.
         with d.connect(timeout=10) as s:
             s.sendall(hello[:40])
+            began = time.monotonic()
             try:
                 recv_all(s)
             except ConnectionResetError:
                 pass
+            self.assertGreaterEqual(time.monotonic() - began, 0.9)
         d.wait_log(daemon_fail("bad", "timeout"))
         # One that leaves in the middle.
         with d.connect() as s:
@@ -692,14 +694,20 @@ class TlsTest(PorterTest):
         # A key that is not the certificate's: the reload is refused with
         # file:line and the certificate in force stays.
         d.reload(conf("b", key="mismatch.key"))
-        d.wait_log(r"the configuration in force stays")
-        d.wait_log(r"porter\.conf:\d+: .*mismatch\.key")
-        t = self.tls(d.port, sni="b.test")
+        d.wait_log(r"porter\.conf:\d+: .*tls_key .*mismatch\.key")
+        before.sendall(b"four\n")
+        self.assertEqual(read_n(before, 5), b"four\n",
+                         "the refused reload ended the session opened before it:\n" + d.text())
+        try:
+            t = self.tls(d.port, sni="b.test")
+        except OSError as e:
+            self.fail("after a reload with a key that is not the certificate's the service "
+                      "is not served (%s), where the certificate in force should stay:\n%s"
+                      % (e, d.text()))
         self.assertEqual(t.getpeercert(True), der_of(self.c("b.pem")))
         t.sendall(b"three\n")
         self.assertEqual(read_n(t, 6), b"three\n")
-        before.sendall(b"four\n")
-        self.assertEqual(read_n(before, 5), b"four\n")
+        self.assertEqual(d.count_log(r"the configuration in force stays"), 1, d.text())
 
     def test_reload_reads_the_files_again(self):
         """The usual renewal: new files under the same names, the
