@@ -392,6 +392,9 @@ class TlsTest(PorterTest):
         self.assertEqual(self.tls(d.port, sni="b.test").getpeercert(True), b)
         self.assertEqual(self.tls(d.port, sni="a.test").getpeercert(True), ec)
         self.assertEqual(self.tls(d.port, sni=None).getpeercert(True), ec)
+        # Names match whatever their case.
+        rc, out = self.s_client(d.port, sni="B.TEST")
+        self.assertEqual((rc, first_pem(out) == b), (0, True), out)
         # A name no certificate has: the first pair.
         self.assertEqual(self.tls(d.port, sni="nobody.test", check=False).getpeercert(True),
                          ec)
@@ -410,7 +413,9 @@ class TlsTest(PorterTest):
     # ------------------------------------------------------------------ 4.
 
     def test_resumption_survives_a_reload(self):
-        conf = self.builtin("daytime", "day")
+        conf = self.builtin("daytime", "day") + self.builtin(
+            "daytime", "strict", port="{PORT2}", tls_client_ca=self.c("ca.pem"),
+            tls_verify_client="yes")
         d = self.start(conf)
         sess = [os.path.join(d.dir, "s%d.pem" % i) for i in range(3)]
         # daytime answers and closes: s_client reads the session ticket
@@ -432,6 +437,13 @@ class TlsTest(PorterTest):
         d.wait_log(r"reloaded: ")
         rc, out = self.s_client(d.port, "-ign_eof", "-sess_in", sess[0])
         self.assertIn("Reused, TLSv1.3", out)
+        # A session of one service does not open another, which asks for a
+        # client certificate the session never showed.
+        rc, out = self.s_client(d.ports[2], "-ign_eof", "-sess_in", sess[0])
+        self.assertNotIn("Reused", out)
+        self.assertNotEqual(rc, 0, out)
+        d.wait_log(daemon_fail("strict", "client_certificate"))
+        self.assertEqual(d.count_log(r"START: strict"), 0, d.text())
 
     # ------------------------------------------------------------------ 5.
 
