@@ -686,6 +686,11 @@ class TlsTest(PorterTest):
     # ----------------------------------------------------------------- 10.
 
     def test_reload_changes_the_certificate(self):
+        """A reload gives new clients the new certificate and keeps running
+        sessions; a reload whose key is not its certificate's is refused
+        and the certificate in force stays, with or without -strict, as
+        the TLS specification says (porterd(8) sets the service aside
+        without -strict: this test fails there)."""
         def conf(pair, key=None):
             a = self.pairs(pair)
             if key:
