@@ -233,9 +233,9 @@ class TlsTest(PorterTest):
             ctx.set_ciphers(ciphers)
         return ctx
 
-    def tls(self, port, sni="localhost", source=None, ctx=None, **kw):
+    def tls(self, port, sni="localhost", source=None, ctx=None, host="127.0.0.1", **kw):
         """A finished TLS connection (an SSLSocket), closed at cleanup."""
-        raw = socket.create_connection(("127.0.0.1", port), 10 * SLOW,
+        raw = socket.create_connection((host, port), 10 * SLOW,
                                        source_address=(source, 0) if source else None)
         self.addCleanup(raw.close)
         if ctx is None:
@@ -329,12 +329,29 @@ class TlsTest(PorterTest):
             self.assertNotIn(b"plain text", recv_all(s))
         d.wait_log(daemon_fail("echo-tls", "not_tls"))
 
+    def test_tls_from_the_defaults(self):
+        defaults = ("\ndefaults\n{{\n\ttls = yes\n\ttls_certificate = %s\n"
+                    "\ttls_key = %s\n}}\n" % (self.c("server-rsa.pem"), self.c("server-rsa.key")))
+        plain = dict(type="INTERNAL UNLISTED", socket_type="stream", wait="no",
+                     bind="127.0.0.1")
+        d = self.start(defaults + entry("echo", id="inherits", port="{PORT0}", **plain) +
+                       entry("echo", id="optsout", port="{PORT1}", tls="no", **plain))
+        t = self.tls(d.port)
+        self.assertEqual(t.getpeercert(True), der_of(self.c("server-rsa.pem")))
+        t.sendall(b"from the defaults\n")
+        self.assertEqual(read_n(t, 18), b"from the defaults\n")
+        with d.connect(d.ports[1]) as s:
+            s.sendall(b"plain\n")
+            self.assertEqual(read_n(s, 6), b"plain\n")
+
     # ------------------------------------------------------------------ 2.
 
     def test_spawned_server_sees_the_session(self):
         d = self.start(self.spawned("rep", os.path.join(HELPERS, "report"),
                                     tls_client_ca=self.c("ca.pem"),
-                                    tls_verify_client="optional", tls_alpn="h2 http/1.1"))
+                                    tls_verify_client="optional", tls_alpn="h2 http/1.1") +
+                       self.spawned("rep6", os.path.join(HELPERS, "report"), port="{PORT1}",
+                                    bind="::1"))
         t = self.tls(d.port, sni="a.test", source="127.0.0.5", cert="client",
                      alpn=["http/1.1"])
         self.assertEqual(t.selected_alpn_protocol(), "http/1.1")
@@ -377,6 +394,15 @@ class TlsTest(PorterTest):
             self.assertRegex(env_of(got).get("SSL_CLIENT_VERIFY", ""), r"^FAILED:.", got)
         else:
             d.wait_log(daemon_fail("rep", "client_certificate"))
+        # Over IPv6, the addresses are the IPv6 ones (the certificate names
+        # ::1 too).
+        t = self.tls(d.ports[1], host="::1", sni=None)
+        client_port = t.getsockname()[1]
+        env = env_of(recv_all(t))
+        self.assertEqual((env.get("REMOTE_ADDR"), env.get("REMOTE_PORT"), env.get("TCPLOCALIP"),
+                          env.get("TCPLOCALPORT")), ("::1", str(client_port), "::1",
+                                                     str(d.ports[1])), env)
+        d.wait_log(r"START: rep6 pid=\d+ from=::1$")
         # TLS 1.2: the variables and the EXIT line say so.
         t = self.tls(d.port, version=ssl.TLSVersion.TLSv1_2)
         env = env_of(recv_all(t))
@@ -387,11 +413,16 @@ class TlsTest(PorterTest):
     # ------------------------------------------------------------------ 3.
 
     def test_sni_and_key_type_pick_the_pair(self):
-        d = self.start(self.builtin("echo", "sni", **self.pairs("server-ec", "server-rsa", "b")))
+        d = self.start(self.builtin("echo", "sni",
+                                    **self.pairs("server-ec", "server-rsa", "b", "chain")))
         ec, rsa, b = (der_of(self.c(n + ".pem")) for n in ("server-ec", "server-rsa", "b"))
         self.assertEqual(self.tls(d.port, sni="b.test").getpeercert(True), b)
         self.assertEqual(self.tls(d.port, sni="a.test").getpeercert(True), ec)
         self.assertEqual(self.tls(d.port, sni=None).getpeercert(True), ec)
+        # A leaf under an intermediate: the file's chain is sent, so the
+        # client verifies it with the root alone.
+        self.assertEqual(self.tls(d.port, sni="c.test").getpeercert(True),
+                         der_of(self.c("chain.pem")))
         # Names match whatever their case.
         rc, out = self.s_client(d.port, sni="B.TEST")
         self.assertEqual((rc, first_pem(out) == b), (0, True), out)
@@ -637,7 +668,9 @@ class TlsTest(PorterTest):
     def test_limits_before_the_handshake(self):
         # A spawned server: per_source counts servers (builtins are not
         # counted, with or without TLS).
-        d = self.start(self.spawned("ps", "/bin/cat", per_source="1"))
+        d = self.start(self.spawned("ps", "/bin/cat", per_source="1") +
+                       self.spawned("inst", "/bin/cat", port="{PORT1}", instances="1") +
+                       self.spawned("deny", "/bin/cat", port="{PORT2}", no_access="127.0.0.1"))
         held = self.tls(d.port)
         held.sendall(b"held\n")
         self.assertEqual(read_n(held, 5), b"held\n")
@@ -652,6 +685,21 @@ class TlsTest(PorterTest):
         self.assertEqual(d.count_log(r"FAIL: ps tls|TLS handshake failed"), 0, d.text())
         held.sendall(b"again\n")
         self.assertEqual(read_n(held, 6), b"again\n")
+        # instances, and no_access, alike.
+        held = self.tls(d.ports[1])
+        held.sendall(b"held\n")
+        self.assertEqual(read_n(held, 5), b"held\n")
+        for port, sid, why in ((d.ports[1], "inst", "service_limit"),
+                               (d.ports[2], "deny", "address")):
+            b = self.bio(port)
+            b.sock.sendall(b.hello())
+            try:
+                got = recv_all(b.sock)
+            except ConnectionResetError:
+                got = b""
+            self.assertEqual(got, b"", "porterd answered a ClientHello refused for " + why)
+            d.wait_log(r"FAIL: %s %s from=127\.0\.0\.1$" % (sid, why))
+        self.assertEqual(d.count_log(r"FAIL: \S+ tls|TLS handshake failed"), 0, d.text())
 
     # ------------------------------------------------------------------ 9.
 
