@@ -371,6 +371,8 @@ struct reload_waiter {
  * hosts.allow and hosts.deny files) in a thread; w may be NULL (SIGHUP). */
 void reload_request(enum reload_kind, struct reload_waiter *w);
 void reload_cancel(struct reload_waiter *);
+/* Closes what loads left open (exit). */
+void reload_end(void);
 
 /* ------------------------------------------------------- proxy_header.c */
 
