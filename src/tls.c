@@ -98,8 +98,14 @@ struct tls {
 	bool pair_gone;
 	/* What the loop last said of each socket: may be read, written. */
 	bool c_in, c_out, p_in, p_out;
-	unsigned char *up;   /* client to service: plaintext not yet sent */
-	unsigned char *down; /* service to client: not yet encrypted */
+	bool failed; /* the session ended on an error, not at both ends */
+	/* Attached to a redirect's backend: told of traffic and of the end,
+	 * which it frees the session for. */
+	const struct tls_hooks *hooks;
+	void *hook_arg;
+	uint64_t up_bytes, down_bytes; /* plaintext moved each way */
+	unsigned char *up;             /* client to service: plaintext not yet sent */
+	unsigned char *down;           /* service to client: not yet encrypted */
 	size_t up_off, up_len, down_off, down_len;
 	bool up_eof, up_shut;     /* close_notify read; the pair shut for writing */
 	bool down_eof, down_shut; /* the pair's end of file; close_notify sent */
@@ -863,6 +869,7 @@ tls_pump(struct tls *t)
 				t->c_out = false;
 			} else {
 				ERR_clear_error();
+				t->failed = true;
 				return false;
 			}
 		}
@@ -871,13 +878,16 @@ tls_pump(struct tls *t)
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0) {
 				t->up_off += (size_t)n;
+				t->up_bytes += (uint64_t)n;
 				progress = true;
 				if (t->up_off == t->up_len)
 					t->up_off = t->up_len = 0;
 			} else if (errno == EAGAIN)
 				t->p_out = false;
-			else if (errno != EINTR)
+			else if (errno != EINTR) {
+				t->failed = true;
 				return false; /* the service is gone */
+			}
 		}
 		if (t->up_eof && t->up_len == 0 && !t->up_shut) {
 			shutdown(t->pfd, SHUT_WR);
@@ -901,6 +911,7 @@ tls_pump(struct tls *t)
 			    (int)(t->down_len - t->down_off));
 			if (r > 0) {
 				t->down_off += (size_t)r;
+				t->down_bytes += (uint64_t)r;
 				progress = true;
 				if (t->down_off == t->down_len)
 					t->down_off = t->down_len = 0;
@@ -910,6 +921,7 @@ tls_pump(struct tls *t)
 				t->c_in = false;
 			} else {
 				ERR_clear_error();
+				t->failed = true;
 				return false;
 			}
 		}
@@ -931,10 +943,21 @@ tls_pump(struct tls *t)
 	}
 }
 
+/* The session is over: a redirect's relay is told, and frees it; a
+ * session of its own is freed here. */
+static void
+tls_over(struct tls *t)
+{
+	if (t->hooks != NULL)
+		t->hooks->ended(t->hook_arg, t->failed);
+	else
+		tls_free(t);
+}
+
 static void
 tls_linger_over(void *arg)
 {
-	tls_free(arg);
+	tls_over(arg);
 }
 
 static void
@@ -943,6 +966,7 @@ tls_relay_io(int fd, uint32_t events, void *arg)
 	struct tls *t = arg;
 	bool in = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 	bool out = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+	uint64_t moved = t->up_bytes + t->down_bytes;
 
 	if (fd == t->cfd) {
 		t->c_in |= in;
@@ -952,9 +976,11 @@ tls_relay_io(int fd, uint32_t events, void *arg)
 		t->p_out |= out;
 	}
 	if (!tls_pump(t)) {
-		tls_free(t);
+		tls_over(t);
 		return;
 	}
+	if (t->hooks != NULL && t->up_bytes + t->down_bytes != moved)
+		t->hooks->moved(t->hook_arg);
 	/* The service closed its end whole: what it said goes out, what the
 	 * client says has nobody to read it. */
 	if (fd == t->pfd && (events & EPOLLHUP) && !t->pair_gone) {
@@ -964,7 +990,7 @@ tls_relay_io(int fd, uint32_t events, void *arg)
 		loop_timer_set(&t->linger, LINGER_MS);
 	}
 	if (t->pair_gone && t->down_shut)
-		tls_free(t);
+		tls_over(t);
 }
 
 static int
@@ -975,34 +1001,48 @@ tls_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-int
-tls_relay(struct tls *t, bool nonblock)
+/* Relays the session to fd from now on: both sockets are the session's,
+ * closed by tls_free, even when this fails. */
+static bool
+tls_relay_to(struct tls *t, int fd)
 {
-	int pair[2];
-
-	if ((t->up = malloc(TLS_BUF)) == NULL || (t->down = malloc(TLS_BUF)) == NULL)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-		return -1;
-	if (tls_nonblock(pair[0]) != 0 || (nonblock && tls_nonblock(pair[1]) != 0)) {
-		close(pair[0]);
-		close(pair[1]);
-		return -1;
-	}
 	tls_info(t);
-	t->pfd = pair[0];
+	t->pfd = fd;
+	t->relaying = true;
+	LIST_INSERT_HEAD(&tls_relays, t, entry);
+	if ((t->up == NULL && (t->up = malloc(TLS_BUF)) == NULL) ||
+	    (t->down == NULL && (t->down = malloc(TLS_BUF)) == NULL))
+		return false;
 	t->cw.fd = t->cfd;
 	t->cw.fn = tls_relay_io;
 	t->cw.arg = t;
 	t->pw.fd = t->pfd;
 	t->pw.fn = tls_relay_io;
 	t->pw.arg = t;
-	t->relaying = true;
 	t->c_in = t->c_out = t->p_in = t->p_out = true;
-	LIST_INSERT_HEAD(&tls_relays, t, entry);
 	/* Edge-triggered: every wakeup pumps both ways until they block. */
-	if (loop_watch(&t->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0 ||
-	    loop_watch(&t->pw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+	return loop_watch(&t->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == 0 &&
+	    loop_watch(&t->pw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == 0;
+}
+
+int
+tls_relay(struct tls *t, bool nonblock)
+{
+	int pair[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+		close(t->cfd); /* taken, as it would have been */
+		t->cfd = -1;
+		return -1;
+	}
+	if (tls_nonblock(pair[0]) != 0 || (nonblock && tls_nonblock(pair[1]) != 0)) {
+		close(pair[0]);
+		close(pair[1]);
+		close(t->cfd);
+		t->cfd = -1;
+		return -1;
+	}
+	if (!tls_relay_to(t, pair[0])) {
 		close(pair[1]);
 		return -1;
 	}
@@ -1014,6 +1054,30 @@ tls_relay_start(struct tls *t)
 {
 	if (!tls_pump(t))
 		tls_free(t);
+}
+
+bool
+tls_attach(struct tls *t, int fd, const struct tls_hooks *hooks, void *arg)
+{
+	t->hooks = hooks;
+	t->hook_arg = arg;
+	if (!tls_relay_to(t, fd))
+		return false;
+	/* What came with the handshake goes at once; an end now is told
+	 * from the loop, not from inside the caller. */
+	if (!tls_pump(t)) {
+		t->linger.fn = tls_linger_over;
+		t->linger.arg = t;
+		loop_timer_set(&t->linger, 0);
+	}
+	return true;
+}
+
+void
+tls_bytes(const struct tls *t, uint64_t *up, uint64_t *down)
+{
+	*up = t->up_bytes;
+	*down = t->down_bytes;
 }
 
 void

@@ -193,3 +193,17 @@ class TlsRelayTest(PorterTest):
         self.assertEqual(reused, [False, True, True, True])
         # A fresh ticket each time, not the one just used.
         self.assertEqual(len(set(ids)), 4, ids)
+
+    def test_banner_goes_first_inside_the_session(self):
+        # A redirect relays its session straight to the backend, except
+        # when a banner has to go first: it goes inside the session.
+        b = Backend(b"from the backend\n")
+        d = self.start(entry("relay", type="UNLISTED", port="{PORT0}", socket_type="stream",
+                             wait="no", bind="127.0.0.1", redirect="127.0.0.1 %d" % b.port,
+                             tls="yes", tls_certificate=c("server-ec.pem"),
+                             tls_key=c("server-ec.key"), banner="{DIR}/banner"),
+                       files={"banner": "welcome\n"})
+        got, _ = self.client(d, b"x")
+        self.assertEqual(got, b"welcome\nfrom the backend\n")
+        self.assertTrue(b.done.wait(10))
+        self.assertEqual(b.got, b"x")
