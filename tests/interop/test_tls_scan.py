@@ -1,0 +1,126 @@
+"""porterd's TLS defaults as a scanner sees them: sslscan against
+examples/interop/https, which sets no tls_protocols, tls_ciphers or
+tls_ciphersuites, on a free port of 127.0.0.1 with the certificates of
+tests/tls/mkcerts.sh (an ECDSA and an RSA pair).
+
+Asserted from sslscan's XML report (--xml=-): SSLv2, SSLv3, TLS 1.0 and
+TLS 1.1 refused; TLS 1.2 and 1.3 offered; no cipher that is NULL, EXPORT,
+RC4, DES or 3DES, MD5 or anonymous, none under 128 bits, none sslscan
+rates below "acceptable"; no insecure renegotiation, no Heartbleed. And
+porterd's own word: every session it let through to micro-httpd was TLS
+1.2 or 1.3 (its EXIT lines), and it logged the handshakes it refused.
+
+sslscan probes SSLv2, SSLv3 and the TLS 1.3 suites with its own packets;
+the ciphers of TLS 1.0 to 1.2 it can only offer through Debian's OpenSSL
+3.0, which has no EXPORT, RC4, DES or 3DES cipher left: porterd links the
+same library, so it cannot offer them either. A second test runs the same
+scan against openssl s_server with everything allowed, to show that the
+scan sees old protocols and weak ciphers where there are some.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import xml.etree.ElementTree as ET
+
+from interop import (PorterTest, example, free_ports, need, need_root, run, sessions,
+                     tls_certs, tls_service, wait_for)
+
+MICRO_HTTPD = "/usr/sbin/micro-httpd"
+WEAK = re.compile(r"NULL|EXP|RC4|DES|MD5|ADH|AECDH|anon", re.I)
+
+
+def scan(test, port, d=None):
+    """sslscan's report on 127.0.0.1:port, as (protocols, ciphers, root):
+    protocols maps "SSLv3", "TLSv1.0" ... to whether they are enabled,
+    ciphers is a list of dicts of the <cipher> attributes."""
+    r = run(["sslscan", "--no-colour", "--sni-name=localhost", "--xml=-",
+             "127.0.0.1:%d" % port], timeout=120)
+    test.assertEqual(r.returncode, 0, "sslscan exited %d: %s%s" % (
+        r.returncode, r.stderr.decode(errors="replace"),
+        "\nporterd's log:\n" + d.text()[-4000:] if d is not None else ""))
+    text = r.stdout.decode(errors="replace")
+    root = ET.fromstring(text[text.index("<?xml"):])
+    test.assertIsNotNone(root.find("ssltest"), text)
+    protocols = {}
+    for p in root.iter("protocol"):
+        name = ("SSLv%s" if p.get("type") == "ssl" else "TLSv%s") % p.get("version")
+        protocols[name] = p.get("enabled") == "1"
+    ciphers = [dict(c.attrib) for c in root.iter("cipher")]
+    return protocols, ciphers, root
+
+
+class TlsScanTest(PorterTest):
+    def setUp(self):
+        need(self, "sslscan")
+        self.certs = tls_certs(self)
+
+    def test_default_policy(self):
+        need(self, MICRO_HTTPD)
+        need_root(self, "the service runs as nobody:www-data")
+        conf = tls_service(example("https"), self.certs, type="UNLISTED", port="{PORT0}",
+                           bind="127.0.0.1", server_args="{DIR}/www")
+        for attr in ("tls_protocols", "tls_ciphers", "tls_ciphersuites"):
+            self.assertNotRegex(conf, r"(?m)^\s*%s\s*=" % attr,
+                                "the example must keep porter's defaults")
+        d = self.start(conf, files={"www/index.html": "scanned\n"})
+        protocols, ciphers, root = scan(self, d.port, d)
+        report = ET.tostring(root, encoding="unicode")
+
+        self.assertEqual(protocols, {"SSLv2": False, "SSLv3": False, "TLSv1.0": False,
+                                     "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": True},
+                         report)
+        self.assertEqual({c["sslversion"] for c in ciphers}, {"TLSv1.2", "TLSv1.3"}, report)
+        for c in ciphers:
+            self.assertNotRegex(c["cipher"], WEAK, report)
+            self.assertGreaterEqual(int(c["bits"]), 128, report)
+            self.assertIn(c.get("strength"), ("strong", "acceptable"), report)
+        # Both certificates serve TLS 1.2: ECDHE with ECDSA and with RSA.
+        names = {c["cipher"] for c in ciphers}
+        self.assertTrue(any(n.startswith("ECDHE-ECDSA-") for n in names), report)
+        self.assertTrue(any(n.startswith("ECDHE-RSA-") for n in names), report)
+        for r in root.iter("renegotiation"):
+            self.assertFalse(r.get("supported") == "1" and r.get("secure") != "1", report)
+        for h in root.iter("heartbleed"):
+            self.assertEqual(h.get("vulnerable"), "0", report)
+
+        # porterd refused the old protocols at the handshake and ran
+        # micro-httpd only for sessions of TLS 1.2 and 1.3 (with no request
+        # in them it exits 1, or 0 when the scanner closed first).
+        self.assertGreater(d.count_log(r"FAIL: https tls from=127\.0\.0\.1$"), 0, d.text())
+        sessions(self, d, "https", status=(0, 1), tls=("TLSv1.2", "TLSv1.3"), timeout=30)
+
+    def test_scan_sees_weak_settings(self):
+        # The scan above can fail: against a server that allows TLS 1.0 and
+        # every cipher the library has, it reports them.
+        need(self, "openssl")
+        port = free_ports(1)[0]
+        env = dict(os.environ, OPENSSL_CONF="/dev/null")
+        srv = subprocess.Popen(
+            ["openssl", "s_server", "-quiet", "-www", "-accept", "127.0.0.1:%d" % port,
+             "-cert", os.path.join(self.certs, "server-rsa.pem"),
+             "-key", os.path.join(self.certs, "server-rsa.key"),
+             "-min_protocol", "TLSv1", "-cipher", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env)
+        self.addCleanup(srv.wait, 10)
+        self.addCleanup(srv.send_signal, signal.SIGTERM)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, "openssl s_server on port %d" % port)
+        protocols, ciphers, root = scan(self, port)
+        report = ET.tostring(root, encoding="unicode")
+        self.assertTrue(protocols["TLSv1.0"] and protocols["TLSv1.1"], report)
+        names = {c["cipher"] for c in ciphers}
+        self.assertTrue(any("NULL" in n for n in names), report)
+        self.assertTrue(any("MD5" in n for n in names), report)
+        self.assertTrue(any(n.startswith(("ADH-", "AECDH-")) for n in names), report)
+        self.assertTrue(any(int(c["bits"]) < 128 for c in ciphers), report)
+        self.assertTrue(any(c.get("strength") not in ("strong", "acceptable")
+                            for c in ciphers), report)
