@@ -88,6 +88,21 @@ client_fail_allowed(struct svc *svc)
 	return false;
 }
 
+/* Whether a daemon line that tells why a client was refused (its PROXY
+ * header, its handshake) may be written now: as many a second as FAIL
+ * lines, the rest left out (the metrics count them all). */
+static bool
+client_detail_allowed(struct svc *svc)
+{
+	uint64_t now = loop_now();
+
+	if (now - svc->detail_window >= 1000 || now < svc->detail_window) {
+		svc->detail_window = now;
+		svc->detail_lines = 0;
+	}
+	return svc->detail_lines++ < FAIL_LINES_PER_S;
+}
+
 void
 client_log_fail(struct svc *svc, const char *reason, const struct peer *peer)
 {
@@ -367,7 +382,8 @@ client_proxy(struct client *c)
 		char a[INET6_ADDRSTRLEN];
 
 		peer_addr(&c->peer, a, sizeof(a));
-		log_info("%s: from=%s: PROXY header refused: %s", s->id, a, why);
+		if (client_detail_allowed(c->svc))
+			log_info("%s: from=%s: PROXY header refused: %s", s->id, a, why);
 		return STEP_REFUSE;
 	}
 	/* It is in the socket already: this read takes it whole. */
@@ -583,8 +599,9 @@ client_tls_refuse(struct client *c, enum tls_fail fail, const char *detail)
 
 	c->svc->tls_failures[fail]++;
 	peer_addr(&c->peer, a, sizeof(a));
-	log_info("%s: from=%s: TLS handshake failed: %s (%s)", c->svc->conf->id, a,
-	    tls_fail_words[fail], detail);
+	if (client_detail_allowed(c->svc))
+		log_info("%s: from=%s: TLS handshake failed: %s (%s)", c->svc->conf->id, a,
+		    tls_fail_words[fail], detail);
 	c->why = "tls";
 	return STEP_REFUSE;
 }

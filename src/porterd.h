@@ -542,6 +542,8 @@ struct svc {
 	uint64_t fail_window;                /* FAIL lines: the second being counted */
 	unsigned fail_lines;                 /* ... the lines written in it */
 	uint64_t fail_suppressed;            /* ... and those left out */
+	uint64_t detail_window;              /* the lines that say why: the second being counted */
+	unsigned detail_lines;               /* ... the lines written in it */
 	struct timer fail_timer;             /* writes the SUPPRESSED line */
 	struct loop_defer dead;              /* freed at the end of a round (reload) */
 	bool mark;                           /* reload: still in the new config */

@@ -45,6 +45,15 @@ static const char *const per_connection[] = {
 	"PROXY_UNIQUE_ID",
 	"PROXY_SSL_CN",
 	"PROXY_ALPN",
+	"SSL_PROTOCOL",
+	"SSL_CIPHER",
+	"SSL_TLS_SNI",
+	"SSL_ALPN",
+	"SSL_CLIENT_VERIFY",
+	"SSL_CLIENT_S_DN",
+	"SSL_CLIENT_I_DN",
+	"SSL_CLIENT_M_SERIAL",
+	"SSL_CLIENT_CERT_SHA256",
 	"NOTIFY_SOCKET", /* porterd's own; a server must not answer to it */
 	NULL,
 };

@@ -322,6 +322,13 @@ static STACK_OF(X509) *
 	return chain;
 }
 
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf, (void)size, (void)rwflag, (void)arg;
+	return -1;
+}
+
 static EVP_PKEY *
 tls_read_key(struct diag *d, struct loc loc, const char *id, const char *file)
 {
@@ -335,9 +342,15 @@ tls_read_key(struct diag *d, struct loc loc, const char *id, const char *file)
 		ERR_clear_error();
 		return NULL;
 	}
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	/* No passphrase: porterd reads keys unattended, at every reload. */
+	k = PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase, NULL);
 	BIO_free(b);
-	if (k == NULL)
+	if (k == NULL && ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_BAD_PASSWORD_READ) {
+		ERR_clear_error();
+		diag_error(d, loc,
+		    "%s: tls_key %s is encrypted; porterd reads keys without a passphrase (openssl pkey -in KEY -out PLAIN)",
+		    id, file);
+	} else if (k == NULL)
 		diag_error(d, loc, "%s: tls_key %s: no PEM private key in the file (%s)", id, file,
 		    tls_error(err, sizeof(err)));
 	return k;

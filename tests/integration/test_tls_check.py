@@ -6,12 +6,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 import socket
 import ssl
 
-from harness import PORTERD, PorterTest
+from harness import PORTERD, PorterTest, wait_for
+
+PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CERTS = None
@@ -181,3 +184,58 @@ class TlsRefusedAtStartAndReload(PorterTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TlsServedFacts(PorterTest):
+    def test_encrypted_key_is_refused_at_once(self):
+        key = os.path.join(CERTS, "enc.key")
+        subprocess.run(["openssl", "pkey", "-in", c("server-ec.key"), "-aes256", "-passout",
+                        "pass:secret", "-out", key], check=True)
+        # No terminal prompt, even with one: stdin is porterd's own.
+        rc, _, err = check(tls_service("enc", 20311, c("server-ec.pem"), key))
+        self.assertEqual(rc, 78)
+        self.assertEqual(err, f"CONF:13: enc: tls_key {key} is encrypted; porterd reads keys "
+                              "without a passphrase (openssl pkey -in KEY -out PLAIN)\n")
+
+    def test_configuration_cannot_fake_the_session(self):
+        # env and passenv cannot set what only the session may say.
+        conf = braces(tls_service("facts", "PORT", c("server-ec.pem"), c("server-ec.key"),
+                                  "\tenv = SSL_CLIENT_VERIFY=SUCCESS SSL_CLIENT_S_DN=CN=root\n"
+                                  "\tpassenv = SSL_TLS_SNI\n")).replace("PORT", "{PORT0}")
+        conf = conf.replace("/bin/cat", "/usr/bin/env")
+        d = self.start(conf, nports=1, env={"SSL_TLS_SNI": "forged"})
+        ctx = ssl.create_default_context(cafile=c("ca.pem"))
+        with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                out = b""
+                while True:
+                    chunk = t.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+        env = [line for line in out.decode().splitlines() if line.startswith("SSL_")]
+        self.assertIn("SSL_CLIENT_VERIFY=NONE", env)
+        self.assertIn("SSL_TLS_SNI=localhost", env)
+        self.assertFalse([e for e in env if "SUCCESS" in e or "CN=root" in e or "forged" in e],
+                         env)
+
+    def test_flood_of_failed_handshakes_is_counted_not_all_logged(self):
+        conf = braces(tls_service("flood", "PORT", c("server-ec.pem"), c("server-ec.key"),
+                                  "\tlog_on_failure = HOST\n")).replace("PORT", "{PORT0}")
+        d = self.start(conf, nports=1)
+        n = 400
+        t0 = time.monotonic()
+        for _ in range(n):
+            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                s.recv(100)
+        took = time.monotonic() - t0
+        # Every failure is counted...
+        metrics = lambda: subprocess.run(  # noqa: E731
+            [PORTERCTL, "-C", d.control, "metrics"], capture_output=True, text=True).stdout
+        want = 'porter_tls_handshake_failures_total{service="flood",reason="not_tls"} %d' % n
+        wait_for(lambda: want in metrics(), what="the failures counted")
+        # ... but the lines that say why are bounded like FAIL lines.
+        lines = d.count_log(r"flood: from=127\.0\.0\.1: TLS handshake failed: not_tls")
+        self.assertGreater(lines, 0)
+        self.assertLessEqual(lines, 100 * (int(took) + 2))
