@@ -6,7 +6,8 @@ tests/tls/mkcerts.sh (an ECDSA and an RSA pair).
 Asserted from sslscan's XML report (--xml=-): SSLv2, SSLv3, TLS 1.0 and
 TLS 1.1 refused; TLS 1.2 and 1.3 offered; no cipher that is NULL, EXPORT,
 RC4, DES or 3DES, MD5 or anonymous, none under 128 bits, none sslscan
-rates below "acceptable"; no insecure renegotiation, no Heartbleed. And
+rates below "acceptable", and exactly the ciphers porter.conf(5) gives as
+the defaults; no insecure renegotiation, no Heartbleed. And
 porterd's own word: every session it let through to micro-httpd was TLS
 1.2 or 1.3 (its EXIT lines), and it logged the handshakes it refused.
 
@@ -29,6 +30,14 @@ from interop import (PorterTest, example, free_ports, need, need_root, run, sess
 
 MICRO_HTTPD = "/usr/sbin/micro-httpd"
 WEAK = re.compile(r"NULL|EXP|RC4|DES|MD5|ADH|AECDH|anon", re.I)
+# The defaults porter.conf(5) gives for tls_ciphers and tls_ciphersuites.
+DEFAULT_TLS12 = {
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305"}
+DEFAULT_TLS13 = {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                 "TLS_AES_128_GCM_SHA256"}
 
 
 def scan(test, port, d=None):
@@ -76,10 +85,12 @@ class TlsScanTest(PorterTest):
             self.assertNotRegex(c["cipher"], WEAK, report)
             self.assertGreaterEqual(int(c["bits"]), 128, report)
             self.assertIn(c.get("strength"), ("strong", "acceptable"), report)
-        # Both certificates serve TLS 1.2: ECDHE with ECDSA and with RSA.
-        names = {c["cipher"] for c in ciphers}
-        self.assertTrue(any(n.startswith("ECDHE-ECDSA-") for n in names), report)
-        self.assertTrue(any(n.startswith("ECDHE-RSA-") for n in names), report)
+        # Exactly the documented defaults; with both certificates, the
+        # ECDSA and the RSA ciphers alike.
+        self.assertEqual({c["cipher"] for c in ciphers if c["sslversion"] == "TLSv1.2"},
+                         DEFAULT_TLS12, report)
+        self.assertEqual({c["cipher"] for c in ciphers if c["sslversion"] == "TLSv1.3"},
+                         DEFAULT_TLS13, report)
         for r in root.iter("renegotiation"):
             self.assertFalse(r.get("supported") == "1" and r.get("secure") != "1", report)
         for h in root.iter("heartbleed"):
