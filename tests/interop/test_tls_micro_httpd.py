@@ -1,5 +1,5 @@
 """micro-httpd behind porterd's TLS, with curl over HTTPS: files, a
-directory listing, a 404, TLS 1.2 as well as 1.3, the RSA certificate
+directory listing, a 404, ALPN, TLS 1.2 as well as 1.3, the RSA certificate
 to a client that only takes RSA, and 10 requests at once.
 
 The service is examples/interop/https on a free port of 127.0.0.1 with
@@ -50,8 +50,10 @@ class TlsMicroHttpdTest(PorterTest):
         d = self.start(conf, files=https_files())
         www = os.path.join(d.dir, "www")
 
-        head, body = self.curl(d, "/file")
+        head, body = self.curl(d, "/file", "--verbose")
         self.assertRegex(head, r"^HTTP/1\.[01] 200 ")
+        # curl offers h2 and http/1.1; the service's tls_alpn takes the second.
+        self.assertRegex(self.stderr, r"ALPN[:,] server accepted (to use )?http/1\.1")
         self.assertEqual(body, open(os.path.join(www, "file"), "rb").read())
 
         head, body = self.curl(d, "/")
