@@ -184,10 +184,11 @@ def tls_service(text, certs, **attrs):
 
 def local_user(test, kind, home=None):
     """Creates a local user with a password for a test that logs in as
-    one (FTP, POP3, telnet); removes it, and its /var/mail mailbox, at
-    cleanup. This, the mailbox and the records of a telnet login in wtmp
-    and lastlog are the only changes the tests make outside their
-    folders. Returns (name, password)."""
+    one (FTP, POP3, telnet) or gets mail (SMTP); removes it, and its
+    /var/mail mailbox, at cleanup. This, the mailbox, the records of a
+    telnet login in wtmp and lastlog and exim's log lines are the only
+    changes the tests make outside their folders. Returns (name,
+    password)."""
     need_root(test, "creating a local user")
     need(test, "useradd", "userdel", "chpasswd")
     name = "porter-%s-%d" % (kind, os.getpid())
