@@ -60,13 +60,16 @@ systemd
 
 # TLS interop (tests/interop/test_tls_*.py): swaks speaks SMTP over TLS
 # (it needs Net::SSLeay, only a Recommends), exim4 -bs is the SMTP server
-# porterd runs per connection, sslscan scans porterd's TLS policy. exim4's
-# daemon is stopped and disabled below with the others; porterd runs it.
+# porterd runs per connection, sslscan and testssl.sh scan porterd's TLS
+# policy (testssl.sh with its own packets, for what Debian's OpenSSL can
+# no longer offer). exim4's daemon is stopped and disabled below with the
+# others; porterd runs it.
 PACKAGES="$PACKAGES
 swaks
 libnet-ssleay-perl
 exim4-daemon-light
 sslscan
+testssl.sh
 "
 
 missing() {
