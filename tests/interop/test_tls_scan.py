@@ -1,23 +1,26 @@
-"""porterd's TLS defaults as a scanner sees them: sslscan against
-examples/interop/https, which sets no tls_protocols, tls_ciphers or
-tls_ciphersuites, on a free port of 127.0.0.1 with the certificates of
-tests/tls/mkcerts.sh (an ECDSA and an RSA pair).
+"""porterd's TLS defaults as scanners see them: sslscan and testssl.sh
+against examples/interop/https, which sets no tls_protocols, tls_ciphers
+or tls_ciphersuites, on a free port of 127.0.0.1 with the certificates
+of tests/tls/mkcerts.sh (an ECDSA and an RSA pair).
 
-Asserted from sslscan's XML report (--xml=-): SSLv2, SSLv3, TLS 1.0 and
-TLS 1.1 refused; TLS 1.2 and 1.3 offered; no cipher that is NULL, EXPORT,
-RC4, DES or 3DES, MD5 or anonymous, none under 128 bits, none sslscan
-rates below "acceptable", and exactly the ciphers porter.conf(5) gives as
-the defaults; no insecure renegotiation, no Heartbleed. And
-porterd's own word: every session it let through to micro-httpd was TLS
-1.2 or 1.3 (its EXIT lines), and it logged the handshakes it refused.
+Asserted from each report (sslscan's XML, testssl.sh's JSON): SSLv2,
+SSLv3, TLS 1.0 and TLS 1.1 refused; TLS 1.2 and 1.3 offered; no cipher
+that is NULL, EXPORT, RC4, DES or 3DES, MD5 or anonymous, none under 128
+bits, and exactly the ciphers porter.conf(5) gives as the defaults; from
+sslscan also none it rates below "acceptable", no insecure
+renegotiation, no Heartbleed. And porterd's own word: every session it
+let through to micro-httpd was TLS 1.2 or 1.3 (its EXIT lines), and it
+logged the handshakes it refused.
 
 sslscan probes SSLv2, SSLv3 and the TLS 1.3 suites with its own packets;
 the ciphers of TLS 1.0 to 1.2 it can only offer through Debian's OpenSSL
-3.0, which has no EXPORT, RC4, DES or 3DES cipher left: porterd links the
-same library, so it cannot offer them either. A second test runs the same
-scan against openssl s_server with everything allowed, to show that the
-scan sees old protocols and weak ciphers where there are some.
+3.0, which has no EXPORT, RC4, DES or 3DES cipher left (porterd links the
+same library). testssl.sh sends its own packets for all of them, 370
+ciphers, which takes it a minute. A last test runs the sslscan scan
+against openssl s_server with everything allowed, to show that the scan
+sees old protocols and weak ciphers where there are some.
 """
+import json
 import os
 import re
 import signal
@@ -25,7 +28,7 @@ import socket
 import subprocess
 import xml.etree.ElementTree as ET
 
-from interop import (PorterTest, example, free_ports, need, need_root, run, sessions,
+from interop import (PorterTest, example, free_ports, need, need_root, ok, run, sessions,
                      tls_certs, tls_service, wait_for)
 
 MICRO_HTTPD = "/usr/sbin/micro-httpd"
@@ -99,6 +102,48 @@ class TlsScanTest(PorterTest):
         # porterd refused the old protocols at the handshake and ran
         # micro-httpd only for sessions of TLS 1.2 and 1.3 (with no request
         # in them it exits 1, or 0 when the scanner closed first).
+        self.assertGreater(d.count_log(r"FAIL: https tls from=127\.0\.0\.1$"), 0, d.text())
+        sessions(self, d, "https", status=(0, 1), tls=("TLSv1.2", "TLSv1.3"), timeout=30)
+
+    def test_default_policy_testssl(self):
+        need(self, MICRO_HTTPD, "testssl")
+        need_root(self, "the service runs as nobody:www-data")
+        conf = tls_service(example("https"), self.certs, type="UNLISTED", port="{PORT0}",
+                           bind="127.0.0.1", server_args="{DIR}/www")
+        d = self.start(conf, files={"www/index.html": "scanned\n"})
+        out = os.path.join(d.dir, "testssl.json")
+        r = run(["testssl", "--quiet", "--color", "0", "--warnings", "off", "--nodns", "min",
+                 "--protocols", "--std", "--each-cipher", "--jsonfile", out,
+                 "127.0.0.1:%d" % d.port], timeout=300)
+        ok(self, r, d)
+        with open(out) as f:
+            found = {}
+            for e in json.load(f):
+                found.setdefault(e["id"], []).append(e["finding"])
+        report = json.dumps(found, indent=1)
+
+        def finding(key):
+            self.assertEqual(len(found.get(key, ())), 1, "%s: %s" % (key, report))
+            return found[key][0]
+        for key in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
+            self.assertEqual(finding(key), "not offered", report)
+        self.assertEqual(finding("TLS1_2"), "offered", report)
+        self.assertRegex(finding("TLS1_3"), r"^offered", report)
+        # NULL, anonymous, EXPORT, LOW (64 bits, DES, RC2, RC4), 3DES and
+        # IDEA, and the CBC ciphers: none.
+        for key in ("NULL", "aNULL", "EXPORT", "LOW", "3DES_IDEA", "AVERAGE"):
+            self.assertEqual(finding("cipherlist_" + key), "not offered", report)
+        self.assertEqual(finding("cipherlist_STRONG"), "offered", report)
+        # Each cipher accepted, one line each: hexcode, OpenSSL's name, key
+        # exchange and its size, encryption, bits, the IANA name.
+        names = set()
+        for key in [k for k in found if k.startswith("cipher_x")]:
+            cols = finding(key).split()
+            self.assertEqual(len(cols), 7, report)
+            names.add(cols[1])
+            self.assertNotRegex(cols[1], WEAK, report)
+            self.assertGreaterEqual(int(cols[5]), 128, report)
+        self.assertEqual(names, DEFAULT_TLS12 | DEFAULT_TLS13, report)
         self.assertGreater(d.count_log(r"FAIL: https tls from=127\.0\.0\.1$"), 0, d.text())
         sessions(self, d, "https", status=(0, 1), tls=("TLSv1.2", "TLSv1.3"), timeout=30)
 
