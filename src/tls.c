@@ -96,6 +96,8 @@ struct tls {
 	struct watch cw, pw;
 	struct timer linger; /* armed once the service has closed its end */
 	bool pair_gone;
+	/* What the loop last said of each socket: may be read, written. */
+	bool c_in, c_out, p_in, p_out;
 	unsigned char *up;   /* client to service: plaintext not yet sent */
 	unsigned char *down; /* service to client: not yet encrypted */
 	size_t up_off, up_len, down_off, down_len;
@@ -169,8 +171,10 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
 		return EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 1 : -1;
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 		return -1;
-	/* Opened with the key before: valid, but renewed. */
-	return k == &tls_keys[0] ? 1 : 2;
+	/* Valid, and renewed: a TLS 1.3 client uses a ticket once (RFC 8446
+	 * C.4), and OpenSSL sends no new one after a resumption unless asked,
+	 * so without it every other connection would be a full handshake. */
+	return 2;
 }
 
 /* ------------------------------------------------------------ contexts */
@@ -445,6 +449,8 @@ tls_ctx_setup(SSL_CTX *ctx, struct tls_ctx *tc, const struct service_config *s, 
 	        SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_dh_auto(ctx, 1);
+	/* Whole records, and what follows them, in one read(). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, s->tls_ciphers != NULL ? s->tls_ciphers : TLS12_CIPHERS) !=
 	    1) {
 		diag_error(d, conf_service_at(s, A_TLS_CIPHERS), "%s: tls_ciphers: %s", s->id,
@@ -830,7 +836,10 @@ tls_free(struct tls *t)
 		tls_relay_free(t);
 }
 
-/* Moves what it can both ways; false when the session is over. */
+/* Moves what it can both ways; false when the session is over. A side
+ * is tried only while the loop has not said it would block (the watches
+ * are edge-triggered): a bulk transfer one way makes no calls that fail
+ * with EAGAIN the other way. */
 static bool
 tls_pump(struct tls *t)
 {
@@ -840,7 +849,7 @@ tls_pump(struct tls *t)
 		int r, e;
 
 		/* The client's records, decrypted, to the service. */
-		if (!t->up_eof && t->up_len < TLS_BUF) {
+		if (!t->up_eof && t->up_len < TLS_BUF && (t->c_in || SSL_has_pending(t->ssl))) {
 			ERR_clear_error();
 			r = SSL_read(t->ssl, t->up + t->up_len, (int)(TLS_BUF - t->up_len));
 			if (r > 0) {
@@ -848,12 +857,16 @@ tls_pump(struct tls *t)
 				progress = true;
 			} else if ((e = SSL_get_error(t->ssl, r)) == SSL_ERROR_ZERO_RETURN) {
 				t->up_eof = progress = true;
-			} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			} else if (e == SSL_ERROR_WANT_READ) {
+				t->c_in = false;
+			} else if (e == SSL_ERROR_WANT_WRITE) {
+				t->c_out = false;
+			} else {
 				ERR_clear_error();
 				return false;
 			}
 		}
-		if (t->up_off < t->up_len) {
+		if (t->up_off < t->up_len && t->p_out) {
 			n = send(t->pfd, t->up + t->up_off, t->up_len - t->up_off,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0) {
@@ -861,7 +874,9 @@ tls_pump(struct tls *t)
 				progress = true;
 				if (t->up_off == t->up_len)
 					t->up_off = t->up_len = 0;
-			} else if (errno != EAGAIN && errno != EINTR)
+			} else if (errno == EAGAIN)
+				t->p_out = false;
+			else if (errno != EINTR)
 				return false; /* the service is gone */
 		}
 		if (t->up_eof && t->up_len == 0 && !t->up_shut) {
@@ -869,16 +884,18 @@ tls_pump(struct tls *t)
 			t->up_shut = true;
 		}
 		/* The service's bytes, encrypted, to the client. */
-		if (!t->down_eof && t->down_len < TLS_BUF) {
+		if (!t->down_eof && t->down_len < TLS_BUF && t->p_in) {
 			n = recv(t->pfd, t->down + t->down_len, TLS_BUF - t->down_len,
 			    MSG_DONTWAIT);
 			if (n > 0) {
 				t->down_len += (size_t)n;
 				progress = true;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			} else if (n < 0 && errno == EAGAIN)
+				t->p_in = false;
+			else if (n == 0 || errno != EINTR)
 				t->down_eof = progress = true;
 		}
-		if (t->down_off < t->down_len) {
+		if (t->down_off < t->down_len && t->c_out) {
 			ERR_clear_error();
 			r = SSL_write(t->ssl, t->down + t->down_off,
 			    (int)(t->down_len - t->down_off));
@@ -887,8 +904,11 @@ tls_pump(struct tls *t)
 				progress = true;
 				if (t->down_off == t->down_len)
 					t->down_off = t->down_len = 0;
-			} else if ((e = SSL_get_error(t->ssl, r)) != SSL_ERROR_WANT_WRITE &&
-			    e != SSL_ERROR_WANT_READ) {
+			} else if ((e = SSL_get_error(t->ssl, r)) == SSL_ERROR_WANT_WRITE) {
+				t->c_out = false;
+			} else if (e == SSL_ERROR_WANT_READ) {
+				t->c_in = false;
+			} else {
 				ERR_clear_error();
 				return false;
 			}
@@ -906,7 +926,6 @@ tls_pump(struct tls *t)
 		}
 		if (t->up_shut && t->down_shut)
 			return false;
-		/* A client that closed without close_notify, or reset. */
 		if (!progress)
 			return true;
 	}
@@ -922,7 +941,16 @@ static void
 tls_relay_io(int fd, uint32_t events, void *arg)
 {
 	struct tls *t = arg;
+	bool in = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	bool out = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
 
+	if (fd == t->cfd) {
+		t->c_in |= in;
+		t->c_out |= out;
+	} else {
+		t->p_in |= in;
+		t->p_out |= out;
+	}
 	if (!tls_pump(t)) {
 		tls_free(t);
 		return;
@@ -970,6 +998,7 @@ tls_relay(struct tls *t, bool nonblock)
 	t->pw.fn = tls_relay_io;
 	t->pw.arg = t;
 	t->relaying = true;
+	t->c_in = t->c_out = t->p_in = t->p_out = true;
 	LIST_INSERT_HEAD(&tls_relays, t, entry);
 	/* Edge-triggered: every wakeup pumps both ways until they block. */
 	if (loop_watch(&t->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0 ||
