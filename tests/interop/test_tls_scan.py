@@ -6,17 +6,18 @@ of tests/tls/mkcerts.sh (an ECDSA and an RSA pair).
 Asserted from each report (sslscan's XML, testssl.sh's JSON): SSLv2,
 SSLv3, TLS 1.0 and TLS 1.1 refused; TLS 1.2 and 1.3 offered; no cipher
 that is NULL, EXPORT, RC4, DES or 3DES, MD5 or anonymous, none under 128
-bits, and exactly the ciphers porter.conf(5) gives as the defaults; from
-sslscan also none it rates below "acceptable", no insecure
-renegotiation, no Heartbleed. And porterd's own word: every session it
+bits; from sslscan also exactly the ciphers porter.conf(5) gives as the
+defaults, none it rates below "acceptable", no insecure renegotiation, no
+Heartbleed. And porterd's own word: every session it
 let through to micro-httpd was TLS 1.2 or 1.3 (its EXIT lines), and it
 logged the handshakes it refused.
 
 sslscan probes SSLv2, SSLv3 and the TLS 1.3 suites with its own packets;
 the ciphers of TLS 1.0 to 1.2 it can only offer through Debian's OpenSSL
 3.0, which has no EXPORT, RC4, DES or 3DES cipher left (porterd links the
-same library). testssl.sh sends its own packets for all of them, 370
-ciphers, which takes it a minute. A last test runs the sslscan scan
+same library). testssl.sh offers those categories with its own packets
+(its cipher-by-cipher pass, 370 connections, is left out: it takes a
+minute and sslscan lists the ciphers). A last test runs the sslscan scan
 against openssl s_server with everything allowed, to show that the scan
 sees old protocols and weak ciphers where there are some.
 """
@@ -113,7 +114,7 @@ class TlsScanTest(PorterTest):
         d = self.start(conf, files={"www/index.html": "scanned\n"})
         out = os.path.join(d.dir, "testssl.json")
         r = run(["testssl", "--quiet", "--color", "0", "--warnings", "off", "--nodns", "min",
-                 "--protocols", "--std", "--each-cipher", "--jsonfile", out,
+                 "--protocols", "--std", "--jsonfile", out,
                  "127.0.0.1:%d" % d.port], timeout=300)
         ok(self, r, d)
         with open(out) as f:
@@ -134,16 +135,8 @@ class TlsScanTest(PorterTest):
         for key in ("NULL", "aNULL", "EXPORT", "LOW", "3DES_IDEA", "AVERAGE"):
             self.assertEqual(finding("cipherlist_" + key), "not offered", report)
         self.assertEqual(finding("cipherlist_STRONG"), "offered", report)
-        # Each cipher accepted, one line each: hexcode, OpenSSL's name, key
-        # exchange and its size, encryption, bits, the IANA name.
-        names = set()
-        for key in [k for k in found if k.startswith("cipher_x")]:
-            cols = finding(key).split()
-            self.assertEqual(len(cols), 7, report)
-            names.add(cols[1])
-            self.assertNotRegex(cols[1], WEAK, report)
-            self.assertGreaterEqual(int(cols[5]), 128, report)
-        self.assertEqual(names, DEFAULT_TLS12 | DEFAULT_TLS13, report)
+        # The ciphers one by one are sslscan's part (test_default_policy):
+        # testssl.sh's --each-cipher makes 370 connections.
         self.assertGreater(d.count_log(r"FAIL: https tls from=127\.0\.0\.1$"), 0, d.text())
         sessions(self, d, "https", status=(0, 1), tls=("TLSv1.2", "TLSv1.3"), timeout=30)
 
