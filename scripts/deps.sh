@@ -58,6 +58,20 @@ lintian
 systemd
 "
 
+# TLS interop (tests/interop/test_tls_*.py): swaks speaks SMTP over TLS
+# (it needs Net::SSLeay, only a Recommends), exim4 -bs is the SMTP server
+# porterd runs per connection, sslscan and testssl.sh scan porterd's TLS
+# policy (testssl.sh with its own packets, for what Debian's OpenSSL can
+# no longer offer). exim4's daemon is stopped and disabled below with the
+# others; porterd runs it.
+PACKAGES="$PACKAGES
+swaks
+libnet-ssleay-perl
+exim4-daemon-light
+sslscan
+testssl.sh
+"
+
 missing() {
 	for p in $PACKAGES; do
 		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || st=
@@ -171,6 +185,9 @@ quiesce micro-httpd micro-httpd.socket
 # purpose, were a jail to read their lines.
 quiesce fail2ban fail2ban.service fail2ban
 quiesce haproxy haproxy.service haproxy
+# TLS interop: exim4's listening daemon (exim4-base ships the unit and
+# the init script); the tests run exim4 -bs under porterd instead.
+quiesce exim4-base exim4.service exim4
 quiesce openbsd-inetd inetd.service openbsd-inetd
 quiesce inetutils-inetd inetutils-inetd.service inetutils-inetd
 if [ "$syslogd_before" != "install ok installed" ]; then

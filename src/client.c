@@ -154,6 +154,7 @@ client_origin(struct client *c)
 {
 	/* Set here: the record moves to the heap when it waits. */
 	c->origin.tls = c->has_tls ? &c->tls_info : NULL;
+	c->origin.session = c->has_tls ? c->tls : NULL;
 	return c->proxied || c->has_tls ? &c->origin : NULL;
 }
 
@@ -288,9 +289,9 @@ client_refuse(struct client *c)
 	if (svc->kind == SVC_TCPMUX_CLIENT &&
 	    send(c->fd, "-Access denied\r\n", 16, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("%s: tcpmux reply: %s", svc->conf->id, strerror(errno));
-	/* Refused before its handshake, a TLS client would read the
-	 * banner as a broken record. */
-	if (svc->conf->tls_ctx == NULL || c->has_tls)
+	/* On the TLS socket itself (before the handshake, or a redirect's
+	 * session), the client would read the banner as a broken record. */
+	if (c->tls == NULL && (svc->conf->tls_ctx == NULL || c->has_tls))
 		client_banner_send(svc, c->fd, BANNER_FAIL);
 	client_log_fail_via(svc, c->why, client_peer(c), client_via(c));
 	/* A balancer's client cannot be asked: its ident server is not
@@ -650,6 +651,13 @@ client_tls(struct client *c)
 	if (getsockname(c->fd, (struct sockaddr *)&c->origin.local.sa, &c->origin.local.len) == 0)
 		peer_normalize(&c->origin.local);
 	c->tls_info = *tls_info(t);
+	c->has_tls = true;
+	/* A redirect relays the session straight to its backend (unless a
+	 * banner has to go first, which the relay's pair carries). */
+	if (svc->kind == SVC_REDIRECT && svc->banner[BANNER] == NULL) {
+		c->tls = t;
+		return STEP_NEXT;
+	}
 	/* Builtins and relays are served in the loop: their end must not
 	 * block; a server gets a blocking one, as it would a socket. */
 	plain = tls_relay(t, svc->kind != SVC_SPAWN && svc->kind != SVC_TCPMUX_CLIENT);
@@ -661,7 +669,6 @@ client_tls(struct client *c)
 		return STEP_FAIL;
 	}
 	c->fd = plain;
-	c->has_tls = true;
 	tls_relay_start(t);
 	return STEP_NEXT;
 }
@@ -833,6 +840,7 @@ client_dispatch(struct client *c)
 			c->why = "redirect";
 			return STEP_REFUSE;
 		}
+		c->tls = NULL; /* the relay has the session, if there is one */
 		svc->accepted++;
 		return STEP_DONE;
 	case SVC_TCPMUX_CLIENT:

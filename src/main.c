@@ -570,6 +570,7 @@ serve(void)
 	control_end();
 	internal_shutdown();
 	service_free_all();
+	reload_end();
 	guard_end();
 	child_free_all();
 	resolve_end();

@@ -371,6 +371,8 @@ struct reload_waiter {
  * hosts.allow and hosts.deny files) in a thread; w may be NULL (SIGHUP). */
 void reload_request(enum reload_kind, struct reload_waiter *w);
 void reload_cancel(struct reload_waiter *);
+/* Closes what loads left open (exit). */
+void reload_end(void);
 
 /* ------------------------------------------------------- proxy_header.c */
 
@@ -465,6 +467,16 @@ const struct tls_info *tls_info(struct tls *);
  * tls_relay_start once the service has its end. */
 int tls_relay(struct tls *, bool nonblock);
 void tls_relay_start(struct tls *);
+/* A redirect's relay: the session goes straight to its backend. */
+struct tls_hooks {
+	void (*moved)(void *arg);              /* plaintext moved */
+	void (*ended)(void *arg, bool failed); /* over: call tls_free */
+};
+/* Relays the session to fd (the backend's socket, which it takes) instead
+ * of a socketpair; false when it cannot (the caller calls tls_free). */
+bool tls_attach(struct tls *, int fd, const struct tls_hooks *, void *arg);
+/* The plaintext moved so far, client to backend and back. */
+void tls_bytes(const struct tls *, uint64_t *up, uint64_t *down);
 /* Ends a session, and closes its socket. */
 void tls_free(struct tls *);
 /* Ends every relayed session (exit). */
@@ -479,6 +491,9 @@ struct origin {
 	struct proxy_info info;
 	const struct tls_info *tls; /* the client's session, or NULL */
 	struct peer local;          /* with tls: the address the client reached */
+	/* A redirect over TLS: the session itself, for redirect_start to
+	 * relay straight to the backend (it takes it); NULL otherwise. */
+	struct tls *session;
 };
 
 /* -------------------------------------------------------------- ident.c */

@@ -53,8 +53,9 @@ struct relay {
 	struct svc *svc;
 	char id[128];
 	struct peer peer;
-	bool proxied; /* came through a balancer: origin says how */
-	bool tls;     /* came over TLS: origin.local, origin.info's ssl fields */
+	bool proxied;        /* came through a balancer: origin says how */
+	bool tls;            /* came over TLS: origin.local, origin.info's ssl fields */
+	struct tls *session; /* its session, relayed straight to the target */
 	struct origin origin;
 	const char *tls_protocol; /* for the EXIT line */
 	int cfd;                  /* the client */
@@ -97,6 +98,11 @@ relay_end(struct relay *r, const char *why)
 	loop_unwatch(&r->cw);
 	loop_unwatch(&r->sw);
 	loop_timer_cancel(&r->t);
+	if (r->session != NULL) {
+		tls_bytes(r->session, &r->up.bytes, &r->down.bytes);
+		tls_free(r->session);
+		r->session = NULL;
+	}
 	relay_close_fd(&r->cfd);
 	relay_close_fd(&r->sfd);
 	relay_close_fd(&r->up.pr);
@@ -273,6 +279,41 @@ relay_send_proxy(struct relay *r)
 }
 
 static void
+relay_tls_moved(void *arg)
+{
+	struct relay *r = arg;
+
+	r->last = loop_now();
+}
+
+static void
+relay_tls_ended(void *arg, bool failed)
+{
+	relay_end(arg, failed ? "reset" : NULL);
+}
+
+static const struct tls_hooks relay_tls_hooks = { relay_tls_moved, relay_tls_ended };
+
+/* Over TLS: the session is relayed straight to the target, with no
+ * socketpair or pipe between them. */
+static void
+relay_attach(struct relay *r)
+{
+	int fd = r->sfd;
+
+	loop_unwatch(&r->sw);
+	r->sfd = -1;
+	r->cfd = -1; /* the session's socket from now on */
+	if (!tls_attach(r->session, fd, &relay_tls_hooks, r)) {
+		log_warn("%s: TLS relay", r->id);
+		relay_end(r, NULL);
+		return;
+	}
+	loop_timer_cancel(&r->t);
+	relay_timer(r);
+}
+
+static void
 relay_connected(int fd, uint32_t events, void *arg)
 {
 	struct relay *r = arg;
@@ -294,6 +335,15 @@ relay_connected(int fd, uint32_t events, void *arg)
 	if (r->svc != NULL && r->svc->conf->redirect_proxy != 0 && !relay_send_proxy(r)) {
 		log_warn("%s: relay: PROXY header", r->id);
 		relay_end(r, NULL);
+		return;
+	}
+	if (r->session != NULL) {
+		r->connected = true;
+		r->last = loop_now();
+		log_start(&(struct log_event){ .svc = r->svc,
+		    .peer = &r->peer,
+		    .via = r->proxied ? &r->origin.via : NULL });
+		relay_attach(r);
 		return;
 	}
 	if (!relay_pipe(&r->up) || !relay_pipe(&r->down)) {
@@ -363,6 +413,8 @@ redirect_start(struct svc *svc, int conn, const struct peer *peer, const struct 
 		r->origin = *origin;
 		if (origin->tls != NULL)
 			redirect_tls_facts(r, origin->tls);
+		r->session = origin->session;
+		r->origin.session = NULL;
 	}
 	r->cfd = conn;
 	r->up.pr = r->up.pw = r->down.pr = r->down.pw = -1;
@@ -417,6 +469,13 @@ redirect_foreach(
 	const struct relay *r;
 
 	LIST_FOREACH(r, &relays, entry)
-	if (r->connected)
-		fn(arg, r->id, &r->peer, r->start, r->up.bytes, r->down.bytes);
+	{
+		uint64_t in = r->up.bytes, out = r->down.bytes;
+
+		if (!r->connected)
+			continue;
+		if (r->session != NULL)
+			tls_bytes(r->session, &in, &out);
+		fn(arg, r->id, &r->peer, r->start, in, out);
+	}
 }

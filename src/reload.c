@@ -173,6 +173,17 @@ reload_request(enum reload_kind kind, struct reload_waiter *w)
 }
 
 void
+reload_end(void)
+{
+	/* A load still reading ends with the process. */
+	if (reload_running || reload_watch.fd < 0)
+		return;
+	loop_unwatch(&reload_watch);
+	close(reload_watch.fd);
+	reload_watch.fd = -1;
+}
+
+void
 reload_cancel(struct reload_waiter *w)
 {
 	if (w->list != NULL) {

@@ -96,8 +96,16 @@ struct tls {
 	struct watch cw, pw;
 	struct timer linger; /* armed once the service has closed its end */
 	bool pair_gone;
-	unsigned char *up;   /* client to service: plaintext not yet sent */
-	unsigned char *down; /* service to client: not yet encrypted */
+	/* What the loop last said of each socket: may be read, written. */
+	bool c_in, c_out, p_in, p_out;
+	bool failed; /* the session ended on an error, not at both ends */
+	/* Attached to a redirect's backend: told of traffic and of the end,
+	 * which it frees the session for. */
+	const struct tls_hooks *hooks;
+	void *hook_arg;
+	uint64_t up_bytes, down_bytes; /* plaintext moved each way */
+	unsigned char *up;             /* client to service: plaintext not yet sent */
+	unsigned char *down;           /* service to client: not yet encrypted */
 	size_t up_off, up_len, down_off, down_len;
 	bool up_eof, up_shut;     /* close_notify read; the pair shut for writing */
 	bool down_eof, down_shut; /* the pair's end of file; close_notify sent */
@@ -169,8 +177,10 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
 		return EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 1 : -1;
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 		return -1;
-	/* Opened with the key before: valid, but renewed. */
-	return k == &tls_keys[0] ? 1 : 2;
+	/* Valid, and renewed: a TLS 1.3 client uses a ticket once (RFC 8446
+	 * C.4), and OpenSSL sends no new one after a resumption unless asked,
+	 * so without it every other connection would be a full handshake. */
+	return 2;
 }
 
 /* ------------------------------------------------------------ contexts */
@@ -445,6 +455,8 @@ tls_ctx_setup(SSL_CTX *ctx, struct tls_ctx *tc, const struct service_config *s, 
 	        SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_dh_auto(ctx, 1);
+	/* Whole records, and what follows them, in one read(). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, s->tls_ciphers != NULL ? s->tls_ciphers : TLS12_CIPHERS) !=
 	    1) {
 		diag_error(d, conf_service_at(s, A_TLS_CIPHERS), "%s: tls_ciphers: %s", s->id,
@@ -830,7 +842,10 @@ tls_free(struct tls *t)
 		tls_relay_free(t);
 }
 
-/* Moves what it can both ways; false when the session is over. */
+/* Moves what it can both ways; false when the session is over. A side
+ * is tried only while the loop has not said it would block (the watches
+ * are edge-triggered): a bulk transfer one way makes no calls that fail
+ * with EAGAIN the other way. */
 static bool
 tls_pump(struct tls *t)
 {
@@ -840,7 +855,7 @@ tls_pump(struct tls *t)
 		int r, e;
 
 		/* The client's records, decrypted, to the service. */
-		if (!t->up_eof && t->up_len < TLS_BUF) {
+		if (!t->up_eof && t->up_len < TLS_BUF && (t->c_in || SSL_has_pending(t->ssl))) {
 			ERR_clear_error();
 			r = SSL_read(t->ssl, t->up + t->up_len, (int)(TLS_BUF - t->up_len));
 			if (r > 0) {
@@ -848,48 +863,65 @@ tls_pump(struct tls *t)
 				progress = true;
 			} else if ((e = SSL_get_error(t->ssl, r)) == SSL_ERROR_ZERO_RETURN) {
 				t->up_eof = progress = true;
-			} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			} else if (e == SSL_ERROR_WANT_READ) {
+				t->c_in = false;
+			} else if (e == SSL_ERROR_WANT_WRITE) {
+				t->c_out = false;
+			} else {
 				ERR_clear_error();
+				t->failed = true;
 				return false;
 			}
 		}
-		if (t->up_off < t->up_len) {
+		if (t->up_off < t->up_len && t->p_out) {
 			n = send(t->pfd, t->up + t->up_off, t->up_len - t->up_off,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0) {
 				t->up_off += (size_t)n;
+				t->up_bytes += (uint64_t)n;
 				progress = true;
 				if (t->up_off == t->up_len)
 					t->up_off = t->up_len = 0;
-			} else if (errno != EAGAIN && errno != EINTR)
+			} else if (errno == EAGAIN)
+				t->p_out = false;
+			else if (errno != EINTR) {
+				t->failed = true;
 				return false; /* the service is gone */
+			}
 		}
 		if (t->up_eof && t->up_len == 0 && !t->up_shut) {
 			shutdown(t->pfd, SHUT_WR);
 			t->up_shut = true;
 		}
 		/* The service's bytes, encrypted, to the client. */
-		if (!t->down_eof && t->down_len < TLS_BUF) {
+		if (!t->down_eof && t->down_len < TLS_BUF && t->p_in) {
 			n = recv(t->pfd, t->down + t->down_len, TLS_BUF - t->down_len,
 			    MSG_DONTWAIT);
 			if (n > 0) {
 				t->down_len += (size_t)n;
 				progress = true;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			} else if (n < 0 && errno == EAGAIN)
+				t->p_in = false;
+			else if (n == 0 || errno != EINTR)
 				t->down_eof = progress = true;
 		}
-		if (t->down_off < t->down_len) {
+		if (t->down_off < t->down_len && t->c_out) {
 			ERR_clear_error();
 			r = SSL_write(t->ssl, t->down + t->down_off,
 			    (int)(t->down_len - t->down_off));
 			if (r > 0) {
 				t->down_off += (size_t)r;
+				t->down_bytes += (uint64_t)r;
 				progress = true;
 				if (t->down_off == t->down_len)
 					t->down_off = t->down_len = 0;
-			} else if ((e = SSL_get_error(t->ssl, r)) != SSL_ERROR_WANT_WRITE &&
-			    e != SSL_ERROR_WANT_READ) {
+			} else if ((e = SSL_get_error(t->ssl, r)) == SSL_ERROR_WANT_WRITE) {
+				t->c_out = false;
+			} else if (e == SSL_ERROR_WANT_READ) {
+				t->c_in = false;
+			} else {
 				ERR_clear_error();
+				t->failed = true;
 				return false;
 			}
 		}
@@ -906,27 +938,49 @@ tls_pump(struct tls *t)
 		}
 		if (t->up_shut && t->down_shut)
 			return false;
-		/* A client that closed without close_notify, or reset. */
 		if (!progress)
 			return true;
 	}
 }
 
+/* The session is over: a redirect's relay is told, and frees it; a
+ * session of its own is freed here. */
+static void
+tls_over(struct tls *t)
+{
+	if (t->hooks != NULL)
+		t->hooks->ended(t->hook_arg, t->failed);
+	else
+		tls_free(t);
+}
+
 static void
 tls_linger_over(void *arg)
 {
-	tls_free(arg);
+	tls_over(arg);
 }
 
 static void
 tls_relay_io(int fd, uint32_t events, void *arg)
 {
 	struct tls *t = arg;
+	bool in = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	bool out = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+	uint64_t moved = t->up_bytes + t->down_bytes;
 
+	if (fd == t->cfd) {
+		t->c_in |= in;
+		t->c_out |= out;
+	} else {
+		t->p_in |= in;
+		t->p_out |= out;
+	}
 	if (!tls_pump(t)) {
-		tls_free(t);
+		tls_over(t);
 		return;
 	}
+	if (t->hooks != NULL && t->up_bytes + t->down_bytes != moved)
+		t->hooks->moved(t->hook_arg);
 	/* The service closed its end whole: what it said goes out, what the
 	 * client says has nobody to read it. */
 	if (fd == t->pfd && (events & EPOLLHUP) && !t->pair_gone) {
@@ -936,7 +990,7 @@ tls_relay_io(int fd, uint32_t events, void *arg)
 		loop_timer_set(&t->linger, LINGER_MS);
 	}
 	if (t->pair_gone && t->down_shut)
-		tls_free(t);
+		tls_over(t);
 }
 
 static int
@@ -947,33 +1001,48 @@ tls_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-int
-tls_relay(struct tls *t, bool nonblock)
+/* Relays the session to fd from now on: both sockets are the session's,
+ * closed by tls_free, even when this fails. */
+static bool
+tls_relay_to(struct tls *t, int fd)
 {
-	int pair[2];
-
-	if ((t->up = malloc(TLS_BUF)) == NULL || (t->down = malloc(TLS_BUF)) == NULL)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-		return -1;
-	if (tls_nonblock(pair[0]) != 0 || (nonblock && tls_nonblock(pair[1]) != 0)) {
-		close(pair[0]);
-		close(pair[1]);
-		return -1;
-	}
 	tls_info(t);
-	t->pfd = pair[0];
+	t->pfd = fd;
+	t->relaying = true;
+	LIST_INSERT_HEAD(&tls_relays, t, entry);
+	if ((t->up == NULL && (t->up = malloc(TLS_BUF)) == NULL) ||
+	    (t->down == NULL && (t->down = malloc(TLS_BUF)) == NULL))
+		return false;
 	t->cw.fd = t->cfd;
 	t->cw.fn = tls_relay_io;
 	t->cw.arg = t;
 	t->pw.fd = t->pfd;
 	t->pw.fn = tls_relay_io;
 	t->pw.arg = t;
-	t->relaying = true;
-	LIST_INSERT_HEAD(&tls_relays, t, entry);
+	t->c_in = t->c_out = t->p_in = t->p_out = true;
 	/* Edge-triggered: every wakeup pumps both ways until they block. */
-	if (loop_watch(&t->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0 ||
-	    loop_watch(&t->pw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+	return loop_watch(&t->cw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == 0 &&
+	    loop_watch(&t->pw, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == 0;
+}
+
+int
+tls_relay(struct tls *t, bool nonblock)
+{
+	int pair[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+		close(t->cfd); /* taken, as it would have been */
+		t->cfd = -1;
+		return -1;
+	}
+	if (tls_nonblock(pair[0]) != 0 || (nonblock && tls_nonblock(pair[1]) != 0)) {
+		close(pair[0]);
+		close(pair[1]);
+		close(t->cfd);
+		t->cfd = -1;
+		return -1;
+	}
+	if (!tls_relay_to(t, pair[0])) {
 		close(pair[1]);
 		return -1;
 	}
@@ -985,6 +1054,30 @@ tls_relay_start(struct tls *t)
 {
 	if (!tls_pump(t))
 		tls_free(t);
+}
+
+bool
+tls_attach(struct tls *t, int fd, const struct tls_hooks *hooks, void *arg)
+{
+	t->hooks = hooks;
+	t->hook_arg = arg;
+	if (!tls_relay_to(t, fd))
+		return false;
+	/* What came with the handshake goes at once; an end now is told
+	 * from the loop, not from inside the caller. */
+	if (!tls_pump(t)) {
+		t->linger.fn = tls_linger_over;
+		t->linger.arg = t;
+		loop_timer_set(&t->linger, 0);
+	}
+	return true;
+}
+
+void
+tls_bytes(const struct tls *t, uint64_t *up, uint64_t *down)
+{
+	*up = t->up_bytes;
+	*down = t->down_bytes;
 }
 
 void

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Sanitizer builds are slower; every deadline scales with this.
 SLOW = 3.0 if (os.environ.get("ASAN_OPTIONS") or WRAPPER) else 1.0
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
-                       r"==\d+==ERROR|Invalid (read|write)|definitely lost")
+                       r"==\d+==ERROR|Invalid (read|write)|definitely lost: [1-9]")
 # valgrind --track-fds: only descriptors beyond the standard three are a leak.
 FDS_AT_EXIT = re.compile(r"FILE DESCRIPTORS: (\d+) open \((\d+) std\) at exit")
 

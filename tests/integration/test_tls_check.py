@@ -171,19 +171,17 @@ class TlsRefusedAtStartAndReload(PorterTest):
         self.assertEqual(self.served(d), b"still\n")
 
     def test_keep_going_sets_the_service_aside_with_its_reason(self):
+        # Without -strict an error in an entry sets that entry aside, as
+        # any error of one entry does (porterd(8)); the next good reload
+        # serves it again.
         d = self.start(self.conf(c("server-ec.key")), nports=1)
         self.assertEqual(self.served(d), b"still\n")
         d.reload(self.conf(c("mismatch.key")))
         d.wait_log(r"good: not served: .*is not the key of the certificate")
         with self.assertRaises(OSError):
             self.served(d)
-        # Put right, it serves again.
         d.reload(self.conf(c("server-ec.key")))
         self.assertEqual(self.served(d), b"still\n")
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class TlsServedFacts(PorterTest):

@@ -171,3 +171,39 @@ class TlsRelayTest(PorterTest):
                 self.assertRegex(line.decode(), r"^\d{2} [A-Z]{3} \d{4} \d\d:\d\d:\d\d")
                 # The server's close_notify, then the end.
                 self.assertEqual(t.recv(200), b"")
+
+    def test_each_resumption_gets_a_ticket_for_the_next(self):
+        # A TLS 1.3 client uses a ticket once: a session resumed from one
+        # must bring a new ticket, or every other connection is a full
+        # handshake.
+        d = self.start(entry("daytime", type="INTERNAL UNLISTED", id="daytime-tls",
+                             port="{PORT0}", socket_type="stream", wait="no",
+                             bind="127.0.0.1", tls="yes", tls_certificate=c("server-ec.pem"),
+                             tls_key=c("server-ec.key")))
+        ctx = ssl.create_default_context(cafile=c("ca.pem"))
+        session, reused, ids = None, [], []
+        for _ in range(4):
+            with socket.create_connection(("127.0.0.1", d.port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as t:
+                    while t.recv(200):
+                        pass
+                    reused.append(t.session_reused)
+                    session = t.session
+                    ids.append(session.id)
+        self.assertEqual(reused, [False, True, True, True])
+        # A fresh ticket each time, not the one just used.
+        self.assertEqual(len(set(ids)), 4, ids)
+
+    def test_banner_goes_first_inside_the_session(self):
+        # A redirect relays its session straight to the backend, except
+        # when a banner has to go first: it goes inside the session.
+        b = Backend(b"from the backend\n")
+        d = self.start(entry("relay", type="UNLISTED", port="{PORT0}", socket_type="stream",
+                             wait="no", bind="127.0.0.1", redirect="127.0.0.1 %d" % b.port,
+                             tls="yes", tls_certificate=c("server-ec.pem"),
+                             tls_key=c("server-ec.key"), banner="{DIR}/banner"),
+                       files={"banner": "welcome\n"})
+        got, _ = self.client(d, b"x")
+        self.assertEqual(got, b"welcome\nfrom the backend\n")
+        self.assertTrue(b.done.wait(10))
+        self.assertEqual(b.got, b"x")

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -117,16 +118,20 @@ def ok(test, r, d=None):
 
 START = r"START: %s pid=(\d+) from=(\S+)$"
 EXIT = r"EXIT: %s (status|signal)=(\d+) pid=(\d+) duration=\d+\(sec\)$"
+# A service with tls = yes: the EXIT line ends with the session's protocol.
+EXIT_TLS = r"EXIT: %s (status|signal)=(\d+) pid=(\d+) duration=\d+\(sec\) tls=(\S+)$"
 
 
-def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10.0):
+def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10.0, tls=None):
     """Waits until porterd has logged count START lines for service sid
     (with count None: at least one) and as many EXIT lines, then checks
     that they pair up by pid, that every client was peer and that every
-    server exited with a status in status. Returns the statuses in the
-    order the servers started."""
+    server exited with a status in status. For a TLS service, tls is the
+    protocols (("TLSv1.3",)) its EXIT lines may end with; every one must
+    end with one of them. Returns the statuses in the order the servers
+    started."""
     start_rx = re.compile(START % re.escape(sid), re.M)
-    exit_rx = re.compile(EXIT % re.escape(sid), re.M)
+    exit_rx = re.compile((EXIT if tls is None else EXIT_TLS) % re.escape(sid), re.M)
 
     def settled():
         text = d.text()
@@ -143,6 +148,8 @@ def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10
     exits = {}
     for m in exit_rx.finditer(text):
         test.assertEqual(m.group(1), "status", "%s: a server was killed:\n%s" % (sid, text))
+        if tls is not None:
+            test.assertIn(m.group(4), tls, "%s: the protocol of a session:\n%s" % (sid, text))
         exits[m.group(3)] = int(m.group(2))
     if count is not None:
         test.assertEqual(len(starts), count, "%s: START lines:\n%s" % (sid, text))
@@ -155,12 +162,33 @@ def sessions(test, d, sid, count=None, status=(0,), peer="127.0.0.1", timeout=10
     return [exits[pid] for pid in order]
 
 
+def tls_certs(test):
+    """Makes the test certificates (tests/tls/mkcerts.sh: ca.pem, the
+    server-ec and server-rsa pairs for localhost and 127.0.0.1, ...) in a
+    folder removed at cleanup, and returns the folder. No key is kept."""
+    need(test, "openssl")
+    top = tempfile.mkdtemp(prefix="porter-interop-certs-")
+    test.addCleanup(shutil.rmtree, top, True)
+    r = subprocess.run(["sh", os.path.join(ROOT, "tests", "tls", "mkcerts.sh"), top],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, "mkcerts.sh: %s" % r.stderr)
+    return top
+
+
+def tls_service(text, certs, **attrs):
+    """service() for a TLS service: the ECDSA and the RSA certificate of
+    certs, in place of the paths the example names."""
+    return service(text, tls_certificate="%s/server-ec.pem %s/server-rsa.pem" % (certs, certs),
+                   tls_key="%s/server-ec.key %s/server-rsa.key" % (certs, certs), **attrs)
+
+
 def local_user(test, kind, home=None):
     """Creates a local user with a password for a test that logs in as
-    one (FTP, POP3, telnet); removes it, and its /var/mail mailbox, at
-    cleanup. This, the mailbox and the records of a telnet login in wtmp
-    and lastlog are the only changes the tests make outside their
-    folders. Returns (name, password)."""
+    one (FTP, POP3, telnet) or gets mail (SMTP); removes it, and its
+    /var/mail mailbox, at cleanup. This, the mailbox, the records of a
+    telnet login in wtmp and lastlog and exim's log lines are the only
+    changes the tests make outside their folders. Returns (name,
+    password)."""
     need_root(test, "creating a local user")
     need(test, "useradd", "userdel", "chpasswd")
     name = "porter-%s-%d" % (kind, os.getpid())
