@@ -634,8 +634,10 @@ def tls_target(label, p, w, ref, need, kind="rate"):
         cr = round_ratios(unit_rounds(w, "porter"), unit_rounds(w, ref))
         if cr:
             cpu = f"; daemon CPU per handshake {fr(med(cr))}× {TLS_NAMES[ref]}'s"
-    return [label, f"{fr(r)}× {TLS_NAMES[ref]}{spread}{cpu}",
-            "met" if r >= need else "**not met**"]
+    verdict = "met" if r >= need else "**not met**"
+    if r >= need and rr and rr[0] < need:
+        verdict = "met (not in every round)"
+    return [label, f"{fr(r)}× {TLS_NAMES[ref]}{spread}{cpu}", verdict]
 
 
 def tls_section(standalone):
