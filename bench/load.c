@@ -735,6 +735,25 @@ put_be64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)v;
 }
 
+/* A bulk transfer's next piece: the 8-byte size header, then the pattern
+ * of pattern over and over; sent counts both. */
+static const char *
+bulk_next(const unsigned char *hdr, const char *pattern, uint64_t sent, uint64_t total,
+    size_t *len)
+{
+	size_t off;
+
+	if (sent < 8) {
+		*len = (size_t)(8 - sent);
+		return (const char *)hdr + sent;
+	}
+	off = (size_t)((sent - 8) % BUF_SIZE);
+	*len = BUF_SIZE - off;
+	if (*len > total - sent)
+		*len = (size_t)(total - sent);
+	return pattern + off;
+}
+
 static uint64_t
 get_be64(const unsigned char *p)
 {
@@ -770,20 +789,8 @@ mode_bulk(void)
 	/* The 8-byte header, then the payload; sent counts both. */
 	uint64_t total = o.size + 8;
 	while (sent < total) {
-		const char *p;
 		size_t len;
-
-		if (sent < 8) {
-			p = (const char *)hdr + sent;
-			len = (size_t)(8 - sent);
-		} else {
-			size_t off = (size_t)((sent - 8) % BUF_SIZE);
-
-			p = buf + off;
-			len = BUF_SIZE - off;
-			if (len > total - sent)
-				len = (size_t)(total - sent);
-		}
+		const char *p = bulk_next(hdr, buf, sent, total, &len);
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
 		if (n > 0) {
@@ -1966,20 +1973,9 @@ mode_tls_bulk(void)
 	for (size_t i = 0; i < BUF_SIZE; i++)
 		buf[i] = (char)i;
 	while (err == NULL && sent < total) {
-		const char *p;
 		size_t len;
+		const char *p = bulk_next(hdr, buf, sent, total, &len);
 
-		if (sent < 8) {
-			p = (const char *)hdr + sent;
-			len = (size_t)(8 - sent);
-		} else {
-			size_t off = (size_t)((sent - 8) % BUF_SIZE);
-
-			p = buf + off;
-			len = BUF_SIZE - off;
-			if (len > total - sent)
-				len = (size_t)(total - sent);
-		}
 		r = SSL_write(ssl, p, (int)len);
 		if (r > 0) {
 			sent += (uint64_t)r;

@@ -449,6 +449,21 @@ def etc_with_dns(test, dns_addr, resolv_options, hosts="127.0.0.1 localhost\n"):
     return private_etc(paths)
 
 
+def make_certs(prefix="porter-tls."):
+    """The TLS tests' certificates (tests/tls/mkcerts.sh: ca.pem, the
+    server-ec and server-rsa pairs for localhost and 127.0.0.1, b.pem for
+    b.test, client and rogue pairs, ...) made in a new directory, which
+    the caller removes; no key is ever kept in the tree."""
+    top = tempfile.mkdtemp(prefix=prefix)
+    r = subprocess.run(["sh", os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests",
+                                           "tls", "mkcerts.sh"), top],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        shutil.rmtree(top, ignore_errors=True)
+        raise RuntimeError("mkcerts.sh: " + r.stderr)
+    return top
+
+
 class PorterTest(unittest.TestCase):
     """Base class: self.start(conf) gives a Porterd that is closed (and
     checked for sanitizer reports) at the end of the test."""

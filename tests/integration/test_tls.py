@@ -18,11 +18,10 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 
-from harness import PorterTest, SLOW, entry, recv_all, refusals, wait_for
+from harness import make_certs, PorterTest, SLOW, entry, recv_all, refusals, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HELPERS = os.environ.get("HELPERS", os.path.join(ROOT, "build", "tests", "helpers"))
@@ -183,9 +182,7 @@ class BioClient:
 class TlsTest(PorterTest):
     @classmethod
     def setUpClass(cls):
-        cls.certs = tempfile.mkdtemp(prefix="porter-tls.")
-        subprocess.run(["sh", os.path.join(ROOT, "tests", "tls", "mkcerts.sh"), cls.certs],
-                       check=True, timeout=60)
+        cls.certs = make_certs()
 
     @classmethod
     def tearDownClass(cls):

@@ -12,18 +12,16 @@ import unittest
 import socket
 import ssl
 
-from harness import PORTERD, PorterTest, wait_for
+from harness import make_certs, PORTERD, PorterTest, wait_for
 
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CERTS = None
 
 
 def setUpModule():
     global CERTS
-    CERTS = tempfile.mkdtemp(prefix="porter-tls-check.")
-    subprocess.run(["sh", os.path.join(ROOT, "tests", "tls", "mkcerts.sh"), CERTS], check=True)
+    CERTS = make_certs("porter-tls-check.")
 
 
 def tearDownModule():

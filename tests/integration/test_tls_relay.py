@@ -9,21 +9,17 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
-import tempfile
 import threading
 
-from harness import PorterTest, entry, recv_all
+from harness import make_certs, PorterTest, entry, recv_all
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CERTS = None
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
 
 def setUpModule():
     global CERTS
-    CERTS = tempfile.mkdtemp(prefix="porter-tls-relay.")
-    subprocess.run(["sh", os.path.join(ROOT, "tests", "tls", "mkcerts.sh"), CERTS], check=True)
+    CERTS = make_certs("porter-tls-relay.")
 
 
 def tearDownModule():

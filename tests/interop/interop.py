@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -23,7 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 # Re-exported for the tests.
 from harness import (PORTERD, SLOW, PorterTest, can_private_etc, free_ports,  # noqa: E402,F401
-                     private_etc, wait_for)
+                     make_certs, private_etc, wait_for)
 
 EXAMPLES = os.path.join(ROOT, "examples", "interop")
 
@@ -167,11 +166,8 @@ def tls_certs(test):
     server-ec and server-rsa pairs for localhost and 127.0.0.1, ...) in a
     folder removed at cleanup, and returns the folder. No key is kept."""
     need(test, "openssl")
-    top = tempfile.mkdtemp(prefix="porter-interop-certs-")
+    top = make_certs("porter-interop-certs-")
     test.addCleanup(shutil.rmtree, top, True)
-    r = subprocess.run(["sh", os.path.join(ROOT, "tests", "tls", "mkcerts.sh"), top],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    test.assertEqual(r.returncode, 0, "mkcerts.sh: %s" % r.stderr)
     return top
 
 
