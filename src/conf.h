@@ -229,6 +229,9 @@ enum attr_id {
 	A_RLIMIT_RSS,
 	A_RLIMIT_STACK,
 	A_RLIMIT_FILES,
+	A_MEMORY_MAX,
+	A_PIDS_MAX,
+	A_CPU_MAX,
 	A_DENY_TIME,
 	A_RPC_VERSION,
 	A_RPC_NUMBER,
@@ -411,6 +414,11 @@ struct service_config {
 	int nice;
 	int umask;               /* -1 unset */
 	uint64_t rlimit[RL_MAX]; /* valid where at[A_RLIMIT_x] is set */
+	/* Per-connection cgroup limits (cgroup.c); 0: not set. */
+	uint64_t memory_max;    /* bytes */
+	unsigned pids_max;      /* processes */
+	unsigned cpu_quota_us;  /* cpu_max: this much CPU time ... */
+	unsigned cpu_period_us; /* ... in each period this long */
 	int deny_time;           /* seconds; DENY_FOREVER; 0 = NEVER */
 	int rpc_version_lo;
 	int rpc_version_hi;
