@@ -165,13 +165,20 @@ cg_probe_v1(struct cgroup_host *h)
 		for (int c = 0; c < CG_NCTL; c++) {
 			if (mnt[c][0] == '\0' || !cg_has_word(ctls, ctl_names[c]))
 				continue;
+			const char *below = path;
+			size_t m = strlen(mnt[c]);
+
 			/* A mount of a subtree shows paths below its root. */
 			k = strlen(root[c]);
-			if (strcmp(root[c], "/") != 0 && strncmp(path, root[c], k) == 0)
-				path += k;
-			snprintf(h->dir[c], sizeof(h->dir[c]), "%s%s", mnt[c],
-			    strcmp(path, "/") == 0 ? "" : path);
+			if (strcmp(root[c], "/") != 0 && strncmp(below, root[c], k) == 0)
+				below += k;
+			if (strcmp(below, "/") == 0)
+				below = "";
 			h->version = 1;
+			if (m + strlen(below) >= sizeof(h->dir[c]))
+				continue; /* too deep: "no hierarchy" below */
+			memcpy(h->dir[c], mnt[c], m);
+			memcpy(h->dir[c] + m, below, strlen(below) + 1);
 		}
 	}
 	fclose(fp);
