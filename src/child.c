@@ -67,6 +67,8 @@ child_cap_fire(void *arg)
 	c->timed_out = true;
 	if (kill(-c->pid, SIGKILL) != 0)
 		kill(c->pid, SIGKILL);
+	/* And what left the process group: setsid() does not leave a cgroup. */
+	cgroup_conn_kill(c->cg);
 }
 
 void
@@ -81,6 +83,7 @@ static void
 child_remove(struct child *c)
 {
 	loop_timer_cancel(&c->cap);
+	cgroup_conn_end(c->cg);
 	LIST_REMOVE(c, chain);
 	child_n--;
 	free(c);
@@ -136,6 +139,9 @@ child_reap(void)
 		if (c == NULL)
 			continue; /* not ours: an orphan we inherited */
 		svc = c->svc;
+		/* The server is gone: nothing it started outlives it. What
+		 * the cgroup counted is read before the directory goes. */
+		cgroup_conn_kill(c->cg);
 		if (svc != NULL) {
 			/* An exec failure was logged as FAIL: it never started. */
 			if (!c->exec_failed)
@@ -144,7 +150,9 @@ child_reap(void)
 				    .pid = c->pid,
 				    .status = status,
 				    .duration = time(NULL) - c->start_wall,
-				    .timeout = c->timed_out ? svc->conf->timeout : 0 });
+				    .timeout = c->timed_out ? svc->conf->timeout : 0,
+				    .cgroup_fired =
+				        c->cg != NULL ? cgroup_conn_fired(c->cg, status) : 0 });
 			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
 				child_wait_over(svc, c);
@@ -228,6 +236,7 @@ child_free_all(void)
 
 			LIST_REMOVE(c, chain);
 			loop_timer_cancel(&c->cap);
+			cgroup_conn_end(c->cg);
 			free(c);
 		}
 	}

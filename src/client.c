@@ -759,8 +759,14 @@ client_spawn(struct client *c)
 		service_release(svc, &c->slot);
 		c->holds_slot = false;
 	}
-	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, client_origin(c),
+	/* The limits are in place before the server exists. */
+	if (cgroup_wanted(svc->conf) && (ch->cg = cgroup_conn_new(svc->conf)) == NULL) {
+		free(ch);
+		return false;
+	}
+	if ((pid = spawn_server(svc, c->fd >= 0 ? c->fd : svc->fd, peer, client_origin(c), ch->cg,
 	         &exec_err)) < 0) {
+		cgroup_conn_end(ch->cg);
 		free(ch);
 		return false;
 	}

@@ -229,6 +229,9 @@ enum attr_id {
 	A_RLIMIT_RSS,
 	A_RLIMIT_STACK,
 	A_RLIMIT_FILES,
+	A_MEMORY_MAX,
+	A_PIDS_MAX,
+	A_CPU_MAX,
 	A_DENY_TIME,
 	A_RPC_VERSION,
 	A_RPC_NUMBER,
@@ -250,6 +253,12 @@ static inline void
 attr_set_add(struct attr_set *set, int a)
 {
 	set->w[a >> 6] |= 1ull << (a & 63);
+}
+
+static inline void
+attr_set_del(struct attr_set *set, int a)
+{
+	set->w[a >> 6] &= ~(1ull << (a & 63));
 }
 
 static inline bool
@@ -411,7 +420,12 @@ struct service_config {
 	int nice;
 	int umask;               /* -1 unset */
 	uint64_t rlimit[RL_MAX]; /* valid where at[A_RLIMIT_x] is set */
-	int deny_time;           /* seconds; DENY_FOREVER; 0 = NEVER */
+	/* Per-connection cgroup limits (cgroup.c); 0: not set. */
+	uint64_t memory_max;    /* bytes */
+	unsigned pids_max;      /* processes */
+	unsigned cpu_quota_us;  /* cpu_max: this much CPU time ... */
+	unsigned cpu_period_us; /* ... in each period this long */
+	int deny_time;          /* seconds; DENY_FOREVER; 0 = NEVER */
 	int rpc_version_lo;
 	int rpc_version_hi;
 	unsigned long rpc_number;
@@ -452,6 +466,23 @@ void tls_ctx_unref(struct tls_ctx *);
 /* A tls_protocols word's bit, or 0; and the word of one bit. */
 unsigned tls_protocol_bit(const char *name);
 const char *tls_protocol_name(unsigned bit);
+
+/* cgroup.c: what the host's cgroups offer porterd's per-connection
+ * limits, read from /proc and /sys (no side effects; -t runs it). */
+enum cgroup_ctl { CG_MEMORY, CG_PIDS, CG_CPU, CG_NCTL };
+#define CG_PATH 512
+struct cgroup_host {
+	int version;                     /* 0: no cgroups, 1, 2 */
+	bool usable[CG_NCTL];            /* porterd can make cgroups of it */
+	char dir[CG_NCTL][CG_PATH];      /* porterd's own cgroup (v2: the same in each) */
+	char why[CG_NCTL][CG_PATH + 64]; /* when not usable: why, for a diagnostic */
+};
+void cgroup_probe(struct cgroup_host *);
+/* "v1 (memory pids cpu)", "v2 (...)" or "none" in buf; its length. */
+size_t cgroup_describe(const struct cgroup_host *, char *buf, size_t len);
+const char *cgroup_ctl_name(enum cgroup_ctl);
+/* The attribute that asks for the controller. */
+enum attr_id cgroup_ctl_attr(enum cgroup_ctl);
 
 /* Moves the entries that have a fault out of svc into broken, to be
  * shown but not served; returns how many. */

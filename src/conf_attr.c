@@ -796,6 +796,136 @@ dump_rlimit(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 		fprintf(fp, "%llu", (unsigned long long)v);
 }
 
+/* ------------------------------------------------------------ cgroup limits */
+
+/* memory_max: a size, as for the rlimits, but no UNLIMITED: leaving the
+ * attribute out is what means no limit. */
+static bool
+parse_memory_max(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	uint64_t sz;
+
+	(void)op;
+	if (!parse_size(v->v[0], &sz) || sz < 1024 * 1024) {
+		diag_error(d, loc,
+		    "%s: expected a size of at least 1M, such as 32M or 1G, not \"%s\"", a->name,
+		    v->v[0]);
+		return false;
+	}
+	s->memory_max = sz;
+	return true;
+}
+
+static void
+dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	static const char units[] = "GMK";
+	unsigned long long v = s->memory_max;
+
+	(void)a;
+	for (int i = 0; i < 3; i++) {
+		unsigned long long u = 1ull << (10 * (3 - i));
+
+		if (v % u == 0) {
+			fprintf(fp, "%llu%c", v / u, units[i]);
+			return;
+		}
+	}
+	fprintf(fp, "%llu", v);
+}
+
+#define CPU_PERIOD_US 100000u /* the period of cpu_max = N% */
+
+/* A time of cpu_max: digits and us, ms or s, in microseconds. */
+static bool
+parse_cpu_time(const char *t, size_t len, unsigned long long *us)
+{
+	char buf[24];
+	unsigned long long mul, n;
+	size_t k;
+
+	if (len >= sizeof(buf))
+		return false;
+	for (k = 0; k < len && isdigit((unsigned char)t[k]); k++)
+		;
+	if (k == 0 || k >= sizeof(buf))
+		return false;
+	if (len - k == 2 && strncmp(t + k, "us", 2) == 0)
+		mul = 1;
+	else if (len - k == 2 && strncmp(t + k, "ms", 2) == 0)
+		mul = 1000;
+	else if (len - k == 1 && t[k] == 's')
+		mul = 1000000;
+	else
+		return false;
+	memcpy(buf, t, k);
+	buf[k] = '\0';
+	if (!util_parse_uint(buf, UINT32_MAX / mul, &n))
+		return false;
+	*us = n * mul;
+	return true;
+}
+
+/* cpu_max: N% of one CPU (more than 100% spans CPUs), or QUOTA/PERIOD
+ * such as 100ms/1s; the kernel takes periods from 1ms to 1s and quotas
+ * from 1ms. */
+static bool
+parse_cpu_max(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	const char *t = v->v[0], *slash = strchr(t, '/');
+	size_t n = strlen(t);
+	unsigned long long q, p, pct;
+	char buf[16];
+
+	(void)op;
+	if (slash == NULL && n >= 2 && n < sizeof(buf) && t[n - 1] == '%') {
+		memcpy(buf, t, n - 1);
+		buf[n - 1] = '\0';
+		if (util_parse_uint(buf, 100000, &pct) && pct > 0) {
+			s->cpu_quota_us = (unsigned)(pct * CPU_PERIOD_US / 100);
+			s->cpu_period_us = CPU_PERIOD_US;
+			if (s->cpu_quota_us >= 1000)
+				return true;
+		}
+	} else if (slash != NULL && parse_cpu_time(t, (size_t)(slash - t), &q) &&
+	    parse_cpu_time(slash + 1, strlen(slash + 1), &p) && q >= 1000 && p >= 1000 &&
+	    p <= 1000000) {
+		s->cpu_quota_us = (unsigned)q;
+		s->cpu_period_us = (unsigned)p;
+		return true;
+	}
+	diag_error(d, loc,
+	    "%s: expected a share such as 50%% (1%% or more), or QUOTA/PERIOD such as 100ms/1s (a quota of 1ms or more, a period from 1ms to 1s), not \"%s\"",
+	    a->name, t);
+	return false;
+}
+
+static void
+dump_cpu_time(FILE *fp, unsigned us)
+{
+	if (us % 1000000 == 0)
+		fprintf(fp, "%us", us / 1000000);
+	else if (us % 1000 == 0)
+		fprintf(fp, "%ums", us / 1000);
+	else
+		fprintf(fp, "%uus", us);
+}
+
+static void
+dump_cpu_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	if (s->cpu_period_us == CPU_PERIOD_US && s->cpu_quota_us % (CPU_PERIOD_US / 100) == 0) {
+		fprintf(fp, "%u%%", s->cpu_quota_us / (CPU_PERIOD_US / 100));
+		return;
+	}
+	dump_cpu_time(fp, s->cpu_quota_us);
+	fputc('/', fp);
+	dump_cpu_time(fp, s->cpu_period_us);
+}
+
 /* ------------------------------------------------------------ their own syntax */
 
 static bool
@@ -1930,6 +2060,31 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_rlimit,
 	    .field = { NUMBER(rlimit[RL_FILES], 1, 1 << 30) },
 	    .unit = "files" },
+	/* cgroup.c applies these to the servers porterd starts. */
+	[A_MEMORY_MAX] = { .name = "memory_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_memory_max,
+	    .copy = copy_plain,
+	    .dump = dump_memory_max,
+	    .field = { FIELD(memory_max) } },
+	[A_PIDS_MAX] = { .name = "pids_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_number,
+	    .copy = copy_plain,
+	    .dump = dump_number,
+	    .field = { NUMBER(pids_max, 1, 4194304) } },
+	[A_CPU_MAX] = { .name = "cpu_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_cpu_max,
+	    .copy = copy_plain,
+	    .dump = dump_cpu_max,
+	    .field = { FIELD(cpu_quota_us), FIELD(cpu_period_us) } },
 	[A_DENY_TIME] = { .name = "deny_time",
 	    .how = S | K_SINGLE,
 	    .min = 1,

@@ -485,6 +485,45 @@ check_tls(struct service_config *s, struct diag *d)
 	s->tls_ctx = tls_ctx_new(s, d);
 }
 
+/* Per-connection cgroup limits: for the servers porterd starts. Set in
+ * the defaults, they are dropped where there is no server; a limit the
+ * host cannot apply is an error, not a limit silently missing. The host
+ * is read once per check, when a service first asks. */
+static void
+check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
+{
+	const char *cannot = NULL;
+
+	if (is_internal(s))
+		cannot = "a builtin service starts no server to limit";
+	else if (conf_service_has(s, A_REDIRECT))
+		cannot = "a redirect service starts no server to limit";
+	for (int c = 0; c < CG_NCTL; c++) {
+		enum attr_id a = cgroup_ctl_attr((enum cgroup_ctl)c);
+
+		if (!conf_service_has(s, a))
+			continue;
+		if (cannot != NULL) {
+			if (attr_set_has(&s->own, a))
+				diag_error(d, conf_service_at(s, a), "%s: %s: %s", s->id,
+				    conf_attr_name(a), cannot);
+			attr_set_del(&s->has, a);
+			continue;
+		}
+		if (host->version < 0)
+			cgroup_probe(host);
+		if (!host->usable[c])
+			diag_error(d, conf_service_at(s, a),
+			    "%s: %s needs the %s cgroup controller: %s", s->id, conf_attr_name(a),
+			    cgroup_ctl_name((enum cgroup_ctl)c), host->why[c]);
+	}
+	if (cannot != NULL) {
+		s->memory_max = 0;
+		s->pids_max = 0;
+		s->cpu_quota_us = s->cpu_period_us = 0;
+	}
+}
+
 static void
 check_misc(struct service_config *s, struct diag *d)
 {
@@ -638,6 +677,9 @@ check_ids(struct config *cf, struct diag *d)
 void
 conf_check(struct config *cf, struct diag *d)
 {
+	struct cgroup_host *host = mem_alloc(sizeof(*host));
+
+	host->version = -1; /* not read yet */
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		struct service_config *s = cf->svc[i];
 
@@ -659,7 +701,9 @@ conf_check(struct config *cf, struct diag *d)
 		check_guards(s, d);
 		check_proxy(s, d);
 		check_tls(s, d);
+		check_cgroup(s, d, host);
 	}
+	free(host);
 	d->svc = NULL;
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		bool mux = false;

@@ -586,6 +586,10 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 			log_num(&ln, "timeout", "sec", "%u", ev->timeout);
 		if (ev->tls != NULL)
 			log_field(&ln, "tls", ev->tls, 0);
+		if (ev->cgroup_fired & CG_FIRED_OOM)
+			log_word(&ln, "oom");
+		if (ev->cgroup_fired & CG_FIRED_PIDS)
+			log_word(&ln, "pids_max");
 		if (ev->reason != NULL)
 			log_word(&ln, ev->reason);
 		break;

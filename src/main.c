@@ -303,6 +303,7 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 	} else {
 		conf_set_aside(cf);
 		log_broken(cf);
+		cgroup_init();
 		service_wrap_set(wrap);
 		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
@@ -545,6 +546,7 @@ serve(void)
 	ident_init();
 
 	log_broken(current);
+	cgroup_init();
 	if (service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
 	warn_credentials(current);
@@ -573,6 +575,7 @@ serve(void)
 	reload_end();
 	guard_end();
 	child_free_all();
+	cgroup_end();
 	resolve_end();
 	ident_end();
 	loop_end();

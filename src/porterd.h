@@ -238,6 +238,7 @@ struct log_event {
 	int status;               /* EXIT: as waitpid() gives it */
 	long long duration;       /* EXIT: seconds */
 	unsigned timeout;         /* EXIT: the timeout that killed the server, or 0 */
+	unsigned cgroup_fired;    /* EXIT: CG_FIRED_* of the server's cgroup */
 	uint64_t bytes_in;        /* TRAFFIC: client to target */
 	uint64_t bytes_out;       /* TRAFFIC: target to client */
 	uint64_t count;           /* SUPPRESSED: the FAIL lines left out */
@@ -264,6 +265,32 @@ size_t log_render(const struct log_event *ev, bool json, const struct timespec *
     size_t len);
 /* Closes the service log files so the next line reopens them (SIGHUP). */
 void log_service_reopen(void);
+
+/* -------------------------------------------------------------- cgroup.c */
+
+/* Start-up and each load: finds the host's cgroups again and logs them
+ * when they changed ("cgroups: v1 (memory pids cpu)"). */
+void cgroup_init(void);
+/* Whether s sets a limit that takes a cgroup. */
+bool cgroup_wanted(const struct service_config *);
+/* One server's cgroup, made with its limits before the fork; NULL when
+ * that failed (logged): the connection is refused. Owned by the child
+ * record; cgroup_conn_end frees it. */
+struct cgroup_conn *cgroup_conn_new(const struct service_config *);
+/* In the spawn child: joins the cgroup (open, write, close only); -1
+ * with errno. */
+int cgroup_conn_join(const struct cgroup_conn *);
+/* SIGKILL to everything in the cgroup (timeout, end of the server). */
+void cgroup_conn_kill(struct cgroup_conn *);
+#define CG_FIRED_OOM 0x1u  /* the memory cgroup killed for memory_max */
+#define CG_FIRED_PIDS 0x2u /* a fork failed for pids_max */
+/* Which limits fired, for the EXIT line; status is the server's. */
+unsigned cgroup_conn_fired(const struct cgroup_conn *, int status);
+/* Kills what is left, removes the directories (from a timer when the
+ * kernel is not done yet) and frees g; NULL does nothing. */
+void cgroup_conn_end(struct cgroup_conn *);
+/* Shutdown: one last try at the directories still waiting. */
+void cgroup_end(void);
 
 /* ---------------------------------------------------------------- loop.c */
 
@@ -841,10 +868,11 @@ void client_forget(const struct svc *);
 void spawn_env_reserve(size_t nenv);
 
 /* Starts the server of svc on connection fd conn (or the service socket for
- * wait = yes); returns the pid, or -1 with errno set (fork failure). When
- * the child could not exec, *exec_err is its errno (it has logged why). */
+ * wait = yes), in cgroup cg unless NULL; returns the pid, or -1 with errno
+ * set (fork failure). When the child could not exec or set itself up,
+ * *exec_err is its errno (it has logged why). */
 pid_t spawn_server(struct svc *, int conn, const struct peer *, const struct origin *,
-    int *exec_err);
+    const struct cgroup_conn *cg, int *exec_err);
 
 /* -------------------------------------------------------------- child.c */
 
@@ -859,6 +887,7 @@ struct child {
 	struct service_slot slot;
 	struct timer cap; /* the timeout attribute */
 	bool timed_out;
+	struct cgroup_conn *cg;  /* its cgroup, or NULL; owned */
 	uint64_t doomed;         /* removed service: SIGKILL after this time */
 	LIST_ENTRY(child) chain; /* hash chain */
 };

@@ -23,9 +23,10 @@
 
 struct spawn_ctx {
 	const struct svc *svc;
-	int conn;       /* fds 0, 1, 2, or -1 with listen_fds */
-	int listen_fd;  /* fd 3 with listen_fds, else -1 */
-	bool tcp_local; /* fill TCPLOCALIP/TCPLOCALPORT in the child */
+	const struct cgroup_conn *cg; /* joined first, or NULL */
+	int conn;                     /* fds 0, 1, 2, or -1 with listen_fds */
+	int listen_fd;                /* fd 3 with listen_fds, else -1 */
+	bool tcp_local;               /* fill TCPLOCALIP/TCPLOCALPORT in the child */
 	char **envp;
 	size_t nenv;
 	char local_ip[VAR_LEN];
@@ -95,6 +96,10 @@ spawn_child(struct spawn_ctx *c)
 	struct rlimit rl;
 	char num[24];
 
+	/* First, while still root: everything the server does from here on,
+	 * and whatever it starts, is in its cgroup. */
+	if (c->cg != NULL && cgroup_conn_join(c->cg) != 0)
+		spawn_fail(c, "cgroup");
 	if (setsid() < 0)
 		spawn_fail(c, "setsid");
 	if (c->conn >= 0) {
@@ -175,7 +180,7 @@ spawn_child(struct spawn_ctx *c)
 
 pid_t
 spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct origin *origin,
-    int *exec_err)
+    const struct cgroup_conn *cg, int *exec_err)
 {
 	const struct service_config *s = svc->conf;
 	struct spawn_ctx c;
@@ -189,6 +194,7 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 
 	memset(&c, 0, sizeof(c));
 	c.svc = svc;
+	c.cg = cg;
 	c.conn = conn;
 	c.listen_fd = -1;
 	c.envp = envbuf;

@@ -43,6 +43,8 @@ class ExamplesTest(PorterTest):
             self.assertRegex(line, r"^(@SBINDIR@/porterd .*-f @SYSCONFDIR@/porter\.conf|"
                                    r"/bin/kill -HUP \$MAINPID)$")
         self.assertRegex(unit, r"(?m)^KillMode=mixed$")
+        # Per-connection cgroups go below porterd's, which systemd owns.
+        self.assertRegex(unit, r"(?m)^Delegate=yes$")
 
     def test_default_config_is_valid(self):
         # What make install and the package put in /etc/porter.conf.

@@ -1545,6 +1545,61 @@ test_attr_rlimits(void **state)
 		assert_false(conf_service_has(s, (enum attr_id)a));
 }
 
+/* The cgroup limits: sizes, counts and CPU shares in the forms the kernel
+ * takes; the dump writes them back in the form that reads best. */
+static void
+test_attr_cgroup_limits(void **state)
+{
+	struct fx *f = *state;
+	struct service_config *s = one(f,
+	    "memory_max = 32M\n"
+	    "pids_max = 8\n"
+	    "cpu_max = 50%\n",
+	    FINISH);
+
+	EXPECT_CLEAN(&f->d);
+	assert_true(s->memory_max == 32ull << 20);
+	assert_int_equal(s->pids_max, 8);
+	assert_int_equal(s->cpu_quota_us, 50000);
+	assert_int_equal(s->cpu_period_us, 100000);
+
+	s = one(f, "cpu_max = 100ms/1s\nmemory_max = 1536K\n", FINISH);
+	EXPECT_CLEAN(&f->d);
+	assert_int_equal(s->cpu_quota_us, 100000);
+	assert_int_equal(s->cpu_period_us, 1000000);
+	f->dump1 = dump(f->cf);
+	assert_non_null(strstr(f->dump1, "\tcpu_max           = 100ms/1s\n"));
+	assert_non_null(strstr(f->dump1, "\tmemory_max        = 1536K\n"));
+	s = one(f, "cpu_max = 250%\n", FINISH);
+	EXPECT_CLEAN(&f->d);
+	assert_int_equal(s->cpu_quota_us, 250000);
+	s = one(f, "cpu_max = 1500us/2500us\n", FINISH);
+	EXPECT_CLEAN(&f->d);
+	assert_int_equal(s->cpu_quota_us, 1500);
+	assert_int_equal(s->cpu_period_us, 2500);
+
+	s = one(f,
+	    "memory_max = 512K\n"
+	    "pids_max = 0\n"
+	    "cpu_max = 0%\n",
+	    FINISH);
+	EXPECT_DIAGS(&f->d,
+	    "t.conf:3: memory_max: expected a size of at least 1M, such as 32M or 1G, not \"512K\"",
+	    "t.conf:4: pids_max: expected a number from 1 to 4194304, not \"0\"",
+	    "t.conf:5: cpu_max: expected a share such as 50% (1% or more), or QUOTA/PERIOD such as "
+	    "100ms/1s (a quota of 1ms or more, a period from 1ms to 1s), not \"0%\"");
+	for (const char *const *bad = (const char *const[]){ "100ms/2s", "500us/1s", "1s", "50",
+	         "10ms/", "/1s", "10m/1s", NULL };
+	     *bad != NULL; bad++) {
+		char *body = mem_asprintf("cpu_max = %s\n", *bad);
+
+		s = one(f, body, FINISH);
+		free(body);
+		assert_int_equal(f->d.errors, 1);
+		assert_false(conf_service_has(s, A_CPU_MAX));
+	}
+}
+
 static void
 test_attr_deny_time(void **state)
 {
@@ -1687,7 +1742,8 @@ test_attr_names_in_enum_order(void **state)
 		"tls_handshake_timeout", "access_times", "only_from", "no_access", "log_type",
 		"log_on_success", "log_on_failure", "env", "passenv", "banner",
 		"banner_success", "banner_fail", "nice", "umask", "rlimit_as", "rlimit_cpu",
-		"rlimit_data", "rlimit_rss", "rlimit_stack", "rlimit_files", "deny_time",
+		"rlimit_data", "rlimit_rss", "rlimit_stack", "rlimit_files", "memory_max",
+		"pids_max", "cpu_max", "deny_time",
 		"rpc_version", "rpc_number", "libwrap", "mdns", "enabled", "disabled",
 	};
 
@@ -3233,6 +3289,7 @@ main(void)
 		T(test_attr_banners),
 		T(test_attr_nice_umask),
 		T(test_attr_rlimits),
+		T(test_attr_cgroup_limits),
 		T(test_attr_deny_time),
 	    T(test_attr_log_type_json),
 		T(test_attr_deny_time_errors),

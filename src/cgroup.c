@@ -1,0 +1,709 @@
+/*
+ * cgroup.c: per-connection cgroups for spawned servers (memory_max,
+ * pids_max, cpu_max). The parent finds what the host offers, makes the
+ * connection's cgroup and writes its limits before the fork; the spawn
+ * child only writes "0" into cgroup.procs files whose paths are ready.
+ * When the server exits, whatever is left in its cgroup is killed and the
+ * directory removed, from a timer when the kernel is not done yet.
+ *
+ * cgroup v1 (a hierarchy per controller) is what the test machines run.
+ * The v2 code follows the kernel's documented interface (cgroup-v2.rst) but
+ * is untested here; it is kept to the functions marked "v2".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "porterd.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */
+#define CG_V2_LEAF "porterd" /* v2: porterd's own process leaves its cgroup for this */
+#define CG_KILL_ROUNDS 16    /* reads of cgroup.procs per attempt to empty it */
+#define CG_RETRY_MS 200
+#define CG_RETRIES 150 /* 30 s of retries, then the directory is left */
+
+static const char *const ctl_names[CG_NCTL] = { "memory", "pids", "cpu" };
+static const enum attr_id ctl_attr[CG_NCTL] = { A_MEMORY_MAX, A_PIDS_MAX, A_CPU_MAX };
+
+const char *
+cgroup_ctl_name(enum cgroup_ctl c)
+{
+	return ctl_names[c];
+}
+
+enum attr_id
+cgroup_ctl_attr(enum cgroup_ctl c)
+{
+	return ctl_attr[c];
+}
+
+/* ------------------------------------------------------------ files */
+
+/* Reads a small file into buf, NUL-terminated; -1 on failure. */
+static ssize_t
+cg_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, got = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+static int
+cg_write(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), e;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, v, strlen(v));
+	e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(v) ? 0 : -1;
+}
+
+/* The number after "key " on a line of a flat-keyed file (memory.events,
+ * pids.events, memory.oom_control); false when there is no such line. */
+static bool
+cg_read_key(const char *path, const char *key, unsigned long long *out)
+{
+	char buf[1024];
+	size_t k = strlen(key);
+
+	if (cg_read(path, buf, sizeof(buf)) < 0)
+		return false;
+	for (char *l = buf; l != NULL && *l != '\0'; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (strncmp(l, key, k) == 0 && l[k] == ' ') {
+			*out = strtoull(l + k + 1, NULL, 10);
+			return true;
+		}
+	return false;
+}
+
+static bool
+cg_has_word(const char *list, const char *w)
+{
+	size_t k = strlen(w);
+
+	for (const char *p = list; (p = strstr(p, w)) != NULL; p += k)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[k] == '\0' || p[k] == ' ' || p[k] == ',' || p[k] == '\n'))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ probe */
+
+static void
+cg_usable(struct cgroup_host *h, enum cgroup_ctl c)
+{
+	char dir[CG_PATH];
+
+	if (access(h->dir[c], W_OK) != 0) {
+		const char *e = strerror(errno);
+
+		memcpy(dir, h->dir[c], sizeof(dir));
+		snprintf(h->why[c], sizeof(h->why[c]), "cannot write %s: %s", dir, e);
+		return;
+	}
+	h->usable[c] = true;
+}
+
+/* v1: each controller's mount point from mountinfo, and porterd's path
+ * in that hierarchy from /proc/self/cgroup. */
+static void
+cg_probe_v1(struct cgroup_host *h)
+{
+	char mnt[CG_NCTL][CG_PATH] = { { 0 } }, root[CG_NCTL][CG_PATH] = { { 0 } };
+	char line[2048];
+	FILE *fp;
+
+	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char r[CG_PATH], m[CG_PATH], fstype[32], super[512];
+		const char *dash = strstr(line, " - ");
+
+		if (dash == NULL || sscanf(line, "%*s %*s %*s %511s %511s", r, m) != 2 ||
+		    sscanf(dash, " - %31s %*s %511s", fstype, super) != 2 ||
+		    strcmp(fstype, "cgroup") != 0)
+			continue;
+		for (int c = 0; c < CG_NCTL; c++)
+			if (mnt[c][0] == '\0' && cg_has_word(super, ctl_names[c])) {
+				snprintf(mnt[c], sizeof(mnt[c]), "%s", m);
+				snprintf(root[c], sizeof(root[c]), "%s", r);
+			}
+	}
+	fclose(fp);
+	if ((fp = fopen("/proc/self/cgroup", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *ctls = strchr(line, ':'), *path;
+		size_t k;
+
+		if (ctls == NULL || (path = strchr(++ctls, ':')) == NULL)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		for (int c = 0; c < CG_NCTL; c++) {
+			if (mnt[c][0] == '\0' || !cg_has_word(ctls, ctl_names[c]))
+				continue;
+			const char *below = path;
+			size_t m = strlen(mnt[c]);
+
+			/* A mount of a subtree shows paths below its root. */
+			k = strlen(root[c]);
+			if (strcmp(root[c], "/") != 0 && strncmp(below, root[c], k) == 0)
+				below += k;
+			if (strcmp(below, "/") == 0)
+				below = "";
+			h->version = 1;
+			if (m + strlen(below) >= sizeof(h->dir[c]))
+				continue; /* too deep: "no hierarchy" below */
+			memcpy(h->dir[c], mnt[c], m);
+			memcpy(h->dir[c] + m, below, strlen(below) + 1);
+		}
+	}
+	fclose(fp);
+	for (int c = 0; c < CG_NCTL; c++) {
+		if (h->dir[c][0] == '\0')
+			snprintf(h->why[c], sizeof(h->why[c]), "no %s cgroup hierarchy is mounted",
+			    ctl_names[c]);
+		else
+			cg_usable(h, (enum cgroup_ctl)c);
+	}
+}
+
+/* v2: one hierarchy; porterd's cgroup must offer the controllers
+ * (cgroup.controllers), which under systemd takes Delegate=yes. Untested
+ * here. */
+static void
+cg_probe_v2(struct cgroup_host *h)
+{
+	char line[2048], avail[512], path[CG_PATH] = "";
+	size_t k, leaf = strlen("/" CG_V2_LEAF);
+	FILE *fp;
+
+	h->version = 2;
+	if ((fp = fopen("/proc/self/cgroup", "re")) != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (strncmp(line, "0::", 3) == 0) {
+				line[strcspn(line, "\n")] = '\0';
+				if (strlen(line + 3) < sizeof(path))
+					memcpy(path, line + 3, strlen(line + 3) + 1);
+			}
+		fclose(fp);
+	}
+	/* Once porterd has moved into its leaf, its cgroup is the parent. */
+	k = strlen(path);
+	if (k > leaf && strcmp(path + k - leaf, "/" CG_V2_LEAF) == 0)
+		path[k - leaf] = '\0';
+	if (strcmp(path, "/") == 0)
+		path[0] = '\0';
+	snprintf(h->dir[0], sizeof(h->dir[0]), CG_ROOT "%s", path);
+	snprintf(line, sizeof(line), "%s/cgroup.controllers", h->dir[0]);
+	if (cg_read(line, avail, sizeof(avail)) < 0)
+		avail[0] = '\0';
+	for (int c = 0; c < CG_NCTL; c++) {
+		if (c > 0)
+			memcpy(h->dir[c], h->dir[0], sizeof(h->dir[c]));
+		if (!cg_has_word(avail, ctl_names[c]))
+			snprintf(h->why[c], sizeof(h->why[c]),
+			    "%s is not in %s/cgroup.controllers (under systemd: Delegate=yes)",
+			    ctl_names[c], h->dir[0]);
+		else
+			cg_usable(h, (enum cgroup_ctl)c);
+	}
+}
+
+void
+cgroup_probe(struct cgroup_host *h)
+{
+	struct statfs sf;
+	char ctls[64];
+
+	memset(h, 0, sizeof(*h));
+	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CG2_MAGIC &&
+	    cg_read(CG_ROOT "/cgroup.controllers", ctls, sizeof(ctls)) >= 0)
+		cg_probe_v2(h);
+	else
+		cg_probe_v1(h);
+	if (h->version == 0)
+		for (int c = 0; c < CG_NCTL; c++)
+			snprintf(h->why[c], sizeof(h->why[c]), "this host has no %s cgroup",
+			    ctl_names[c]);
+}
+
+size_t
+cgroup_describe(const struct cgroup_host *h, char *buf, size_t len)
+{
+	size_t n;
+
+	if (h->version == 0)
+		return (size_t)snprintf(buf, len, "none");
+	n = (size_t)snprintf(buf, len, "v%d (", h->version);
+	for (int c = 0; c < CG_NCTL && n < len; c++)
+		if (h->usable[c])
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    buf[n - 1] == '(' ? "" : " ", ctl_names[c]);
+	if (n < len && buf[n - 1] == '(')
+		n += (size_t)snprintf(buf + n, len - n, "none usable");
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, ")");
+	return n;
+}
+
+/* ------------------------------------------------------------ the host in force */
+
+static struct cgroup_host host;
+static bool host_known;
+
+/* v2: a cgroup with processes in it cannot hand controllers to children
+ * (the no-internal-process rule), so porterd moves itself into a leaf
+ * first. Untested here. */
+static void
+cg_v2_leaf(void)
+{
+	char path[CG_PATH + 32], num[24];
+
+	snprintf(path, sizeof(path), "%s/" CG_V2_LEAF, host.dir[0]);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		log_warn("cgroups: %s", path);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/" CG_V2_LEAF "/cgroup.procs", host.dir[0]);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	if (cg_write(path, num) != 0)
+		log_warn("cgroups: %s", path);
+}
+
+void
+cgroup_init(void)
+{
+	struct cgroup_host h;
+	char desc[128];
+
+	cgroup_probe(&h);
+	if (host_known && h.version == host.version &&
+	    memcmp(h.usable, host.usable, sizeof(h.usable)) == 0) {
+		host = h;
+		return;
+	}
+	host = h;
+	host_known = true;
+	cgroup_describe(&host, desc, sizeof(desc));
+	log_info("cgroups: %s", desc);
+	if (host.version == 2 && strcmp(host.dir[0], CG_ROOT) != 0)
+		cg_v2_leaf();
+}
+
+/* ------------------------------------------------------------ a connection's cgroup */
+
+struct cgroup_conn {
+	int version;
+	unsigned used;              /* 1 << enum cgroup_ctl: v1 hierarchies joined */
+	unsigned gone;              /* those whose directory is removed */
+	char dir[CG_NCTL][CG_PATH]; /* v2: dir[0] only */
+	char procs[CG_NCTL][CG_PATH + 16];
+	char svcdir[CG_NCTL][CG_PATH];
+	unsigned retries;
+	LIST_ENTRY(cgroup_conn) chain; /* waiting to be removed */
+};
+
+static LIST_HEAD(, cgroup_conn) pending = LIST_HEAD_INITIALIZER(pending);
+static struct timer retry_timer;
+static unsigned long seq;
+
+bool
+cgroup_wanted(const struct service_config *s)
+{
+	return s->memory_max > 0 || s->pids_max > 0 || s->cpu_quota_us > 0;
+}
+
+/* A service id as a directory name: no '/', no leading '.'. */
+static void
+cg_name(const char *id, char *out, size_t len)
+{
+	size_t i = 0;
+
+	if (id[0] == '.' && len > 1)
+		out[i++] = '_';
+	for (; *id != '\0' && i + 1 < len; id++)
+		out[i++] = isalnum((unsigned char)*id) || strchr("._-", *id) ? *id : '_';
+	out[i] = '\0';
+}
+
+static int
+cg_set(const struct cgroup_conn *g, int d, const char *file, const char *v)
+{
+	char path[CG_PATH + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", g->dir[d], file);
+	if (cg_write(path, v) != 0) {
+		log_warn("cgroups: %s = %s", path, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* memory.memsw.limit_in_bytes (v1) and memory.swap.max (v2) exist only
+ * with swap accounting; without it there is nothing to close. */
+static int
+cg_set_if(const struct cgroup_conn *g, int d, const char *file, const char *v)
+{
+	char path[CG_PATH + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", g->dir[d], file);
+	if (access(path, F_OK) != 0)
+		return 0;
+	return cg_set(g, d, file, v);
+}
+
+/* Makes the directory chain base/porter/<id>/<n>; v2 hands the
+ * controllers down each level. */
+static int
+cg_mkdirs(struct cgroup_conn *g, int d, const char *base, const char *id, const char *n)
+{
+	char path[CG_PATH];
+	const char *parts[3] = { "porter", id, n };
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s", base);
+	for (int i = 0; i < 3; i++) {
+		if (g->version == 2) {
+			char ctl[CG_PATH + 32], on[32] = "";
+
+			for (int c = 0; c < CG_NCTL; c++)
+				if (g->used & (1u << c))
+					snprintf(on + strlen(on), sizeof(on) - strlen(on), "%s+%s",
+					    on[0] != '\0' ? " " : "", ctl_names[c]);
+			snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", path);
+			if (cg_write(ctl, on) != 0) {
+				log_warn("cgroups: %s = %s", ctl, on);
+				return -1;
+			}
+		}
+		len = strlen(path);
+		if ((size_t)snprintf(path + len, sizeof(path) - len, "/%s", parts[i]) >=
+		    sizeof(path) - len) {
+			errno = ENAMETOOLONG;
+			log_warn("cgroups: %s", base);
+			return -1;
+		}
+		if (mkdir(path, 0755) != 0 && (errno != EEXIST || i == 2)) {
+			if (errno != EEXIST)
+				log_warn("cgroups: %s", path);
+			return -1;
+		}
+		if (i == 1)
+			memcpy(g->svcdir[d], path, sizeof(g->svcdir[d]));
+	}
+	memcpy(g->dir[d], path, sizeof(g->dir[d]));
+	snprintf(g->procs[d], sizeof(g->procs[d]), "%s/cgroup.procs", path);
+	return 0;
+}
+
+static int
+cg_limits_v1(struct cgroup_conn *g, const struct service_config *s)
+{
+	char v[24];
+	int rc = 0;
+
+	if (g->used & (1u << CG_MEMORY)) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->memory_max);
+		rc |= cg_set(g, CG_MEMORY, "memory.limit_in_bytes", v);
+		/* Memory and swap together: swap does not dodge the limit. */
+		rc |= cg_set_if(g, CG_MEMORY, "memory.memsw.limit_in_bytes", v);
+	}
+	if (g->used & (1u << CG_PIDS)) {
+		snprintf(v, sizeof(v), "%u", s->pids_max);
+		rc |= cg_set(g, CG_PIDS, "pids.max", v);
+	}
+	if (g->used & (1u << CG_CPU)) {
+		snprintf(v, sizeof(v), "%u", s->cpu_period_us);
+		rc |= cg_set(g, CG_CPU, "cpu.cfs_period_us", v);
+		snprintf(v, sizeof(v), "%u", s->cpu_quota_us);
+		rc |= cg_set(g, CG_CPU, "cpu.cfs_quota_us", v);
+	}
+	return rc;
+}
+
+/* v2, untested here. */
+static int
+cg_limits_v2(struct cgroup_conn *g, const struct service_config *s)
+{
+	char v[48];
+	int rc = 0;
+
+	if (g->used & (1u << CG_MEMORY)) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->memory_max);
+		rc |= cg_set(g, 0, "memory.max", v);
+		rc |= cg_set_if(g, 0, "memory.swap.max", "0");
+	}
+	if (g->used & (1u << CG_PIDS)) {
+		snprintf(v, sizeof(v), "%u", s->pids_max);
+		rc |= cg_set(g, 0, "pids.max", v);
+	}
+	if (g->used & (1u << CG_CPU)) {
+		snprintf(v, sizeof(v), "%u %u", s->cpu_quota_us, s->cpu_period_us);
+		rc |= cg_set(g, 0, "cpu.max", v);
+	}
+	return rc;
+}
+
+static bool cg_remove(struct cgroup_conn *);
+
+struct cgroup_conn *
+cgroup_conn_new(const struct service_config *s)
+{
+	struct cgroup_conn *g;
+	char id[128], n[32];
+	int rc = 0;
+
+	if (!host_known)
+		cgroup_init();
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		log_warn("%s: cgroup", s->id);
+		return NULL;
+	}
+	g->version = host.version;
+	for (int c = 0; c < CG_NCTL; c++)
+		if (conf_service_has(s, ctl_attr[c]) && host.usable[c])
+			g->used |= 1u << c;
+	if (g->used == 0) {
+		/* The check let it through, so the host changed since. */
+		log_warnx("%s: cgroups: no controller for its limits is usable now", s->id);
+		free(g);
+		return NULL;
+	}
+	cg_name(s->id, id, sizeof(id));
+	/* A directory left by an earlier porterd is skipped, not reused. */
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(n, sizeof(n), "%lu", ++seq);
+		memset(g->dir, 0, sizeof(g->dir));
+		memset(g->procs, 0, sizeof(g->procs));
+		g->gone = 0;
+		rc = 0;
+		for (int c = 0; c < CG_NCTL && rc == 0; c++) {
+			if (!(g->used & (1u << c)))
+				continue;
+			if (g->version == 2) {
+				rc = cg_mkdirs(g, 0, host.dir[0], id, n);
+				break;
+			}
+			rc = cg_mkdirs(g, c, host.dir[c], id, n);
+		}
+		if (rc == 0 || errno != EEXIST)
+			break;
+		/* Whatever this attempt made goes. */
+		cg_remove(g);
+	}
+	if (rc == 0)
+		rc = g->version == 2 ? cg_limits_v2(g, s) : cg_limits_v1(g, s);
+	if (rc != 0) {
+		cg_remove(g);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* The spawn child, before exec: only open, write, close. */
+int
+cgroup_conn_join(const struct cgroup_conn *g)
+{
+	for (int d = 0; d < CG_NCTL; d++) {
+		int fd;
+
+		if (g->procs[d][0] == '\0')
+			continue;
+		if ((fd = open(g->procs[d], O_WRONLY | O_CLOEXEC)) < 0)
+			return -1;
+		if (write(fd, "0", 1) != 1) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		if (g->version == 2)
+			break;
+	}
+	return 0;
+}
+
+/* SIGKILL to every pid in a cgroup.procs file; how many were there. */
+static int
+cg_kill_procs(const char *path)
+{
+	char buf[4096];
+	int n = 0;
+
+	if (cg_read(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	for (char *p = buf; *p != '\0';) {
+		long pid = strtol(p, &p, 10);
+
+		if (pid > 0) {
+			kill((pid_t)pid, SIGKILL);
+			n++;
+		}
+		while (*p == '\n')
+			p++;
+		if (*p != '\0' && !isdigit((unsigned char)*p))
+			break;
+	}
+	return n;
+}
+
+void
+cgroup_conn_kill(struct cgroup_conn *g)
+{
+	if (g == NULL)
+		return;
+	if (g->version == 2) {
+		/* v2 (untested here): one write kills the whole subtree. */
+		char path[CG_PATH + 16];
+
+		snprintf(path, sizeof(path), "%s/cgroup.kill", g->dir[0]);
+		if (cg_write(path, "1") == 0)
+			return;
+	}
+	/* New processes can appear while the list is read (a fork bomb):
+	 * read again until it is empty, a bounded number of times; the
+	 * retry timer comes back for what is left. */
+	for (int round = 0; round < CG_KILL_ROUNDS; round++) {
+		int found = 0;
+
+		for (int d = 0; d < CG_NCTL; d++)
+			if (g->procs[d][0] != '\0' && !(g->gone & (1u << d)))
+				found += cg_kill_procs(g->procs[d]);
+		if (found == 0)
+			return;
+	}
+}
+
+unsigned
+cgroup_conn_fired(const struct cgroup_conn *g, int status)
+{
+	char path[CG_PATH + 32];
+	unsigned long long v;
+	unsigned fired = 0;
+	int m = g->version == 2 ? 0 : CG_MEMORY, p = g->version == 2 ? 0 : CG_PIDS;
+
+	if (g->used & (1u << CG_MEMORY)) {
+		if (g->version == 2) {
+			snprintf(path, sizeof(path), "%s/memory.events", g->dir[m]);
+			if (cg_read_key(path, "oom_kill", &v) && v > 0)
+				fired |= CG_FIRED_OOM;
+		} else {
+			snprintf(path, sizeof(path), "%s/memory.oom_control", g->dir[m]);
+			if (cg_read_key(path, "oom_kill", &v)) {
+				if (v > 0)
+					fired |= CG_FIRED_OOM;
+			} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+				/* Kernels before 4.13 have no oom_kill count. */
+				char buf[32];
+
+				snprintf(path, sizeof(path), "%s/memory.failcnt", g->dir[m]);
+				if (cg_read(path, buf, sizeof(buf)) > 0 &&
+				    strtoull(buf, NULL, 10) > 0)
+					fired |= CG_FIRED_OOM;
+			}
+		}
+	}
+	if (g->used & (1u << CG_PIDS)) {
+		snprintf(path, sizeof(path), "%s/pids.events", g->dir[p]);
+		if (cg_read_key(path, "max", &v) && v > 0)
+			fired |= CG_FIRED_PIDS;
+	}
+	return fired;
+}
+
+/* rmdir of each directory still there; true when all are gone. The
+ * service's directory goes too when it was the last connection's. */
+static bool
+cg_remove(struct cgroup_conn *g)
+{
+	for (int d = 0; d < CG_NCTL; d++) {
+		if (g->dir[d][0] == '\0' || (g->gone & (1u << d)))
+			continue;
+		if (rmdir(g->dir[d]) == 0 || errno == ENOENT) {
+			g->gone |= 1u << d;
+			rmdir(g->svcdir[d]);
+		}
+	}
+	for (int d = 0; d < CG_NCTL; d++)
+		if (g->dir[d][0] != '\0' && !(g->gone & (1u << d)))
+			return false;
+	return true;
+}
+
+static void
+cg_retry(void *arg)
+{
+	struct cgroup_conn *g, *next;
+
+	(void)arg;
+	for (g = LIST_FIRST(&pending); g != NULL; g = next) {
+		next = LIST_NEXT(g, chain);
+		cgroup_conn_kill(g);
+		if (!cg_remove(g) && ++g->retries < CG_RETRIES)
+			continue;
+		if (g->retries >= CG_RETRIES)
+			for (int d = 0; d < CG_NCTL; d++)
+				if (g->dir[d][0] != '\0' && !(g->gone & (1u << d)))
+					log_warnx("cgroups: %s is still busy; leaving it",
+					    g->dir[d]);
+		LIST_REMOVE(g, chain);
+		free(g);
+	}
+	if (!LIST_EMPTY(&pending))
+		loop_timer_set(&retry_timer, CG_RETRY_MS);
+}
+
+void
+cgroup_conn_end(struct cgroup_conn *g)
+{
+	if (g == NULL)
+		return;
+	cgroup_conn_kill(g);
+	if (cg_remove(g)) {
+		free(g);
+		return;
+	}
+	/* The killed are still on their way out: never wait for them here. */
+	LIST_INSERT_HEAD(&pending, g, chain);
+	retry_timer.fn = cg_retry;
+	if (!retry_timer.pending)
+		loop_timer_set(&retry_timer, CG_RETRY_MS);
+}
+
+void
+cgroup_end(void)
+{
+	while (!LIST_EMPTY(&pending)) {
+		struct cgroup_conn *g = LIST_FIRST(&pending);
+
+		cgroup_conn_kill(g);
+		cg_remove(g);
+		LIST_REMOVE(g, chain);
+		free(g);
+	}
+	loop_timer_cancel(&retry_timer);
+}

@@ -1,0 +1,164 @@
+"""test_cgroup.py: per-connection cgroups (memory_max, pids_max, cpu_max).
+Hostile servers (tests/helpers/hostile.c) run into their limits; the EXIT
+line says which fired; nothing a server started outlives its connection;
+the cgroup directories go afterwards; the other services keep answering.
+
+The tests need a cgroup controller porterd can use (root, v1 or v2); on a
+machine without one they skip, and under CI=true that is a failure."""
+import os
+import re
+import socket
+import subprocess
+import tempfile
+
+from harness import PORTERD, SLOW, PorterTest, converse, entry, recv_all, wait_for
+
+HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
+HOSTILE = os.path.join(HELPERS, "hostile")
+
+ECHO = entry("echo", type="INTERNAL UNLISTED", port="{PORT1}", bind="127.0.0.1",
+             socket_type="stream", wait="no")
+
+
+def server(name, args, limits):
+    return entry(name, limits, type="UNLISTED", port="{PORT0}", bind="127.0.0.1",
+                 socket_type="stream", wait="no", user="root", server=HOSTILE,
+                 server_args=args, log_on_success="PID EXIT")
+
+
+def check(conf_text):
+    """porterd -t on a configuration: its exit code and what it said."""
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write(conf_text.replace("{{", "{").replace("}}", "}").replace("{PORT0}", "7001")
+                .replace("{PORT1}", "7002"))
+    try:
+        r = subprocess.run([PORTERD, "-t", "-f", f.name], capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode, (r.stdout + r.stderr).replace(f.name, "CONF")
+    finally:
+        os.unlink(f.name)
+
+
+def connection_dirs(pid, sid):
+    """The per-connection cgroup directories of service sid under porterd
+    pid's cgroups: <its cgroup>/porter/<sid>/* in each hierarchy."""
+    out = []
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        _, ctls, path = line.split(":", 2)
+        if ctls == "":
+            base = "/sys/fs/cgroup" + path
+            if path.endswith("/porterd"):
+                base = base[:-len("/porterd")]
+        else:
+            names = [c for c in ctls.split(",") if c in ("memory", "pids", "cpu")]
+            if not names:
+                continue
+            base = "/sys/fs/cgroup/%s%s" % (names[0], path)
+        d = os.path.join(base, "porter", sid)
+        if os.path.isdir(d):
+            out += [os.path.join(d, n) for n in os.listdir(d)
+                    if os.path.isdir(os.path.join(d, n))]
+    return out
+
+
+def dead(pid):
+    """Gone, or a zombie waiting for a parent that is not porterd's."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+class Cgroup(PorterTest):
+    def setUp(self):
+        rc, out = check(server("probe", "escape", "pids_max = 8\nmemory_max = 32M"))
+        if rc != 0:
+            if os.environ.get("CI"):
+                self.fail("no usable cgroup controller (CI must have one): " + out)
+            self.skipTest("no usable cgroup controller: " + out.strip())
+
+    def echo_answers(self, d):
+        self.assertEqual(converse(d.ports[1], b"still here"), b"still here")
+
+    def test_memory_max_kills_the_hog(self):
+        d = self.start(server("hog", "hog 1024", "memory_max = 32M") + ECHO)
+        got = converse(d.port, timeout=20)
+        self.assertTrue(got.startswith(b"start"), got)
+        self.assertNotIn(b"survived", got)
+        d.wait_log(r"EXIT: hog signal=9 pid=\d+ oom$", 10)
+        self.echo_answers(d)
+        wait_for(lambda: connection_dirs(d.proc.pid, "hog") == [], 10,
+                 "the hog's cgroup to be removed")
+
+    def test_pids_max_caps_the_fork_bomb(self):
+        d = self.start(server("bomb", "forkbomb", "pids_max = 8") + ECHO)
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10 * SLOW) as s:
+            self.echo_answers(d)  # while the bomb's children still wait
+            got = recv_all(s)
+        m = re.match(rb"forked (\d+)", got)
+        self.assertTrue(m, got)
+        # The server is one of the 8; a fork in flight may be counted late.
+        self.assertLessEqual(int(m.group(1)), 8)
+        d.wait_log(r"EXIT: bomb status=0 pid=\d+ pids_max$", 10)
+        wait_for(lambda: connection_dirs(d.proc.pid, "bomb") == [], 10,
+                 "the bomb's cgroup to be removed")
+        self.echo_answers(d)
+
+    def test_double_fork_does_not_outlive_the_connection(self):
+        d = self.start(server("escape", "escape", "pids_max = 50") + ECHO)
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10 * SLOW) as s:
+            f = s.makefile("rb")
+            pid = int(f.readline())
+            self.assertFalse(dead(pid))
+            # The grandchild holds the connection: the end comes when it is
+            # killed, long before its 60 s.
+            self.assertEqual(f.read(), b"")
+        wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
+        d.wait_log(r"EXIT: escape status=0 pid=\d+$", 10)
+        wait_for(lambda: connection_dirs(d.proc.pid, "escape") == [], 10,
+                 "the escape's cgroup to be removed")
+        self.echo_answers(d)
+
+    def test_cpu_max_and_the_dump(self):
+        d = self.start(server("cpu", "escape", "cpu_max = 100ms/1s") + ECHO)
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10 * SLOW) as s:
+            pid = int(s.makefile("rb").readline())
+        wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
+        wait_for(lambda: connection_dirs(d.proc.pid, "cpu") == [], 10,
+                 "the cgroup to be removed")
+        r = subprocess.run([PORTERD, "-T", "-f", d.conf], capture_output=True, text=True,
+                           timeout=30)
+        self.assertRegex(r.stdout, r"cpu_max\s+= 100ms/1s")
+
+    def test_check_refuses_limits_on_builtins(self):
+        rc, out = check(entry("echo", "memory_max = 32M", type="INTERNAL UNLISTED",
+                              port="{PORT1}", socket_type="stream", wait="no"))
+        self.assertEqual(rc, 78, out)
+        self.assertIn("CONF:8: echo: memory_max: a builtin service starts no server to limit",
+                      out)
+        # From the defaults it applies where it can and is dropped elsewhere.
+        conf = ("defaults\n{{\n\tpids_max = 8\n\tcpu_max = 50%\n}}\n" + ECHO +
+                server("hog", "hog 1", ""))
+        rc, out = check(conf)
+        self.assertEqual(rc, 0, out)
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+            f.write(conf.replace("{{", "{").replace("}}", "}").replace("{PORT0}", "7001")
+                    .replace("{PORT1}", "7002"))
+            f.flush()
+            dump = subprocess.run([PORTERD, "-T", "-f", f.name], capture_output=True,
+                                  text=True, timeout=30).stdout
+        hog = dump[dump.index("service hog"):]
+        echo = dump[dump.index("service echo"):dump.index("service hog")]
+        self.assertRegex(hog, r"pids_max\s+= 8")
+        self.assertRegex(hog, r"cpu_max\s+= 50%")
+        self.assertNotIn("_max", echo)
+
+    def test_check_refuses_bad_values(self):
+        for attr, bad in (("memory_max", "12"), ("cpu_max", "0%"), ("cpu_max", "1ms/2s"),
+                          ("pids_max", "0")):
+            rc, out = check(server("hog", "hog 1", "%s = %s" % (attr, bad)))
+            self.assertEqual(rc, 78, out)
+            self.assertRegex(out, r"CONF:\d+: %s: expected" % attr)
