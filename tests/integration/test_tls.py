@@ -47,8 +47,10 @@ def env_of(data):
 
 
 def der_of(path):
+    """The first certificate of a PEM file (a chain file holds more than
+    one, which ssl.PEM_cert_to_DER_cert cannot read)."""
     with open(path) as f:
-        return ssl.PEM_cert_to_DER_cert(f.read())
+        return first_pem(f.read())
 
 
 def first_pem(text):
