@@ -6,7 +6,6 @@
  * that the vfork child, which shares porterd's memory, only makes system
  * calls with what is ready.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -36,58 +35,59 @@ struct sandbox {
 
 /* ------------------------------------------------------------ names */
 
+/* Capability n is cap_names[n], as capabilities(7) writes it. */
 static const char *const cap_names[] = {
-	"chown",
-	"dac_override",
-	"dac_read_search",
-	"fowner",
-	"fsetid",
-	"kill",
-	"setgid",
-	"setuid",
-	"setpcap",
-	"linux_immutable",
-	"net_bind_service",
-	"net_broadcast",
-	"net_admin",
-	"net_raw",
-	"ipc_lock",
-	"ipc_owner",
-	"sys_module",
-	"sys_rawio",
-	"sys_chroot",
-	"sys_ptrace",
-	"sys_pacct",
-	"sys_admin",
-	"sys_boot",
-	"sys_nice",
-	"sys_resource",
-	"sys_time",
-	"sys_tty_config",
-	"mknod",
-	"lease",
-	"audit_write",
-	"audit_control",
-	"setfcap",
-	"mac_override",
-	"mac_admin",
-	"syslog",
-	"wake_alarm",
-	"block_suspend",
-	"audit_read",
-	"perfmon",
-	"bpf",
-	"checkpoint_restore",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
 };
 #define NCAPS ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
 
 int
 sandbox_cap_number(const char *name)
 {
-	if (strncasecmp(name, "CAP_", 4) == 0)
-		name += 4;
+	bool prefixed = strncasecmp(name, "CAP_", 4) == 0;
+
 	for (int i = 0; i < NCAPS; i++)
-		if (strcasecmp(name, cap_names[i]) == 0)
+		if (strcasecmp(name, cap_names[i] + (prefixed ? 0 : 4)) == 0)
 			return i;
 	return -1;
 }
@@ -95,16 +95,7 @@ sandbox_cap_number(const char *name)
 const char *
 sandbox_cap_name(int n)
 {
-	static char buf[NCAPS][24];
-
-	if (n < 0 || n >= NCAPS)
-		return NULL;
-	if (buf[n][0] == '\0') {
-		strcpy(buf[n], "CAP_");
-		for (size_t i = 0; cap_names[n][i] != '\0'; i++)
-			buf[n][4 + i] = (char)toupper((unsigned char)cap_names[n][i]);
-	}
-	return buf[n];
+	return n >= 0 && n < NCAPS ? cap_names[n] : NULL;
 }
 
 static const struct {
