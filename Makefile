@@ -57,7 +57,7 @@ WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 P_CPPFLAGS := -D_GNU_SOURCE -Isrc $(CPPFLAGS)
 P_CFLAGS := -std=c17 $(WARNINGS) $(CFLAGS)
 P_LDFLAGS := $(LDFLAGS)
-P_LIBS := $(LDLIBS) -lssl -lcrypto -pthread
+P_LIBS := $(LDLIBS) -lssl -lcrypto -lseccomp -pthread
 DEPFLAGS = -MMD -MP -MF $(@:.o=.d) -MT $@
 
 ifeq ($(WERROR),1)

@@ -27,6 +27,7 @@ clang
 libclang-rt-14-dev
 libcmocka-dev
 libssl-dev
+libseccomp-dev
 openssl
 mandoc
 netbase

@@ -121,6 +121,17 @@ child_wait_over(struct svc *svc, const struct child *c)
 	loop_timer_set(&svc->resume, ms);
 }
 
+/* A server its system call filter killed: the kernel says so with SIGSYS,
+ * and which call it was is not told to the parent. */
+static const char *
+child_sigsys(const struct svc *svc, int status)
+{
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS &&
+	    sandbox_has_filter(svc->conf->sandbox))
+		return "seccomp";
+	return NULL;
+}
+
 void
 child_reap(void)
 {
@@ -152,7 +163,8 @@ child_reap(void)
 				    .duration = time(NULL) - c->start_wall,
 				    .timeout = c->timed_out ? svc->conf->timeout : 0,
 				    .cgroup_fired =
-				        c->cg != NULL ? cgroup_conn_fired(c->cg, status) : 0 });
+				        c->cg != NULL ? cgroup_conn_fired(c->cg, status) : 0,
+				    .reason = child_sigsys(svc, status) });
 			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
 				child_wait_over(svc, c);

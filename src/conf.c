@@ -81,6 +81,7 @@ conf_service_free(struct service_config *s)
 	free(s->name);
 	free(s->fault);
 	tls_ctx_unref(s->tls_ctx);
+	sandbox_free(s->sandbox);
 	for (int id = 0; id < A_MAX; id++) {
 		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
 

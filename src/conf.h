@@ -210,6 +210,12 @@ enum attr_id {
 	A_TLS_CIPHERSUITES,
 	A_TLS_ALPN,
 	A_TLS_HANDSHAKE_TIMEOUT,
+	A_NO_NEW_PRIVS,
+	A_CAPABILITIES,
+	A_AMBIENT_CAPABILITIES,
+	A_SYSTEM_CALL_FILTER,
+	A_SYSTEM_CALL_ERROR,
+	A_RESTRICT_ADDRESS_FAMILIES,
 	A_ACCESS_TIMES,
 	A_ONLY_FROM,
 	A_NO_ACCESS,
@@ -405,6 +411,12 @@ struct service_config {
 	char *tls_ciphersuites;
 	struct strv tls_alpn;
 	unsigned tls_handshake_timeout; /* seconds */
+	bool no_new_privs;
+	struct strv capabilities; /* the bounding set, CAP_* names */
+	struct strv ambient_capabilities;
+	struct strv system_call_filter;        /* names and @groups; "~" first: a deny list */
+	int system_call_error;                 /* errno; 0: kill the process */
+	struct strv restrict_address_families; /* AF_* names; "~" first: a deny list */
 	struct timerange *access_times;
 	size_t naccess_times;
 	struct addrlist only_from;
@@ -445,6 +457,7 @@ struct service_config {
 	union sockaddr_in46 redirect_addr; /* the relay's target */
 	socklen_t redirect_len;
 	struct tls_ctx *tls_ctx; /* tls = yes: its certificates, read (tls.c) */
+	struct sandbox *sandbox; /* compiled filters and capability sets (sandbox.c) */
 };
 
 #define DENY_FOREVER (-1)
@@ -483,6 +496,25 @@ size_t cgroup_describe(const struct cgroup_host *, char *buf, size_t len);
 const char *cgroup_ctl_name(enum cgroup_ctl);
 /* The attribute that asks for the controller. */
 enum attr_id cgroup_ctl_attr(enum cgroup_ctl);
+
+/* sandbox.c: names as configuration files write them (-1 or NULL when
+ * there is no such name), and a service's sandbox, built when the
+ * configuration is checked (NULL when it has none, or after a diagnostic);
+ * the configuration owns it. */
+int sandbox_cap_number(const char *name);
+const char *sandbox_cap_name(int);
+int sandbox_family_number(const char *name);
+int sandbox_errno_number(const char *name);
+const char *sandbox_errno_name(int);
+bool sandbox_syscall_known(const char *name);
+struct sandbox *sandbox_new(const struct service_config *, struct diag *);
+void sandbox_free(struct sandbox *);
+/* Whether it has a system call filter (a SIGSYS came from it). */
+bool sandbox_has_filter(const struct sandbox *);
+/* In the vfork child, around the change of credentials: system calls only.
+ * On failure -1 with errno, and *stage names the step. */
+int sandbox_child_before_creds(const struct sandbox *, bool uid_change, const char **stage);
+int sandbox_child_after_creds(const struct sandbox *, const char **stage);
 
 /* Moves the entries that have a fault out of svc into broken, to be
  * shown but not served; returns how many. */

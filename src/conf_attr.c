@@ -1088,6 +1088,129 @@ parse_tls_alpn(struct diag *d, struct service_config *s, const struct conf_attr 
 	return parse_words(d, s, a, op, v, loc);
 }
 
+/* capabilities, ambient_capabilities = CAP_NET_BIND_SERVICE ...: names
+ * as capabilities(7) writes them, with or without CAP_, kept in that form;
+ * none at all is an empty set. */
+static bool
+parse_caps(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	struct strv *dst = field_at(s, a, 0);
+
+	(void)op;
+	for (size_t i = 0; i < v->n; i++)
+		if (sandbox_cap_number(v->v[i]) < 0) {
+			diag_error(d, loc,
+			    "%s: unknown capability \"%s\" (a name of capabilities(7), such as CAP_NET_BIND_SERVICE)",
+			    a->name, v->v[i]);
+			return false;
+		}
+	strv_clear(dst);
+	for (size_t i = 0; i < v->n; i++) {
+		const char *name = sandbox_cap_name(sandbox_cap_number(v->v[i]));
+
+		if (!strv_has(dst, name))
+			strv_push(dst, name);
+	}
+	return true;
+}
+
+/* A list of names that a leading ~ makes a deny list, in one canonical
+ * form: "~" joined to the first name. Returns false when a name is not
+ * one known() accepts. */
+static bool
+parse_deny_list(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    const struct strv *v, struct loc loc, bool (*known)(const char *), const char *what)
+{
+	struct strv *dst = field_at(s, a, 0);
+	bool deny = false;
+	size_t i = 0;
+
+	if (v->v[0][0] == '~') {
+		deny = true;
+		if (v->v[0][1] == '\0')
+			i = 1;
+	}
+	if (i >= v->n) {
+		diag_error(d, loc, "%s: ~ needs the names it denies", a->name);
+		return false;
+	}
+	for (size_t j = i; j < v->n; j++) {
+		const char *name = v->v[j] + (j == 0 && deny);
+
+		if (name[0] == '~') {
+			diag_error(d, loc, "%s: only the first name may start with ~, not \"%s\"",
+			    a->name, v->v[j]);
+			return false;
+		}
+		if (!known(name)) {
+			diag_error(d, loc, "%s: unknown %s \"%s\"", a->name, what, name);
+			return false;
+		}
+	}
+	strv_clear(dst);
+	for (size_t j = i; j < v->n; j++) {
+		const char *name = v->v[j] + (j == 0 && deny);
+
+		if (j == i && deny) {
+			char *w = mem_asprintf("~%s", name);
+
+			strv_push(dst, w);
+			free(w);
+		} else
+			strv_push(dst, name);
+	}
+	return true;
+}
+
+static bool
+family_known(const char *name)
+{
+	return sandbox_family_number(name) >= 0;
+}
+
+/* system_call_filter = @system-service, or ~@mount @reboot */
+static bool
+parse_syscall_filter(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	(void)op;
+	return parse_deny_list(d, s, a, v, loc, sandbox_syscall_known, "system call or group");
+}
+
+/* restrict_address_families = AF_UNIX AF_INET, or ~AF_PACKET */
+static bool
+parse_families(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	(void)op;
+	return parse_deny_list(d, s, a, v, loc, family_known, "address family");
+}
+
+/* system_call_error = kill | EPERM | EACCES ... */
+static bool
+parse_syscall_error(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	int e = strcasecmp(v->v[0], "kill") == 0 ? 0 : sandbox_errno_number(v->v[0]);
+
+	(void)op;
+	if (e < 0) {
+		diag_error(d, loc, "%s: expected kill or an errno name such as EPERM, not \"%s\"",
+		    a->name, v->v[0]);
+		return false;
+	}
+	s->system_call_error = e;
+	return true;
+}
+
+static void
+dump_syscall_error(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	fputs(s->system_call_error == 0 ? "kill" : sandbox_errno_name(s->system_call_error), fp);
+}
+
 /* proxy_from takes what only_from does, but no names: the header is read
  * before any lookup could answer, and a balancer has an address. */
 static bool
@@ -1900,6 +2023,58 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_number,
 	    .shown = shown_tls,
 	    .field = { NUMBER(tls_handshake_timeout, 1, 3600) } },
+	[A_NO_NEW_PRIVS] = { .name = "no_new_privs",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(no_new_privs) } },
+	[A_CAPABILITIES] = { .name = "capabilities",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 0,
+	    .max = -1,
+	    .parse = parse_caps,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(capabilities) } },
+	[A_AMBIENT_CAPABILITIES] = { .name = "ambient_capabilities",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 0,
+	    .max = -1,
+	    .parse = parse_caps,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(ambient_capabilities) } },
+	[A_SYSTEM_CALL_FILTER] = { .name = "system_call_filter",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_syscall_filter,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(system_call_filter) } },
+	[A_SYSTEM_CALL_ERROR] = { .name = "system_call_error",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_syscall_error,
+	    .copy = copy_plain,
+	    .dump = dump_syscall_error,
+	    .field = { FIELD(system_call_error) } },
+	[A_RESTRICT_ADDRESS_FAMILIES] = { .name = "restrict_address_families",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_families,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(restrict_address_families) } },
 	[A_ACCESS_TIMES] = { .name = "access_times",
 	    .how = S | K_SINGLE,
 	    .min = 1,

@@ -524,6 +524,33 @@ check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
 	}
 }
 
+/* The sandbox confines a spawned server. Its filters are compiled here,
+ * once per load, because the vfork child that applies them shares
+ * porterd's memory and must not allocate. */
+static void
+check_sandbox(struct service_config *s, struct diag *d)
+{
+	sandbox_free(s->sandbox);
+	s->sandbox = NULL;
+	for (int a = A_NO_NEW_PRIVS; a <= A_RESTRICT_ADDRESS_FAMILIES; a++)
+		if (attr_set_has(&s->refused, a))
+			return;
+	if (is_internal(s) || conf_service_has(s, A_REDIRECT)) {
+		for (int a = A_NO_NEW_PRIVS; a <= A_RESTRICT_ADDRESS_FAMILIES; a++)
+			if (attr_set_has(&s->own, a)) {
+				diag_warn(d, conf_service_at(s, (enum attr_id)a),
+				    "%s: %s only confines a spawned server", s->id,
+				    conf_attr_name((enum attr_id)a));
+				break;
+			}
+		return;
+	}
+	if (attr_set_has(&s->own, A_SYSTEM_CALL_ERROR) && s->system_call_filter.n == 0)
+		diag_warn(d, conf_service_at(s, A_SYSTEM_CALL_ERROR),
+		    "%s: system_call_error does nothing without system_call_filter", s->id);
+	s->sandbox = sandbox_new(s, d);
+}
+
 static void
 check_misc(struct service_config *s, struct diag *d)
 {
@@ -702,6 +729,7 @@ conf_check(struct config *cf, struct diag *d)
 		check_proxy(s, d);
 		check_tls(s, d);
 		check_cgroup(s, d, host);
+		check_sandbox(s, d);
 	}
 	free(host);
 	d->svc = NULL;

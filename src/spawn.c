@@ -94,6 +94,7 @@ spawn_child(struct spawn_ctx *c)
 	const struct service_config *s = svc->conf;
 	sigset_t none;
 	struct rlimit rl;
+	const char *stage = NULL;
 	char num[24];
 
 	/* First, while still root: everything the server does from here on,
@@ -164,6 +165,11 @@ spawn_child(struct spawn_ctx *c)
 	/* Raw system calls: glibc's wrappers would signal every thread of
 	 * the process to change their credentials too, and in a vfork child
 	 * those are the parent's resolver threads. */
+	/* The bounding set is cut while the child still has the privilege
+	 * to do it. */
+	if (sandbox_child_before_creds(s->sandbox,
+	        porter.root && !svc->keep_creds && s->have_uid && s->uid != 0, &stage) != 0)
+		spawn_fail(c, stage);
 	if (porter.root && !svc->keep_creds) {
 		if (s->have_gid) {
 			if (syscall(SYS_setgroups, (size_t)svc->ngroups, svc->groups) != 0)
@@ -174,6 +180,10 @@ spawn_child(struct spawn_ctx *c)
 		if (s->have_uid && syscall(SYS_setresuid, s->uid, s->uid, s->uid) != 0)
 			spawn_fail(c, "setresuid");
 	}
+	/* The seccomp filters come last, just before execve, which they
+	 * allow. */
+	if (sandbox_child_after_creds(s->sandbox, &stage) != 0)
+		spawn_fail(c, stage);
 	execve(svc->path, svc->argv, c->envp);
 	spawn_fail(c, "exec");
 }

@@ -1,16 +1,29 @@
 /*
- * hostile.c: servers that misbehave, for the cgroup tests.
+ * hostile.c: servers that misbehave, for the cgroup and sandbox tests,
+ * the misdeed chosen by argv[1].
+ *
+ * Against the cgroup limits:
  *   hostile hog MB     touches MB megabytes, 1M at a time; "survived" if it can
  *   hostile forkbomb   forks children that wait, until fork fails;
  *                      "forked N" (how many it made)
  *   hostile escape     setsid and double fork: the grandchild writes its pid
  *                      and sleeps 60 s holding the connection; the server
  *                      exits as soon as the pid is written
+ *
+ * Against the sandbox, each printing what happened: "ok", or the errno's
+ * name, then "end". None of them can harm the machine when nothing stops
+ * them: the mount point does not exist and the reboot magic is wrong.
+ *   hostile ptrace | mount | keyctl | reboot | socket-inet
+ *   hostile caps | nnp   lines of /proc/self/status
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,15 +91,89 @@ escape(void)
 	return read(ready[0], &c, 1) == 0 ? 0 : 1;
 }
 
+static const char *
+errname(int e)
+{
+	switch (e) {
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case ENOENT:
+		return "ENOENT";
+	case EINVAL:
+		return "EINVAL";
+	case ENOSYS:
+		return "ENOSYS";
+	case EAFNOSUPPORT:
+		return "EAFNOSUPPORT";
+	case ENODEV:
+		return "ENODEV";
+	default:
+		return strerror(e);
+	}
+}
+
+static void
+said(long rc)
+{
+	printf("%s\n", rc >= 0 ? "ok" : errname(errno));
+}
+
+static void
+status_lines(const char *const *keys)
+{
+	char line[256];
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	if (fp == NULL) {
+		printf("%s\n", errname(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL)
+		for (const char *const *k = keys; *k != NULL; k++)
+			if (strncmp(line, *k, strlen(*k)) == 0)
+				fputs(line, stdout);
+	fclose(fp);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc > 2 && strcmp(argv[1], "hog") == 0)
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (argc > 2 && strcmp(mode, "hog") == 0)
 		return hog(atol(argv[2]));
-	if (argc > 1 && strcmp(argv[1], "forkbomb") == 0)
+	if (strcmp(mode, "forkbomb") == 0)
 		return forkbomb();
-	if (argc > 1 && strcmp(argv[1], "escape") == 0)
+	if (strcmp(mode, "escape") == 0)
 		return escape();
-	fprintf(stderr, "usage: hostile hog MB | forkbomb | escape\n");
-	return 64;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (strcmp(mode, "ptrace") == 0)
+		said(ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+	else if (strcmp(mode, "mount") == 0)
+		said(syscall(SYS_mount, "none", "/nonexistent/porter-hostile", "tmpfs", 0L, NULL));
+	else if (strcmp(mode, "keyctl") == 0)
+		/* KEYCTL_GET_KEYRING_ID of the session keyring, not created. */
+		said(syscall(SYS_keyctl, 0L, -3L, 0L));
+	else if (strcmp(mode, "reboot") == 0)
+		/* No valid magic: the kernel refuses it whatever the caller. */
+		said(syscall(SYS_reboot, 0L, 0L, 0L, NULL));
+	else if (strcmp(mode, "socket-inet") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		said(fd);
+		if (fd >= 0)
+			close(fd);
+	} else if (strcmp(mode, "caps") == 0)
+		status_lines((const char *const[]){ "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
+		    "CapAmb:", NULL });
+	else if (strcmp(mode, "nnp") == 0)
+		status_lines((const char *const[]){ "NoNewPrivs:", "Seccomp:", NULL });
+	else {
+		printf("unknown mode\n");
+		return 2;
+	}
+	printf("end\n");
+	return 0;
 }
