@@ -419,10 +419,10 @@ sandbox_families(struct sandbox *sb, const struct service_config *s)
 	for (int af = 0; af < AF_MAX && rc == 0; af++)
 		if (listed[af] == deny)
 			rc = seccomp_rule_add(ctx, refuse, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af, 0));
 	if (!deny && rc == 0)
 		rc = seccomp_rule_add(ctx, refuse, nr, 1,
-		    SCMP_A0(SCMP_CMP_GE, (scmp_datum_t)AF_MAX));
+		    SCMP_A0(SCMP_CMP_GE, (scmp_datum_t)AF_MAX, 0));
 	ok = rc == 0 && sandbox_export(ctx, &sb->families);
 	seccomp_release(ctx);
 	return ok;
