@@ -69,6 +69,7 @@ conf_service_new(const char *name, struct loc loc)
 	s->umask = -1;
 	s->proxy_timeout = PROXY_TIMEOUT_S;
 	s->tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT_S;
+	s->tmp_size = NS_TMP_SIZE;
 	return s;
 }
 
@@ -82,6 +83,7 @@ conf_service_free(struct service_config *s)
 	free(s->fault);
 	tls_ctx_unref(s->tls_ctx);
 	sandbox_free(s->sandbox);
+	ns_plan_free(s->ns);
 	for (int id = 0; id < A_MAX; id++) {
 		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
 

@@ -216,6 +216,22 @@ enum attr_id {
 	A_SYSTEM_CALL_FILTER,
 	A_SYSTEM_CALL_ERROR,
 	A_RESTRICT_ADDRESS_FAMILIES,
+	A_SANDBOX,
+	A_PRIVATE_TMP,
+	A_TMP_SIZE,
+	A_PROTECT_SYSTEM,
+	A_PROTECT_HOME,
+	A_READ_WRITE_PATHS,
+	A_READ_ONLY_PATHS,
+	A_INACCESSIBLE_PATHS,
+	A_ROOT_DIRECTORY,
+	A_BIND_PATHS,
+	A_BIND_READ_ONLY_PATHS,
+	A_PRIVATE_NETWORK,
+	A_PRIVATE_PID,
+	A_PRIVATE_IPC,
+	A_PRIVATE_UTS,
+	A_HOSTNAME,
 	A_ACCESS_TIMES,
 	A_ONLY_FROM,
 	A_NO_ACCESS,
@@ -417,6 +433,23 @@ struct service_config {
 	struct strv system_call_filter;        /* names and @groups; "~" first: a deny list */
 	int system_call_error;                 /* errno; 0: kill the process */
 	struct strv restrict_address_families; /* AF_* names; "~" first: a deny list */
+	/* Namespaces of a spawned server (ns.c). */
+	int sandbox_bundle;             /* SANDBOX_*: sandbox = strict */
+	bool private_tmp;               /* a fresh tmpfs on /tmp and /var/tmp */
+	uint64_t tmp_size;              /* its size in bytes */
+	int protect_system;             /* PROTECT_* */
+	int protect_home;               /* PROTECT_HOME_* */
+	struct strv read_write_paths;   /* absolute paths */
+	struct strv read_only_paths;    /* absolute paths */
+	struct strv inaccessible_paths; /* absolute paths */
+	char *root_directory;           /* the server's root, or NULL */
+	struct strv bind_paths;         /* "SRC" or "SRC:DST" */
+	struct strv bind_read_only_paths;
+	bool private_network; /* the shared empty network namespace */
+	bool private_pid;     /* the server is PID 1 of its own namespace */
+	bool private_ipc;
+	bool private_uts;
+	char *hostname; /* with private_uts */
 	struct timerange *access_times;
 	size_t naccess_times;
 	struct addrlist only_from;
@@ -458,7 +491,14 @@ struct service_config {
 	socklen_t redirect_len;
 	struct tls_ctx *tls_ctx; /* tls = yes: its certificates, read (tls.c) */
 	struct sandbox *sandbox; /* compiled filters and capability sets (sandbox.c) */
+	struct ns_plan *ns;      /* namespaces and mounts, prepared (ns.c) */
 };
+
+#define NS_TMP_SIZE (16u << 20) /* tmp_size when not set */
+
+enum sandbox_bundle { SANDBOX_NONE, SANDBOX_STRICT };
+enum protect_system { PROTECT_NO, PROTECT_YES, PROTECT_FULL, PROTECT_STRICT };
+enum protect_home { PROTECT_HOME_NO, PROTECT_HOME_YES, PROTECT_HOME_READ_ONLY, PROTECT_HOME_TMPFS };
 
 #define DENY_FOREVER (-1)
 
@@ -515,6 +555,20 @@ bool sandbox_has_filter(const struct sandbox *);
  * On failure -1 with errno, and *stage names the step. */
 int sandbox_child_before_creds(const struct sandbox *, bool uid_change, const char **stage);
 int sandbox_child_after_creds(const struct sandbox *, const char **stage);
+
+/* ns.c: a service's namespaces and the mounts of its servers' view of
+ * the file system, prepared when the configuration is checked (NULL when
+ * it has none, or after a diagnostic); the configuration owns it. */
+struct ns_plan *ns_plan_new(const struct service_config *, struct diag *);
+void ns_plan_free(struct ns_plan *);
+/* The clone flags of the namespaces a server gets a new one of. */
+int ns_clone_flags(const struct ns_plan *);
+/* In the parent before the clone: what the plan shares between servers
+ * (the empty network namespace), made the first time; -1 with errno. */
+int ns_prepare(struct ns_plan *);
+/* In the clone child, first: system calls only. On failure -1 with errno,
+ * and *stage names the step. */
+int ns_child(const struct ns_plan *, const char **stage);
 
 /* Moves the entries that have a fault out of svc into broken, to be
  * shown but not served; returns how many. */

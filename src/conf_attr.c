@@ -26,6 +26,28 @@ struct attr_name {
 	unsigned bit; /* or the number the name stands for */
 };
 
+static const struct attr_name sandbox_words[] = {
+	{ "none", SANDBOX_NONE },
+	{ "strict", SANDBOX_STRICT },
+	{ NULL, 0 },
+};
+
+static const struct attr_name protect_system_words[] = {
+	{ "no", PROTECT_NO },
+	{ "yes", PROTECT_YES },
+	{ "full", PROTECT_FULL },
+	{ "strict", PROTECT_STRICT },
+	{ NULL, 0 },
+};
+
+static const struct attr_name protect_home_words[] = {
+	{ "no", PROTECT_HOME_NO },
+	{ "yes", PROTECT_HOME_YES },
+	{ "read-only", PROTECT_HOME_READ_ONLY },
+	{ "tmpfs", PROTECT_HOME_TMPFS },
+	{ NULL, 0 },
+};
+
 static const struct attr_name types[] = {
 	{ "RPC", T_RPC },
 	{ "INTERNAL", T_INTERNAL },
@@ -817,13 +839,12 @@ parse_memory_max(struct diag *d, struct service_config *s, const struct conf_att
 	return true;
 }
 
+/* A size in the largest unit that writes it whole. */
 static void
-dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+dump_size(FILE *fp, unsigned long long v)
 {
 	static const char units[] = "GMK";
-	unsigned long long v = s->memory_max;
 
-	(void)a;
 	for (int i = 0; i < 3; i++) {
 		unsigned long long u = 1ull << (10 * (3 - i));
 
@@ -833,6 +854,13 @@ dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr
 		}
 	}
 	fprintf(fp, "%llu", v);
+}
+
+static void
+dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	dump_size(fp, s->memory_max);
 }
 
 #define CPU_PERIOD_US 100000u /* the period of cpu_max = N% */
@@ -1185,6 +1213,87 @@ parse_families(struct diag *d, struct service_config *s, const struct conf_attr 
 {
 	(void)op;
 	return parse_deny_list(d, s, a, v, loc, family_known, "address family");
+}
+
+/* One word of the attribute's names, kept as the number it stands for. */
+static bool
+parse_named(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	const struct attr_name *nb = name_read(d, a, a->names, v->v[0], "value", loc);
+
+	(void)op;
+	if (nb == NULL)
+		return false;
+	number_put(s, a, 0, nb->bit);
+	return true;
+}
+
+static void
+dump_named(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	fputs(name_of(a->names, (unsigned)number_get(s, a, 0)), fp);
+}
+
+/* tmp_size: the size of the tmpfs on /tmp. */
+static bool
+parse_tmp_size(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	uint64_t sz;
+
+	(void)op;
+	if (!parse_size(v->v[0], &sz) || sz < 64 * 1024) {
+		diag_error(d, loc, "%s: expected a size of at least 64K, such as 16M, not \"%s\"",
+		    a->name, v->v[0]);
+		return false;
+	}
+	s->tmp_size = sz;
+	return true;
+}
+
+static void
+dump_tmp_size(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+{
+	(void)a;
+	dump_size(fp, s->tmp_size);
+}
+
+/* bind_paths = SRC[:DST] ...: both absolute; DST is SRC when left out. */
+static bool
+parse_bind_paths(struct diag *d, struct service_config *s, const struct conf_attr *a,
+    enum attr_op op, const struct strv *v, struct loc loc)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const char *colon = strchr(v->v[i], ':');
+
+		if (v->v[i][0] != '/' || (colon != NULL && colon[1] != '/')) {
+			diag_error(d, loc,
+			    "%s: \"%s\" is not SOURCE or SOURCE:DESTINATION, absolute paths",
+			    a->name, v->v[i]);
+			return false;
+		}
+	}
+	return parse_words(d, s, a, op, v, loc);
+}
+
+/* hostname: a name sethostname() takes, of letters, digits, '-' and '.'. */
+static bool
+parse_hostname(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+    const struct strv *v, struct loc loc)
+{
+	size_t n = strlen(v->v[0]);
+	bool ok = n > 0 && n <= 64;
+
+	for (size_t i = 0; i < n && ok; i++)
+		ok = isalnum((unsigned char)v->v[0][i]) || v->v[0][i] == '-' || v->v[0][i] == '.';
+	if (!ok) {
+		diag_error(d, loc,
+		    "%s: \"%s\" is not a host name of up to 64 letters, digits, '-' and '.'",
+		    a->name, v->v[0]);
+		return false;
+	}
+	return parse_string(d, s, a, op, v, loc);
 }
 
 /* system_call_error = kill | EPERM | EACCES ... */
@@ -2075,6 +2184,144 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_words,
 	    .free = free_words,
 	    .field = { FIELD(restrict_address_families) } },
+	[A_SANDBOX] = { .name = "sandbox",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_named,
+	    .copy = copy_plain,
+	    .dump = dump_named,
+	    .field = { FIELD(sandbox_bundle) },
+	    .names = sandbox_words },
+	[A_PRIVATE_TMP] = { .name = "private_tmp",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(private_tmp) } },
+	[A_TMP_SIZE] = { .name = "tmp_size",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_tmp_size,
+	    .copy = copy_plain,
+	    .dump = dump_tmp_size,
+	    .field = { FIELD(tmp_size) } },
+	[A_PROTECT_SYSTEM] = { .name = "protect_system",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_named,
+	    .copy = copy_plain,
+	    .dump = dump_named,
+	    .field = { FIELD(protect_system) },
+	    .names = protect_system_words },
+	[A_PROTECT_HOME] = { .name = "protect_home",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_named,
+	    .copy = copy_plain,
+	    .dump = dump_named,
+	    .field = { FIELD(protect_home) },
+	    .names = protect_home_words },
+	[A_READ_WRITE_PATHS] = { .name = "read_write_paths",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_paths,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(read_write_paths) } },
+	[A_READ_ONLY_PATHS] = { .name = "read_only_paths",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_paths,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(read_only_paths) } },
+	[A_INACCESSIBLE_PATHS] = { .name = "inaccessible_paths",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_paths,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(inaccessible_paths) } },
+	[A_ROOT_DIRECTORY] = { .name = "root_directory",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_path,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .field = { FIELD(root_directory) } },
+	[A_BIND_PATHS] = { .name = "bind_paths",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_bind_paths,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(bind_paths) } },
+	[A_BIND_READ_ONLY_PATHS] = { .name = "bind_read_only_paths",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_bind_paths,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(bind_read_only_paths) } },
+	[A_PRIVATE_NETWORK] = { .name = "private_network",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(private_network) } },
+	[A_PRIVATE_PID] = { .name = "private_pid",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(private_pid) } },
+	[A_PRIVATE_IPC] = { .name = "private_ipc",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(private_ipc) } },
+	[A_PRIVATE_UTS] = { .name = "private_uts",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_bool,
+	    .copy = copy_plain,
+	    .dump = dump_bool,
+	    .field = { FIELD(private_uts) } },
+	[A_HOSTNAME] = { .name = "hostname",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_hostname,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .field = { FIELD(hostname) } },
 	[A_ACCESS_TIMES] = { .name = "access_times",
 	    .how = S | K_SINGLE,
 	    .min = 1,

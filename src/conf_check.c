@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -176,12 +177,18 @@ check_program(struct service_config *s, struct diag *d)
 	} else if (!conf_service_has(s, A_SERVER)) {
 		if (missing(s, A_SERVER) && missing(s, A_REDIRECT))
 			diag_error(d, s->loc, "%s: missing attribute server", s->id);
-	} else if (stat(s->server, &st) != 0) {
-		diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s: %s", s->id, s->server,
-		    strerror(errno));
-	} else if (!S_ISREG(st.st_mode) || access(s->server, X_OK) != 0) {
-		diag_error(d, conf_service_at(s, A_SERVER),
-		    "%s: server %s is not an executable file", s->id, s->server);
+	} else {
+		/* Under root_directory, the server is a file of that tree. */
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s%s",
+		    s->root_directory != NULL ? s->root_directory : "", s->server);
+		if (stat(path, &st) != 0)
+			diag_error(d, conf_service_at(s, A_SERVER), "%s: server %s: %s", s->id,
+			    path, strerror(errno));
+		else if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0)
+			diag_error(d, conf_service_at(s, A_SERVER),
+			    "%s: server %s is not an executable file", s->id, path);
 	}
 	if ((s->flags & F_NAMEINARGS) && s->server_args.n == 0)
 		diag_error(d, where(s, A_FLAGS), "%s: NAMEINARGS needs server_args (argv[0] first)",
@@ -524,19 +531,53 @@ check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
 	}
 }
 
-/* The sandbox confines a spawned server. Its filters are compiled here,
- * once per load, because the vfork child that applies them shares
- * porterd's memory and must not allocate. */
+/* sandbox = strict: each part the service (or the defaults) does not set
+ * itself, as if written on the sandbox line, so that -T shows it. */
+static void
+check_bundle(struct service_config *s)
+{
+	struct loc at = conf_service_at(s, A_SANDBOX);
+	bool as_root = s->have_uid ? s->uid == 0 : geteuid() == 0;
+
+	if (s->sandbox_bundle != SANDBOX_STRICT)
+		return;
+#define BUNDLE(a, ...) \
+	do { \
+		if (!conf_service_has(s, a)) { \
+			__VA_ARGS__; \
+			conf_service_set(s, a, at); \
+		} \
+	} while (0)
+	BUNDLE(A_NO_NEW_PRIVS, s->no_new_privs = true);
+	/* A server run as root may need its capabilities: porterctl security
+	 * says it still has them. */
+	if (!as_root)
+		BUNDLE(A_CAPABILITIES, strv_clear(&s->capabilities));
+	BUNDLE(A_PRIVATE_TMP, s->private_tmp = true);
+	BUNDLE(A_PROTECT_SYSTEM, s->protect_system = PROTECT_STRICT);
+	BUNDLE(A_PROTECT_HOME, s->protect_home = PROTECT_HOME_YES);
+	BUNDLE(A_RESTRICT_ADDRESS_FAMILIES, strv_push(&s->restrict_address_families, "AF_UNIX");
+	       strv_push(&s->restrict_address_families,
+	           s->family == AF_INET6 ? "AF_INET6" : "AF_INET"));
+	BUNDLE(A_SYSTEM_CALL_FILTER, strv_push(&s->system_call_filter, "@system-service"));
+#undef BUNDLE
+}
+
+/* The sandbox confines a spawned server. Its filters are compiled and its
+ * mounts planned here, once per load, because the child that applies them
+ * shares porterd's memory and must not allocate. */
 static void
 check_sandbox(struct service_config *s, struct diag *d)
 {
 	sandbox_free(s->sandbox);
 	s->sandbox = NULL;
-	for (int a = A_NO_NEW_PRIVS; a <= A_RESTRICT_ADDRESS_FAMILIES; a++)
+	ns_plan_free(s->ns);
+	s->ns = NULL;
+	for (int a = A_NO_NEW_PRIVS; a <= A_HOSTNAME; a++)
 		if (attr_set_has(&s->refused, a))
 			return;
 	if (is_internal(s) || conf_service_has(s, A_REDIRECT)) {
-		for (int a = A_NO_NEW_PRIVS; a <= A_RESTRICT_ADDRESS_FAMILIES; a++)
+		for (int a = A_NO_NEW_PRIVS; a <= A_HOSTNAME; a++)
 			if (attr_set_has(&s->own, a)) {
 				diag_warn(d, conf_service_at(s, (enum attr_id)a),
 				    "%s: %s only confines a spawned server", s->id,
@@ -545,10 +586,15 @@ check_sandbox(struct service_config *s, struct diag *d)
 			}
 		return;
 	}
+	check_bundle(s);
 	if (attr_set_has(&s->own, A_SYSTEM_CALL_ERROR) && s->system_call_filter.n == 0)
 		diag_warn(d, conf_service_at(s, A_SYSTEM_CALL_ERROR),
 		    "%s: system_call_error does nothing without system_call_filter", s->id);
+	if (attr_set_has(&s->own, A_TMP_SIZE) && !s->private_tmp)
+		diag_warn(d, conf_service_at(s, A_TMP_SIZE),
+		    "%s: tmp_size does nothing without private_tmp", s->id);
 	s->sandbox = sandbox_new(s, d);
+	s->ns = ns_plan_new(s, d);
 }
 
 static void

@@ -7,6 +7,7 @@
  * exec failure costs no pipe and is logged as what it is.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -20,6 +21,20 @@
 #include "porterd.h"
 
 #define VAR_LEN 80
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_ASAN 1
+#endif
+#endif
+#ifdef SPAWN_ASAN
+#include <sanitizer/asan_interface.h>
+#define SAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 struct spawn_ctx {
 	const struct svc *svc;
@@ -101,6 +116,9 @@ spawn_child(struct spawn_ctx *c)
 	 * and whatever it starts, is in its cgroup. */
 	if (c->cg != NULL && cgroup_conn_join(c->cg) != 0)
 		spawn_fail(c, "cgroup");
+	/* Then its namespaces and mounts, which need root too. */
+	if (ns_child(s->ns, &stage) != 0)
+		spawn_fail(c, stage);
 	if (setsid() < 0)
 		spawn_fail(c, "setsid");
 	if (c->conn >= 0) {
@@ -186,6 +204,36 @@ spawn_child(struct spawn_ctx *c)
 		spawn_fail(c, stage);
 	execve(svc->path, svc->argv, c->envp);
 	spawn_fail(c, "exec");
+}
+
+/*
+ * A server with namespaces is started by clone(), which creates them with
+ * the process (a new PID namespace can only be entered that way), sharing
+ * memory and suspending porterd until the exec as vfork() does. It runs on
+ * a stack of its own, one for all: porterd waits for each child's exec.
+ */
+static _Alignas(16) char spawn_stack[64 * 1024];
+
+static int
+spawn_clone_main(void *arg)
+{
+	spawn_child(arg);
+}
+
+static pid_t
+spawn_clone(struct spawn_ctx *c)
+{
+	struct ns_plan *ns = c->svc->conf->ns;
+
+	if (ns_prepare(ns) != 0) {
+		log_warn("%s: namespaces", c->svc->conf->id);
+		return -1;
+	}
+	/* The last child's frames never returned: what the sanitizer marked
+	 * in them is stale. */
+	SAN_UNPOISON(spawn_stack, sizeof(spawn_stack));
+	return clone(spawn_clone_main, spawn_stack + sizeof(spawn_stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD | ns_clone_flags(ns), c);
 }
 
 pid_t
@@ -319,9 +367,13 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 	}
 	envbuf[n] = NULL;
 
-	pid = vfork();
-	if (pid == 0)
-		spawn_child(&c);
+	if (s->ns != NULL) {
+		pid = spawn_clone(&c);
+	} else {
+		pid = vfork();
+		if (pid == 0)
+			spawn_child(&c);
+	}
 	if (pid < 0)
 		return -1;
 	if (c.stage != NULL) {

@@ -15,15 +15,33 @@
  * them: the mount point does not exist and the reboot magic is wrong.
  *   hostile ptrace | mount | keyctl | reboot | socket-inet
  *   hostile caps | nnp   lines of /proc/self/status
+ *
+ * Against the namespaces, each printing what happened, then "end":
+ *   hostile write PATH     creates PATH and writes to it: "ok" or the errno
+ *   hostile read PATH      "ok N" (the bytes it read) or the errno
+ *   hostile list PATH      "ok N" (the entries of the directory) or the errno
+ *   hostile fill PATH      writes PATH until it fails: "full KB errno"
+ *   hostile connect PORT   TCP to 127.0.0.1:PORT: "ok" or the errno
+ *   hostile pids           "pid N" (its own) and "procs N" (in /proc)
+ *   hostile ns             "name inode" of each of its namespaces
+ *   hostile uname          the host name it sees
+ *   hostile euid           its effective user id
+ *   hostile exec PATH ARG  execs PATH with ARG
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +127,14 @@ errname(int e)
 		return "EAFNOSUPPORT";
 	case ENODEV:
 		return "ENODEV";
+	case EROFS:
+		return "EROFS";
+	case ENOSPC:
+		return "ENOSPC";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
 	default:
 		return strerror(e);
 	}
@@ -135,6 +161,130 @@ status_lines(const char *const *keys)
 			if (strncmp(line, *k, strlen(*k)) == 0)
 				fputs(line, stdout);
 	fclose(fp);
+}
+
+static void
+file_write(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, "x\n", 2) != 2)
+		said(-1);
+	else
+		said(0);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+file_read(const char *path)
+{
+	char buf[4096];
+	long total = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		said(-1);
+		return;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	if (n < 0)
+		said(-1);
+	else
+		printf("ok %ld\n", total);
+}
+
+static void
+dir_list(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	long n = 0;
+
+	if (d == NULL) {
+		said(-1);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			printf("entry %s\n", e->d_name);
+			n++;
+		}
+	closedir(d);
+	printf("ok %ld\n", n);
+}
+
+static void
+fill(const char *path)
+{
+	static char block[1024];
+	long kb = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0) {
+		said(-1);
+		return;
+	}
+	while (write(fd, block, sizeof(block)) == (ssize_t)sizeof(block) && kb < 1024 * 1024)
+		kb++;
+	printf("full %ld %s\n", kb, errname(errno));
+	close(fd);
+}
+
+static void
+tcp_connect(int port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0) {
+		said(-1);
+		return;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	said(connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	close(fd);
+}
+
+static void
+pids(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	long n = 0;
+
+	printf("pid %d\n", (int)getpid());
+	if (d == NULL) {
+		said(-1);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (isdigit((unsigned char)e->d_name[0]))
+			n++;
+	closedir(d);
+	printf("procs %ld\n", n);
+}
+
+static void
+namespaces(void)
+{
+	static const char *const names[] = { "ipc", "mnt", "net", "pid", "uts" };
+	char path[64];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+		if (stat(path, &st) == 0)
+			printf("%s %lu\n", names[i], (unsigned long)st.st_ino);
+		else
+			printf("%s %s\n", names[i], errname(errno));
+	}
 }
 
 int
@@ -168,7 +318,31 @@ main(int argc, char **argv)
 	} else if (strcmp(mode, "caps") == 0)
 		status_lines((const char *const[]){ "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
 		    "CapAmb:", NULL });
-	else if (strcmp(mode, "nnp") == 0)
+	else if (argc > 2 && strcmp(mode, "write") == 0)
+		file_write(argv[2]);
+	else if (argc > 2 && strcmp(mode, "read") == 0)
+		file_read(argv[2]);
+	else if (argc > 2 && strcmp(mode, "list") == 0)
+		dir_list(argv[2]);
+	else if (argc > 2 && strcmp(mode, "fill") == 0)
+		fill(argv[2]);
+	else if (argc > 2 && strcmp(mode, "connect") == 0)
+		tcp_connect(atoi(argv[2]));
+	else if (strcmp(mode, "pids") == 0)
+		pids();
+	else if (strcmp(mode, "ns") == 0)
+		namespaces();
+	else if (strcmp(mode, "uname") == 0) {
+		struct utsname u;
+
+		uname(&u);
+		printf("%s\n", u.nodename);
+	} else if (strcmp(mode, "euid") == 0)
+		printf("euid %d\n", (int)geteuid());
+	else if (argc > 3 && strcmp(mode, "exec") == 0) {
+		execv(argv[2], argv + 2);
+		said(-1);
+	} else if (strcmp(mode, "nnp") == 0)
 		status_lines((const char *const[]){ "NoNewPrivs:", "Seccomp:", NULL });
 	else {
 		printf("unknown mode\n");

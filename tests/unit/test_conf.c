@@ -1740,7 +1740,7 @@ test_attr_names_in_enum_order(void **state)
 		"tls", "tls_certificate", "tls_key", "tls_client_ca", "tls_verify_client",
 		"tls_protocols", "tls_ciphers", "tls_ciphersuites", "tls_alpn",
 		"tls_handshake_timeout", "no_new_privs", "capabilities", "ambient_capabilities",
-		"system_call_filter", "system_call_error", "restrict_address_families", "access_times", "only_from", "no_access", "log_type",
+		"system_call_filter", "system_call_error", "restrict_address_families", "sandbox", "private_tmp", "tmp_size", "protect_system", "protect_home", "read_write_paths", "read_only_paths", "inaccessible_paths", "root_directory", "bind_paths", "bind_read_only_paths", "private_network", "private_pid", "private_ipc", "private_uts", "hostname", "access_times", "only_from", "no_access", "log_type",
 		"log_on_success", "log_on_failure", "env", "passenv", "banner",
 		"banner_success", "banner_fail", "nice", "umask", "rlimit_as", "rlimit_cpu",
 		"rlimit_data", "rlimit_rss", "rlimit_stack", "rlimit_files", "memory_max",
