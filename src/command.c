@@ -1044,6 +1044,9 @@ command_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
 	case CTL_METRICS:
 		command_metrics(r);
 		break;
+	case CTL_SECURITY:
+		security_command(r, argc, argv);
+		break;
 	case CTL_NCMDS:
 		break;
 	}

@@ -36,6 +36,7 @@ enum ctl_cmd {
 	CTL_CHECK,
 	CTL_EXPLAIN,
 	CTL_METRICS,
+	CTL_SECURITY,
 	CTL_NCMDS
 };
 
@@ -66,6 +67,7 @@ static const struct ctl_command ctl_commands[CTL_NCMDS] = {
 	[CTL_CHECK] = { "check", 0, 0, "", false },
 	[CTL_EXPLAIN] = { "explain", 2, 3, " SERVICE ADDRESS [HH:MM]", true },
 	[CTL_METRICS] = { "metrics", 0, 0, "", false },
+	[CTL_SECURITY] = { "security", 0, 1, " [ID]", false },
 };
 
 #define CTL_LOOKUP_ARGS " [name=NAME]" /* the word porterctl adds */

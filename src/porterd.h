@@ -1070,6 +1070,10 @@ struct reply {
 	struct reload_waiter wait;
 };
 
+/* security.c: porterctl security [ID], what spawned servers could still
+ * do in their sandbox. */
+void security_command(struct reply *, int argc, char **argv);
+
 /* Runs command c with its arguments (as many as ctl.h allows it). */
 void command_run(enum ctl_cmd c, struct reply *, int argc, char **argv);
 /* The bodies of status and connections, also for the state dump. */

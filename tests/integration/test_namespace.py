@@ -16,10 +16,12 @@ import socket
 import subprocess
 import tempfile
 import time
+import json
 
 from harness import PORTERD, SLOW, PorterTest, converse, entry
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
+PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 
 PLAIN = entry("echo", type="INTERNAL UNLISTED", id="plain", port="{PORT9}",
               bind="127.0.0.1", socket_type="stream", wait="no")
@@ -295,6 +297,41 @@ class NamespaceTest(PorterTest):
                      r"protect_home\s*= yes", r"restrict_address_families\s*= AF_UNIX AF_INET",
                      r"system_call_filter\s*= @system-service"):
             self.assertTrue(re.search(line, t.stdout), (line, t.stdout))
+
+    # ------------------------------------------------------------ porterctl security
+
+    def test_porterctl_security(self):
+        d = self.start(self.server("bare", "nnp", "") +
+                       self.server("jail", "nnp", "sandbox = strict\nprivate_network = yes\n"
+                                   "private_pid = yes\nprivate_ipc = yes\nmemory_max = 32M\n"
+                                   "pids_max = 8", user="nobody", port=1) + PLAIN,
+                       nports=10)
+
+        def ctl(*args):
+            r = subprocess.run([PORTERCTL, "-C", d.control] + list(args),
+                               capture_output=True, text=True, timeout=10)
+            return r.returncode, r.stdout + r.stderr
+        rc, out = ctl("security")
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"bare\s+root\s+10\.0\s+UNSAFE")
+        self.assertRegex(out, r"jail\s+nobody\s+0\.5\s+OK")
+        # Built-ins run no program: not listed.
+        self.assertNotIn("plain", out)
+        rc, out = ctl("--json", "security")
+        rows = {r["id"]: r for r in json.loads(out)}
+        self.assertEqual(rows["jail"]["could"], ["sees the host's whole file system"])
+        self.assertIn("makes any system call (mount, ptrace, kexec_load, bpf ...)",
+                      rows["bare"]["could"])
+        rc, out = ctl("security", "jail")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("+0.5 root_directory", out)
+        self.assertRegex(out, r"0\.0 system_call_filter\s+confined")
+        rc, out = ctl("security", "plain")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("plain is served inside porterd", out)
+        rc, out = ctl("security", "nosuch")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no service has the id nosuch", out)
 
     # ------------------------------------------------------------ -t
 
