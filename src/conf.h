@@ -547,6 +547,8 @@ int sandbox_family_number(const char *name);
 int sandbox_errno_number(const char *name);
 const char *sandbox_errno_name(int);
 bool sandbox_syscall_known(const char *name);
+/* Whether porterd has capability cap in its effective set. */
+bool sandbox_have_cap(int cap);
 struct sandbox *sandbox_new(const struct service_config *, struct diag *);
 void sandbox_free(struct sandbox *);
 /* Whether it has a system call filter (a SIGSYS came from it). */

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -247,9 +248,9 @@ ns_plan_new(const struct service_config *s, struct diag *d)
 
 	if (!ns_wanted(s))
 		return NULL;
-	if (geteuid() != 0) {
+	if (!sandbox_have_cap(CAP_SYS_ADMIN)) {
 		diag_error(d, s->loc,
-		    "%s: namespaces (private_*, protect_*, *_paths, root_directory) need porterd to run as root",
+		    "%s: namespaces (private_*, protect_*, *_paths, root_directory, hostname) need porterd to have CAP_SYS_ADMIN (to run as root)",
 		    s->id);
 		return NULL;
 	}

@@ -442,6 +442,17 @@ sandbox_cap_last(void)
 	return atoi(buf);
 }
 
+bool
+sandbox_have_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) != 0 || cap < 0 || cap >= 64)
+		return false;
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
 struct sandbox *
 sandbox_new(const struct service_config *s, struct diag *d)
 {
@@ -453,6 +464,17 @@ sandbox_new(const struct service_config *s, struct diag *d)
 	    !conf_service_has(s, A_SYSTEM_CALL_FILTER) &&
 	    !conf_service_has(s, A_RESTRICT_ADDRESS_FAMILIES))
 		return NULL;
+	/* Found out now rather than at each connection. */
+	if ((conf_service_has(s, A_CAPABILITIES) || s->ambient_capabilities.n > 0) &&
+	    !sandbox_have_cap(CAP_SETPCAP)) {
+		diag_error(d,
+		    conf_service_at(s,
+		        conf_service_has(s, A_CAPABILITIES) ? A_CAPABILITIES :
+		                                              A_AMBIENT_CAPABILITIES),
+		    "%s: capabilities and ambient_capabilities need porterd to have CAP_SETPCAP (to run as root); no_new_privs = yes keeps servers from gaining capabilities without it",
+		    s->id);
+		return NULL;
+	}
 	sb = mem_calloc(1, sizeof(*sb));
 	sb->no_new_privs = s->no_new_privs;
 	sb->cap_last = sandbox_cap_last();

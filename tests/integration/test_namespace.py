@@ -335,6 +335,29 @@ class NamespaceTest(PorterTest):
 
     # ------------------------------------------------------------ -t
 
+    def test_without_privileges_check_refuses_what_would_fail_at_connect(self):
+        path = os.path.join(self.dir, "porter.conf")
+        conf = (self.server("ns", "nnp", "private_tmp = yes", user="nobody", port=0) +
+                self.server("caps", "nnp", "capabilities =", user="nobody", port=1) +
+                self.server("nnp", "nnp", "no_new_privs = yes", user="nobody", port=2))
+        with open(path, "w") as f:
+            f.write(conf.replace("{{", "{").replace("}}", "}").replace("{PORT0}", "7001")
+                    .replace("{PORT1}", "7002").replace("{PORT2}", "7003"))
+        os.chmod(path, 0o644)
+        r = subprocess.run(["runuser", "-u", "nobody", "--", PORTERD, "-t", "-f", path],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 78, out)
+        self.assertIn("ns: namespaces (private_*, protect_*, *_paths, root_directory, "
+                      "hostname) need porterd to have CAP_SYS_ADMIN", out)
+        self.assertIn("caps: capabilities and ambient_capabilities need porterd to have "
+                      "CAP_SETPCAP", out)
+        self.assertNotIn("nnp:", out)
+        # As root, the same file is fine.
+        r = subprocess.run([PORTERD, "-t", "-f", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_check_errors(self):
         rc, out = check(self.server("x", "nnp", "bind_paths = relative\nhostname = no_underscores\n"
                                     "tmp_size = 1K\nprotect_system = sometimes"))
