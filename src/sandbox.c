@@ -181,7 +181,7 @@ static const struct {
 	const char *calls;
 } groups[] = {
 	{ "@aio",
-	    "io_cancel io_destroy io_getevents io_pgetevents io_setup io_submit "
+	    "io_cancel io_destroy io_getevents io_pgetevents io_pgetevents_time64 io_setup io_submit "
 	    "io_uring_enter io_uring_register io_uring_setup" },
 	{ "@basic-io",
 	    "_llseek close close_range dup dup2 dup3 lseek pread64 preadv preadv2 "
@@ -200,24 +200,25 @@ static const struct {
 	    "futex futex_time64 futex_waitv get_robust_list get_thread_area getegid getegid32 "
 	    "geteuid geteuid32 getgid getgid32 getgroups getgroups32 getpgid getpgrp getpid "
 	    "getppid getrandom getresgid getresgid32 getresuid getresuid32 getrlimit getsid "
-	    "gettid gettimeofday getuid getuid32 membarrier mmap mmap2 munmap nanosleep pause "
-	    "prlimit64 restart_syscall rseq rt_sigreturn sched_getaffinity sched_yield "
+	    "gettid gettimeofday getuid getuid32 membarrier mmap mmap2 mprotect munmap nanosleep pause "
+	    "prlimit64 restart_syscall riscv_flush_icache riscv_hwprobe rseq rt_sigreturn "
+	    "sched_getaffinity sched_yield "
 	    "set_robust_list set_thread_area set_tid_address set_tls sigreturn time "
-	    "ugetrlimit" },
+	    "ugetrlimit uretprobe" },
 	{ "@file-system",
 	    "access chdir chmod close creat faccessat faccessat2 fallocate fchdir fchmod "
-	    "fchmodat fcntl fcntl64 fgetxattr flistxattr fremovexattr fsetxattr fstat fstat64 "
+	    "fchmodat fchmodat2 fcntl fcntl64 fgetxattr flistxattr fremovexattr fsetxattr fstat fstat64 "
 	    "fstatat64 fstatfs fstatfs64 ftruncate ftruncate64 futimesat getcwd getdents "
 	    "getdents64 getxattr inotify_add_watch inotify_init inotify_init1 "
 	    "inotify_rm_watch lgetxattr link linkat listxattr llistxattr lremovexattr "
-	    "lsetxattr lstat lstat64 mkdir mkdirat mknod mknodat mmap mmap2 munmap newfstatat "
+	    "lsetxattr lstat lstat64 mkdir mkdirat mknod mknodat newfstatat "
 	    "oldfstat oldlstat oldstat open openat openat2 readlink readlinkat removexattr "
 	    "rename renameat renameat2 rmdir setxattr stat stat64 statfs statfs64 statx "
 	    "symlink symlinkat truncate truncate64 unlink unlinkat utime utimensat "
 	    "utimensat_time64 utimes" },
 	{ "@io-event",
-	    "_newselect epoll_create epoll_create1 epoll_ctl epoll_pwait "
-	    "epoll_pwait2 epoll_wait eventfd eventfd2 poll ppoll ppoll_time64 "
+	    "_newselect epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait "
+	    "epoll_pwait2 epoll_wait epoll_wait_old eventfd eventfd2 poll ppoll ppoll_time64 "
 	    "pselect6 pselect6_time64 select" },
 	{ "@ipc",
 	    "ipc memfd_create mq_getsetattr mq_notify mq_open mq_timedreceive "
@@ -243,7 +244,7 @@ static const struct {
 	    "ulimit uselib ustat vserver" },
 	{ "@privileged",
 	    "@chown @clock @module @raw-io @reboot @swap _sysctl acct bpf capset chroot "
-	    "fanotify_init fanotify_mark nfsservctl open_by_handle_at pivot_root quotactl "
+	    "fanotify_init fanotify_mark nfsservctl open_by_handle_at pivot_root quotactl quotactl_fd "
 	    "setdomainname setfsuid setfsuid32 setgroups setgroups32 sethostname setresuid "
 	    "setresuid32 setreuid setreuid32 setuid setuid32 vhangup" },
 	{ "@process",
@@ -256,7 +257,7 @@ static const struct {
 	{ "@reboot", "kexec_file_load kexec_load reboot" },
 	{ "@resources",
 	    "ioprio_set mbind migrate_pages move_pages nice sched_setaffinity "
-	    "sched_setattr sched_setparam sched_setscheduler set_mempolicy "
+	    "sched_setattr sched_setparam sched_setscheduler set_mempolicy set_mempolicy_home_node "
 	    "setpriority setrlimit" },
 	{ "@setuid",
 	    "setgid setgid32 setgroups setgroups32 setregid setregid32 setresgid "
@@ -274,12 +275,12 @@ static const struct {
 	    "timerfd_settime64 times" },
 	{ "@system-service",
 	    "@aio @basic-io @chown @default @file-system @io-event @ipc @keyring @memlock "
-	    "@network-io @process @resources @setuid @signal @sync @timer arm_fadvise64 "
+	    "@network-io @process @resources @setuid @signal @sync @timer arm_fadvise64_64 "
 	    "capget capset copy_file_range fadvise64 fadvise64_64 flock get_mempolicy getcpu "
-	    "getpriority ioctl ioprio_get kcmp madvise mprotect mremap name_to_handle_at oldolduname "
+	    "getpriority ioctl ioprio_get kcmp madvise mremap name_to_handle_at oldolduname "
 	    "olduname personality readahead readdir remap_file_pages sched_get_priority_max "
 	    "sched_get_priority_min sched_getattr sched_getparam sched_getscheduler "
-	    "sched_rr_get_interval sched_rr_get_interval_time64 sendfile sendfile64 "
+	    "sched_rr_get_interval sched_rr_get_interval_time64 sched_yield sendfile sendfile64 "
 	    "setfsgid setfsgid32 setfsuid setfsuid32 setpgid setsid splice sysinfo tee "
 	    "umask uname userfaultfd vmsplice" },
 };
