@@ -33,6 +33,7 @@
 
 static const char *const ctl_names[CG_NCTL] = { "memory", "pids", "cpu" };
 static const enum attr_id ctl_attr[CG_NCTL] = { A_MEMORY_MAX, A_PIDS_MAX, A_CPU_MAX };
+static const int ctl_service_attr[CG_NCTL] = { A_SERVICE_MEMORY_MAX, A_SERVICE_PIDS_MAX, -1 };
 
 const char *
 cgroup_ctl_name(enum cgroup_ctl c)
@@ -44,6 +45,15 @@ enum attr_id
 cgroup_ctl_attr(enum cgroup_ctl c)
 {
 	return ctl_attr[c];
+}
+
+int
+cgroup_attr_ctl(enum attr_id a)
+{
+	for (int c = 0; c < CG_NCTL; c++)
+		if (ctl_attr[c] == a || ctl_service_attr[c] == (int)a)
+			return c;
+	return -1;
 }
 
 /* ------------------------------------------------------------ files */

@@ -798,8 +798,8 @@ dump_rlimit(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 
 /* ------------------------------------------------------------ cgroup limits */
 
-/* memory_max: a size, as for the rlimits, but no UNLIMITED: leaving the
- * attribute out is what means no limit. */
+/* memory_max and service_memory_max: a size, as for the rlimits, but no
+ * UNLIMITED: leaving the attribute out is what means no limit. */
 static bool
 parse_memory_max(struct diag *d, struct service_config *s, const struct conf_attr *a,
     enum attr_op op, const struct strv *v, struct loc loc)
@@ -813,7 +813,7 @@ parse_memory_max(struct diag *d, struct service_config *s, const struct conf_att
 		    v->v[0]);
 		return false;
 	}
-	s->memory_max = sz;
+	memcpy(field_at(s, a, 0), &sz, sizeof(sz));
 	return true;
 }
 
@@ -821,9 +821,11 @@ static void
 dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 {
 	static const char units[] = "GMK";
-	unsigned long long v = s->memory_max;
+	uint64_t sz;
+	unsigned long long v;
 
-	(void)a;
+	memcpy(&sz, field_in(s, a, 0), sizeof(sz));
+	v = sz;
 	for (int i = 0; i < 3; i++) {
 		unsigned long long u = 1ull << (10 * (3 - i));
 
@@ -2260,6 +2262,24 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .copy = copy_plain,
 	    .dump = dump_cpu_max,
 	    .field = { FIELD(cpu_quota_us), FIELD(cpu_period_us) } },
+	/* The sum of all of a service's servers: its cgroup is the parent of
+	 * theirs. */
+	[A_SERVICE_MEMORY_MAX] = { .name = "service_memory_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_memory_max,
+	    .copy = copy_plain,
+	    .dump = dump_memory_max,
+	    .field = { FIELD(service_memory_max) } },
+	[A_SERVICE_PIDS_MAX] = { .name = "service_pids_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_number,
+	    .copy = copy_plain,
+	    .dump = dump_number,
+	    .field = { NUMBER(service_pids_max, 1, 4194304) } },
 	[A_DENY_TIME] = { .name = "deny_time",
 	    .how = S | K_SINGLE,
 	    .min = 1,
