@@ -6,6 +6,12 @@
  * When the server exits, whatever is left in its cgroup is killed and the
  * directory removed, from a timer when the kernel is not done yet.
  *
+ * A connection's cgroup is <porterd's cgroup>/porter/<service>/<n>: the
+ * service's directory is the parent of all its servers' cgroups and holds
+ * the service-wide limits (service_memory_max, service_pids_max). It is
+ * made with the first connection, given its limits then, rewritten in
+ * place by each load, and removed with the last connection's cgroup.
+ *
  * cgroup v1 (a hierarchy per controller) is what the test machines run.
  * The v2 code follows the kernel's documented interface (cgroup-v2.rst) but
  * is untested here; it is kept to the functions marked "v2".
@@ -33,6 +39,7 @@
 
 static const char *const ctl_names[CG_NCTL] = { "memory", "pids", "cpu" };
 static const enum attr_id ctl_attr[CG_NCTL] = { A_MEMORY_MAX, A_PIDS_MAX, A_CPU_MAX };
+static const int ctl_service_attr[CG_NCTL] = { A_SERVICE_MEMORY_MAX, A_SERVICE_PIDS_MAX, -1 };
 
 const char *
 cgroup_ctl_name(enum cgroup_ctl c)
@@ -44,6 +51,15 @@ enum attr_id
 cgroup_ctl_attr(enum cgroup_ctl c)
 {
 	return ctl_attr[c];
+}
+
+int
+cgroup_attr_ctl(enum attr_id a)
+{
+	for (int c = 0; c < CG_NCTL; c++)
+		if (ctl_attr[c] == a || ctl_service_attr[c] == (int)a)
+			return c;
+	return -1;
 }
 
 /* ------------------------------------------------------------ files */
@@ -319,6 +335,9 @@ cgroup_init(void)
 struct cgroup_conn {
 	int version;
 	unsigned used;              /* 1 << enum cgroup_ctl: v1 hierarchies joined */
+	unsigned own;               /* those with a per-connection limit */
+	unsigned svc;               /* those with a service-wide limit */
+	unsigned pids_max;          /* the per-connection one, to tell the two apart */
 	unsigned gone;              /* those whose directory is removed */
 	char dir[CG_NCTL][CG_PATH]; /* v2: dir[0] only */
 	char procs[CG_NCTL][CG_PATH + 16];
@@ -334,7 +353,18 @@ static unsigned long seq;
 bool
 cgroup_wanted(const struct service_config *s)
 {
-	return s->memory_max > 0 || s->pids_max > 0 || s->cpu_quota_us > 0;
+	return s->memory_max > 0 || s->pids_max > 0 || s->cpu_quota_us > 0 ||
+	    s->service_memory_max > 0 || s->service_pids_max > 0;
+}
+
+/* The controllers s limits per connection (own) and service-wide (svc). */
+static void
+cg_wants(const struct service_config *s, unsigned *own, unsigned *svc)
+{
+	*own = (s->memory_max > 0 ? 1u << CG_MEMORY : 0) | (s->pids_max > 0 ? 1u << CG_PIDS : 0) |
+	    (s->cpu_quota_us > 0 ? 1u << CG_CPU : 0);
+	*svc = (s->service_memory_max > 0 ? 1u << CG_MEMORY : 0) |
+	    (s->service_pids_max > 0 ? 1u << CG_PIDS : 0);
 }
 
 /* A service id as a directory name: no '/', no leading '.'. */
@@ -376,14 +406,90 @@ cg_set_if(const struct cgroup_conn *g, int d, const char *file, const char *v)
 	return cg_set(g, d, file, v);
 }
 
-/* Makes the directory chain base/porter/<id>/<n>; v2 hands the
- * controllers down each level. */
 static int
-cg_mkdirs(struct cgroup_conn *g, int d, const char *base, const char *id, const char *n)
+cg_write_at(const char *dir, const char *file, const char *v)
+{
+	char path[CG_PATH + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return cg_write(path, v);
+}
+
+/* The service-wide limit of controller c in the service's directory, or
+ * no limit when s sets none: a load that drops the attribute lifts it. */
+static int
+cg_service_limit(int version, enum cgroup_ctl c, const char *dir, const struct service_config *s)
+{
+	char v[24], swap[CG_PATH + 32];
+	int rc = 0;
+
+	if (c == CG_MEMORY && version == 2) {
+		if (s->service_memory_max > 0)
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)s->service_memory_max);
+		else
+			snprintf(v, sizeof(v), "max");
+		rc = cg_write_at(dir, "memory.max", v);
+		snprintf(swap, sizeof(swap), "%s/memory.swap.max", dir);
+		if (rc == 0 && access(swap, F_OK) == 0)
+			rc = cg_write(swap, s->service_memory_max > 0 ? "0" : "max");
+	} else if (c == CG_MEMORY) {
+		snprintf(v, sizeof(v), "%lld",
+		    s->service_memory_max > 0 ? (long long)s->service_memory_max : -1ll);
+		snprintf(swap, sizeof(swap), "%s/memory.memsw.limit_in_bytes", dir);
+		/* memsw may never be below the memory limit: raising one,
+		 * memsw goes first, lowering, last. */
+		rc = cg_write_at(dir, "memory.limit_in_bytes", v);
+		if (rc != 0 && errno == EINVAL && access(swap, F_OK) == 0 && cg_write(swap, v) == 0)
+			rc = cg_write_at(dir, "memory.limit_in_bytes", v);
+		if (rc == 0 && access(swap, F_OK) == 0)
+			rc = cg_write(swap, v);
+	} else if (c == CG_PIDS) {
+		if (s->service_pids_max > 0)
+			snprintf(v, sizeof(v), "%u", s->service_pids_max);
+		else
+			snprintf(v, sizeof(v), "max");
+		rc = cg_write_at(dir, "pids.max", v);
+	}
+	if (rc != 0)
+		log_warn("%s: cgroups: %s: %s", s->id, dir,
+		    conf_attr_name((enum attr_id)ctl_service_attr[c]));
+	return rc;
+}
+
+/* A new service directory, before it has children: v1 memory counts
+ * children in their parent only with use_hierarchy (always so since
+ * Linux 5.x, where the file stays for compatibility). */
+static int
+cg_service_new(int version, enum cgroup_ctl c, const char *dir, const struct service_config *s)
+{
+	char path[CG_PATH + 32], v[8];
+
+	if (version == 1 && c == CG_MEMORY) {
+		snprintf(path, sizeof(path), "%s/memory.use_hierarchy", dir);
+		if (cg_read(path, v, sizeof(v)) > 0 && v[0] == '0' && cg_write(path, "1") != 0) {
+			log_warn("cgroups: %s = 1", path);
+			return -1;
+		}
+	}
+	if (ctl_service_attr[c] < 0)
+		return 0;
+	/* Nothing to lift in a new directory. */
+	if (c == CG_MEMORY ? s->service_memory_max == 0 : s->service_pids_max == 0)
+		return 0;
+	return cg_service_limit(version, c, dir, s);
+}
+
+/* Makes the directory chain base/porter/<id>/<n>; v2 hands the
+ * controllers down each level. A service directory made here gets the
+ * service's limits before its first child. */
+static int
+cg_mkdirs(struct cgroup_conn *g, int d, const char *base, const char *id, const char *n,
+    const struct service_config *s)
 {
 	char path[CG_PATH];
 	const char *parts[3] = { "porter", id, n };
 	size_t len;
+	bool made;
 
 	snprintf(path, sizeof(path), "%s", base);
 	for (int i = 0; i < 3; i++) {
@@ -407,13 +513,23 @@ cg_mkdirs(struct cgroup_conn *g, int d, const char *base, const char *id, const 
 			log_warn("cgroups: %s", base);
 			return -1;
 		}
-		if (mkdir(path, 0755) != 0 && (errno != EEXIST || i == 2)) {
+		made = mkdir(path, 0755) == 0;
+		if (!made && (errno != EEXIST || i == 2)) {
 			if (errno != EEXIST)
 				log_warn("cgroups: %s", path);
 			return -1;
 		}
-		if (i == 1)
+		if (i == 1) {
 			memcpy(g->svcdir[d], path, sizeof(g->svcdir[d]));
+			if (!made)
+				continue; /* it has its limits since it was made */
+			for (int c = 0; c < CG_NCTL; c++)
+				if ((g->version == 2 || c == d) && (g->used & (1u << c)) &&
+				    cg_service_new(g->version, (enum cgroup_ctl)c, path, s) != 0) {
+					rmdir(path);
+					return -1;
+				}
+		}
 	}
 	memcpy(g->dir[d], path, sizeof(g->dir[d]));
 	snprintf(g->procs[d], sizeof(g->procs[d]), "%s/cgroup.procs", path);
@@ -426,17 +542,17 @@ cg_limits_v1(struct cgroup_conn *g, const struct service_config *s)
 	char v[24];
 	int rc = 0;
 
-	if (g->used & (1u << CG_MEMORY)) {
+	if (g->own & (1u << CG_MEMORY)) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->memory_max);
 		rc |= cg_set(g, CG_MEMORY, "memory.limit_in_bytes", v);
 		/* Memory and swap together: swap does not dodge the limit. */
 		rc |= cg_set_if(g, CG_MEMORY, "memory.memsw.limit_in_bytes", v);
 	}
-	if (g->used & (1u << CG_PIDS)) {
+	if (g->own & (1u << CG_PIDS)) {
 		snprintf(v, sizeof(v), "%u", s->pids_max);
 		rc |= cg_set(g, CG_PIDS, "pids.max", v);
 	}
-	if (g->used & (1u << CG_CPU)) {
+	if (g->own & (1u << CG_CPU)) {
 		snprintf(v, sizeof(v), "%u", s->cpu_period_us);
 		rc |= cg_set(g, CG_CPU, "cpu.cfs_period_us", v);
 		snprintf(v, sizeof(v), "%u", s->cpu_quota_us);
@@ -452,16 +568,16 @@ cg_limits_v2(struct cgroup_conn *g, const struct service_config *s)
 	char v[48];
 	int rc = 0;
 
-	if (g->used & (1u << CG_MEMORY)) {
+	if (g->own & (1u << CG_MEMORY)) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->memory_max);
 		rc |= cg_set(g, 0, "memory.max", v);
 		rc |= cg_set_if(g, 0, "memory.swap.max", "0");
 	}
-	if (g->used & (1u << CG_PIDS)) {
+	if (g->own & (1u << CG_PIDS)) {
 		snprintf(v, sizeof(v), "%u", s->pids_max);
 		rc |= cg_set(g, 0, "pids.max", v);
 	}
-	if (g->used & (1u << CG_CPU)) {
+	if (g->own & (1u << CG_CPU)) {
 		snprintf(v, sizeof(v), "%u %u", s->cpu_quota_us, s->cpu_period_us);
 		rc |= cg_set(g, 0, "cpu.max", v);
 	}
@@ -484,9 +600,16 @@ cgroup_conn_new(const struct service_config *s)
 		return NULL;
 	}
 	g->version = host.version;
+	cg_wants(s, &g->own, &g->svc);
+	g->pids_max = s->pids_max;
 	for (int c = 0; c < CG_NCTL; c++)
-		if (conf_service_has(s, ctl_attr[c]) && host.usable[c])
+		if (((g->own | g->svc) & (1u << c)) && host.usable[c])
 			g->used |= 1u << c;
+	/* A controller only the service limits has a connection cgroup
+	 * without limits of its own there: the server is counted in the
+	 * service's and killed with the rest at the end. */
+	g->own &= g->used;
+	g->svc &= g->used;
 	if (g->used == 0) {
 		/* The check let it through, so the host changed since. */
 		log_warnx("%s: cgroups: no controller for its limits is usable now", s->id);
@@ -505,10 +628,10 @@ cgroup_conn_new(const struct service_config *s)
 			if (!(g->used & (1u << c)))
 				continue;
 			if (g->version == 2) {
-				rc = cg_mkdirs(g, 0, host.dir[0], id, n);
+				rc = cg_mkdirs(g, 0, host.dir[0], id, n, s);
 				break;
 			}
-			rc = cg_mkdirs(g, c, host.dir[c], id, n);
+			rc = cg_mkdirs(g, c, host.dir[c], id, n, s);
 		}
 		if (rc == 0 || errno != EEXIST)
 			break;
@@ -598,40 +721,95 @@ cgroup_conn_kill(struct cgroup_conn *g)
 	}
 }
 
-unsigned
-cgroup_conn_fired(const struct cgroup_conn *g, int status)
+/* Whether a count in the connection's own directory is above zero. */
+static bool
+cg_count(const struct cgroup_conn *g, int d, const char *file, const char *key)
+{
+	char path[CG_PATH + 32], buf[32];
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "%s/%s", g->dir[d], file);
+	if (key != NULL)
+		return cg_read_key(path, key, &v) && v > 0;
+	return cg_read(path, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) > 0;
+}
+
+/* Whether the memory cgroup killed in the server's cgroup at all. */
+static bool
+cg_oom_killed(const struct cgroup_conn *g, int status)
 {
 	char path[CG_PATH + 32];
 	unsigned long long v;
+
+	if (g->version == 2)
+		return cg_count(g, 0, "memory.events", "oom_kill");
+	snprintf(path, sizeof(path), "%s/memory.oom_control", g->dir[CG_MEMORY]);
+	if (cg_read_key(path, "oom_kill", &v))
+		return v > 0;
+	/* Kernels before 4.13 have no oom_kill count. */
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    (cg_count(g, CG_MEMORY, "memory.failcnt", NULL) ||
+	        cg_count(g, CG_MEMORY, "memory.memsw.failcnt", NULL) ||
+	        (g->svc & (1u << CG_MEMORY)));
+}
+
+/* Which limit the kill was for. The kernel counts an OOM kill in the
+ * victim's cgroup whichever level ran out; what tells the levels apart is
+ * whether the connection's own limit was reached: v2 counts "oom" in
+ * memory.events of the cgroup whose limit it was (and its parents), v1
+ * counts failcnt in the level whose charge failed. */
+static unsigned
+cg_fired_memory(const struct cgroup_conn *g, int status)
+{
+	bool own;
+
+	if (!cg_oom_killed(g, status))
+		return 0;
+	if (!(g->svc & (1u << CG_MEMORY)))
+		return CG_FIRED_OOM;
+	if (!(g->own & (1u << CG_MEMORY)))
+		return CG_FIRED_SERVICE_OOM;
+	if (g->version == 2)
+		own = cg_count(g, 0, "memory.events", "oom");
+	else
+		own = cg_count(g, CG_MEMORY, "memory.failcnt", NULL) ||
+		    cg_count(g, CG_MEMORY, "memory.memsw.failcnt", NULL);
+	return own ? CG_FIRED_OOM : CG_FIRED_SERVICE_OOM;
+}
+
+/* pids.events "max" of the server's cgroup counts its failed forks (v1,
+ * and older v2 kernels) or the times its own limit was hit (newer v2
+ * kernels, where the service's failures show only in the service's file:
+ * there the service word is not given). With both limits set, whether the
+ * server's cgroup reached its own limit at its peak (pids.peak) says
+ * which; a kernel without pids.peak gets pids_max. */
+static unsigned
+cg_fired_pids(const struct cgroup_conn *g)
+{
+	int d = g->version == 2 ? 0 : CG_PIDS;
+	char path[CG_PATH + 32], buf[32];
+
+	if (!cg_count(g, d, "pids.events", "max"))
+		return 0;
+	if (!(g->svc & (1u << CG_PIDS)))
+		return CG_FIRED_PIDS;
+	if (!(g->own & (1u << CG_PIDS)))
+		return CG_FIRED_SERVICE_PIDS;
+	snprintf(path, sizeof(path), "%s/pids.peak", g->dir[d]);
+	if (cg_read(path, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) < g->pids_max)
+		return CG_FIRED_SERVICE_PIDS;
+	return CG_FIRED_PIDS;
+}
+
+unsigned
+cgroup_conn_fired(const struct cgroup_conn *g, int status)
+{
 	unsigned fired = 0;
-	int m = g->version == 2 ? 0 : CG_MEMORY, p = g->version == 2 ? 0 : CG_PIDS;
 
-	if (g->used & (1u << CG_MEMORY)) {
-		if (g->version == 2) {
-			snprintf(path, sizeof(path), "%s/memory.events", g->dir[m]);
-			if (cg_read_key(path, "oom_kill", &v) && v > 0)
-				fired |= CG_FIRED_OOM;
-		} else {
-			snprintf(path, sizeof(path), "%s/memory.oom_control", g->dir[m]);
-			if (cg_read_key(path, "oom_kill", &v)) {
-				if (v > 0)
-					fired |= CG_FIRED_OOM;
-			} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-				/* Kernels before 4.13 have no oom_kill count. */
-				char buf[32];
-
-				snprintf(path, sizeof(path), "%s/memory.failcnt", g->dir[m]);
-				if (cg_read(path, buf, sizeof(buf)) > 0 &&
-				    strtoull(buf, NULL, 10) > 0)
-					fired |= CG_FIRED_OOM;
-			}
-		}
-	}
-	if (g->used & (1u << CG_PIDS)) {
-		snprintf(path, sizeof(path), "%s/pids.events", g->dir[p]);
-		if (cg_read_key(path, "max", &v) && v > 0)
-			fired |= CG_FIRED_PIDS;
-	}
+	if (g->used & (1u << CG_MEMORY))
+		fired |= cg_fired_memory(g, status);
+	if (g->used & (1u << CG_PIDS))
+		fired |= cg_fired_pids(g);
 	return fired;
 }
 
@@ -706,4 +884,41 @@ cgroup_end(void)
 		free(g);
 	}
 	loop_timer_cancel(&retry_timer);
+}
+
+/* Each load: the service directories that exist get the limits of the
+ * configuration now in force, in place; the servers in them keep running.
+ * A directory of a service that is gone keeps its limits until its last
+ * connection's cgroup, and then it, is removed. */
+void
+cgroup_apply(const struct config *cf)
+{
+	char id[128], dir[CG_PATH + 160];
+
+	if (!host_known || host.version == 0)
+		return;
+	for (size_t i = 0; i < cf->nsvc; i++) {
+		const struct service_config *s = cf->svc[i];
+
+		cg_name(s->id, id, sizeof(id));
+		for (int c = 0; c < CG_NCTL; c++) {
+			const char *base = host.dir[host.version == 2 ? 0 : c];
+
+			if (!host.usable[c] || ctl_service_attr[c] < 0)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/porter/%s", base, id);
+			if (host.version == 2) {
+				/* The file is there only when its controller is
+				 * handed down to the directory. */
+				char f[CG_PATH + 180];
+
+				snprintf(f, sizeof(f), "%s/%s", dir,
+				    c == CG_MEMORY ? "memory.max" : "pids.max");
+				if (access(f, F_OK) != 0)
+					continue;
+			} else if (access(dir, F_OK) != 0)
+				continue;
+			cg_service_limit(host.version, (enum cgroup_ctl)c, dir, s);
+		}
+	}
 }

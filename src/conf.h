@@ -254,6 +254,8 @@ enum attr_id {
 	A_MEMORY_MAX,
 	A_PIDS_MAX,
 	A_CPU_MAX,
+	A_SERVICE_MEMORY_MAX,
+	A_SERVICE_PIDS_MAX,
 	A_DENY_TIME,
 	A_RPC_VERSION,
 	A_RPC_NUMBER,
@@ -470,7 +472,10 @@ struct service_config {
 	unsigned pids_max;      /* processes */
 	unsigned cpu_quota_us;  /* cpu_max: this much CPU time ... */
 	unsigned cpu_period_us; /* ... in each period this long */
-	int deny_time;          /* seconds; DENY_FOREVER; 0 = NEVER */
+	/* The same for the sum of all of a service's servers; 0: not set. */
+	uint64_t service_memory_max; /* bytes */
+	unsigned service_pids_max;   /* processes */
+	int deny_time;               /* seconds; DENY_FOREVER; 0 = NEVER */
 	int rpc_version_lo;
 	int rpc_version_hi;
 	unsigned long rpc_number;
@@ -534,8 +539,11 @@ void cgroup_probe(struct cgroup_host *);
 /* "v1 (memory pids cpu)", "v2 (...)" or "none" in buf; its length. */
 size_t cgroup_describe(const struct cgroup_host *, char *buf, size_t len);
 const char *cgroup_ctl_name(enum cgroup_ctl);
-/* The attribute that asks for the controller. */
+/* The attribute that asks for the controller per connection. */
 enum attr_id cgroup_ctl_attr(enum cgroup_ctl);
+/* The controller a limit attribute (per connection or service-wide)
+ * needs, or -1. */
+int cgroup_attr_ctl(enum attr_id);
 
 /* sandbox.c: names as configuration files write them (-1 or NULL when
  * there is no such name), and a service's sandbox, built when the

@@ -820,8 +820,8 @@ dump_rlimit(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 
 /* ------------------------------------------------------------ cgroup limits */
 
-/* memory_max: a size, as for the rlimits, but no UNLIMITED: leaving the
- * attribute out is what means no limit. */
+/* memory_max and service_memory_max: a size, as for the rlimits, but no
+ * UNLIMITED: leaving the attribute out is what means no limit. */
 static bool
 parse_memory_max(struct diag *d, struct service_config *s, const struct conf_attr *a,
     enum attr_op op, const struct strv *v, struct loc loc)
@@ -835,7 +835,7 @@ parse_memory_max(struct diag *d, struct service_config *s, const struct conf_att
 		    v->v[0]);
 		return false;
 	}
-	s->memory_max = sz;
+	memcpy(field_at(s, a, 0), &sz, sizeof(sz));
 	return true;
 }
 
@@ -856,11 +856,14 @@ dump_size(FILE *fp, unsigned long long v)
 	fprintf(fp, "%llu", v);
 }
 
+/* A size field, as dump_size writes it. */
 static void
-dump_memory_max(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+dump_bytes(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 {
-	(void)a;
-	dump_size(fp, s->memory_max);
+	uint64_t sz;
+
+	memcpy(&sz, field_in(s, a, 0), sizeof(sz));
+	dump_size(fp, sz);
 }
 
 #define CPU_PERIOD_US 100000u /* the period of cpu_max = N% */
@@ -1250,13 +1253,6 @@ parse_tmp_size(struct diag *d, struct service_config *s, const struct conf_attr 
 	}
 	s->tmp_size = sz;
 	return true;
-}
-
-static void
-dump_tmp_size(FILE *fp, const struct service_config *s, const struct conf_attr *a)
-{
-	(void)a;
-	dump_size(fp, s->tmp_size);
 }
 
 /* bind_paths = SRC[:DST] ...: both absolute; DST is SRC when left out. */
@@ -2207,7 +2203,7 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .max = 1,
 	    .parse = parse_tmp_size,
 	    .copy = copy_plain,
-	    .dump = dump_tmp_size,
+	    .dump = dump_bytes,
 	    .field = { FIELD(tmp_size) } },
 	[A_PROTECT_SYSTEM] = { .name = "protect_system",
 	    .how = S | D | K_SINGLE | K_FILLED,
@@ -2489,7 +2485,7 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .max = 1,
 	    .parse = parse_memory_max,
 	    .copy = copy_plain,
-	    .dump = dump_memory_max,
+	    .dump = dump_bytes,
 	    .field = { FIELD(memory_max) } },
 	[A_PIDS_MAX] = { .name = "pids_max",
 	    .how = S | D | K_SINGLE | K_FILLED,
@@ -2507,6 +2503,24 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .copy = copy_plain,
 	    .dump = dump_cpu_max,
 	    .field = { FIELD(cpu_quota_us), FIELD(cpu_period_us) } },
+	/* The sum of all of a service's servers: its cgroup is the parent of
+	 * theirs. */
+	[A_SERVICE_MEMORY_MAX] = { .name = "service_memory_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_memory_max,
+	    .copy = copy_plain,
+	    .dump = dump_bytes,
+	    .field = { FIELD(service_memory_max) } },
+	[A_SERVICE_PIDS_MAX] = { .name = "service_pids_max",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_number,
+	    .copy = copy_plain,
+	    .dump = dump_number,
+	    .field = { NUMBER(service_pids_max, 1, 4194304) } },
 	[A_DENY_TIME] = { .name = "deny_time",
 	    .how = S | K_SINGLE,
 	    .min = 1,

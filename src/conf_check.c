@@ -492,10 +492,10 @@ check_tls(struct service_config *s, struct diag *d)
 	s->tls_ctx = tls_ctx_new(s, d);
 }
 
-/* Per-connection cgroup limits: for the servers porterd starts. Set in
- * the defaults, they are dropped where there is no server; a limit the
- * host cannot apply is an error, not a limit silently missing. The host
- * is read once per check, when a service first asks. */
+/* Per-connection and service-wide cgroup limits: for the servers porterd
+ * starts. Set in the defaults, they are dropped where there is no server;
+ * a limit the host cannot apply is an error, not a limit silently
+ * missing. The host is read once per check, when a service first asks. */
 static void
 check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
 {
@@ -505,10 +505,10 @@ check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
 		cannot = "a builtin service starts no server to limit";
 	else if (conf_service_has(s, A_REDIRECT))
 		cannot = "a redirect service starts no server to limit";
-	for (int c = 0; c < CG_NCTL; c++) {
-		enum attr_id a = cgroup_ctl_attr((enum cgroup_ctl)c);
+	for (int a = A_MEMORY_MAX; a <= A_SERVICE_PIDS_MAX; a++) {
+		int c = cgroup_attr_ctl((enum attr_id)a);
 
-		if (!conf_service_has(s, a))
+		if (c < 0 || !conf_service_has(s, a))
 			continue;
 		if (cannot != NULL) {
 			if (attr_set_has(&s->own, a))
@@ -528,6 +528,8 @@ check_cgroup(struct service_config *s, struct diag *d, struct cgroup_host *host)
 		s->memory_max = 0;
 		s->pids_max = 0;
 		s->cpu_quota_us = s->cpu_period_us = 0;
+		s->service_memory_max = 0;
+		s->service_pids_max = 0;
 	}
 }
 

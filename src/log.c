@@ -590,6 +590,10 @@ log_render(const struct log_event *ev, bool json, const struct timespec *now, ch
 			log_word(&ln, "oom");
 		if (ev->cgroup_fired & CG_FIRED_PIDS)
 			log_word(&ln, "pids_max");
+		if (ev->cgroup_fired & CG_FIRED_SERVICE_OOM)
+			log_word(&ln, "service_oom");
+		if (ev->cgroup_fired & CG_FIRED_SERVICE_PIDS)
+			log_word(&ln, "service_pids_max");
 		if (ev->reason != NULL)
 			log_word(&ln, ev->reason);
 		break;

@@ -304,6 +304,7 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 		conf_set_aside(cf);
 		log_broken(cf);
 		cgroup_init();
+		cgroup_apply(cf);
 		service_wrap_set(wrap);
 		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
@@ -547,6 +548,7 @@ serve(void)
 
 	log_broken(current);
 	cgroup_init();
+	cgroup_apply(current);
 	if (service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
 	warn_credentials(current);

@@ -282,8 +282,10 @@ struct cgroup_conn *cgroup_conn_new(const struct service_config *);
 int cgroup_conn_join(const struct cgroup_conn *);
 /* SIGKILL to everything in the cgroup (timeout, end of the server). */
 void cgroup_conn_kill(struct cgroup_conn *);
-#define CG_FIRED_OOM 0x1u  /* the memory cgroup killed for memory_max */
-#define CG_FIRED_PIDS 0x2u /* a fork failed for pids_max */
+#define CG_FIRED_OOM 0x1u          /* the memory cgroup killed for memory_max */
+#define CG_FIRED_PIDS 0x2u         /* a fork failed for pids_max */
+#define CG_FIRED_SERVICE_OOM 0x4u  /* ... for service_memory_max */
+#define CG_FIRED_SERVICE_PIDS 0x8u /* ... for service_pids_max */
 /* Which limits fired, for the EXIT line; status is the server's. */
 unsigned cgroup_conn_fired(const struct cgroup_conn *, int status);
 /* Kills what is left, removes the directories (from a timer when the
@@ -291,6 +293,9 @@ unsigned cgroup_conn_fired(const struct cgroup_conn *, int status);
 void cgroup_conn_end(struct cgroup_conn *);
 /* Shutdown: one last try at the directories still waiting. */
 void cgroup_end(void);
+/* Each load, after cgroup_init: rewrites the service-wide limits of the
+ * services whose cgroup directories exist. */
+void cgroup_apply(const struct config *);
 
 /* ---------------------------------------------------------------- loop.c */
 

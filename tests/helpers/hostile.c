@@ -10,6 +10,11 @@
  *                      and sleeps 60 s holding the connection; the server
  *                      exits as soon as the pid is written
  *
+ * Against the service-wide limits, two connections at once; each holds
+ * what it has until the client closes the connection (end of input):
+ *   hostile forkhold N  forks up to N children that wait; "forked K"
+ *   hostile hoghold MB  touches MB megabytes; "holding" once it has them
+ *
  * Against the sandbox, each printing what happened: "ok", or the errno's
  * name, then "end". None of them can harm the machine when nothing stops
  * them: the mount point does not exist and the reboot magic is wrong.
@@ -79,6 +84,53 @@ forkbomb(void)
 			break;
 	}
 	printf("forked %d\n", n);
+	return 0;
+}
+
+/* Until the client closes: what the server holds stays counted. */
+static void
+hold(void)
+{
+	char buf[256];
+
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int
+forkhold(long want)
+{
+	long n = 0;
+
+	for (; n < want; n++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	printf("forked %ld\n", n);
+	fflush(stdout);
+	hold();
+	return 0;
+}
+
+static int
+hoghold(long mb)
+{
+	for (long i = 0; i < mb; i++) {
+		char *p = malloc(1 << 20);
+
+		if (p == NULL)
+			return 1;
+		memset(p, (int)i + 1, 1 << 20);
+	}
+	printf("holding\n");
+	fflush(stdout);
+	hold();
 	return 0;
 }
 
@@ -296,6 +348,10 @@ main(int argc, char **argv)
 		return hog(atol(argv[2]));
 	if (strcmp(mode, "forkbomb") == 0)
 		return forkbomb();
+	if (argc > 2 && strcmp(mode, "forkhold") == 0)
+		return forkhold(atol(argv[2]));
+	if (argc > 2 && strcmp(mode, "hoghold") == 0)
+		return hoghold(atol(argv[2]));
 	if (strcmp(mode, "escape") == 0)
 		return escape();
 	setvbuf(stdout, NULL, _IONBF, 0);

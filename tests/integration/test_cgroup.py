@@ -1,7 +1,8 @@
-"""test_cgroup.py: per-connection cgroups (memory_max, pids_max, cpu_max).
-Hostile servers (tests/helpers/hostile.c) run into their limits; the EXIT
-line says which fired; nothing a server started outlives its connection;
-the cgroup directories go afterwards; the other services keep answering.
+"""test_cgroup.py: per-connection cgroups (memory_max, pids_max, cpu_max)
+and the service-wide ones (service_memory_max, service_pids_max). Hostile
+servers (tests/helpers/hostile.c) run into their limits; the EXIT line says
+which fired; nothing a server started outlives its connection; the cgroup
+directories go afterwards; the other services keep answering.
 
 The tests need a cgroup controller porterd can use (root, v1 or v2); on a
 machine without one they skip, and under CI=true that is a failure."""
@@ -39,9 +40,9 @@ def check(conf_text):
         os.unlink(f.name)
 
 
-def connection_dirs(pid, sid):
-    """The per-connection cgroup directories of service sid under porterd
-    pid's cgroups: <its cgroup>/porter/<sid>/* in each hierarchy."""
+def service_dirs(pid, sid, ctl=None):
+    """The cgroup directories of service sid under porterd pid's cgroups:
+    <its cgroup>/porter/<sid> in each hierarchy (only ctl's if given)."""
     out = []
     with open("/proc/%d/cgroup" % pid) as f:
         lines = f.read().splitlines()
@@ -53,14 +54,29 @@ def connection_dirs(pid, sid):
                 base = base[:-len("/porterd")]
         else:
             names = [c for c in ctls.split(",") if c in ("memory", "pids", "cpu")]
-            if not names:
+            if not names or (ctl is not None and ctl not in names):
                 continue
             base = "/sys/fs/cgroup/%s%s" % (names[0], path)
         d = os.path.join(base, "porter", sid)
         if os.path.isdir(d):
-            out += [os.path.join(d, n) for n in os.listdir(d)
-                    if os.path.isdir(os.path.join(d, n))]
+            out.append(d)
     return out
+
+
+def connection_dirs(pid, sid):
+    """The per-connection cgroup directories of service sid under porterd
+    pid's cgroups: <its cgroup>/porter/<sid>/* in each hierarchy."""
+    return [os.path.join(d, n) for d in service_dirs(pid, sid) for n in os.listdir(d)
+            if os.path.isdir(os.path.join(d, n))]
+
+
+def forked(s):
+    """The "forked N" line of a forkhold server: N."""
+    line = s.makefile("rb").readline()
+    m = re.match(rb"forked (\d+)", line)
+    if not m:
+        raise AssertionError("no forked line: %r" % line)
+    return int(m.group(1))
 
 
 def dead(pid):
@@ -156,9 +172,96 @@ class Cgroup(PorterTest):
         self.assertRegex(hog, r"cpu_max\s+= 50%")
         self.assertNotIn("_max", echo)
 
+    def test_service_pids_max_caps_the_sum(self):
+        # Each server and its children may count 6 on their own; both
+        # together only 8: the second server gets what the first left.
+        d = self.start(server("twice", "forkhold 5", "pids_max = 6\nservice_pids_max = 8") +
+                       ECHO)
+        with d.connect(timeout=10) as a:
+            self.assertEqual(forked(a), 5)  # the server and 5: 6 of 8
+            self.echo_answers(d)
+            with d.connect(timeout=10) as b:
+                # Its server is the 7th; one fork in flight may count late.
+                self.assertLessEqual(forked(b), 2)
+                self.echo_answers(d)
+            d.wait_log(r"EXIT: twice status=0 pid=\d+ service_pids_max$", 10)
+            # The first holds on, untouched.
+            self.assertEqual(d.count_log(r"EXIT: twice"), 1)
+        d.wait_log(r"EXIT: twice status=0 pid=\d+$", 10)
+        wait_for(lambda: service_dirs(d.proc.pid, "twice") == [], 10,
+                 "the service's cgroup to be removed")
+        self.echo_answers(d)
+
+    def test_service_memory_max_caps_the_sum(self):
+        # 30M each fits each server's 40M, but not both in 48M together.
+        d = self.start(server("hogs", "hoghold 30",
+                              "memory_max = 40M\nservice_memory_max = 48M") + ECHO)
+        with d.connect(timeout=20) as a:
+            self.assertEqual(a.makefile("rb").readline(), b"holding\n")
+            self.echo_answers(d)
+            with d.connect(timeout=20) as b:
+                # The kernel kills the biggest in the service: either one.
+                d.wait_log(r"EXIT: hogs signal=9 pid=\d+ service_oom$", 20)
+                self.echo_answers(d)
+        d.wait_log(r"EXIT: hogs", 10, count=2)
+        self.assertEqual(d.count_log(r"EXIT: hogs signal=9"), 1, d.text())
+        self.assertEqual(d.count_log(r" oom$"), 0, d.text())
+        wait_for(lambda: service_dirs(d.proc.pid, "hogs") == [], 10,
+                 "the service's cgroup to be removed")
+
+    def test_service_limit_only_still_kills_the_rest(self):
+        # No per-connection limit: each server still has a cgroup of its
+        # own below the service's, and what it leaves is killed.
+        d = self.start(server("esc", "escape", "service_pids_max = 50") + ECHO)
+        with d.connect(timeout=10) as s:
+            pid = int(s.makefile("rb").readline())
+            self.assertEqual(len(connection_dirs(d.proc.pid, "esc")), 1)
+        wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
+        wait_for(lambda: service_dirs(d.proc.pid, "esc") == [], 10,
+                 "the service's cgroup to be removed")
+        self.echo_answers(d)
+
+    def test_reload_rewrites_service_pids_max_in_place(self):
+        conf = server("grow", "forkhold 5", "service_pids_max = %d") + ECHO
+        d = self.start(conf % 4)
+        with d.connect(timeout=10) as a:
+            # 4: the server and 3 of its 5.
+            self.assertLessEqual(forked(a), 3)
+            [sdir] = service_dirs(d.proc.pid, "grow", "pids")
+            d.reload(conf % 12)
+            with open(os.path.join(sdir, "pids.max")) as f:
+                self.assertEqual(f.read().strip(), "12")
+            self.echo_answers(d)
+            # The first keeps its pids; a second fits in what is left now.
+            with d.connect(timeout=10) as b:
+                self.assertEqual(forked(b), 5)
+            d.wait_log(r"EXIT: grow status=0 pid=\d+$", 10)
+            self.assertEqual(d.count_log(r"EXIT: grow"), 1)
+            a.sendall(b"still connected\n")
+        d.wait_log(r"EXIT: grow", 10, count=2)
+        # Dropped, the limit is lifted in place.
+        with d.connect(timeout=10) as a:
+            forked(a)
+            d.reload(server("grow", "forkhold 5", "pids_max = 50") + ECHO)
+            with open(os.path.join(sdir, "pids.max")) as f:
+                self.assertEqual(f.read().strip(), "max")
+        self.echo_answers(d)
+
+    def test_check_refuses_service_limits_without_a_server(self):
+        for attr in ("service_memory_max = 32M", "service_pids_max = 8"):
+            rc, out = check(entry("echo", attr, type="INTERNAL UNLISTED", port="{PORT1}",
+                                  socket_type="stream", wait="no"))
+            self.assertEqual(rc, 78, out)
+            self.assertIn("CONF:8: echo: %s: a builtin service starts no server to limit"
+                          % attr.split()[0], out)
+        rc, out = check("defaults\n{{\n\tservice_pids_max = 8\n}}\n" + ECHO +
+                        server("hog", "hog 1", "service_memory_max = 64M"))
+        self.assertEqual(rc, 0, out)
+
     def test_check_refuses_bad_values(self):
         for attr, bad in (("memory_max", "12"), ("cpu_max", "0%"), ("cpu_max", "1ms/2s"),
-                          ("pids_max", "0")):
+                          ("pids_max", "0"), ("service_memory_max", "1K"),
+                          ("service_pids_max", "0")):
             rc, out = check(server("hog", "hog 1", "%s = %s" % (attr, bad)))
             self.assertEqual(rc, 78, out)
             self.assertRegex(out, r"CONF:\d+: %s: expected" % attr)

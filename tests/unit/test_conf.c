@@ -1744,7 +1744,7 @@ test_attr_names_in_enum_order(void **state)
 		"log_on_success", "log_on_failure", "env", "passenv", "banner",
 		"banner_success", "banner_fail", "nice", "umask", "rlimit_as", "rlimit_cpu",
 		"rlimit_data", "rlimit_rss", "rlimit_stack", "rlimit_files", "memory_max",
-		"pids_max", "cpu_max", "deny_time",
+		"pids_max", "cpu_max", "service_memory_max", "service_pids_max", "deny_time",
 		"rpc_version", "rpc_number", "libwrap", "mdns", "enabled", "disabled",
 	};
 
