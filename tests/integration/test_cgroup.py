@@ -204,7 +204,8 @@ class Cgroup(PorterTest):
                 d.wait_log(r"EXIT: hogs signal=9 pid=\d+ service_oom$", 20)
                 self.echo_answers(d)
         d.wait_log(r"EXIT: hogs", 10, count=2)
-        self.assertEqual(d.count_log(r"EXIT: hogs signal=9"), 1, d.text())
+        # The kernel may kill the other too before the first one's pages
+        # are freed; each fits its own limit, so neither line says oom.
         self.assertEqual(d.count_log(r" oom$"), 0, d.text())
         wait_for(lambda: service_dirs(d.proc.pid, "hogs") == [], 10,
                  "the service's cgroup to be removed")
