@@ -22,6 +22,7 @@
  * or refused.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <stdlib.h>
@@ -123,7 +124,12 @@ client_guard_input(struct guard_input *in, const struct svc *svc, const struct p
 {
 	memset(in, 0, sizeof(*in));
 	in->svc = svc;
-	if (peer != NULL)
+	if (peer != NULL && peer_family(peer) == AF_UNIX) {
+		in->unix_peer = true;
+		in->family = AF_UNIX;
+		in->uid = peer->uid;
+		in->gid = peer->gid;
+	} else if (peer != NULL)
 		in->addr = peer_bytes(peer, &in->family);
 	in->now = loop_now();
 	/* Read only for a service that has access_times to compare it with. */
@@ -134,6 +140,21 @@ client_guard_input(struct guard_input *in, const struct svc *svc, const struct p
 	in->limit = porter.limit;
 	in->sensor = guard_sensor_list();
 	in->wrap = service_wrap();
+}
+
+/* A Unix client's supplementary groups, as the kernel recorded them when
+ * it connected (SO_PEERGROUPS); none when it cannot say. */
+static const gid_t *
+client_peer_groups(int fd, size_t *n)
+{
+	static gid_t groups[NGROUPS_MAX];
+	socklen_t len = sizeof(groups);
+
+	*n = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return NULL;
+	*n = len / sizeof(gid_t);
+	return groups;
 }
 
 static const struct peer *
@@ -483,6 +504,9 @@ client_checks(struct client *c)
 		c->holds_slot = false;
 	}
 	client_guard_input(&in, c->svc, client_peer(c));
+	if (in.unix_peer && c->fd >= 0 &&
+	    (c->svc->conf->ids[IDS_ONLY_GID] != NULL || c->svc->conf->ids[IDS_NO_GID] != NULL))
+		in.groups = client_peer_groups(c->fd, &in.ngroups);
 	in.name_known = c->name_known;
 	in.name = c->has_name ? c->name : NULL;
 	in.name_failed = c->name_failed;
@@ -1097,7 +1121,10 @@ client_accept(struct svc *svc)
 				return;
 			}
 		}
-		peer_normalize(&peer);
+		if (peer_family(&peer) == AF_UNIX)
+			peer_unix(&peer, conn);
+		else
+			peer_normalize(&peer);
 		if (svc->backlog > 0) {
 			svc->backlog--;
 			if (client_gone(svc, conn, &peer))
@@ -1107,6 +1134,46 @@ client_accept(struct svc *svc)
 		if (svc->paused)
 			return; /* cps: the rest wait in the kernel's queue */
 	}
+}
+
+/* The sender of the first datagram on a Unix socket: the credentials the
+ * kernel attaches (SO_PASSCRED is on), whether or not the sender is bound
+ * to a name. */
+static bool
+client_dgram_cred(struct svc *svc, struct peer *peer)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+
+	memset(peer, 0, sizeof(*peer));
+	peer->sa.sa.sa_family = AF_UNIX;
+	peer->len = sizeof(sa_family_t);
+	peer->uid = peer->gid = (uint32_t)-1;
+	if (recvmsg(svc->fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC) < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: recvmsg", svc->conf->id);
+		return false;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred uc;
+
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			peer->uid = uc.uid;
+			peer->gid = uc.gid;
+			peer->pid = uc.pid;
+		}
+	return true;
 }
 
 /* A wait = yes server gets the socket itself; the service sleeps until it
@@ -1119,7 +1186,11 @@ client_wait_service(struct svc *svc)
 	struct client c = { .svc = svc, .fd = -1 };
 	char byte;
 
-	if (svc->conf->socket_type == SOCK_DGRAM) {
+	if (svc->conf->socket_type == SOCK_DGRAM && svc->conf->family == AF_UNIX) {
+		if (!client_dgram_cred(svc, &c.peer))
+			return;
+		c.has_peer = true;
+	} else if (svc->conf->socket_type == SOCK_DGRAM) {
 		c.peer.len = sizeof(c.peer.sa);
 		if (recvfrom(svc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC,
 		        (struct sockaddr *)&c.peer.sa, &c.peer.len) < 0) {
@@ -1143,6 +1214,6 @@ client_ready(int fd, uint32_t events, void *arg)
 		internal_dgram(svc);
 	else if (svc->conf->wait == 1 && svc->kind == SVC_SPAWN)
 		client_wait_service(svc);
-	else if (svc->conf->socket_type == SOCK_STREAM)
+	else if (svc->conf->socket_type == SOCK_STREAM || svc->conf->socket_type == SOCK_SEQPACKET)
 		client_accept(svc);
 }

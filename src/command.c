@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -74,6 +76,8 @@ command_svc_addr(const struct svc *svc, char *buf, size_t len)
 
 	if (svc->kind == SVC_TCPMUX_CLIENT)
 		snprintf(buf, len, "tcpmux");
+	else if (s->family == AF_UNIX)
+		snprintf(buf, len, "unix:%s", s->unix_path);
 	else if (s->bind_len > 0) {
 		struct peer p;
 
@@ -175,7 +179,7 @@ command_status(struct cbuf *b, bool json)
 	STAILQ_FOREACH(svc, &svc_list, link)
 	{
 		const struct service_config *s = svc->conf;
-		char addr[INET6_ADDRSTRLEN + 8];
+		char addr[128];
 		const char *why[COMMAND_NPAUSES];
 		size_t nwhy = 0;
 
@@ -190,7 +194,9 @@ command_status(struct cbuf *b, bool json)
 		const struct render_val row[] = {
 			render_str(s->id),
 			render_str(command_kind(svc->kind)),
-			render_str(s->protocol == IPPROTO_UDP ? "udp" : "tcp"),
+			render_str(s->family == AF_UNIX    ? "unix" :
+			        s->protocol == IPPROTO_UDP ? "udp" :
+			                                     "tcp"),
 			render_str(addr),
 			command_svc_port(svc) ? render_num((unsigned)s->port) : render_null(),
 			render_str(command_state(svc)),
@@ -655,6 +661,42 @@ command_explain_step(struct reply *r, struct cbuf *checks, bool *first_check, st
  * reverse name as porterctl found it ("name=" when it has none), since
  * porterd never waits for DNS here.
  */
+/* explain's uid:USER, a name or a number, with the groups the system
+ * lists for it (getgrouplist: the files, or whatever NSS says). */
+struct explain_user {
+	bool known;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	size_t ngroups;
+};
+
+static bool
+command_parse_user(const char *v, struct explain_user *u)
+{
+	const struct passwd *pw = getpwnam(v);
+	char *end;
+	unsigned long n;
+	int ng = (int)(sizeof(u->groups) / sizeof(u->groups[0]));
+
+	if (pw == NULL) {
+		n = strtoul(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || n > 0x7fffffffUL)
+			return false;
+		u->uid = (uid_t)n;
+		u->gid = (gid_t)-1;
+		pw = getpwuid(u->uid);
+	}
+	if (pw != NULL) {
+		u->uid = pw->pw_uid;
+		u->gid = pw->pw_gid;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &ng) >= 0)
+			u->ngroups = (size_t)ng;
+	}
+	u->known = true;
+	return true;
+}
+
 static void
 command_explain(struct reply *r, int argc, char **argv)
 {
@@ -663,7 +705,8 @@ command_explain(struct reply *r, int argc, char **argv)
 	const char *pos[3] = { NULL, NULL, NULL }, *name = NULL;
 	char rule[GUARD_TEXT_MAX] = "", detail[GUARD_TEXT_MAX], hhmm[8];
 	bool name_given = false, at_given = false;
-	int npos = 0, family, minute = 0;
+	int npos = 0, family = AF_UNSPEC, minute = 0;
+	struct explain_user user = { 0 };
 	uint8_t addr[16];
 	struct guard_input in;
 	struct guard_trace t;
@@ -689,8 +732,13 @@ command_explain(struct reply *r, int argc, char **argv)
 		return;
 	}
 	s = svc->conf;
-	if (!command_parse_addr(pos[1], &family, addr)) {
-		reply_err(r, "\"%s\" is not an IPv4 or IPv6 address", pos[1]);
+	if (strncmp(pos[1], "uid:", 4) == 0) {
+		if (!command_parse_user(pos[1] + 4, &user)) {
+			reply_err(r, "\"%s\": no such user", pos[1] + 4);
+			return;
+		}
+	} else if (!command_parse_addr(pos[1], &family, addr)) {
+		reply_err(r, "\"%s\" is not an IPv4 or IPv6 address, nor uid:USER", pos[1]);
 		return;
 	}
 	if (pos[2] != NULL) {
@@ -704,8 +752,18 @@ command_explain(struct reply *r, int argc, char **argv)
 	/* The daemon's own inputs, with the client, time and name asked
 	 * about; no ident server is asked. */
 	client_guard_input(&in, svc, NULL);
-	in.family = family;
-	in.addr = addr;
+	if (user.known) {
+		/* A Unix client: the user's groups as the system lists them. */
+		in.unix_peer = true;
+		in.family = AF_UNIX;
+		in.uid = user.uid;
+		in.gid = user.gid;
+		in.groups = user.groups;
+		in.ngroups = user.ngroups;
+	} else {
+		in.family = family;
+		in.addr = addr;
+	}
 	in.minute = at_given ? minute : guard_minute();
 	in.name_known = true;
 	in.name = name;
@@ -715,7 +773,9 @@ command_explain(struct reply *r, int argc, char **argv)
 	/* The rule: the first refusal's, or the access rule that lets in. */
 	deny = guard_refusal(&t);
 	for (size_t i = 0; i < t.n; i++)
-		if (deny != NULL ? &t.step[i] == deny : t.step[i].check == GUARD_ACCESS)
+		if (deny != NULL   ? &t.step[i] == deny :
+		        user.known ? t.step[i].check == GUARD_PEER :
+		                     t.step[i].check == GUARD_ACCESS)
 			guard_describe(&in, &t.step[i], detail, sizeof(detail), rule, sizeof(rule));
 	for (size_t i = 0; i < t.n; i++)
 		command_explain_step(r, &checks, &first_check, &limits, &first_limit, &text, &in,

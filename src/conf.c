@@ -67,6 +67,9 @@ conf_service_new(const char *name, struct loc loc)
 	s->per_source_prefix4 = 32;
 	s->per_source_prefix6 = 128;
 	s->umask = -1;
+	s->socket_mode = -1;
+	s->socket_uid = (uid_t)-1;
+	s->socket_gid = (gid_t)-1;
 	s->proxy_timeout = PROXY_TIMEOUT_S;
 	s->tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT_S;
 	s->tmp_size = NS_TMP_SIZE;
@@ -84,6 +87,9 @@ conf_service_free(struct service_config *s)
 	tls_ctx_unref(s->tls_ctx);
 	sandbox_free(s->sandbox);
 	ns_plan_free(s->ns);
+	free(s->unix_path);
+	for (int i = 0; i < 4; i++)
+		free(s->ids[i]);
 	for (int id = 0; id < A_MAX; id++) {
 		const struct conf_attr *a = conf_attr_get((enum attr_id)id);
 

@@ -186,6 +186,9 @@ enum attr_id {
 	A_PORT,
 	A_BIND,
 	A_V6ONLY,
+	A_SOCKET_MODE,
+	A_SOCKET_USER,
+	A_SOCKET_GROUP,
 	A_BACKLOG,
 	A_LISTEN_FDS,
 	A_INSTANCES,
@@ -235,6 +238,10 @@ enum attr_id {
 	A_ACCESS_TIMES,
 	A_ONLY_FROM,
 	A_NO_ACCESS,
+	A_ONLY_UID,
+	A_ONLY_GID,
+	A_NO_UID,
+	A_NO_GID,
 	A_LOG_TYPE,
 	A_LOG_ON_SUCCESS,
 	A_LOG_ON_FAILURE,
@@ -400,8 +407,11 @@ struct service_config {
 	char *redirect_host;
 	char *redirect_port; /* number or service name, as written */
 	int port;            /* -1 unset */
-	char *bind;          /* address or host name, as written */
+	char *bind;          /* address or host name, as written; or unix:PATH, unix:@NAME */
 	bool v6only;
+	int socket_mode;   /* unix sockets: the file's mode; -1 unset */
+	char *socket_user; /* ... its owner, a name or a number */
+	char *socket_group;
 	int backlog; /* 0 = the system's maximum */
 	bool listen_fds;
 	int instances; /* COUNT_UNLIMITED or >= 0 */
@@ -456,6 +466,10 @@ struct service_config {
 	size_t naccess_times;
 	struct addrlist only_from;
 	struct addrlist no_access;
+	struct strv only_uid; /* unix sockets: users and groups, names or numbers */
+	struct strv only_gid;
+	struct strv no_uid;
+	struct strv no_gid;
 	struct logtype log_type;
 	unsigned log_on_success; /* L_* */
 	unsigned log_on_failure; /* L_* */
@@ -490,6 +504,10 @@ struct service_config {
 	bool have_gid;
 	union sockaddr_in46 bind_addr;
 	socklen_t bind_len;                /* 0: wildcard */
+	char *unix_path;                   /* AF_UNIX: the path; '@' first: abstract */
+	uid_t socket_uid;                  /* -1: porterd's */
+	gid_t socket_gid;                  /* -1: porterd's */
+	struct idlist *ids[4];             /* only_uid, only_gid, no_uid, no_gid, resolved */
 	int family;                        /* AF_INET or AF_INET6 */
 	int family_conf;                   /* the family asked for, before any fallback */
 	union sockaddr_in46 redirect_addr; /* the relay's target */
@@ -500,6 +518,13 @@ struct service_config {
 };
 
 #define NS_TMP_SIZE (16u << 20) /* tmp_size when not set */
+
+/* A list of user or group ids, resolved from names when checked. */
+struct idlist {
+	size_t n;
+	unsigned v[];
+};
+enum { IDS_ONLY_UID, IDS_ONLY_GID, IDS_NO_UID, IDS_NO_GID };
 
 enum sandbox_bundle { SANDBOX_NONE, SANDBOX_STRICT };
 enum protect_system { PROTECT_NO, PROTECT_YES, PROTECT_FULL, PROTECT_STRICT };

@@ -970,9 +970,11 @@ parse_socket_type(struct diag *d, struct service_config *s, const struct conf_at
 		s->socket_type = SOCK_STREAM;
 	else if (strcasecmp(t, "dgram") == 0)
 		s->socket_type = SOCK_DGRAM;
-	else if (strcasecmp(t, "raw") == 0 || strcasecmp(t, "seqpacket") == 0 ||
-	    strcasecmp(t, "rdm") == 0) {
-		diag_error(d, loc, "%s: %s sockets are not supported by porter (stream or dgram)",
+	else if (strcasecmp(t, "seqpacket") == 0)
+		s->socket_type = SOCK_SEQPACKET; /* Unix sockets only: checked later */
+	else if (strcasecmp(t, "raw") == 0 || strcasecmp(t, "rdm") == 0) {
+		diag_error(d, loc,
+		    "%s: %s sockets are not supported by porter (stream, dgram, or seqpacket on a Unix socket)",
 		    a->name, t);
 		return false;
 	} else {
@@ -986,7 +988,10 @@ static void
 dump_socket_type(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 {
 	(void)a;
-	fputs(s->socket_type == SOCK_DGRAM ? "dgram" : "stream", fp);
+	fputs(s->socket_type == SOCK_DGRAM       ? "dgram" :
+	        s->socket_type == SOCK_SEQPACKET ? "seqpacket" :
+	                                           "stream",
+	    fp);
 }
 
 /* proxy_protocol = v1 | v2 | any, redirect_proxy = v1 | v2: the versions
@@ -1560,8 +1565,9 @@ free_log_type(struct service_config *s, const struct conf_attr *a)
 	free(s->log_type.path);
 }
 
+/* umask and socket_mode: an octal number of permission bits. */
 static bool
-parse_umask(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
+parse_octal(struct diag *d, struct service_config *s, const struct conf_attr *a, enum attr_op op,
     const struct strv *v, struct loc loc)
 {
 	const char *t = v->v[0];
@@ -1571,19 +1577,18 @@ parse_umask(struct diag *d, struct service_config *s, const struct conf_attr *a,
 	(void)op;
 	m = strtol(t, &end, 8);
 	if (*t < '0' || *t > '7' || *end != '\0' || m > 0777) {
-		diag_error(d, loc, "%s: expected an octal mask from 000 to 777, not \"%s\"",
+		diag_error(d, loc, "%s: expected an octal number from 000 to 777, not \"%s\"",
 		    a->name, t);
 		return false;
 	}
-	s->umask = (int)m;
+	number_put(s, a, 0, m);
 	return true;
 }
 
 static void
-dump_umask(FILE *fp, const struct service_config *s, const struct conf_attr *a)
+dump_octal(FILE *fp, const struct service_config *s, const struct conf_attr *a)
 {
-	(void)a;
-	fprintf(fp, "%03o", (unsigned)s->umask);
+	fprintf(fp, "%03llo", (unsigned long long)number_get(s, a, 0));
 }
 
 /* Minutes as in xinetd, or seconds with an s suffix (porter extension). */
@@ -1912,6 +1917,32 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_bool,
 	    .shown = shown_v6only,
 	    .field = { FIELD(v6only) } },
+	[A_SOCKET_MODE] = { .name = "socket_mode",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_octal,
+	    .copy = copy_plain,
+	    .dump = dump_octal,
+	    .field = { FIELD(socket_mode) } },
+	[A_SOCKET_USER] = { .name = "socket_user",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_string,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .field = { FIELD(socket_user) } },
+	[A_SOCKET_GROUP] = { .name = "socket_group",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = 1,
+	    .parse = parse_string,
+	    .copy = copy_string,
+	    .dump = dump_string,
+	    .free = free_string,
+	    .field = { FIELD(socket_group) } },
 	[A_BACKLOG] = { .name = "backlog",
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
@@ -1937,6 +1968,7 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .field = { NUMBER(instances, 1, INT_MAX) },
 	    .unlimited = true },
 	[A_PER_SOURCE] = { .name = "per_source",
+	    .alias = "per_uid",
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
 	    .max = 1,
@@ -2343,6 +2375,42 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .dump = dump_addrs,
 	    .free = free_addrs,
 	    .field = { FIELD(no_access) } },
+	[A_ONLY_UID] = { .name = "only_uid",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(only_uid) } },
+	[A_ONLY_GID] = { .name = "only_gid",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(only_gid) } },
+	[A_NO_UID] = { .name = "no_uid",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(no_uid) } },
+	[A_NO_GID] = { .name = "no_gid",
+	    .how = S | D | K_SINGLE | K_FILLED,
+	    .min = 1,
+	    .max = -1,
+	    .parse = parse_words,
+	    .copy = copy_words,
+	    .dump = dump_words,
+	    .free = free_words,
+	    .field = { FIELD(no_gid) } },
 	[A_LOG_TYPE] = { .name = "log_type",
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
@@ -2424,9 +2492,9 @@ static const struct conf_attr attrs[A_MAX] = {
 	    .how = S | D | K_SINGLE | K_FILLED,
 	    .min = 1,
 	    .max = 1,
-	    .parse = parse_umask,
+	    .parse = parse_octal,
 	    .copy = copy_plain,
-	    .dump = dump_umask,
+	    .dump = dump_octal,
 	    .field = { FIELD(umask) } },
 	[A_RLIMIT_AS] = { .name = "rlimit_as",
 	    .how = S | K_SINGLE,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -68,6 +69,12 @@ is_tcpmux_client(const struct service_config *s)
 	return (s->type & (T_TCPMUX | T_TCPMUXPLUS)) != 0;
 }
 
+static bool
+is_unix(const struct service_config *s)
+{
+	return s->bind != NULL && strncmp(s->bind, "unix:", 5) == 0;
+}
+
 static void
 check_kind(struct service_config *s, struct diag *d)
 {
@@ -85,7 +92,14 @@ check_kind(struct service_config *s, struct diag *d)
 		s->socket_type = s->protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	if (s->protocol == 0)
 		s->protocol = s->socket_type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
-	if ((s->socket_type == SOCK_STREAM) != (s->protocol == IPPROTO_TCP))
+	/* A seqpacket service is a Unix one: its protocol word means nothing,
+	 * and it is served as a stream service is. */
+	if (s->socket_type == SOCK_SEQPACKET) {
+		if (!is_unix(s))
+			diag_error(d, where(s, A_SOCKET_TYPE),
+			    "%s: socket_type seqpacket needs bind = unix:PATH", s->id);
+		s->protocol = IPPROTO_TCP;
+	} else if ((s->socket_type == SOCK_STREAM) != (s->protocol == IPPROTO_TCP))
 		diag_error(d, where(s, A_PROTOCOL),
 		    "%s: socket_type %s does not go with protocol %s", s->id,
 		    s->socket_type == SOCK_STREAM ? "stream" : "dgram", proto_name(s->protocol));
@@ -254,6 +268,111 @@ check_credentials(struct service_config *s, struct diag *d)
 	}
 }
 
+static bool parse_id(const char *v, unsigned long *out);
+
+/* A user or group, a name or a number; false when there is none. */
+static bool
+check_id(const char *v, bool group, unsigned *out)
+{
+	unsigned long n;
+
+	if (parse_id(v, &n)) {
+		*out = (unsigned)n;
+		return true;
+	}
+	if (group) {
+		const struct group *gr = getgrnam(v);
+
+		if (gr != NULL)
+			*out = (unsigned)gr->gr_gid;
+		return gr != NULL;
+	} else {
+		const struct passwd *pw = getpwnam(v);
+
+		if (pw != NULL)
+			*out = (unsigned)pw->pw_uid;
+		return pw != NULL;
+	}
+}
+
+/* bind = unix:PATH or unix:@NAME: the path, its owner and mode, and the
+ * peer rules, resolved. */
+static void
+check_unix(struct service_config *s, struct diag *d)
+{
+	static const enum attr_id lists[4] = { A_ONLY_UID, A_ONLY_GID, A_NO_UID, A_NO_GID };
+	const struct strv *v[4] = { &s->only_uid, &s->only_gid, &s->no_uid, &s->no_gid };
+	const char *path = s->bind + 5;
+	struct sockaddr_un sun;
+	unsigned id;
+
+	s->family = s->family_conf = AF_UNIX;
+	free(s->unix_path);
+	s->unix_path = mem_strdup(path);
+	if (path[0] != '/' && path[0] != '@')
+		diag_error(d, conf_service_at(s, A_BIND),
+		    "%s: bind = unix:%s: expected an absolute path, or @ and a name for the abstract namespace",
+		    s->id, path);
+	else if (strlen(path) >= sizeof(sun.sun_path) || strlen(path) < 2)
+		diag_error(d, conf_service_at(s, A_BIND),
+		    "%s: bind = unix:%s: a socket path has 1 to %zu characters", s->id, path,
+		    sizeof(sun.sun_path) - 1);
+	else if (path[0] == '/') {
+		char *dir = mem_strdup(path);
+		struct stat st;
+
+		*strrchr(dir, '/') = '\0';
+		if (stat(dir[0] != '\0' ? dir : "/", &st) != 0)
+			diag_error(d, conf_service_at(s, A_BIND), "%s: bind = unix:%s: %s: %s",
+			    s->id, path, dir, strerror(errno));
+		else if (st.st_mode & S_IWOTH)
+			diag_warn(d, conf_service_at(s, A_BIND),
+			    "%s: bind = unix:%s: %s is writable by others, who may replace the socket",
+			    s->id, path, dir);
+		free(dir);
+	}
+	if (s->socket_user != NULL) {
+		if (check_id(s->socket_user, false, &id))
+			s->socket_uid = (uid_t)id;
+		else
+			diag_error(d, conf_service_at(s, A_SOCKET_USER),
+			    "%s: socket_user %s does not exist", s->id, s->socket_user);
+	}
+	if (s->socket_group != NULL) {
+		if (check_id(s->socket_group, true, &id))
+			s->socket_gid = (gid_t)id;
+		else
+			diag_error(d, conf_service_at(s, A_SOCKET_GROUP),
+			    "%s: socket_group %s does not exist", s->id, s->socket_group);
+	}
+	for (int k = 0; k < 4; k++) {
+		free(s->ids[k]);
+		s->ids[k] = NULL;
+		if (v[k]->n == 0)
+			continue;
+		s->ids[k] = mem_alloc(sizeof(*s->ids[k]) + v[k]->n * sizeof(unsigned));
+		s->ids[k]->n = 0;
+		for (size_t i = 0; i < v[k]->n; i++) {
+			if (check_id(v[k]->v[i], k == IDS_ONLY_GID || k == IDS_NO_GID, &id))
+				s->ids[k]->v[s->ids[k]->n++] = id;
+			else
+				diag_error(d, conf_service_at(s, lists[k]), "%s: %s: no %s \"%s\"",
+				    s->id, conf_attr_name(lists[k]),
+				    k == IDS_ONLY_GID || k == IDS_NO_GID ? "group" : "user",
+				    v[k]->v[i]);
+		}
+	}
+	if (is_internal(s) && s->socket_type != SOCK_STREAM)
+		diag_error(d, where(s, A_SOCKET_TYPE),
+		    "%s: on a Unix socket the internal services are stream services (a datagram's sender may have no name to answer)",
+		    s->id);
+	if (attr_set_has(&s->own, A_ONLY_FROM) || attr_set_has(&s->own, A_NO_ACCESS) ||
+	    (s->flags & F_IDONLY) || attr_set_has(&s->own, A_LIBWRAP))
+		diag_error(d, s->loc,
+		    "%s: only_from, no_access, libwrap and IDONLY judge addresses; a Unix socket's clients have credentials (only_uid, only_gid, no_uid, no_gid)",
+		    s->id);
+}
+
 static void
 check_port(struct service_config *s, struct diag *d)
 {
@@ -273,6 +392,12 @@ check_port(struct service_config *s, struct diag *d)
 	}
 	if (refused(s, A_TYPE) || refused(s, A_PORT))
 		return;
+	if (is_unix(s)) {
+		if (s->port >= 0)
+			diag_error(d, conf_service_at(s, A_PORT),
+			    "%s: port does not go with bind = %s, a Unix socket", s->id, s->bind);
+		return;
+	}
 	if (s->type & T_UNLISTED) {
 		if (s->port < 0)
 			diag_error(d, s->loc,
@@ -313,6 +438,21 @@ check_address(struct service_config *s, struct diag *d)
 	}
 	s->family = v4 ? AF_INET : AF_INET6;
 	s->bind_len = 0;
+	if (is_unix(s)) {
+		check_unix(s, d);
+		return;
+	}
+	for (int a = A_SOCKET_MODE; a <= A_SOCKET_GROUP; a++)
+		if (attr_set_has(&s->own, a))
+			diag_warn(d, conf_service_at(s, (enum attr_id)a),
+			    "%s: %s applies to Unix sockets (bind = unix:PATH) only", s->id,
+			    conf_attr_name((enum attr_id)a));
+	for (int a = A_ONLY_UID; a <= A_NO_GID; a++)
+		if (attr_set_has(&s->own, a))
+			diag_error(d, conf_service_at(s, (enum attr_id)a),
+			    "%s: %s judges the clients of a Unix socket (bind = unix:PATH); this service listens on %s",
+			    s->id, conf_attr_name((enum attr_id)a),
+			    s->protocol == IPPROTO_UDP ? "UDP" : "TCP");
 	if (conf_service_has(s, A_BIND)) {
 		struct addrinfo hints = { 0 }, *res = NULL;
 		int e;
@@ -659,6 +799,10 @@ binds_dual(const struct service_config *s)
 static bool
 listeners_clash(const struct service_config *a, const struct service_config *b)
 {
+	/* Unix sockets: one path, whatever the type. */
+	if (a->family == AF_UNIX || b->family == AF_UNIX)
+		return a->family == b->family && a->unix_path != NULL && b->unix_path != NULL &&
+		    strcmp(a->unix_path, b->unix_path) == 0;
 	if (a->protocol != b->protocol || a->port != b->port)
 		return false;
 	if (binds_dual(a) || binds_dual(b))
@@ -691,6 +835,14 @@ check_clashes(struct config *cf, struct diag *d)
 			if (!is_tcpmux_client(cf->svc[j]) && cf->svc[j]->fault == NULL &&
 			    listeners_clash(s, cf->svc[j]))
 				o = cf->svc[j];
+		if (o != NULL && s->family == AF_UNIX) {
+			d->svc = s;
+			diag_error(d, s->loc, "%s: unix:%s is already used by %s at %s:%d", s->id,
+			    s->unix_path, o->id, o->loc.file, o->loc.line);
+			d->svc = NULL;
+			cf->svc[n++] = s;
+			continue;
+		}
 		if (o != NULL && strcmp(o->id, s->id) == 0) {
 			diag_warn(d, s->loc,
 			    "%s: the same service as at %s:%d (same id, %s port %d); this entry is ignored",

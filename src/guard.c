@@ -27,6 +27,7 @@ static const struct {
 	[GUARD_LOAD] = { "max_load", "load" },
 	[GUARD_TIME] = { "access_times", "time" },
 	[GUARD_ACCESS] = { "access", "address" },
+	[GUARD_PEER] = { "credentials", "credentials" },
 	[GUARD_LIBWRAP] = { "libwrap", "libwrap" },
 	[GUARD_CPS] = { "cps", "connections per second" },
 	[GUARD_INSTANCES] = { "instances", "service_limit" },
@@ -154,6 +155,57 @@ guard_counted(const struct svc *svc)
 	    svc->kind == SVC_TCPMUX_CLIENT;
 }
 
+static bool
+guard_ids_have(const struct idlist *l, uint32_t id)
+{
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		if (l->v[i] == id)
+			return true;
+	return false;
+}
+
+/* Whether a list of groups names the client's group or one of its
+ * supplementary groups. */
+static bool
+guard_ids_group(const struct idlist *l, const struct guard_input *in)
+{
+	if (guard_ids_have(l, in->gid))
+		return true;
+	for (size_t i = 0; i < in->ngroups; i++)
+		if (guard_ids_have(l, in->groups[i]))
+			return true;
+	return false;
+}
+
+/* The rules on a Unix client's credentials. As with addresses, the more
+ * specific rule wins: a user's over a group's; denial when a user (or a
+ * group) is in both lists; with only_* lists, a client none names is
+ * refused. */
+static enum guard_verdict
+guard_peer(const struct service_config *s, const struct guard_input *in, const char **why)
+{
+	const struct idlist *const *ids = (const struct idlist *const *)s->ids;
+
+	*why = "no_uid";
+	if (guard_ids_have(ids[IDS_NO_UID], in->uid))
+		return GUARD_REFUSE;
+	*why = "only_uid";
+	if (guard_ids_have(ids[IDS_ONLY_UID], in->uid))
+		return GUARD_PASS;
+	*why = "no_gid";
+	if (guard_ids_group(ids[IDS_NO_GID], in))
+		return GUARD_REFUSE;
+	*why = "only_gid";
+	if (guard_ids_group(ids[IDS_ONLY_GID], in))
+		return GUARD_PASS;
+	if (ids[IDS_ONLY_UID] != NULL || ids[IDS_ONLY_GID] != NULL) {
+		*why = "not in only_uid or only_gid";
+		return GUARD_REFUSE;
+	}
+	*why = "no rule on users or groups";
+	return GUARD_PASS;
+}
+
 void
 guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 {
@@ -168,6 +220,8 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 	if (in->addr != NULL)
 		limits_srckey(&key, in->family, in->addr, s->per_source_prefix4,
 		    s->per_source_prefix6);
+	else if (in->unix_peer)
+		limits_srckey(&key, AF_UNIX, (const uint8_t *)&in->uid, 0, 0);
 
 /* Each check below stops the daemon at its first refusal. */
 #define GUARD_STOP() \
@@ -214,6 +268,12 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 	} else
 		guard_step(t, GUARD_ACCESS, GUARD_PASS, 0, 0);
 	GUARD_STOP();
+	if (in->unix_peer) {
+		const char *why;
+
+		guard_step(t, GUARD_PEER, guard_peer(s, in, &why), 0, 0);
+	}
+	GUARD_STOP();
 	if (svc->wrapped && in->addr != NULL) {
 		struct wrap_client wc;
 		const struct wrap_rule *r;
@@ -241,7 +301,7 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 		    s->instances == COUNT_UNLIMITED ? -1 : s->instances);
 		GUARD_STOP();
 		/* A wait = yes server takes every client itself. */
-		if (s->wait != 1 && in->addr != NULL) {
+		if (s->wait != 1 && (in->addr != NULL || in->unix_peer)) {
 			bool limited = svc->per_source != NULL && s->per_source != COUNT_UNLIMITED;
 
 			guard_limit(t, GUARD_PER_SOURCE,
@@ -253,7 +313,8 @@ guard_eval(const struct guard_input *in, unsigned flags, struct guard_trace *t)
 			guard_limit(t, GUARD_PROCESSES, (double)in->servers, (double)in->limit);
 		GUARD_STOP();
 	}
-	if (svc->src_rate != NULL && in->addr != NULL && !(flags & GUARD_ARRIVED))
+	if (svc->src_rate != NULL && (in->addr != NULL || in->unix_peer) &&
+	    !(flags & GUARD_ARRIVED))
 		guard_step(t, GUARD_SOURCE_RATE,
 		    limits_rate_peek(svc->src_rate, &key, in->now) ? GUARD_PASS : GUARD_REFUSE, 0,
 		    0);
@@ -290,8 +351,11 @@ guard_commit(struct svc *svc, const struct guard_input *in, const struct guard_t
 		} else if (st->check == GUARD_SOURCE_RATE && st->verdict == GUARD_PASS) {
 			struct srckey key;
 
-			limits_srckey(&key, in->family, in->addr, s->per_source_prefix4,
-			    s->per_source_prefix6);
+			if (in->unix_peer)
+				limits_srckey(&key, AF_UNIX, (const uint8_t *)&in->uid, 0, 0);
+			else
+				limits_srckey(&key, in->family, in->addr, s->per_source_prefix4,
+				    s->per_source_prefix6);
 			limits_rate_take(svc->src_rate, &key, in->now);
 		}
 	}
@@ -376,6 +440,15 @@ guard_describe(const struct guard_input *in, const struct guard_step *st, char *
 			    st->verdict == GUARD_PASS ? "allowed" : "denied");
 		snprintf(rule, rlen, "%s", buf);
 		break;
+	case GUARD_PEER: {
+		const char *why;
+
+		guard_peer(s, in, &why);
+		snprintf(detail, dlen, "uid %lu gid %lu: %s (%s)", (unsigned long)in->uid,
+		    (unsigned long)in->gid, why, st->verdict == GUARD_PASS ? "allowed" : "denied");
+		snprintf(rule, rlen, "%s", why);
+		break;
+	}
 	case GUARD_LIBWRAP: {
 		struct wrap_client wc;
 		const struct wrap_rule *r;

@@ -87,6 +87,10 @@ limits_srckey(struct srckey *key, int family, const uint8_t *addr, int prefix4, 
 	} else if (family == AF_INET6) {
 		len = 16;
 		prefix = prefix6;
+	} else if (family == AF_UNIX) {
+		/* A Unix client's uid: per_source counts per user. */
+		memcpy(key->addr, addr, sizeof(uint32_t));
+		return;
 	} else {
 		return;
 	}

@@ -1,16 +1,116 @@
 /*
  * listener.c: the listening socket of a service. IPv4, IPv6 and dual-stack
- * sockets, the socket options that belong on a listener, and the key that
- * decides whether a reloaded service may keep the socket it already has.
+ * sockets, Unix sockets (a path or an abstract name), the socket options
+ * that belong on a listener, and the key that decides whether a reloaded
+ * service may keep the socket it already has.
  */
 #include <errno.h>
 #include <limits.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "porterd.h"
+
+/* The address of a Unix service: '@' stands for the abstract namespace's
+ * leading NUL, which is not part of the name's length. */
+static socklen_t
+listener_sun(const struct service_config *s, struct sockaddr_un *sun)
+{
+	size_t n = strlen(s->unix_path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, s->unix_path, n);
+	if (s->unix_path[0] == '@') {
+		sun->sun_path[0] = '\0';
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	}
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+/* A socket file nothing listens on is left by a porterd that died: it is
+ * replaced. One that answers, or a file that is no socket, is not. */
+static bool
+listener_stale(const struct service_config *s, const struct sockaddr_un *sun, socklen_t len)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (s->unix_path[0] != '/' || lstat(s->unix_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if ((fd = socket(AF_UNIX, s->socket_type | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sun, len);
+	close(fd);
+	return rc != 0 && errno == ECONNREFUSED && unlink(s->unix_path) == 0;
+}
+
+/* The file's owner and mode, at each load: a reload may change them. */
+static int
+listener_unix_file(const struct service_config *s, char *err, size_t errlen)
+{
+	if (s->unix_path[0] != '/')
+		return 0;
+	if (chmod(s->unix_path, s->socket_mode >= 0 ? (mode_t)s->socket_mode : 0666) != 0) {
+		snprintf(err, errlen, "chmod %s: %s", s->unix_path, strerror(errno));
+		return -1;
+	}
+	if ((s->socket_uid != (uid_t)-1 || s->socket_gid != (gid_t)-1) &&
+	    chown(s->unix_path, s->socket_uid, s->socket_gid) != 0) {
+		snprintf(err, errlen, "chown %s: %s", s->unix_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listener_unix(struct service_config *s, bool blocking, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = listener_sun(s, &sun);
+	int one = 1, fd;
+
+	fd = socket(AF_UNIX, s->socket_type | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A datagram's sender is known by the credentials it carries. */
+	if (s->socket_type == SOCK_DGRAM)
+		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sun, len) != 0 &&
+	    !(errno == EADDRINUSE && listener_stale(s, &sun, len) &&
+	        bind(fd, (struct sockaddr *)&sun, len) == 0)) {
+		snprintf(err, errlen, "bind: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listener_unix_file(s, err, errlen) != 0) {
+		close(fd);
+		listener_unlink(s);
+		return -1;
+	}
+	if (s->socket_type != SOCK_DGRAM &&
+	    listen(fd, s->backlog > 0 ? s->backlog : INT_MAX) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		close(fd);
+		listener_unlink(s);
+		return -1;
+	}
+	return fd;
+}
+
+void
+listener_unlink(const struct service_config *s)
+{
+	if (s->family == AF_UNIX && s->unix_path != NULL && s->unix_path[0] == '/')
+		unlink(s->unix_path);
+}
 
 static int
 listener_try(struct service_config *s, int family, char *err, size_t errlen)
@@ -39,6 +139,8 @@ listener_try(struct service_config *s, int family, char *err, size_t errlen)
 	/* A wait = yes server reads the socket itself and expects it to
 	 * block; porterd only polls it. */
 	blocking = s->wait == 1 && !(s->type & T_INTERNAL) && !(s->flags & F_SENSOR);
+	if (family == AF_UNIX)
+		return listener_unix(s, blocking, err, errlen);
 	fd =
 	    socket(ss.ss_family, s->socket_type | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -104,6 +206,8 @@ listener_same(const struct service_config *a, const struct service_config *b)
 		return false;
 	if (a->family == AF_INET6 && a->v6only != b->v6only)
 		return false;
+	if (a->family_conf == AF_UNIX)
+		return strcmp(a->unix_path, b->unix_path) == 0;
 	return memcmp(&a->bind_addr, &b->bind_addr, a->bind_len) == 0;
 }
 
@@ -111,7 +215,15 @@ void
 listener_tune(int fd, const struct service_config *s)
 {
 	int on;
+	char err[256];
 
+	if (s->family == AF_UNIX) {
+		if (listener_unix_file(s, err, sizeof(err)) != 0)
+			log_warnx("%s: %s", s->id, err);
+		if (s->socket_type != SOCK_DGRAM && s->wait == 0)
+			listen(fd, s->backlog > 0 ? s->backlog : INT_MAX);
+		return;
+	}
 	if (s->socket_type != SOCK_STREAM)
 		return;
 	on = (s->flags & F_NODELAY) != 0;

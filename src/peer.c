@@ -2,11 +2,14 @@
  * peer.c: peer and local addresses as the rest of porterd sees them. An
  * IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d and is turned
  * into plain IPv4 here, once, so logs, environment and access rules all see
- * the address the client really has.
+ * the address the client really has. A client of a Unix socket has no
+ * address that says who it is but its credentials: the logs write it
+ * uid:N(pid P), and the per-source counts key it by its uid.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "porterd.h"
 
@@ -25,10 +28,37 @@ peer_normalize(struct peer *p)
 }
 
 void
+peer_unix(struct peer *p, int fd)
+{
+	struct ucred uc;
+	socklen_t n = sizeof(uc);
+
+	memset(&p->sa, 0, sizeof(p->sa));
+	p->sa.sa.sa_family = AF_UNIX;
+	p->len = sizeof(sa_family_t);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &n) == 0) {
+		p->uid = uc.uid;
+		p->gid = uc.gid;
+		p->pid = uc.pid;
+	} else {
+		/* Nobody's: rules on users and groups refuse it. */
+		p->uid = p->gid = (uint32_t)-1;
+		p->pid = 0;
+	}
+}
+
+void
 peer_addr(const struct peer *p, char *buf, size_t len)
 {
 	const void *a;
 
+	if (peer_family(p) == AF_UNIX) {
+		if (p->pid > 0)
+			snprintf(buf, len, "uid:%lu(pid %ld)", (unsigned long)p->uid, (long)p->pid);
+		else
+			snprintf(buf, len, "uid:%lu", (unsigned long)p->uid);
+		return;
+	}
 	if (peer_family(p) == AF_INET)
 		a = &p->sa.sin.sin_addr;
 	else if (peer_family(p) == AF_INET6)
@@ -45,6 +75,8 @@ const uint8_t *
 peer_bytes(const struct peer *p, int *family)
 {
 	*family = peer_family(p);
+	if (peer_family(p) == AF_UNIX)
+		return (const uint8_t *)&p->uid;
 	if (peer_family(p) == AF_INET)
 		return (const uint8_t *)&p->sa.sin.sin_addr;
 	return (const uint8_t *)&p->sa.sin6.sin6_addr;

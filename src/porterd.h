@@ -346,6 +346,9 @@ void loop_timer_cancel(struct timer *);
 struct peer {
 	union sockaddr_in46 sa;
 	socklen_t len;
+	/* AF_UNIX: the client's credentials, from the kernel; no address. */
+	uint32_t uid, gid;
+	int32_t pid; /* 0: not known (a datagram's sender may leave it out) */
 };
 
 static inline int
@@ -355,6 +358,8 @@ peer_family(const struct peer *p)
 }
 
 void peer_normalize(struct peer *);
+/* A Unix client's credentials, read from its connection: SO_PEERCRED. */
+void peer_unix(struct peer *, int fd);
 /* Numeric text of the address alone ("127.0.0.1", "::1"). */
 void peer_addr(const struct peer *, char *buf, size_t len);
 int peer_port(const struct peer *);
@@ -702,6 +707,7 @@ enum guard_check {
 	GUARD_LOAD,        /* max_load */
 	GUARD_TIME,        /* access_times */
 	GUARD_ACCESS,      /* only_from and no_access, with the name when needed */
+	GUARD_PEER,        /* only_uid, only_gid, no_uid, no_gid: a Unix client */
 	GUARD_LIBWRAP,     /* hosts.allow and hosts.deny */
 	GUARD_CPS,         /* cps: clients let in this second */
 	GUARD_INSTANCES,   /* instances */
@@ -722,18 +728,22 @@ enum guard_verdict {
 struct guard_input {
 	const struct svc *svc;
 	int family;
-	const uint8_t *addr; /* de-mapped; NULL: no address (wait = yes stream) */
-	bool name_known;     /* name is the answer of the reverse lookup */
-	const char *name;    /* NULL: the address has no name */
-	bool name_failed;    /* the lookup failed: a name rule that applies denies */
-	bool name_paranoid;  /* the name found does not confirm (PARANOID) */
-	bool ident_known;    /* userid is the answer of the ident server */
-	const char *userid;  /* NULL: no answer */
-	uint64_t now;        /* loop_now() */
-	int minute;          /* of the day, local time */
-	double load;         /* one-minute load average; -1 unknown */
-	size_t servers;      /* servers running, all services */
-	long limit;          /* -limit, 0 none */
+	const uint8_t *addr; /* de-mapped; NULL: no address (wait = yes stream, Unix) */
+	bool unix_peer;      /* a Unix client: uid and gid say who it is */
+	uint32_t uid, gid;
+	const gid_t *groups; /* its supplementary groups, when known */
+	size_t ngroups;
+	bool name_known;    /* name is the answer of the reverse lookup */
+	const char *name;   /* NULL: the address has no name */
+	bool name_failed;   /* the lookup failed: a name rule that applies denies */
+	bool name_paranoid; /* the name found does not confirm (PARANOID) */
+	bool ident_known;   /* userid is the answer of the ident server */
+	const char *userid; /* NULL: no answer */
+	uint64_t now;       /* loop_now() */
+	int minute;         /* of the day, local time */
+	double load;        /* one-minute load average; -1 unknown */
+	size_t servers;     /* servers running, all services */
+	long limit;         /* -limit, 0 none */
 	const struct sensor *sensor;
 	const struct wrap *wrap; /* hosts.allow and hosts.deny */
 };
@@ -791,6 +801,8 @@ int listener_open(struct service_config *s, char *err, size_t errlen);
 bool listener_same(const struct service_config *a, const struct service_config *b);
 /* Applies the options of s that can change on a kept socket. */
 void listener_tune(int fd, const struct service_config *s);
+/* Removes the socket file of a Unix service whose socket was closed. */
+void listener_unlink(const struct service_config *s);
 
 /* ------------------------------------------------------------- client.c */
 

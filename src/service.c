@@ -54,6 +54,12 @@ static const char *const per_connection[] = {
 	"SSL_CLIENT_I_DN",
 	"SSL_CLIENT_M_SERIAL",
 	"SSL_CLIENT_CERT_SHA256",
+	"REMOTE_UID",
+	"REMOTE_GID",
+	"REMOTE_PID",
+	"IPCREMOTEEUID",
+	"IPCREMOTEEGID",
+	"IPCREMOTEPATH",
 	"NOTIFY_SOCKET", /* porterd's own; a server must not answer to it */
 	NULL,
 };
@@ -485,8 +491,10 @@ svc_close(struct svc *svc)
 	loop_unwatch(&svc->lw);
 	loop_timer_cancel(&svc->resume);
 	loop_timer_cancel(&svc->fail_timer);
-	if (svc->fd >= 0)
+	if (svc->fd >= 0) {
 		close(svc->fd);
+		listener_unlink(svc->conf);
+	}
 	svc->fd = svc->lw.fd = -1;
 }
 
@@ -497,6 +505,13 @@ svc_describe(const struct svc *svc, char *buf, size_t len)
 	char addr[INET6_ADDRSTRLEN] = "*";
 	struct peer p;
 
+	if (s->family == AF_UNIX) {
+		snprintf(buf, len, "unix %s%s", s->unix_path,
+		    s->socket_type == SOCK_DGRAM         ? " (dgram)" :
+		        s->socket_type == SOCK_SEQPACKET ? " (seqpacket)" :
+		                                           "");
+		return;
+	}
 	if (s->bind_len > 0) {
 		memcpy(&p.sa, &s->bind_addr, s->bind_len);
 		p.len = s->bind_len;
@@ -736,8 +751,10 @@ service_set_disabled(struct svc *svc, bool disabled, char *err, size_t errlen)
 		/* Clients in the queue are reset with it; what runs goes on.
 		 * The pause timers stay: they find no listener to re-arm. */
 		loop_unwatch(&svc->lw);
-		if (svc->fd >= 0)
+		if (svc->fd >= 0) {
 			close(svc->fd);
+			listener_unlink(svc->conf);
+		}
 		svc->fd = svc->lw.fd = -1;
 		svc->paused = false;
 		svc->backlog = 0;

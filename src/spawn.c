@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "porterd.h"
@@ -42,6 +44,8 @@ struct spawn_ctx {
 	int conn;                     /* fds 0, 1, 2, or -1 with listen_fds */
 	int listen_fd;                /* fd 3 with listen_fds, else -1 */
 	bool tcp_local;               /* fill TCPLOCALIP/TCPLOCALPORT in the child */
+	bool ipc_path;                /* fill IPCREMOTEPATH in the child */
+	char remote_path[sizeof("IPCREMOTEPATH=") + 108];
 	char **envp;
 	size_t nenv;
 	char local_ip[VAR_LEN];
@@ -150,6 +154,22 @@ spawn_child(struct spawn_ctx *c)
 			spawn_setvar(c->local_ip, "TCPLOCALIP", ip);
 			spawn_setvar(c->local_port, "TCPLOCALPORT",
 			    spawn_utoa((unsigned long)peer_port(&p), num + sizeof(num)));
+		}
+	}
+	if (c->ipc_path) {
+		struct sockaddr_un sun;
+		socklen_t len = sizeof(sun);
+
+		/* A client bound to a name; an abstract one is written with @. */
+		if (getpeername(0, (struct sockaddr *)&sun, &len) == 0 &&
+		    len > offsetof(struct sockaddr_un, sun_path)) {
+			size_t n = len - offsetof(struct sockaddr_un, sun_path);
+			char *p = c->remote_path + sizeof("IPCREMOTEPATH=") - 1;
+
+			memcpy(p, sun.sun_path, n);
+			p[n] = '\0';
+			if (p[0] == '\0')
+				p[0] = '@';
 		}
 	}
 	if (c->listen_fd >= 0)
@@ -269,7 +289,25 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 		spawn_setvar(c.listen_pid, "LISTEN_PID", "0");
 		envbuf[n++] = c.listen_pid;
 	}
-	if (peer != NULL && peer_family(peer) != AF_UNSPEC) {
+	if (peer != NULL && peer_family(peer) == AF_UNIX) {
+		/* Who the client is, as systemd and UCSPI's ipcserver say it. */
+		static const char *const names[] = { "REMOTE_UID", "IPCREMOTEEUID", "REMOTE_GID",
+			"IPCREMOTEEGID", "REMOTE_PID" };
+		const unsigned long ids[] = { peer->uid, peer->uid, peer->gid, peer->gid,
+			(unsigned long)peer->pid };
+
+		for (int i = 0; i < (peer->pid > 0 ? 5 : 4); i++) {
+			spawn_setvar(vars[v], names[i], spawn_utoa(ids[i], num + sizeof(num)));
+			envbuf[n++] = vars[v++];
+		}
+		spawn_setvar(vars[v], "PROTO", "UNIX");
+		envbuf[n++] = vars[v++];
+		if (s->socket_type != SOCK_DGRAM) {
+			c.ipc_path = true;
+			memcpy(c.remote_path, "IPCREMOTEPATH=", sizeof("IPCREMOTEPATH="));
+			envbuf[n++] = c.remote_path;
+		}
+	} else if (peer != NULL && peer_family(peer) != AF_UNSPEC) {
 		const char *port = spawn_utoa((unsigned long)peer_port(peer), num + sizeof(num));
 
 		peer_addr(peer, addr, sizeof(addr));

@@ -383,8 +383,14 @@ main(int argc, char **argv)
 			usage_error("argument \"%s\" is empty or holds a blank", words[i]);
 
 	if (cmd == CTL_EXPLAIN) {
-		if (!ctl_addr_ok(words[2]))
-			usage_error("explain: \"%s\" is not an IPv4 or IPv6 address", words[2]);
+		bool unix_client = strncmp(words[2], "uid:", 4) == 0 && words[2][4] != '\0';
+
+		if (!unix_client && !ctl_addr_ok(words[2]))
+			usage_error(
+			    "explain: \"%s\" is not an IPv4 or IPv6 address, nor uid:USER for a Unix socket's client",
+			    words[2]);
+		if (unix_client)
+			lookup = false; /* a user has no host name */
 		if (nwords > 3 && !ctl_time_ok(words[3]))
 			usage_error("explain: \"%s\" is not a time of day (HH:MM)", words[3]);
 	}

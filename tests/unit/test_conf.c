@@ -1483,9 +1483,9 @@ test_attr_nice_umask(void **state)
 	EXPECT_DIAGS(&f->d,
 	    "t.conf:3: nice: expected a number from -20 to 19, not \"20\"",
 	    "t.conf:4: nice: expected a number from -20 to 19, not \"-21\"",
-	    "t.conf:5: umask: expected an octal mask from 000 to 777, not \"800\"",
-	    "t.conf:6: umask: expected an octal mask from 000 to 777, not \"1000\"",
-	    "t.conf:7: umask: expected an octal mask from 000 to 777, not \"-1\"");
+	    "t.conf:5: umask: expected an octal number from 000 to 777, not \"800\"",
+	    "t.conf:6: umask: expected an octal number from 000 to 777, not \"1000\"",
+	    "t.conf:7: umask: expected an octal number from 000 to 777, not \"-1\"");
 	assert_int_equal(s->umask, -1);
 }
 
@@ -1734,13 +1734,13 @@ test_attr_names_in_enum_order(void **state)
 	static const char *const names[A_MAX] = {
 		"id", "type", "flags", "disable", "socket_type", "protocol", "wait", "user",
 		"group", "groups", "server", "server_args", "redirect", "port", "bind",
-		"v6only", "backlog", "listen_fds", "instances", "per_source",
+		"v6only", "socket_mode", "socket_user", "socket_group", "backlog", "listen_fds", "instances", "per_source",
 		"per_source_prefix", "per_source_cps", "cps", "max_load", "timeout",
 		"redirect_idle", "redirect_proxy", "proxy_protocol", "proxy_from", "proxy_timeout",
 		"tls", "tls_certificate", "tls_key", "tls_client_ca", "tls_verify_client",
 		"tls_protocols", "tls_ciphers", "tls_ciphersuites", "tls_alpn",
 		"tls_handshake_timeout", "no_new_privs", "capabilities", "ambient_capabilities",
-		"system_call_filter", "system_call_error", "restrict_address_families", "sandbox", "private_tmp", "tmp_size", "protect_system", "protect_home", "read_write_paths", "read_only_paths", "inaccessible_paths", "root_directory", "bind_paths", "bind_read_only_paths", "private_network", "private_pid", "private_ipc", "private_uts", "hostname", "access_times", "only_from", "no_access", "log_type",
+		"system_call_filter", "system_call_error", "restrict_address_families", "sandbox", "private_tmp", "tmp_size", "protect_system", "protect_home", "read_write_paths", "read_only_paths", "inaccessible_paths", "root_directory", "bind_paths", "bind_read_only_paths", "private_network", "private_pid", "private_ipc", "private_uts", "hostname", "access_times", "only_from", "no_access", "only_uid", "only_gid", "no_uid", "no_gid", "log_type",
 		"log_on_success", "log_on_failure", "env", "passenv", "banner",
 		"banner_success", "banner_fail", "nice", "umask", "rlimit_as", "rlimit_cpu",
 		"rlimit_data", "rlimit_rss", "rlimit_stack", "rlimit_files", "memory_max",

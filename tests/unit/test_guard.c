@@ -245,6 +245,7 @@ test_each_refusal_and_its_word(void **state)
 			f.in.userid = NULL;
 			break;
 		case GUARD_LIBWRAP: /* needs files: test_wrap.c and test_access.py */
+		case GUARD_PEER:    /* a Unix client: test_unix_peer_rules */
 		case GUARD_NCHECKS:
 			break;
 		}
@@ -257,6 +258,67 @@ test_each_refusal_and_its_word(void **state)
 		assert_ptr_equal(st, &t.step[t.n - 1]);
 		fx_free(&f);
 	}
+}
+
+/* A Unix client: its credentials against only_uid, only_gid, no_uid and
+ * no_gid; the user's rule beats the group's, denial beats allowance at the
+ * same level, and a supplementary group counts. */
+static struct idlist *
+ids(size_t n, const unsigned *v)
+{
+	struct idlist *l = malloc(sizeof(*l) + n * sizeof(unsigned));
+
+	l->n = n;
+	memcpy(l->v, v, n * sizeof(unsigned));
+	return l;
+}
+
+static enum guard_verdict
+peer_verdict(struct fixture *f, uint32_t uid, uint32_t gid, const gid_t *groups, size_t ng)
+{
+	struct guard_trace t;
+
+	f->in.addr = NULL;
+	f->in.unix_peer = true;
+	f->in.family = AF_UNIX;
+	f->in.uid = uid;
+	f->in.gid = gid;
+	f->in.groups = groups;
+	f->in.ngroups = ng;
+	guard_eval(&f->in, GUARD_ALL, &t);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.step[i].check == GUARD_PEER)
+			return (enum guard_verdict)t.step[i].verdict;
+	fail_msg("no credentials step");
+	return GUARD_WAIT;
+}
+
+static void
+test_unix_peer_rules(void **state)
+{
+	static const unsigned u1000[] = { 1000 }, g50[] = { 50 }, u0[] = { 0 }, g7[] = { 7 };
+	static const gid_t supp50[] = { 20, 50 };
+	struct fixture f;
+
+	(void)state;
+	fx_init(&f, "127.0.0.1");
+	/* No rule: anyone. */
+	assert_int_equal(peer_verdict(&f, 0, 0, NULL, 0), GUARD_PASS);
+	f.conf.ids[IDS_ONLY_UID] = ids(1, u1000);
+	f.conf.ids[IDS_ONLY_GID] = ids(1, g50);
+	assert_int_equal(peer_verdict(&f, 1000, 1000, NULL, 0), GUARD_PASS);
+	assert_int_equal(peer_verdict(&f, 5, 50, NULL, 0), GUARD_PASS);
+	assert_int_equal(peer_verdict(&f, 5, 5, supp50, 2), GUARD_PASS);
+	assert_int_equal(peer_verdict(&f, 5, 5, NULL, 0), GUARD_REFUSE);
+	/* The user's rule wins over the group's, either way. */
+	f.conf.ids[IDS_NO_UID] = ids(1, u0);
+	assert_int_equal(peer_verdict(&f, 0, 50, NULL, 0), GUARD_REFUSE);
+	f.conf.ids[IDS_NO_GID] = ids(1, g7);
+	assert_int_equal(peer_verdict(&f, 1000, 7, NULL, 0), GUARD_PASS);
+	assert_int_equal(peer_verdict(&f, 5, 50, (const gid_t[]){ 7 }, 1), GUARD_REFUSE);
+	for (int k = 0; k < 4; k++)
+		free(f.conf.ids[k]);
+	fx_free(&f);
 }
 
 /* ------------------------------------------------------------- readers */
@@ -501,6 +563,7 @@ main(void)
 		cmocka_unit_test(test_order_cheapest_first),
 		cmocka_unit_test(test_only_configured_checks),
 		cmocka_unit_test(test_each_refusal_and_its_word),
+		cmocka_unit_test(test_unix_peer_rules),
 		cmocka_unit_test(test_daemon_and_explain_agree),
 		cmocka_unit_test(test_tcpmux_client_counts),
 		cmocka_unit_test(test_per_source_reached_refuses),
