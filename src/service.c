@@ -479,15 +479,26 @@ service_resume(struct svc *svc, unsigned why)
 	svc_update_watch(svc);
 }
 
+/* Closes the listener, or gives a socket porterd was given back to the
+ * pool: porterd must not bind again what systemd holds. */
+static void
+svc_release_fd(struct svc *svc)
+{
+	if (svc->fd >= 0 && svc->adopted)
+		activate_return(svc->fd, svc->conf != NULL ? svc->conf->id : NULL);
+	else if (svc->fd >= 0)
+		close(svc->fd);
+	svc->fd = svc->lw.fd = -1;
+	svc->adopted = false;
+}
+
 static void
 svc_close(struct svc *svc)
 {
 	loop_unwatch(&svc->lw);
 	loop_timer_cancel(&svc->resume);
 	loop_timer_cancel(&svc->fail_timer);
-	if (svc->fd >= 0)
-		close(svc->fd);
-	svc->fd = svc->lw.fd = -1;
+	svc_release_fd(svc);
 }
 
 static void
@@ -511,11 +522,19 @@ svc_describe(const struct svc *svc, char *buf, size_t len)
 static bool
 svc_open(struct svc *svc, bool quiet_inuse, char *err, size_t errlen)
 {
-	char where[128];
+	char where[128], how[256];
 	int fd;
 
 	if (svc->kind == SVC_TCPMUX_CLIENT || svc->disabled)
 		return true;
+	if ((fd = activate_take(svc->conf, how, sizeof(how))) >= 0) {
+		svc_describe(svc, where, sizeof(where));
+		svc->fd = svc->lw.fd = fd;
+		svc->adopted = true;
+		svc_update_watch(svc);
+		log_info("%s: adopted %s, listening on %s", svc->conf->id, how, where);
+		return true;
+	}
 	fd = listener_open(svc->conf, err, errlen);
 	svc_describe(svc, where, sizeof(where));
 	if (fd < 0) {
@@ -736,9 +755,7 @@ service_set_disabled(struct svc *svc, bool disabled, char *err, size_t errlen)
 		/* Clients in the queue are reset with it; what runs goes on.
 		 * The pause timers stay: they find no listener to re-arm. */
 		loop_unwatch(&svc->lw);
-		if (svc->fd >= 0)
-			close(svc->fd);
-		svc->fd = svc->lw.fd = -1;
+		svc_release_fd(svc);
 		svc->paused = false;
 		svc->backlog = 0;
 		return 1;
