@@ -456,8 +456,24 @@ handover_refuse(const char *why)
 
 	if (n_fd < 0 && (v == NULL || !util_parse_uint(v, INT32_MAX, &fd)))
 		return;
-	if (n_fd < 0)
+	if (n_fd < 0) {
+		struct timeval tv = { 5, 0 };
+		int passfd;
+		ssize_t n;
+
+		/* Take what the old one sent first: closing a socket with
+		 * datagrams unread resets it, and the old one would read the
+		 * reset instead of the reason. */
 		n_fd = (int)fd;
+		fcntl(n_fd, F_SETFD, FD_CLOEXEC);
+		setsockopt(n_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while ((n = handover_recv(n_fd, msg, sizeof(msg), &passfd)) > 0) {
+			if (passfd >= 0)
+				close(passfd);
+			if (strcmp(msg, "END") == 0)
+				break;
+		}
+	}
 	snprintf(msg, sizeof(msg), "ERR %s", why);
 	if (handover_send(n_fd, msg, -1) != 0) {
 		/* It sees EOF. */
