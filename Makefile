@@ -129,7 +129,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 MANPAGES := $(wildcard man/*.5 man/*.8)
-EXAMPLES := $(wildcard examples/*.conf)
+EXAMPLES := $(wildcard examples/*.conf examples/*.socket)
 # Examples that are trees of their own (a fail2ban filter and jail, an
 # HAProxy setup), installed with their layout.
 EXAMPLE_TREES := $(wildcard examples/fail2ban/README.md examples/fail2ban/*/*.conf \

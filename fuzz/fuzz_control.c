@@ -6,6 +6,7 @@
  * porterd's main.c is not linked, so its symbols are stand-ins here.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,38 @@ const char *
 main_listening(void)
 {
 	return "0 of 0 services listening";
+}
+
+/* A restart would start another porterd: refused here, as a porterd
+ * that is stopping refuses it. */
+int
+main_restart(struct reply *r, char *err, size_t errlen)
+{
+	(void)r;
+	snprintf(err, errlen, "porterd is stopping");
+	return -1;
+}
+
+int
+main_start_dir(void)
+{
+	return -1;
+}
+
+void
+main_handover_pause(void)
+{
+}
+
+void
+main_handover_resume(void)
+{
+}
+
+void
+main_handed_over(pid_t pid)
+{
+	(void)pid;
 }
 
 /* reload.c is not linked either: a load is asked for, and answered by the

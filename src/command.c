@@ -63,6 +63,7 @@ static const struct {
 	{ PAUSE_RETRY, "fork" },
 	{ PAUSE_LOOKUP, "lookup" },
 	{ PAUSE_HELD, "operator" },
+	{ PAUSE_HANDOVER, "restart" },
 };
 
 #define COMMAND_NPAUSES (sizeof(command_pauses) / sizeof(command_pauses[0]))
@@ -487,6 +488,18 @@ command_load(struct reply *r, enum reload_kind kind)
 	r->wait.fn = command_loaded;
 	r->pending = true;
 	reload_request(kind, &r->wait);
+}
+
+/* restart answers once the new porterd serves, or has failed. */
+static void
+command_restart(struct reply *r)
+{
+	if (r->done == NULL) {
+		reply_err(r, "this request cannot wait for the new porterd");
+		return;
+	}
+	if (main_restart(r, r->err, sizeof(r->err)) != 0 && r->err[0] == '\0')
+		reply_err(r, "restart failed");
 }
 
 /* ------------------------------------------------------------ disable, enable */
@@ -1088,6 +1101,9 @@ command_run(enum ctl_cmd c, struct reply *r, int argc, char **argv)
 		break;
 	case CTL_RELOAD:
 		command_load(r, RELOAD_APPLY);
+		break;
+	case CTL_RESTART:
+		command_restart(r);
 		break;
 	case CTL_DISABLE:
 	case CTL_ENABLE:

@@ -145,6 +145,7 @@ control_client_close(struct cclient *c)
 	LIST_REMOVE(c, entry);
 	control_nclients--;
 	reload_cancel(&c->r.wait);
+	handover_forget(&c->r);
 	loop_timer_cancel(&c->t);
 	loop_unwatch(&c->w);
 	/* Unread input would turn the close into a reset. */
@@ -586,22 +587,12 @@ control_init(const char *path)
 }
 
 void
-control_end(void)
+control_suspend(void)
 {
 	struct stat st;
 
-	while (!LIST_EMPTY(&control_clients)) {
-		struct cclient *c = LIST_FIRST(&control_clients);
-
-		LIST_REMOVE(c, entry);
-		reload_cancel(&c->r.wait);
-		loop_timer_cancel(&c->t);
-		loop_unwatch(&c->w);
-		close(c->w.fd);
-		control_client_free(c);
-	}
-	control_nclients = 0;
 	loop_timer_cancel(&control_rearm);
+	control_emfile = false;
 	if (control_lw.fd >= 0) {
 		loop_unwatch(&control_lw);
 		close(control_lw.fd);
@@ -612,8 +603,27 @@ control_end(void)
 	    st.st_ino == control_ino)
 		unlink(control_path);
 	free(control_path);
+	control_path = NULL;
+}
+
+void
+control_end(void)
+{
+	while (!LIST_EMPTY(&control_clients)) {
+		struct cclient *c = LIST_FIRST(&control_clients);
+
+		LIST_REMOVE(c, entry);
+		reload_cancel(&c->r.wait);
+		handover_forget(&c->r);
+		loop_timer_cancel(&c->t);
+		loop_unwatch(&c->w);
+		close(c->w.fd);
+		control_client_free(c);
+	}
+	control_nclients = 0;
+	control_suspend();
 	free(control_dir);
-	control_path = control_dir = NULL;
+	control_dir = NULL;
 }
 
 /* ------------------------------------------------------------ state dump */

@@ -197,6 +197,12 @@ static struct options opts;
 static struct config *current;
 static bool stopping;
 static struct timer stop_timer;
+static char **main_argv;
+static int start_dir = -1;       /* where porterd was started, for a restart */
+static pid_t handed_to;          /* restart: the porterd that serves now */
+static struct timer drain_timer; /* ... while this one finishes */
+
+#define DRAIN_CHECK_MS 100
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void
@@ -284,7 +290,7 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 {
 	size_t errors;
 
-	if (stopping) {
+	if (stopping || handed_to > 0) {
 		conf_free(cf);
 		wrap_free(wrap);
 		diag_error(d, (struct loc){ 0 }, "porterd is stopping");
@@ -306,6 +312,7 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 		cgroup_init();
 		cgroup_apply(cf);
 		service_wrap_set(wrap);
+		activate_expect(cf);
 		if (service_apply(cf) != 0) {
 			log_warnx("reload: some services could not listen (see above)");
 			diag_warn(d, (struct loc){ 0 },
@@ -320,6 +327,85 @@ main_reload(struct config *cf, struct wrap *wrap, struct diag *d)
 	}
 	notify("READY=1");
 	return errors;
+}
+
+int
+main_start_dir(void)
+{
+	return start_dir;
+}
+
+int
+main_restart(struct reply *r, char *err, size_t errlen)
+{
+	if (stopping || handed_to > 0) {
+		snprintf(err, errlen, "porterd is stopping");
+		return -1;
+	}
+	return handover_start(r, main_argv, err, errlen);
+}
+
+void
+main_handover_pause(void)
+{
+	struct svc *svc;
+
+	STAILQ_FOREACH(svc, &svc_list, link)
+	service_pause(svc, PAUSE_HANDOVER);
+	control_suspend();
+}
+
+void
+main_handover_resume(void)
+{
+	struct svc *svc;
+
+	STAILQ_FOREACH(svc, &svc_list, link)
+	service_resume(svc, PAUSE_HANDOVER);
+	if (control_init(opts.control) != 0)
+		log_warnx("control socket: taken by someone else; going on without one");
+}
+
+/* What this porterd still serves after a restart: its servers, relays,
+ * builtin sessions and the clients on their way to one. */
+static bool
+drained(void)
+{
+	const struct svc *svc;
+
+	if (child_count() > 0)
+		return false;
+	STAILQ_FOREACH(svc, &svc_list, link)
+	if (svc->running > 0 || !LIST_EMPTY(&svc->waiting))
+		return false;
+	return true;
+}
+
+static void
+drain_check(void *arg)
+{
+	(void)arg;
+	if (drained()) {
+		log_info("restart: everything here has finished; pid %d serves", (int)handed_to);
+		loop_stop();
+		return;
+	}
+	loop_timer_set(&drain_timer, DRAIN_CHECK_MS);
+}
+
+void
+main_handed_over(pid_t pid)
+{
+	char msg[32];
+
+	handed_to = pid;
+	/* The new one says so too, but systemd takes it from the main
+	 * process whatever NotifyAccess says. */
+	snprintf(msg, sizeof(msg), "MAINPID=%d", (int)pid);
+	notify(msg);
+	service_close_all(true);
+	drain_timer.fn = drain_check;
+	drain_check(NULL);
 }
 
 static void
@@ -353,7 +439,7 @@ shutdown_start(void)
 	stopping = true;
 	notify("STOPPING=1");
 	log_info("stopping");
-	service_close_all();
+	service_close_all(false);
 	service_close_sessions(NULL);
 	if (child_count() == 0) {
 		loop_stop();
@@ -375,7 +461,9 @@ on_signal(int sig)
 		break;
 	case SIGHUP:
 	case SIGUSR2:
-		if (!stopping)
+		/* SIGUSR2 stays a reload, as in xinetd: porterctl restart is
+		 * the restart. */
+		if (!stopping && handed_to == 0)
 			reload_request(RELOAD_APPLY, NULL);
 		break;
 	case SIGTERM:
@@ -490,6 +578,7 @@ serve(void)
 {
 	char *conf = absolute(opts.conf), *inetd = absolute(opts.inetd_conf);
 	char *filelog = absolute(opts.filelog), *pidfile = absolute(opts.pidfile);
+	const char *why = NULL; /* start-up failed: the restart hears why */
 	sigset_t sigs;
 	int rc = 0;
 
@@ -522,7 +611,13 @@ serve(void)
 		log_init(LOGTO_STDERR, NULL, LOG_DAEMON, false);
 	else
 		log_init(LOGTO_SYSLOG, NULL, LOG_DAEMON, false);
-	if (!opts.foreground)
+	/* Before daemonize: LISTEN_PID names this process. */
+	activate_init();
+	if (handover_receive() != 0)
+		why = "the sockets did not all come";
+	/* A new porterd of a restart stays the old one's child until that
+	 * one exits, so that the old one knows its pid. */
+	if (!opts.foreground && !handover_taking_over())
 		daemonize();
 	if (chdir("/") != 0)
 		log_warn("chdir /");
@@ -549,12 +644,17 @@ serve(void)
 	log_broken(current);
 	cgroup_init();
 	cgroup_apply(current);
-	if (service_apply(current) != 0)
+	activate_expect(current);
+	if (why == NULL && service_apply(current) != 0)
 		log_warnx("some services could not listen (see above)");
+	activate_strays();
 	warn_credentials(current);
 	porter.start_time = time(NULL);
-	if (service_count() + current->nbroken == 0 && !opts.stayalive) {
+	if (why != NULL) {
+		rc = 1;
+	} else if (service_count() + current->nbroken == 0 && !opts.stayalive) {
 		log_warnx("no services; exiting");
+		why = "no services";
 		rc = 1;
 	} else if (service_count() + current->nbroken > 0 && service_listening() == 0 &&
 	    !opts.stayalive_given) {
@@ -562,14 +662,29 @@ serve(void)
 		 * failed, so that it is restarted or someone looks. */
 		log_warnx("none of the %zu services could be served; exiting",
 		    service_count() + current->nbroken);
+		why = "none of the services could be served";
+		rc = 1;
+	} else if (handover_ready() != 0) {
+		why = "the old porterd went away";
 		rc = 1;
 	} else if (control_init(opts.control) != 0) {
+		why = "the control socket is taken";
 		rc = 1;
 	} else {
 		log_info("porterd %s started: %s", PORTER_VERSION, main_listening());
-		notify("READY=1");
+		if (handover_taking_over()) {
+			char msg[48];
+
+			/* Before the old one exits, so systemd follows. */
+			snprintf(msg, sizeof(msg), "MAINPID=%d\nREADY=1", (int)getpid());
+			notify(msg);
+		} else
+			notify("READY=1");
+		handover_up();
 		loop_run();
 	}
+	if (why != NULL)
+		handover_refuse(why);
 
 	control_end();
 	internal_shutdown();
@@ -580,8 +695,11 @@ serve(void)
 	cgroup_end();
 	resolve_end();
 	ident_end();
+	activate_end(handed_to > 0);
+	loop_timer_cancel(&drain_timer);
 	loop_end();
-	if (opts.pidfile != NULL)
+	/* After a restart the file is the new porterd's. */
+	if (opts.pidfile != NULL && handed_to == 0)
 		unlink(opts.pidfile);
 	if (rc == 0)
 		log_info("stopped");
@@ -594,14 +712,33 @@ serve(void)
 	return rc;
 }
 
+/* A restart's new porterd that cannot read its configuration tells the
+ * old one why, which tells porterctl. */
+static void
+refuse_handover(const struct diag *d)
+{
+	char msg[3072];
+	size_t o = 0;
+
+	msg[0] = '\0';
+	for (size_t i = 0; i < d->lines.n && o < sizeof(msg) - 1; i++)
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s", i > 0 ? "\n" : "",
+		    d->lines.v[i]);
+	if (o == 0)
+		snprintf(msg, sizeof(msg), "%zu errors in the configuration", d->errors);
+	handover_refuse(msg);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct diag d = { 0 };
 	int rc = 0;
 
+	main_argv = argv;
 	parse_options(argc, argv, &opts);
 	fill_std_fds();
+	start_dir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* What porterd creates (control socket, pid and log files) and what
 	 * servers inherit is never writable by others, whatever umask porterd
 	 * was started with: the inherited one with 022 added, as xinetd. */
@@ -612,9 +749,10 @@ main(int argc, char **argv)
 	diag_print(&d, stderr);
 	/* A check fails for any error; serving fails for one that is not
 	 * one service's alone, or for any error with -strict. */
-	if (d.errors > 0 && (opts.check || opts.dump || opts.strict || d.fatal > 0))
+	if (d.errors > 0 && (opts.check || opts.dump || opts.strict || d.fatal > 0)) {
 		rc = EXIT_CONFIG;
-	else if (opts.dump)
+		refuse_handover(&d);
+	} else if (opts.dump)
 		conf_dump(current, stdout);
 	else if (opts.check)
 		puts("configuration OK");
@@ -626,5 +764,7 @@ main(int argc, char **argv)
 	conf_free(current);
 	service_wrap_set(NULL);
 	diag_free(&d);
+	if (start_dir >= 0)
+		close(start_dir);
 	return rc;
 }

@@ -182,6 +182,44 @@ void main_reloading(void);
  * into d (owned by the caller). Returns the number of errors (0: the new
  * configuration is in force). */
 size_t main_reload(struct config *cf, struct wrap *wrap, struct diag *d);
+struct reply;
+
+/* Restart (handover.c): the new porterd is ready, so this one stops
+ * accepting and frees the control socket; it failed after all, so this
+ * one takes both back; it serves, so this one finishes and exits. */
+void main_handover_pause(void);
+/* The directory porterd was started in (an O_PATH descriptor, or -1). */
+int main_start_dir(void);
+/* porterctl restart: see handover_start. */
+int main_restart(struct reply *r, char *err, size_t errlen);
+void main_handover_resume(void);
+void main_handed_over(pid_t pid);
+
+/* ----------------------------------------------------------- handover.c */
+
+struct reply;
+
+/* porterctl restart in the running porterd: starts the new one with the
+ * arguments this one had and hands it the sockets; r is answered when it
+ * serves or has failed. -1 with err when it could not even start. */
+int handover_start(struct reply *r, char **argv, char *err, size_t errlen);
+/* r goes away unanswered (its client closed). */
+void handover_forget(const struct reply *r);
+/* Whether a restart is under way. */
+bool handover_busy(void);
+/* In the new porterd: whether it was started to take over. */
+bool handover_taking_over(void);
+/* Takes the sockets the old porterd sends into activate.c's pool; -1 when
+ * they did not all come. */
+int handover_receive(void);
+/* Says READY and waits until the old one has stopped accepting; -1 when
+ * it went away. */
+int handover_ready(void);
+/* Says UP: this porterd serves now. */
+void handover_up(void);
+/* Tells the old porterd why this one does not take over (start-up
+ * failed); nothing when it was not started to take over. */
+void handover_refuse(const char *why);
 
 /* ---------------------------------------------------------------- log.c */
 
@@ -600,6 +638,7 @@ struct svc {
 	struct loop_defer dead;              /* freed at the end of a round (reload) */
 	bool mark;                           /* reload: still in the new config */
 	bool removed;                        /* closed; freed when its last child is gone */
+	bool adopted;                        /* fd was given, not bound (activate.c) */
 
 	/* Guards, built at load time (a reload rebuilds them). */
 	struct acl *acl;
@@ -627,12 +666,13 @@ struct svc {
 	STAILQ_ENTRY(svc) link;
 };
 
-#define PAUSE_WAIT 0x1u    /* a wait = yes server has the socket */
-#define PAUSE_EMFILE 0x2u  /* out of descriptors */
-#define PAUSE_CPS 0x4u     /* over the connection rate */
-#define PAUSE_RETRY 0x10u  /* fork failed; try again later */
-#define PAUSE_LOOKUP 0x20u /* wait = yes: deciding on the first datagram */
-#define PAUSE_HELD 0x40u   /* porterctl pause: clients wait in the queue */
+#define PAUSE_WAIT 0x1u      /* a wait = yes server has the socket */
+#define PAUSE_EMFILE 0x2u    /* out of descriptors */
+#define PAUSE_CPS 0x4u       /* over the connection rate */
+#define PAUSE_RETRY 0x10u    /* fork failed; try again later */
+#define PAUSE_LOOKUP 0x20u   /* wait = yes: deciding on the first datagram */
+#define PAUSE_HELD 0x40u     /* porterctl pause: clients wait in the queue */
+#define PAUSE_HANDOVER 0x80u /* restart: the new porterd accepts */
 
 #define DGRAM_SOURCE_RATE 10  /* per_source_cps of a datagram builtin ... */
 #define DGRAM_SOURCE_BURST 20 /* ... that sets none */
@@ -676,7 +716,7 @@ int service_apply(struct config *cf);
 void service_pause(struct svc *, unsigned why);
 void service_resume(struct svc *, unsigned why);
 /* Closes every listener (shutdown). */
-void service_close_all(void);
+void service_close_all(bool handed_over);
 /* Closes and frees every service (exit). */
 void service_free_all(void);
 size_t service_count(void);
@@ -803,6 +843,39 @@ bool listener_same(const struct service_config *a, const struct service_config *
 void listener_tune(int fd, const struct service_config *s);
 /* Removes the socket file of a Unix service whose socket was closed. */
 void listener_unlink(const struct service_config *s);
+/* Whether fd, a socket porterd did not make, is the one s would bind: the
+ * same type, protocol and address (getsockname against what s would bind,
+ * for any family). If so, fd gets the flags s needs and is returned;
+ * otherwise -1 with the difference in err. fd is never closed here. */
+int listener_adopt(int fd, struct service_config *s, char *err, size_t errlen);
+
+/* ----------------------------------------------------------- activate.c */
+
+/*
+ * Listening sockets porterd was given rather than made: systemd's
+ * (LISTEN_FDS) and those of the porterd it took over from at a restart,
+ * each with a name, usually a service id. A service takes the socket named
+ * for it, or else one bound where it would bind; it gives it back when it
+ * closes it, so that porterd never binds again what it was given.
+ */
+/* Reads and unsets LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES. */
+void activate_init(void);
+/* Adds fd (taken over) named name (copied; NULL: unnamed). */
+void activate_add(int fd, const char *name, const char *from);
+/* Says which names belong to a service of cf: a socket named for one
+ * service is never taken by another for its address. */
+void activate_expect(const struct config *cf);
+/* The socket for s, or -1; what says where it came from goes to how. */
+int activate_take(struct service_config *s, char *how, size_t howlen);
+/* fd of service id goes back to the pool instead of being closed. */
+void activate_return(int fd, const char *id);
+/* Logs and closes the sockets given at start that no service took. */
+void activate_strays(void);
+/* Calls fn for each socket in the pool that no service holds. */
+void activate_foreach(void (*fn)(void *arg, int fd, const char *name), void *arg);
+/* Closes every socket of the pool (exit), and removes the files of the
+ * Unix ones a restart gave, unless they were handed over again. */
+void activate_end(bool handed_over);
 
 /* ------------------------------------------------------------- client.c */
 
@@ -1119,6 +1192,10 @@ void control_reply(struct reply *r, struct cbuf *out);
 int control_init(const char *path);
 /* Closes and removes the socket, and drops every client (exit). */
 void control_end(void);
+/* Restart: closes the listening socket and removes its file, so that the
+ * new porterd can make its own; the clients connected stay. control_init
+ * opens it again. */
+void control_suspend(void);
 /* Writes the state dump (SIGUSR1) next to the socket, or where the
  * default socket would be when there is none. */
 void control_dump(void);

@@ -485,17 +485,31 @@ service_resume(struct svc *svc, unsigned why)
 	svc_update_watch(svc);
 }
 
+/* Closes the listener, or gives a socket porterd was given back to the
+ * pool: porterd must not bind again what systemd holds. */
 static void
-svc_close(struct svc *svc)
+svc_release_fd(struct svc *svc, bool keep_file)
+{
+	if (svc->fd >= 0 && svc->adopted)
+		activate_return(svc->fd, svc->conf != NULL ? svc->conf->id : NULL);
+	else if (svc->fd >= 0) {
+		close(svc->fd);
+		/* A Unix socket's file goes with it, unless another porterd
+		 * now listens on that socket. */
+		if (!keep_file && svc->conf != NULL)
+			listener_unlink(svc->conf);
+	}
+	svc->fd = svc->lw.fd = -1;
+	svc->adopted = false;
+}
+
+static void
+svc_close(struct svc *svc, bool keep_file)
 {
 	loop_unwatch(&svc->lw);
 	loop_timer_cancel(&svc->resume);
 	loop_timer_cancel(&svc->fail_timer);
-	if (svc->fd >= 0) {
-		close(svc->fd);
-		listener_unlink(svc->conf);
-	}
-	svc->fd = svc->lw.fd = -1;
+	svc_release_fd(svc, keep_file);
 }
 
 static void
@@ -526,11 +540,19 @@ svc_describe(const struct svc *svc, char *buf, size_t len)
 static bool
 svc_open(struct svc *svc, bool quiet_inuse, char *err, size_t errlen)
 {
-	char where[128];
+	char where[128], how[256];
 	int fd;
 
 	if (svc->kind == SVC_TCPMUX_CLIENT || svc->disabled)
 		return true;
+	if ((fd = activate_take(svc->conf, how, sizeof(how))) >= 0) {
+		svc_describe(svc, where, sizeof(where));
+		svc->fd = svc->lw.fd = fd;
+		svc->adopted = true;
+		svc_update_watch(svc);
+		log_info("%s: adopted %s, listening on %s", svc->conf->id, how, where);
+		return true;
+	}
 	fd = listener_open(svc->conf, err, errlen);
 	svc_describe(svc, where, sizeof(where));
 	if (fd < 0) {
@@ -625,7 +647,7 @@ service_apply(struct config *cf)
 		if (o->mark)
 			continue;
 		log_info("%s: removed; closing its listener", o->conf->id);
-		svc_close(o);
+		svc_close(o, false);
 		service_close_sessions(o);
 		o->removed = true;
 		o->conf = NULL;
@@ -689,12 +711,12 @@ service_close_sessions(const struct svc *svc)
 }
 
 void
-service_close_all(void)
+service_close_all(bool handed_over)
 {
 	struct svc *s;
 
 	STAILQ_FOREACH(s, &svc_list, link)
-	svc_close(s);
+	svc_close(s, handed_over);
 }
 
 void
@@ -703,7 +725,7 @@ service_free_all(void)
 	while (!STAILQ_EMPTY(&svc_list)) {
 		struct svc *s = STAILQ_FIRST(&svc_list);
 
-		svc_close(s);
+		svc_close(s, false);
 		service_close_sessions(s);
 		child_orphan(s);
 		/* Off the list first: nothing may walk into freed memory. */
@@ -751,11 +773,7 @@ service_set_disabled(struct svc *svc, bool disabled, char *err, size_t errlen)
 		/* Clients in the queue are reset with it; what runs goes on.
 		 * The pause timers stay: they find no listener to re-arm. */
 		loop_unwatch(&svc->lw);
-		if (svc->fd >= 0) {
-			close(svc->fd);
-			listener_unlink(svc->conf);
-		}
-		svc->fd = svc->lw.fd = -1;
+		svc_release_fd(svc, false);
 		svc->paused = false;
 		svc->backlog = 0;
 		return 1;

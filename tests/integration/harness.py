@@ -112,8 +112,10 @@ class Porterd:
         args = [self.subst(a) for a in args]
         if "-C" not in args:
             args = ["-C", self.control] + args
-        # prefix: a command that runs porterd, such as ip netns exec NS.
-        cmd = list(prefix) + WRAPPER + [PORTERD, "-F", "-f", self.conf] + args
+        # prefix: a command that runs porterd, such as ip netns exec NS; it
+        # may name the test's ports too.
+        prefix = [self.subst(a) for a in prefix]
+        cmd = prefix + WRAPPER + [PORTERD, "-F", "-f", self.conf] + args
         self.proc = subprocess.Popen(cmd,
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=e,
