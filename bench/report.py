@@ -995,6 +995,19 @@ def sandbox_section(standalone):
             f"From a run of its own: {now_sb}, {args.rounds} rounds of {args.dur} s per timed "
             f"run, {nproc} CPUs ({cpu}), Linux {kernel}, porter `{rev}`; "
             + ", ".join(vers) + f". Command: `{args.command}`\n")
+        load = {}
+        try:
+            for line in open(os.path.join(os.path.dirname(args.results), "machine.txt")):
+                k, _, v = line.strip().partition("=")
+                load.setdefault(k, v)
+        except OSError:
+            pass
+        if load:
+            lines.append(
+                f"The machine was {load.get('idle_before', '?')} % idle in the second before "
+                f"the run (load average {load.get('loadavg_before', '?')}; "
+                f"{load.get('loadavg_after', '?')} at the end): other work lowers every "
+                "absolute number, and the machine CPU column counts it too.\n")
     lines.append(
         "The same tiny static program per connection (workload A's), run by each server in "
         "the foreground on 127.0.0.1, nothing logged per connection, as root: "
