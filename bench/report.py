@@ -872,27 +872,51 @@ for name in SB_ORDER:
     SB[name] = x
 sb_measured = any(SB[n]["rate1"] is not None for n in SB_ORDER)
 
-# strace -f -w -c of each way over N connections at c=1: {way: {call: (calls, µs)}}
-# per connection. The calls that wait for something to happen are left out.
-SB_WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2", "wait4", "waitid", "accept", "restart_syscall",
-            "accept4", "poll", "ppoll", "select", "pselect6", "rt_sigsuspend", "pause",
-            "nanosleep", "clock_nanosleep", "read"}
+# The system calls of each way over N connections at c=1 (perf trace -s,
+# or strace -f -w -c): {way: {call: (calls, µs)}} per connection, summed
+# over every task (perf trace writes one summary per task).
+SB_WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2", "wait4", "waitid", "accept",
+            "restart_syscall", "accept4", "poll", "ppoll", "select", "pselect6",
+            "rt_sigsuspend", "pause", "nanosleep", "clock_nanosleep", "read"}
 SBPROF = {}
+SBPROF_N = {}
+SBPROF_TOOL = set()
+
+
+def sb_read_profile(path, n):
+    calls = defaultdict(lambda: [0, 0.0])
+    perf = False
+    for line in open(path):
+        if "Summary of events" in line:
+            perf = True
+            continue
+        g = line.split()
+        if perf:
+            # name calls errors total-msec min avg max stddev%
+            if len(g) >= 8 and re.match(r"^[a-z_0-9]+$", g[0]) and g[1].isdigit() \
+                    and g[2].isdigit():
+                calls[g[0]][0] += int(g[1])
+                calls[g[0]][1] += float(g[3]) * 1000
+        elif len(g) >= 5 and re.match(r"^[0-9.]+$", g[0]) and g[-1] != "total":
+            # % seconds usecs/call calls [errors] name
+            calls[g[-1]][0] += int(g[3])
+            calls[g[-1]][1] += float(g[1]) * 1e6
+    return {k: (c / n, us / n) for k, (c, us) in calls.items()}
+
+
 if args.profile and os.path.isdir(args.profile):
     try:
         for line in open(os.path.join(args.profile, "sandbox-summary.txt")):
             f = line.split()
-            if len(f) != 3 or f[0] != "sandbox" or not int(f[2]):
+            if len(f) < 3 or f[0] != "sandbox" or not int(f[2]):
                 continue
-            n, calls = int(f[2]), {}
             try:
-                for sl in open(os.path.join(args.profile, f"sandbox.{f[1]}.txt")):
-                    g = sl.split()
-                    if len(g) >= 5 and re.match(r"^[0-9.]+$", g[0]) and g[-1] != "total":
-                        calls[g[-1]] = (int(g[3]) / n, float(g[1]) * 1e6 / n)
+                SBPROF[f[1]] = sb_read_profile(os.path.join(args.profile, f"sandbox.{f[1]}.txt"),
+                                               int(f[2]))
             except OSError:
                 continue
-            SBPROF[f[1]] = calls
+            SBPROF_N[f[1]] = int(f[2])
+            SBPROF_TOOL.add(f[3] if len(f) > 3 else "strace")
     except OSError:
         pass
 
@@ -901,21 +925,23 @@ def sb_profile_lines():
     ways = [w for w in SB_ORDER if w in SBPROF]
     if not ways:
         return []
-    n = None
-    try:
-        for line in open(os.path.join(args.profile, "sandbox-summary.txt")):
-            n = line.split()[2]
-    except (OSError, IndexError):
-        pass
-    lines = [f"Where a spawn's time goes: the system calls of the server and of what it "
-             f"started, per connection (`strace -f -w -c` attached to the process that owns "
-             f"the port, {n} connections at c=1 to each way), as calls / µs of wall time; "
-             "calls that wait for an event (epoll_wait, accept, wait4, poll, read, ...) are "
-             "left out. Under strace every system call costs tens of µs more than it does "
-             "alone, so the counts say more than the times, and a time well above its "
-             "neighbours' is the kernel's own work. porterd starts its server with vfork: "
-             "its `vfork` lasts as long as the child's whole set-up, sandbox included, until "
-             "the exec.\n"]
+    n = max(SBPROF_N.values()) if SBPROF_N else None
+    if SBPROF_TOOL == {"perf"}:
+        how = ("`perf trace -s`: the server started under it, so every task it starts is "
+               "counted, start-up included; tracepoints, so a call costs about what it costs "
+               "alone")
+    else:
+        how = ("`strace -f -w -c` attached to the process that owns the port; under strace "
+               "every system call costs tens of µs more than it does alone, so the counts "
+               "say more than the times")
+    lines = [f"Where a spawn's time goes: the system calls of the server and of everything "
+             f"it started, per connection ({how}; {n} connections at c=1 to each way), as "
+             "calls / µs of wall time; calls that wait for an event (epoll_wait, accept, "
+             "wait4, poll, read, ...) are left out. porterd starts its server with vfork, or "
+             "with clone sharing its memory when the server gets namespaces: the parent's "
+             "`vfork` or `clone` lasts until the child has set the sandbox up and exec'd, "
+             "so it holds the child's calls' time too (and perf counts a vfork or clone in "
+             "both tasks, hence about two per connection).\n"]
     names = set()
     for w in ways:
         top = sorted(((us, k) for k, (c, us) in SBPROF[w].items() if k not in SB_WAITS),

@@ -37,8 +37,8 @@
 #                         minutes for 3 rounds; a run of sandbox alone
 #                         (BENCH_STAGES=sandbox make bench) rewrites only its
 #                         section
-#   BENCH_SANDBOX_PROFILE=1  the sandbox stage's strace profile at the end
-#                         (0: skip)
+#   BENCH_SANDBOX_PROFILE=1  the sandbox stage's profile at the end (perf
+#                         trace, or strace without perf; 0: skip)
 #   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
 #                         BASE-1000+1 .. +5, the tls stage's stunnel and
 #                         haproxy BASE-4000+1020 .. +1023, BASE-6000+1020 ..
@@ -1071,41 +1071,75 @@ run_sandbox() { # PEER
 	stop
 }
 
-# The sandbox stage's profile: the wall time of each system call (strace
-# -f -w -c, attached to the process that owns the port once it is up, so
-# start-up is left out) over SB_PROF_N connections at c=1 to each way of
-# running tiny, porter's and tcpserver's; the report takes the difference
-# per connection to the same server without a sandbox.
+# The sandbox stage's profile: the system calls of each way of running
+# tiny, over SB_PROF_N connections at c=1, the server and everything it
+# starts, start-up included (a few calls against hundreds per connection).
+# With perf trace (tracepoints: a call costs about what it costs alone) the
+# server starts under it, in a process group of its own that SIGINT ends
+# (perf then writes its summary); without perf, strace -f -w -c attached
+# to the process that owns the port (ptrace: tens of µs more per call).
+# The report takes the difference to the same server without a sandbox.
 SB_PROF_N=${BENCH_SANDBOX_PROFILE_N:-200}
+sb_listening() { # PORT: waits up to 10 s for PORT to listen
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
 sandbox_profile() {
-	local p r name port lp s i
-	command -v strace >/dev/null || { say "no strace: the sandbox profile is skipped"; return 0; }
+	local p r name port lp s i tool=strace f
+	if perf trace -s -o /dev/null -- true >/dev/null 2>&1; then
+		tool=perf
+	elif ! command -v strace >/dev/null; then
+		say "neither perf trace nor strace: the sandbox profile is skipped"
+		return 0
+	fi
 	mkdir -p "$W/profile"
 	: >"$W/profile/sandbox-summary.txt"
 	for p in porter tcpserver; do
 		peer_available "$p" || continue
 		conf_sandbox "$p"
-		[ ${#SB_RUN[@]} -gt 0 ] || continue
-		start "$p" profile || continue
 		for r in "${SB_RUN[@]}"; do
-			name=${r%% *} port=${r#* }
-			"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n 20 -d 30 -T 10000 >/dev/null 2>&1 || true
-			lp=$(listener_pid "$port")
-			[ -n "$lp" ] || continue
-			strace -f -w -c -o "$W/profile/sandbox.$name.txt" -p "$lp" 2>/dev/null &
-			s=$!
-			for ((i = 0; i < 100; i++)); do
-				grep -q "^TracerPid:[[:space:]]*$s$" "/proc/$lp/status" 2>/dev/null && break
-				sleep 0.01
-			done
-			"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n "$SB_PROF_N" -d 300 -T 20000 -L "$name" \
-				>>"$W/profile/sandbox-drive.jsonl" 2>>"$W/logs/load.log" || true
-			sleep 0.2
-			kill -INT "$s" 2>/dev/null || true
-			wait "$s" 2>/dev/null || true
-			echo "sandbox $name $SB_PROF_N" >>"$W/profile/sandbox-summary.txt"
+			name=${r%% *} port=${r#* } f=$W/profile/sandbox.$name.txt
+			if [ "$tool" = perf ]; then
+				setsid perf trace -s -o "$f" -- "${CMD[@]}" >>"$W/logs/$p.log" 2>&1 &
+				s=$!
+				if sb_listening "$port"; then
+					"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n "$SB_PROF_N" -d 300 -T 20000 \
+						-L "$name" >>"$W/profile/sandbox-drive.jsonl" 2>>"$W/logs/load.log" || true
+				fi
+				kill -INT -- "-$s" 2>/dev/null || true
+				wait "$s" 2>/dev/null || true
+				# What SIGINT left (a server that ignores it) goes now.
+				kill -KILL -- "-$s" 2>/dev/null || true
+				for ((i = 0; i < 100; i++)); do
+					[ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
+					sleep 0.05
+				done
+			else
+				start "$p" profile || continue
+				"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n 20 -d 30 -T 10000 >/dev/null 2>&1 || true
+				lp=$(listener_pid "$port")
+				if [ -n "$lp" ]; then
+					strace -f -w -c -o "$f" -p "$lp" 2>/dev/null &
+					s=$!
+					for ((i = 0; i < 100; i++)); do
+						grep -q "^TracerPid:[[:space:]]*$s$" "/proc/$lp/status" 2>/dev/null && break
+						sleep 0.01
+					done
+					"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n "$SB_PROF_N" -d 300 -T 20000 \
+						-L "$name" >>"$W/profile/sandbox-drive.jsonl" 2>>"$W/logs/load.log" || true
+					sleep 0.2
+					kill -INT "$s" 2>/dev/null || true
+					wait "$s" 2>/dev/null || true
+				fi
+				stop
+			fi
+			[ -s "$f" ] && echo "sandbox $name $SB_PROF_N $tool" >>"$W/profile/sandbox-summary.txt"
 		done
-		stop
 	done
 }
 
@@ -1378,7 +1412,7 @@ if [ ${#tls_avail[@]} -gt 0 ] && [ "${BENCH_TLS_PROFILE:-1}" = 1 ]; then
 	tls_profile
 fi
 if [ ${#sb_avail[@]} -gt 0 ] && [ "${BENCH_SANDBOX_PROFILE:-1}" = 1 ]; then
-	say "sandbox profile (strace)"
+	say "sandbox profile (perf trace or strace)"
 	ROUND=0
 	sandbox_profile
 fi
