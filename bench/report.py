@@ -977,6 +977,21 @@ def sb_profile_lines():
                    f"than {SB_NAMES[b]}; most of the added time in {items}.")
     if txt:
         lines.append(" ".join(txt) + "\n")
+
+    def calls(w):
+        return fmt(tot[w][0], 0) if w in tot else "–"
+
+    lines.append(
+        "Why the wrappers cost more: bwrap, firejail and unshare(1) make a new network "
+        "namespace for every connection, whose creation takes a kernel-wide lock and whose "
+        "teardown runs later in a kernel worker (it shows in the machine CPU column, in no "
+        "process's time), while porterd's servers join one empty network namespace made at "
+        "start-up. Each wrapper is also one program more to exec, with its own set-up: "
+        f"{calls('tcpserver-bwrap')} system calls per connection for tcpserver with bwrap and "
+        f"{calls('tcpserver-firejail')} with firejail (mounts, /proc and /dev, dropping "
+        f"privileges), against {calls('porter-full')} for porterd with its whole sandbox, whose "
+        "seccomp filter, mount plan and cgroup paths are ready before the connection comes; "
+        "xinetd's unshare(1) adds a shell and mount(8).\n")
     return lines
 
 
