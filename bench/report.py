@@ -1057,7 +1057,7 @@ def sandbox_section(standalone):
         "@system-service`, `memory_max = 64M`: a cgroup per connection) and with each part "
         "alone (seccomp: `system_call_filter = @system-service`; cgroup: `memory_max = 64M`, "
         "`pids_max = 64`; namespaces: the three `private_*`); tcpserver running `bwrap "
-        "--unshare-net --unshare-pid --die-with-parent --ro-bind / / --dev /dev --proc /proc "
+        "--unshare-net --unshare-pid --ro-bind / / --dev /dev --proc /proc "
         "--tmpfs /tmp tiny` and `firejail --quiet --noprofile --net=none --private-tmp "
         "tiny`; xinetd running `unshare --net --pid --fork --mount --mount-proc sh -c` "
         "with a two-line script that mounts a tmpfs on /tmp and execs tiny; tcpserver and "

@@ -507,14 +507,16 @@ sb_na() { # NAME WHY: mark NAME not measured, once a run
 # The command line of tiny under each wrapper, the same for tcpserver and
 # xinetd's unshare: a network namespace without interfaces, a PID
 # namespace, /tmp a tmpfs of its own. bwrap also needs the rest of the tree
-# (read-only here), /dev and /proc; unshare keeps the host's mounts and
+# (read-only here), /dev and /proc, in that order: bwrap mounts in the
+# order of its options, and / bound after /tmp would hide the tmpfs.
+# unshare keeps the host's mounts and
 # mounts /proc for its PID namespace. xinetd runs unshare with a two-line
 # sh that mounts /tmp: mount(8) takes a fork and an exec more, as any
 # wrapper built from the stock tools does.
 sb_wrap() { # NAME: prints the argv, one word a line
 	case $1 in
 	tcpserver-bwrap)
-		printf '%s\n' "$PEER_BWRAP" --unshare-net --unshare-pid --die-with-parent \
+		printf '%s\n' "$PEER_BWRAP" --unshare-net --unshare-pid \
 			--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp "$TINY"
 		;;
 	tcpserver-firejail)
