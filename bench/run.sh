@@ -509,10 +509,9 @@ sb_na() { # NAME WHY: mark NAME not measured, once a run
 # namespace, /tmp a tmpfs of its own. bwrap also needs the rest of the tree
 # (read-only here), /dev and /proc, in that order: bwrap mounts in the
 # order of its options, and / bound after /tmp would hide the tmpfs.
-# unshare keeps the host's mounts and
-# mounts /proc for its PID namespace. xinetd runs unshare with a two-line
-# sh that mounts /tmp: mount(8) takes a fork and an exec more, as any
-# wrapper built from the stock tools does.
+# unshare keeps the host's mounts and mounts /proc for its PID namespace.
+# xinetd runs unshare with a two-line sh that mounts /tmp: mount(8) takes
+# a fork and an exec more, as any wrapper built from the stock tools does.
 sb_wrap() { # NAME: prints the argv, one word a line
 	case $1 in
 	tcpserver-bwrap)
