@@ -981,6 +981,56 @@ def sb_profile_lines():
     def calls(w):
         return fmt(tot[w][0], 0) if w in tot else "–"
 
+    def spawn(w):
+        """The parent's vfork or clone per connection, µs: the child's set-up until exec."""
+        v = SBPROF.get(w, {})
+        t = (v.get("vfork", (0, 0))[1] + v.get("clone", (0, 0))[1]
+             + v.get("clone3", (0, 0))[1])
+        return t or None
+
+    def call_us(w, k):
+        return SBPROF.get(w, {}).get(k, (0, 0))[1]
+
+    s0 = spawn("porter")
+    if s0 is not None and spawn("porter-full") is not None:
+        txt = (f"Inside porterd, the spawn (the parent's vfork or clone, which lasts until the "
+               f"child's exec) takes {fmt(s0)} µs without a sandbox and "
+               f"{fmt(spawn('porter-full'))} µs with the whole sandbox. ")
+        bits = []
+        if spawn("porter-seccomp") is not None:
+            bits.append(f"seccomp {fmt(spawn('porter-seccomp') - s0)} µs more, of which the "
+                        f"child's `seccomp` call loading the filter takes "
+                        f"{fmt(call_us('porter-seccomp', 'seccomp'))} µs (the kernel checks "
+                        "and translates the whole filter again for each process)")
+        if spawn("porter-cgroup") is not None:
+            d = (SB["porter-cgroup"]["cpu1"] - SB["porter"]["cpu1"]
+                 if SB["porter-cgroup"]["cpu1"] is not None and SB["porter"]["cpu1"] is not None
+                 else None)
+            bits.append(f"the cgroup {fmt(spawn('porter-cgroup') - s0)} µs more (the child "
+                        "moves itself into its cgroups), and porterd's own CPU per connection "
+                        f"rises by {fmt(d)} µs at c=1: it makes and removes the connection's "
+                        "directories in each hierarchy, in its loop")
+        if spawn("porter-ns") is not None:
+            bits.append(f"the namespaces {fmt(spawn('porter-ns') - s0)} µs more (the PID and "
+                        "mount namespaces are made inside clone; private_tmp's mounts take "
+                        f"{fmt(call_us('porter-ns', 'mount'))} µs, joining the shared network "
+                        f"namespace {fmt(call_us('porter-ns', 'setns'))} µs)")
+        if bits:
+            txt += "Each part alone: " + "; ".join(bits) + ". "
+            parts = [spawn(w) for w in SB_PARTS]
+            if all(x is not None for x in parts):
+                txt += (f"The parts alone add {fmt(sum(x - s0 for x in parts))} µs together, "
+                        f"the whole sandbox {fmt(spawn('porter-full') - s0)} µs: they do not "
+                        "simply add up (clone instead of vfork once namespaces are asked for, "
+                        "and each part's work in a child that the others have made larger). ")
+        mc = SB["porter-full"]["mcpu8"], SB["porter"]["mcpu8"]
+        if mc[0] and mc[1]:
+            txt += (f"At c=8 both CPUs are busy, so the whole machine's CPU per connection "
+                    f"sets the rate: {fmt(mc[0], 2)} ms with the whole sandbox against "
+                    f"{fmt(mc[1], 2)} ms without, which alone would allow "
+                    f"{fr(mc[1] / mc[0])}× the rate.")
+        lines.append(txt + "\n")
+
     lines.append(
         "Why the wrappers cost more: bwrap, firejail and unshare(1) make a new network "
         "namespace for every connection, whose creation takes a kernel-wide lock and whose "
