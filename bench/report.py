@@ -991,6 +991,10 @@ def sb_profile_lines():
     def call_us(w, k):
         return SBPROF.get(w, {}).get(k, (0, 0))[1]
 
+    def more(w):
+        d = spawn(w) - s0
+        return f"{fmt(d)} µs more" if d > 0 else "no more than the noise"
+
     s0 = spawn("porter")
     if s0 is not None and spawn("porter-full") is not None:
         txt = (f"Inside porterd, the spawn (the parent's vfork or clone, which lasts until the "
@@ -998,7 +1002,7 @@ def sb_profile_lines():
                f"{fmt(spawn('porter-full'))} µs with the whole sandbox. ")
         bits = []
         if spawn("porter-seccomp") is not None:
-            bits.append(f"seccomp {fmt(spawn('porter-seccomp') - s0)} µs more, of which the "
+            bits.append(f"seccomp {more('porter-seccomp')}, of which the "
                         f"child's `seccomp` call loading the filter takes "
                         f"{fmt(call_us('porter-seccomp', 'seccomp'))} µs (the kernel checks "
                         "and translates the whole filter again for each process)")
@@ -1006,19 +1010,19 @@ def sb_profile_lines():
             d = (SB["porter-cgroup"]["cpu1"] - SB["porter"]["cpu1"]
                  if SB["porter-cgroup"]["cpu1"] is not None and SB["porter"]["cpu1"] is not None
                  else None)
-            bits.append(f"the cgroup {fmt(spawn('porter-cgroup') - s0)} µs more (the child "
+            bits.append(f"the cgroup {more('porter-cgroup')} (the child "
                         "moves itself into its cgroups), and porterd's own CPU per connection "
                         f"rises by {fmt(d)} µs at c=1: it makes and removes the connection's "
                         "directories in each hierarchy, in its loop")
         if spawn("porter-ns") is not None:
-            bits.append(f"the namespaces {fmt(spawn('porter-ns') - s0)} µs more (the PID and "
+            bits.append(f"the namespaces {more('porter-ns')} (the PID and "
                         "mount namespaces are made inside clone; private_tmp's mounts take "
                         f"{fmt(call_us('porter-ns', 'mount'))} µs, joining the shared network "
                         f"namespace {fmt(call_us('porter-ns', 'setns'))} µs)")
         if bits:
             txt += "Each part alone: " + "; ".join(bits) + ". "
             parts = [spawn(w) for w in SB_PARTS]
-            if all(x is not None for x in parts):
+            if all(x is not None and x > s0 for x in parts + [spawn("porter-full")]):
                 txt += (f"The parts alone add {fmt(sum(x - s0 for x in parts))} µs together, "
                         f"the whole sandbox {fmt(spawn('porter-full') - s0)} µs: they do not "
                         "simply add up (clone instead of vfork once namespaces are asked for, "
