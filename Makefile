@@ -437,6 +437,9 @@ FORCE:
 # steadier: BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench (see bench/run.sh).
 # BENCH_STAGES=tls make bench runs only the TLS stage (porterd, stunnel4,
 # haproxy; not in the default run) and rewrites only its section.
+# BENCH_STAGES=sandbox make bench does the same for the sandbox stage
+# (porterd's sandbox beside bwrap, firejail and unshare; not in the default
+# run either).
 
 BENCH_DIR := build-bench
 BENCH_TOOLS := $(BENCH_DIR)/load $(BENCH_DIR)/floor $(BENCH_DIR)/tiny

@@ -10,16 +10,22 @@
 # Writes DIR/env.sh, which bench/run.sh sources: the path of each peer's
 # binary (empty when it could not be had) and the LD_LIBRARY_PATH to use.
 # Running it again does nothing once DIR/env.sh exists and knows every peer
-# (one written before stunnel4 joined the list is made again).
+# (one written before stunnel4 or bubblewrap joined the list is made again).
+#
+# bubblewrap (the sandbox stage's bwrap) unpacks and runs from here like the
+# others: it finds nothing by a compiled-in path, and as root its setuid bit
+# does not matter. firejail does not: it reads /etc/firejail and runs its
+# helpers from /usr/lib/x86_64-linux-gnu/firejail, so scripts/deps.sh
+# installs it instead (it starts no service).
 
 set -eu
 
 dir=${1:-build-bench/peers}
-PEERS="xinetd openbsd-inetd rlinetd ucspi-tcp systemd stunnel4"
+PEERS="xinetd openbsd-inetd rlinetd ucspi-tcp systemd stunnel4 bubblewrap"
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-if [ -s "$dir/env.sh" ] && grep -q '^PEER_STUNNEL=' "$dir/env.sh"; then
+if [ -s "$dir/env.sh" ] && grep -q '^PEER_BWRAP=' "$dir/env.sh"; then
 	echo "peers: already unpacked in $dir"
 	exit 0
 fi
@@ -95,6 +101,7 @@ proxyd=$(found "$r/lib/systemd/systemd-socket-proxyd")
 	echo "PEER_SOCKET_ACTIVATE='$(found "$r/usr/bin/systemd-socket-activate")'"
 	echo "PEER_PROXYD='$proxyd'"
 	echo "PEER_STUNNEL='$(found "$r/usr/bin/stunnel4")'"
+	echo "PEER_BWRAP='$(found "$r/usr/bin/bwrap")'"
 	for deb in "$dir"/debs/*.deb; do
 		[ -e "$deb" ] || continue
 		echo "# $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"

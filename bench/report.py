@@ -7,7 +7,9 @@ instruction counts, strace system calls) of the accept-to-exec path. With
 --only proxy (a run of the proxy stage alone) it rewrites only the section
 on the PROXY header's cost in an existing file, with that run's machine and
 command. With --only tls (a run of the tls stage alone) it does the same
-for the section on TLS termination, porterd beside stunnel and haproxy."""
+for the section on TLS termination, porterd beside stunnel and haproxy, and
+with --only sandbox for the section on porterd's sandbox beside bwrap,
+firejail and unshare(1)."""
 
 import argparse
 import datetime
@@ -41,7 +43,7 @@ ap.add_argument("--dur", default="")
 ap.add_argument("--bulk", default="")
 ap.add_argument("--flood", default="")
 ap.add_argument("--tls-bulk", default="256M")
-ap.add_argument("--only", default="", choices=["", "proxy", "tls"])
+ap.add_argument("--only", default="", choices=["", "proxy", "tls", "sandbox"])
 args = ap.parse_args()
 
 rows = []
@@ -775,6 +777,398 @@ def tls_section(standalone):
     return lines
 
 
+# ------------------------------------------------------------------ sandbox
+
+# The sandbox stage: tiny per connection under porterd's sandbox, whole and
+# by parts, beside tcpserver running bwrap and firejail and xinetd running
+# unshare(1), each beside its own server bare.
+SB_HEAD = "## Sandbox: what isolating each spawned server costs"
+SB_ORDER = ["porter", "porter-full", "porter-seccomp", "porter-cgroup", "porter-ns",
+            "tcpserver", "tcpserver-bwrap", "tcpserver-firejail", "xinetd", "xinetd-unshare"]
+SB_NAMES = {
+    "porter": "porter, no sandbox",
+    "porter-full": "porter, whole sandbox",
+    "porter-seccomp": "porter, seccomp only",
+    "porter-cgroup": "porter, cgroup only",
+    "porter-ns": "porter, namespaces only",
+    "tcpserver": "tcpserver, bare",
+    "tcpserver-bwrap": "tcpserver + bwrap",
+    "tcpserver-firejail": "tcpserver + firejail",
+    "xinetd": "xinetd, bare",
+    "xinetd-unshare": "xinetd + unshare(1)",
+}
+SB_PARTS = ["porter-seccomp", "porter-cgroup", "porter-ns"]
+
+
+def sb_base(name):
+    return name.split("-")[0]
+
+
+def sb_why(name):
+    for recs in data.get(("S_start", name), {}).values():
+        for r in recs:
+            if r.get("unavailable"):
+                return r.get("why") or "not available"
+            if r.get("error"):
+                return r["error"]
+    return None
+
+
+def sb_per_conn(w, name, key, scale):
+    """Median over the rounds of key per connection that succeeded, × scale."""
+    v, n = per_round(w, name, key), per_round(w, name, "ok")
+    return med([v[k] * scale / n[k] for k in v if k in n and n[k]])
+
+
+def sb_cost(w, name):
+    """ms a connection takes more than on its bare server (per round, at
+    the rate: 1/rate - 1/rate_bare), median over the rounds."""
+    a, b = per_round(w, name, "rate"), per_round(w, sb_base(name), "rate")
+    return med([(1 / a[k] - 1 / b[k]) * 1000 for k in a if k in b and a[k] and b[k]])
+
+
+def sb_spread(w, name, ref):
+    a, b = per_round(w, name, "rate"), per_round(w, ref, "rate")
+    rs = [a[k] / b[k] for k in a if k in b and b[k]]
+    return (min(rs), max(rs)) if rs else None
+
+
+def sb_estimate(w):
+    """{round: rate} of a whole sandbox put together from the parts this
+    porterd has: the time of a connection without a sandbox plus what each
+    part adds to it."""
+    base = per_round(w, "porter", "rate")
+    parts = [per_round(w, p, "rate") for p in SB_PARTS if per_round(w, p, "rate")]
+    out = {}
+    for k, b in base.items():
+        if not b or not parts or any(k not in p or not p[k] for p in parts):
+            continue
+        t = 1 / b + sum(1 / p[k] - 1 / b for p in parts)
+        if t > 0:
+            out[k] = 1 / t
+    return out
+
+
+def sb_ratio_of(a, b):
+    rs = [a[k] / b[k] for k in a if k in b and b[k]]
+    return med(rs), ((min(rs), max(rs)) if rs else None)
+
+
+SB = {}
+for name in SB_ORDER:
+    x = {"why": sb_why(name)}
+    for c in (1, 8):
+        w = f"S_c{c}"
+        x[f"rate{c}"] = value(w, name, "rate")
+        x[f"r{c}"] = ratio(w, name, "porter", "rate")
+        x[f"cost{c}"] = sb_cost(w, name) if name != sb_base(name) else None
+        x[f"cpu{c}"] = sb_per_conn(w, name, "daemon_cpu_ms", 1000)
+        x[f"mcpu{c}"] = sb_per_conn(w, name, "machine_cpu_ms", 1)
+        x[f"fail{c}"] = sum((r.get("errors") or 0) + (r.get("timeouts") or 0)
+                            + (r.get("empty") or 0) + (r.get("reset") or 0)
+                            for recs in data.get((w, name), {}).values() for r in recs)
+    x["p50"] = value("S_c1", name, "p50_ms")
+    x["p99"] = value("S_c1", name, "p99_ms")
+    SB[name] = x
+sb_measured = any(SB[n]["rate1"] is not None for n in SB_ORDER)
+
+# The system calls of each way over N connections at c=1 (perf trace -s,
+# or strace -f -w -c): {way: {call: (calls, µs)}} per connection, summed
+# over every task (perf trace writes one summary per task).
+SB_WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2", "wait4", "waitid", "accept",
+            "restart_syscall", "accept4", "poll", "ppoll", "select", "pselect6",
+            "rt_sigsuspend", "pause", "nanosleep", "clock_nanosleep", "read"}
+SBPROF = {}
+SBPROF_N = {}
+SBPROF_TOOL = set()
+
+
+def sb_read_profile(path, n):
+    calls = defaultdict(lambda: [0, 0.0])
+    perf = False
+    for line in open(path):
+        if "Summary of events" in line:
+            perf = True
+            continue
+        g = line.split()
+        if perf:
+            # name calls errors total-msec min avg max stddev%
+            if len(g) >= 8 and re.match(r"^[a-z_0-9]+$", g[0]) and g[1].isdigit() \
+                    and g[2].isdigit():
+                calls[g[0]][0] += int(g[1])
+                calls[g[0]][1] += float(g[3]) * 1000
+        elif len(g) >= 5 and re.match(r"^[0-9.]+$", g[0]) and g[-1] != "total":
+            # % seconds usecs/call calls [errors] name
+            calls[g[-1]][0] += int(g[3])
+            calls[g[-1]][1] += float(g[1]) * 1e6
+    return {k: (c / n, us / n) for k, (c, us) in calls.items()}
+
+
+if args.profile and os.path.isdir(args.profile):
+    try:
+        for line in open(os.path.join(args.profile, "sandbox-summary.txt")):
+            f = line.split()
+            if len(f) < 3 or f[0] != "sandbox" or not int(f[2]):
+                continue
+            try:
+                SBPROF[f[1]] = sb_read_profile(os.path.join(args.profile, f"sandbox.{f[1]}.txt"),
+                                               int(f[2]))
+            except OSError:
+                continue
+            SBPROF_N[f[1]] = int(f[2])
+            SBPROF_TOOL.add(f[3] if len(f) > 3 else "strace")
+    except OSError:
+        pass
+
+
+def sb_profile_lines():
+    ways = [w for w in SB_ORDER if w in SBPROF]
+    if not ways:
+        return []
+    n = max(SBPROF_N.values()) if SBPROF_N else None
+    if SBPROF_TOOL == {"perf"}:
+        how = ("`perf trace -s`: the server started under it, so every task it starts is "
+               "counted, start-up included; tracepoints, so a call costs about what it costs "
+               "alone")
+    else:
+        how = ("`strace -f -w -c` attached to the process that owns the port; under strace "
+               "every system call costs tens of µs more than it does alone, so the counts "
+               "say more than the times")
+    lines = [f"Where a spawn's time goes: the system calls of the server and of everything "
+             f"it started, per connection ({how}; {n} connections at c=1 to each way), as "
+             "calls / µs of wall time; calls that wait for an event (epoll_wait, accept, "
+             "wait4, poll, read, ...) are left out. porterd starts its server with vfork, or "
+             "with clone sharing its memory when the server gets namespaces: the parent's "
+             "`vfork` or `clone` lasts until the child has set the sandbox up and exec'd, "
+             "so it holds the child's calls' time too (and perf counts a vfork or clone in "
+             "both tasks, hence about two per connection).\n"]
+    names = set()
+    for w in ways:
+        top = sorted(((us, k) for k, (c, us) in SBPROF[w].items() if k not in SB_WAITS),
+                     reverse=True)[:8]
+        names |= {k for _, k in top}
+    names = sorted(names, key=lambda k: -max(SBPROF[w].get(k, (0, 0))[1] for w in ways))
+
+    def cell(w, k):
+        v = SBPROF[w].get(k)
+        if not v or v[0] < 0.01:
+            return ""
+        return f"{fmt(v[0], 1)} / {fmt(v[1])}"
+
+    body = [[f"`{k}`"] + [cell(w, k) for w in ways] for k in names]
+    tot = {w: (sum(c for k, (c, us) in SBPROF[w].items() if k not in SB_WAITS),
+               sum(us for k, (c, us) in SBPROF[w].items() if k not in SB_WAITS)) for w in ways}
+    body.append(["**all but waits**"] + [f"{fmt(tot[w][0], 1)} / {fmt(tot[w][1])}"
+                                         for w in ways])
+    lines.append(table(["system call"] + [SB_NAMES[w] for w in ways], body))
+    lines.append("")
+    # What each sandboxed way adds to its bare server, the largest items.
+    txt = []
+    for w in ways:
+        b = sb_base(w)
+        if w == b or b not in SBPROF:
+            continue
+        add = sorted(((SBPROF[w].get(k, (0, 0))[1] - SBPROF[b].get(k, (0, 0))[1], k)
+                      for k in set(SBPROF[w]) | set(SBPROF[b]) if k not in SB_WAITS),
+                     reverse=True)
+        more_calls = tot[w][0] - tot[b][0]
+        items = ", ".join(f"`{k}` {fmt(us)} µs" for us, k in add[:4] if us > 0)
+        txt.append(f"{SB_NAMES[w]}: {fmt(more_calls, 0)} system calls more per connection "
+                   f"than {SB_NAMES[b]}; most of the added time in {items}.")
+    if txt:
+        lines.append(" ".join(txt) + "\n")
+
+    def calls(w):
+        return fmt(tot[w][0], 0) if w in tot else "–"
+
+    def spawn(w):
+        """The parent's vfork or clone per connection, µs: the child's set-up until exec."""
+        v = SBPROF.get(w, {})
+        t = (v.get("vfork", (0, 0))[1] + v.get("clone", (0, 0))[1]
+             + v.get("clone3", (0, 0))[1])
+        return t or None
+
+    def call_us(w, k):
+        return SBPROF.get(w, {}).get(k, (0, 0))[1]
+
+    def more(w):
+        d = spawn(w) - s0
+        return f"{fmt(d)} µs more" if d > 0 else "no more than the noise"
+
+    s0 = spawn("porter")
+    if s0 is not None and spawn("porter-full") is not None:
+        txt = (f"Inside porterd, the spawn (the parent's vfork or clone, which lasts until the "
+               f"child's exec) takes {fmt(s0)} µs without a sandbox and "
+               f"{fmt(spawn('porter-full'))} µs with the whole sandbox. ")
+        bits = []
+        if spawn("porter-seccomp") is not None:
+            bits.append(f"seccomp {more('porter-seccomp')}, of which the "
+                        f"child's `seccomp` call loading the filter takes "
+                        f"{fmt(call_us('porter-seccomp', 'seccomp'))} µs (the kernel checks "
+                        "and translates the whole filter again for each process)")
+        if spawn("porter-cgroup") is not None:
+            d = (SB["porter-cgroup"]["cpu1"] - SB["porter"]["cpu1"]
+                 if SB["porter-cgroup"]["cpu1"] is not None and SB["porter"]["cpu1"] is not None
+                 else None)
+            bits.append(f"the cgroup {more('porter-cgroup')} (the child "
+                        "moves itself into its cgroups), and porterd's own CPU per connection "
+                        f"rises by {fmt(d)} µs at c=1: it makes and removes the connection's "
+                        "directories in each hierarchy, in its loop")
+        if spawn("porter-ns") is not None:
+            bits.append(f"the namespaces {more('porter-ns')} (the PID and "
+                        "mount namespaces are made inside clone; private_tmp's mounts take "
+                        f"{fmt(call_us('porter-ns', 'mount'))} µs, joining the shared network "
+                        f"namespace {fmt(call_us('porter-ns', 'setns'))} µs)")
+        if bits:
+            txt += "Each part alone: " + "; ".join(bits) + ". "
+            parts = [spawn(w) for w in SB_PARTS]
+            if all(x is not None and x > s0 for x in parts + [spawn("porter-full")]):
+                txt += (f"The parts alone add {fmt(sum(x - s0 for x in parts))} µs together, "
+                        f"the whole sandbox {fmt(spawn('porter-full') - s0)} µs: they do not "
+                        "simply add up (clone instead of vfork once namespaces are asked for, "
+                        "and each part's work in a child that the others have made larger). ")
+        mc = SB["porter-full"]["mcpu8"], SB["porter"]["mcpu8"]
+        if mc[0] and mc[1]:
+            txt += (f"At c=8 both CPUs are busy, so the whole machine's CPU per connection "
+                    f"sets the rate: {fmt(mc[0], 2)} ms with the whole sandbox against "
+                    f"{fmt(mc[1], 2)} ms without, which alone would allow "
+                    f"{fr(mc[1] / mc[0])}× the rate.")
+        lines.append(txt + "\n")
+
+    lines.append(
+        "Why the wrappers cost more: bwrap, firejail and unshare(1) make a new network "
+        "namespace for every connection, whose creation takes a kernel-wide lock and whose "
+        "teardown runs later in a kernel worker (it shows in the machine CPU column, in no "
+        "process's time), while porterd's servers join one empty network namespace made at "
+        "start-up. Each wrapper is also one program more to exec, with its own set-up: "
+        f"{calls('tcpserver-bwrap')} system calls per connection for tcpserver with bwrap and "
+        f"{calls('tcpserver-firejail')} with firejail (mounts, /proc and /dev, dropping "
+        f"privileges), against {calls('porter-full')} for porterd with its whole sandbox, whose "
+        "seccomp filter, mount plan and cgroup paths are ready before the connection comes; "
+        "xinetd's unshare(1) adds a shell and mount(8).\n")
+    return lines
+
+
+def sb_target(label, ref, need):
+    """A target on porter's whole sandbox ÷ ref at c=1 and c=8."""
+    f = SB["porter-full"]
+    if f["rate1"] is None:
+        est = []
+        for c in (1, 8):
+            w = f"S_c{c}"
+            r, _ = sb_ratio_of(sb_estimate(w), per_round(w, ref, "rate"))
+            est.append(f"c={c} {fr(r)}×")
+        parts = [SB_NAMES[p].split(", ")[1].replace(" only", "") for p in SB_PARTS
+                 if SB[p]["rate1"] is not None]
+        return [label, f"not measured: {f['why'] or 'no result'}. Put together from the parts "
+                f"this porterd has ({', '.join(parts) or 'none'}): " + ", ".join(est),
+                "not measured"]
+    cells, ok = [], True
+    for c in (1, 8):
+        w = f"S_c{c}"
+        r, sp = sb_ratio_of(per_round(w, "porter-full", "rate"), per_round(w, ref, "rate"))
+        if r is None:
+            ok = False
+            cells.append(f"c={c} –")
+            continue
+        ok = ok and r >= need
+        cells.append(f"c={c} {fr(r)}× (rounds {fr(sp[0])}–{fr(sp[1])})")
+    return [label, ", ".join(cells), "met" if ok else "**not met**"]
+
+
+def sandbox_section(standalone):
+    lines = [SB_HEAD + "\n"]
+    if standalone:
+        vers = [v for v in peer_versions if v.split()[0] in ("ucspi-tcp", "xinetd", "bubblewrap")]
+        fj = sh("dpkg-query -W -f='${Version}' firejail 2>/dev/null")
+        if fj:
+            vers.append(f"firejail {fj} (installed)")
+        ul = sh("dpkg-query -W -f='${Version}' util-linux 2>/dev/null")
+        if ul:
+            vers.append(f"util-linux {ul}")
+        lines.append(
+            f"From a run of its own: {now_sb}, {args.rounds} rounds of {args.dur} s per timed "
+            f"run, {nproc} CPUs ({cpu}), Linux {kernel}, porter `{rev}`; "
+            + ", ".join(vers) + f". Command: `{args.command}`\n")
+        load = {}
+        try:
+            for line in open(os.path.join(os.path.dirname(args.results), "machine.txt")):
+                k, _, v = line.strip().partition("=")
+                load.setdefault(k, v)
+        except OSError:
+            pass
+        if load:
+            lines.append(
+                f"The machine was {load.get('idle_before', '?')} % idle in the second before "
+                f"the run (load average {load.get('loadavg_before', '?')}; "
+                f"{load.get('loadavg_after', '?')} at the end): other work lowers every "
+                "absolute number, and the machine CPU column counts it too.\n")
+    lines.append(
+        "The same tiny static program per connection (workload A's), run by each server in "
+        "the foreground on 127.0.0.1, nothing logged per connection, as root: "
+        "porterd without a sandbox; porterd with its whole sandbox (`private_tmp = yes`, "
+        "`private_network = yes`, `private_pid = yes`, `system_call_filter = "
+        "@system-service`, `memory_max = 64M`: a cgroup per connection) and with each part "
+        "alone (seccomp: `system_call_filter = @system-service`; cgroup: `memory_max = 64M`, "
+        "`pids_max = 64`; namespaces: the three `private_*`); tcpserver running `bwrap "
+        "--unshare-net --unshare-pid --ro-bind / / --dev /dev --proc /proc "
+        "--tmpfs /tmp tiny` and `firejail --quiet --noprofile --net=none --private-tmp "
+        "tiny`; xinetd running `unshare --net --pid --fork --mount --mount-proc sh -c` "
+        "with a two-line script that mounts a tmpfs on /tmp and execs tiny; tcpserver and "
+        "xinetd bare beside them. All in one porterd (one service per way), one tcpserver "
+        "per port, one xinetd. The rounds are interleaved, the servers' order and each "
+        "server's ports' order rotating; ratios are taken round by round and the median "
+        "is shown. A porterd that does not know an attribute yet refuses the configuration "
+        "(`porterd -t`), and that way is left out.\n")
+    if not sb_measured:
+        lines.append("Nothing was measured.\n")
+        return lines
+    lines.append("Targets (median of the per-round ratios, and their range):\n")
+    lines.append(table(["target", "measured", "verdict"], [
+        sb_target("whole sandbox: conn/s ≥ 2× tcpserver + bwrap", "tcpserver-bwrap", 2.0),
+        sb_target("whole sandbox: conn/s ≥ 50 % of porter without a sandbox", "porter", 0.5),
+    ]))
+    lines.append("")
+    body = []
+    for name in SB_ORDER:
+        x = SB[name]
+        if x["rate1"] is None and x["rate8"] is None:
+            if x["why"]:
+                body.append([SB_NAMES[name], f"not measured: {x['why']}", "", "", "", "", ""])
+            continue
+        fails = x["fail1"] + x["fail8"]
+        body.append([SB_NAMES[name] + (f" ({fails} failed)" if fails else ""),
+                     f"{fmt(x['rate1'])} ({fr(x['r1'])})", f"{fmt(x['rate8'])} ({fr(x['r8'])})",
+                     f"{fmt(x['p50'], 2)} / {fmt(x['p99'], 2)}",
+                     fmt(x["cost1"], 2) if x["cost1"] is not None else "–",
+                     f"{fmt(x['cpu1'])} / {fmt(x['cpu8'])}",
+                     f"{fmt(x['mcpu1'], 2)} / {fmt(x['mcpu8'], 2)}"])
+    lines.append("conn/s (÷ porter without a sandbox, round by round); the time a connection "
+                 "takes more than on the same server bare, at c=1 (1/rate − 1/rate bare); "
+                 "the daemon's own CPU per connection (/proc/PID/schedstat, children "
+                 "excluded); the whole machine's CPU per connection (/proc/stat, both CPUs, "
+                 "10 ms ticks: the client, the daemon, every server and wrapper, and the "
+                 "kernel's workers that tear namespaces and cgroups down):\n")
+    lines.append(table(["way", "c=1 conn/s", "c=8 conn/s", "p50 / p99 ms c=1",
+                        "added ms per connection c=1", "daemon CPU µs/conn c=1 / c=8",
+                        "machine CPU ms/conn c=1 / c=8"], body))
+    lines.append("")
+    parts = [(p, SB[p]["cost1"]) for p in SB_PARTS if SB[p]["cost1"] is not None]
+    if parts:
+        txt = ("By difference, at c=1 each part alone adds to a connection: "
+               + ", ".join(f"{SB_NAMES[p].split(', ')[1].replace(' only', '')} "
+                           f"{fmt(v, 2)} ms" for p, v in parts))
+        if SB["porter-full"]["cost1"] is not None:
+            txt += (f"; the parts' sum is {fmt(sum(v for _, v in parts), 2)} ms and the whole "
+                    f"sandbox adds {fmt(SB['porter-full']['cost1'], 2)} ms")
+        txt += (". The cgroup part alone sets `pids_max` too, which under cgroup v1 is a "
+                "second hierarchy (a directory made and removed per connection in each): "
+                "an upper bound on what `memory_max` alone costs in the whole sandbox.")
+        lines.append(txt + "\n")
+    lines += sb_profile_lines()
+    return lines
+
+
 if args.only == "tls":
     now_tls = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
                                               datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -787,6 +1181,27 @@ if args.only == "tls":
     i = text.find(TLS_HEAD)
     if i >= 0:
         j = text.find("\n## ", i + len(TLS_HEAD))
+        text = text[:i] + sec + (text[j + 1:] if j >= 0 else "")
+    else:
+        j = text.find("\n## D: ")
+        j = j + 1 if j >= 0 else len(text)
+        text = text[:j] + sec + text[j:]
+    with open(args.out, "w") as f:
+        f.write(text)
+    raise SystemExit(0)
+
+if args.only == "sandbox":
+    now_sb = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
+                                             datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sec = "\n".join(sandbox_section(True)) + "\n"
+    try:
+        with open(args.out) as f:
+            text = f.read()
+    except OSError:
+        text = "# porter benchmark results\n\n"
+    i = text.find(SB_HEAD)
+    if i >= 0:
+        j = text.find("\n## ", i + len(SB_HEAD))
         text = text[:i] + sec + (text[j + 1:] if j >= 0 else "")
     else:
         j = text.find("\n## D: ")
@@ -1195,6 +1610,22 @@ else:
         j = old.find("\n## ", i + len(TLS_HEAD))
         P((old[i:j + 1] if j >= 0 else old[i:]).rstrip("\n") + "\n")
 
+if sb_measured:
+    now_sb = now
+    for line in sandbox_section(False):
+        P(line)
+else:
+    # Nor is the sandbox stage: its section from a run of its own stays.
+    try:
+        with open(args.out) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    i = old.find(SB_HEAD)
+    if i >= 0:
+        j = old.find("\n## ", i + len(SB_HEAD))
+        P((old[i:j + 1] if j >= 0 else old[i:]).rstrip("\n") + "\n")
+
 P("## D: footprint of the idle daemon\n")
 P("RSS and PSS summed over the daemon's processes (/proc/PID/smaps_rollup) one second "
   "after start; start = exec until the kernel lists every port as listening "
@@ -1443,7 +1874,8 @@ P("```\nmake bench                                   # about 10 minutes on 2 CPU
   "BENCH_ROUNDS=5 BENCH_SECONDS=10 make bench   # longer and steadier\n"
   "BENCH_PEERS='porter xinetd' BENCH_STAGES=main BENCH_PROFILE=0 make bench\n"
   "BENCH_STAGES=proxy make bench                # the PROXY section alone\n"
-  "BENCH_STAGES=tls make bench                  # TLS: porter, stunnel4, haproxy\n```\n")
+  "BENCH_STAGES=tls make bench                  # TLS: porter, stunnel4, haproxy\n"
+  "BENCH_STAGES=sandbox make bench              # porter's sandbox, bwrap, firejail, unshare\n```\n")
 P("Raw results: build-bench/run/results.jsonl (one JSON object per measured run); "
   "profiles: build-bench/run/profile/.")
 

@@ -28,6 +28,17 @@
 #   BENCH_TLS_BULK=256M   size of one transfer through TLS (two per round)
 #   BENCH_TLS_PEERS="porter stunnel haproxy"  the tls stage's servers
 #   BENCH_TLS_PROFILE=1   the tls stage's strace profile at the end (0: skip)
+#                         Not in the default either: sandbox, what isolating
+#                         each spawned server costs: tiny per connection
+#                         under porterd without a sandbox, with its whole
+#                         sandbox and with each part alone, beside tcpserver
+#                         and xinetd bare, tcpserver running bwrap and
+#                         firejail, xinetd running unshare(1); about 4
+#                         minutes for 3 rounds; a run of sandbox alone
+#                         (BENCH_STAGES=sandbox make bench) rewrites only its
+#                         section
+#   BENCH_SANDBOX_PROFILE=1  the sandbox stage's profile at the end (perf
+#                         trace, or strace without perf; 0: skip)
 #   BENCH_PORT_BASE=20000 ports: peer i uses BASE+2000*i .. +1999, sinks
 #                         BASE-1000+1 .. +5, the tls stage's stunnel and
 #                         haproxy BASE-4000+1020 .. +1023, BASE-6000+1020 ..
@@ -60,7 +71,8 @@ W=$B/run
 RES=$W/results.jsonl
 COMMAND=${BENCH_COMMAND:-bench/run.sh}
 # The knobs this run was given belong to the command that reproduces it.
-for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE TLS_BULK TLS_PEERS TLS_PROFILE; do
+for v in ROUNDS SECONDS BULK FLOOD PEERS D PROFILE STAGES PORT_BASE TLS_BULK TLS_PEERS TLS_PROFILE \
+	SANDBOX_PROFILE; do
 	n=BENCH_$v
 	if [ -n "${!n+x}" ]; then COMMAND="$n='${!n}' $COMMAND"; fi
 done
@@ -70,15 +82,16 @@ for f in "$LOAD" "$FLOOR" "$TINY" "$PORTERD"; do
 done
 # The proxy stage alone measures porter against itself: no peers, no
 # profile, and the report rewrites only its section. The tls stage alone
-# runs its own servers (BENCH_TLS_PEERS) and rewrites only its section.
+# runs its own servers (BENCH_TLS_PEERS) and rewrites only its section;
+# so does the sandbox stage (its own list of servers and wrappers).
 ONLY=
-if [ "$STAGES" = " proxy " ] || [ "$STAGES" = " tls " ]; then
+if [ "$STAGES" = " proxy " ] || [ "$STAGES" = " tls " ] || [ "$STAGES" = " sandbox " ]; then
 	ONLY=${STAGES// /}
 	PROFILE=0
 	PEERS=porter
 fi
 PEER_XINETD='' PEER_INETD='' PEER_RLINETD='' PEER_RLINETD_PARSER='' PEER_TCPSERVER=''
-PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH='' PEER_STUNNEL=''
+PEER_SOCKET_ACTIVATE='' PEER_PROXYD='' PEER_LD_LIBRARY_PATH='' PEER_STUNNEL='' PEER_BWRAP=''
 if [ "$ONLY" = proxy ]; then
 	:
 elif bash bench/peers.sh "$B/peers" >/dev/null && [ -s "$B/peers/env.sh" ]; then
@@ -175,6 +188,9 @@ set_ports() {
 	P_PX_RH=$((pb + 1013))
 	P_PX_D=$((pb + 1014))
 	P_PX_DH=$((pb + 1015))
+	# The sandbox stage: tiny per connection, one port per way of
+	# running it (sandbox_variants).
+	P_S=$((pb + 1030))
 	# The tls stage: handshakes against the ECDSA and the RSA certificate
 	# (relayed to the greeter), bulk (relayed to the sink), a tiny per
 	# connection.
@@ -454,6 +470,179 @@ conf_tls() {
 		CMD=("${CLEAN[@]}" haproxy -db -f "$c.cfg")
 		;;
 	esac
+}
+
+# ------------------------------------------------------------- sandbox stage
+
+# The ways the sandbox stage runs tiny: NAME|ATTRIBUTES, the attributes of
+# porter's service separated by ';'. Each has its own port, P_S + its index
+# among its server's. The whole sandbox, then each part alone, so that a
+# part's cost shows as the difference to porter without a sandbox. The
+# cgroup part alone also sets pids_max, a second hierarchy under cgroup v1:
+# an upper bound on what memory_max alone costs in the whole sandbox.
+SB_PORTER=(
+	"porter|"
+	"porter-full|private_tmp = yes;private_network = yes;private_pid = yes;system_call_filter = @system-service;memory_max = 64M"
+	"porter-seccomp|system_call_filter = @system-service"
+	"porter-cgroup|memory_max = 64M;pids_max = 64"
+	"porter-ns|private_tmp = yes;private_network = yes;private_pid = yes"
+)
+# tcpserver bare and through bwrap and firejail; xinetd bare and through
+# unshare(1). Namespaces as close to porter's whole sandbox as each allows:
+# a network namespace without interfaces, a PID namespace, a private /tmp.
+SB_TCPSERVER=(tcpserver tcpserver-bwrap tcpserver-firejail)
+SB_XINETD=(xinetd xinetd-unshare)
+# The ways this run can measure (filled by sandbox_check) and why the
+# others cannot.
+SB_OK=" "
+
+# A reason for the report: one line, no quotes or backslashes.
+sb_why() { head -1 | tr -d '"\134' | cut -c1-160; }
+
+sb_na() { # NAME WHY: mark NAME not measured, once a run
+	emit S_start "$1" "{\"unavailable\":true,\"why\":\"$2\"}"
+	say "sandbox: $1: not measured: $2"
+}
+
+# The command line of tiny under each wrapper, the same for tcpserver and
+# xinetd's unshare: a network namespace without interfaces, a PID
+# namespace, /tmp a tmpfs of its own. bwrap also needs the rest of the tree
+# (read-only here), /dev and /proc, in that order: bwrap mounts in the
+# order of its options, and / bound after /tmp would hide the tmpfs.
+# unshare keeps the host's mounts and mounts /proc for its PID namespace.
+# xinetd runs unshare with a two-line sh that mounts /tmp: mount(8) takes
+# a fork and an exec more, as any wrapper built from the stock tools does.
+sb_wrap() { # NAME: prints the argv, one word a line
+	case $1 in
+	tcpserver-bwrap)
+		printf '%s\n' "$PEER_BWRAP" --unshare-net --unshare-pid \
+			--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp "$TINY"
+		;;
+	tcpserver-firejail)
+		printf '%s\n' firejail --quiet --noprofile --net=none --private-tmp "$TINY"
+		;;
+	xinetd-unshare)
+		printf '%s\n' unshare --net --pid --fork --mount --mount-proc /bin/sh "$W/conf/unshare-tiny.sh"
+		;;
+	*) printf '%s\n' "$TINY" ;;
+	esac
+}
+
+# Decides once a run which ways can be measured: porterd -t on a service
+# with each attribute set (a porterd that does not know an attribute yet
+# refuses it), each wrapper run once by hand (it must print tiny's line).
+sandbox_check() {
+	local v name attrs c out a
+	printf '#!/bin/sh\nmount -t tmpfs -o size=1m tmpfs /tmp && exec %s\n' "$TINY" \
+		>"$W/conf/unshare-tiny.sh"
+	for v in "${SB_PORTER[@]}"; do
+		name=${v%%|*} attrs=${v#*|}
+		c=$W/conf/porter.check.$name.conf
+		local al=()
+		[ -n "$attrs" ] && IFS=';' read -r -a al <<<"$attrs"
+		{
+			xinetd_defaults porter
+			xinetd_service "$name" UNLISTED "$((BASE + 1999))" "server      = $TINY" "${al[@]}"
+		} >"$c"
+		if out=$("$PORTERD" -t -f "$c" 2>&1); then
+			SB_OK="$SB_OK$name "
+		else
+			echo "$out" >>"$W/logs/porter.sandbox-check.log"
+			sb_na "$name" "not supported by this porterd: $(echo "$out" | sed 's/^[^ ]*: //' | sb_why)"
+		fi
+	done
+	for name in "${SB_TCPSERVER[@]}" "${SB_XINETD[@]}"; do
+		case $name in
+		tcpserver*) a=$PEER_TCPSERVER ;;
+		xinetd*) a=$PEER_XINETD ;;
+		esac
+		if [ -z "$a" ]; then
+			sb_na "$name" "${name%%-*} could not be fetched"
+			continue
+		fi
+		case $name in
+		tcpserver-bwrap)
+			[ -n "$PEER_BWRAP" ] || { sb_na "$name" "bwrap could not be fetched"; continue; } ;;
+		tcpserver-firejail)
+			command -v firejail >/dev/null ||
+				{ sb_na "$name" "firejail is not installed (scripts/deps.sh)"; continue; } ;;
+		esac
+		mapfile -t a < <(sb_wrap "$name")
+		out=$(timeout 20 "${a[@]}" </dev/null 2>&1) || true
+		if [ "$out" = "tiny: hello"$'\r' ]; then
+			SB_OK="$SB_OK$name "
+		else
+			echo "$name: $out" >>"$W/logs/sandbox-check.log"
+			sb_na "$name" "does not run in this container: $(echo "$out" | sb_why)"
+		fi
+	done
+}
+
+# Writes the sandbox stage's configuration of PEER (the ways sandbox_check
+# let through); sets CMD, PORTS and SB_RUN ("NAME PORT" words).
+conf_sandbox() {
+	local p=$1 c=$W/conf/$1.sandbox i=0 v name port a ports=()
+	set_ports "$p"
+	SB_RUN=()
+	case $p in
+	porter)
+		{
+			xinetd_defaults porter
+			for v in "${SB_PORTER[@]}"; do
+				name=${v%%|*} port=$((P_S + i))
+				i=$((i + 1))
+				[[ $SB_OK == *" $name "* ]] || continue
+				local al=()
+				[ -n "${v#*|}" ] && IFS=';' read -r -a al <<<"${v#*|}"
+				xinetd_service "$name" UNLISTED "$port" "server      = $TINY" "${al[@]}"
+				SB_RUN+=("$name $port")
+				ports+=("$port")
+			done
+		} >"$c.conf"
+		conf_cmd porter "$c.conf"
+		;;
+	xinetd)
+		{
+			xinetd_defaults xinetd
+			for name in "${SB_XINETD[@]}"; do
+				port=$((P_S + i))
+				i=$((i + 1))
+				[[ $SB_OK == *" $name "* ]] || continue
+				mapfile -t a < <(sb_wrap "$name")
+				if [ ${#a[@]} -gt 1 ]; then
+					xinetd_service "$name" UNLISTED "$port" "server      = $(command -v "${a[0]}")" \
+						"server_args = ${a[*]:1}"
+				else
+					xinetd_service "$name" UNLISTED "$port" "server      = ${a[0]}"
+				fi
+				SB_RUN+=("$name $port")
+				ports+=("$port")
+			done
+		} >"$c.conf"
+		conf_cmd xinetd "$c.conf"
+		;;
+	tcpserver)
+		{
+			echo '#!/bin/sh'
+			echo "export LD_LIBRARY_PATH='$PEER_LD_LIBRARY_PATH'"
+			for name in "${SB_TCPSERVER[@]}"; do
+				port=$((P_S + i))
+				i=$((i + 1))
+				[[ $SB_OK == *" $name "* ]] || continue
+				mapfile -t a < <(sb_wrap "$name")
+				printf "'%s' -q -H -R -l 0 -c 1000 -b 1024 %s %s" "$PEER_TCPSERVER" "$ADDR" "$port"
+				printf " '%s'" "${a[@]}"
+				printf ' &\n'
+				SB_RUN+=("$name $port")
+				ports+=("$port")
+			done
+			echo 'wait'
+		} >"$c.sh"
+		CMD=("${CLEAN[@]}" sh "$c.sh")
+		;;
+	esac
+	local IFS=,
+	PORTS="${ports[*]}"
 }
 
 # D: N spawn services on P_BASE .. P_BASE+N-1.
@@ -840,6 +1029,121 @@ tls_profile() {
 	done
 }
 
+# measured, and the whole machine's CPU time around it (/proc/stat, every
+# CPU, ms): a sandbox's cost can land outside the daemon and the server,
+# in the kernel's workers that tear a network namespace or a cgroup down.
+sb_measured() { # WORKLOAD PEER load-args...
+	local wl=$1 way=$2 c0 c1 b0 b1 j
+	shift 2
+	c0=$(daemon_cpu_ns)
+	read -r b0 _ <<<"$(cpu_busy)"
+	j=$("$LOAD" "$@" -L "$way" 2>>"$W/logs/load.log") || true
+	read -r b1 _ <<<"$(cpu_busy)"
+	c1=$(daemon_cpu_ns)
+	emit "$wl" "$way" "$j" "\"daemon_cpu_ms\":$(((c1 - c0) / 1000))e-3,\"machine_cpu_ms\":$(((b1 - b0) * 1000 / CLK_TCK))"
+}
+
+# The sandbox stage for one server: tiny per connection at c=1 and c=8, on
+# each of its ports, the order of the ports turning from round to round.
+run_sandbox() { # PEER
+	local p=$1 c k n r name port
+	conf_sandbox "$p"
+	n=${#SB_RUN[@]}
+	[ "$n" -gt 0 ] || return 0
+	if ! start "$p" "$p-sandbox"; then
+		for r in "${SB_RUN[@]}"; do emit S_start "${r%% *}" '{"error":"did not start"}'; done
+		return 0
+	fi
+	for r in "${SB_RUN[@]}"; do
+		"$LOAD" connect-read -t "$ADDR:${r#* }" -c 8 -d 1 -T 10000 >/dev/null 2>&1 || true
+	done
+	for c in 1 8; do
+		for ((k = 0; k < n; k++)); do
+			r=${SB_RUN[$(((k + ROUND - 1) % n))]}
+			name=${r%% *} port=${r#* }
+			alive || break
+			sb_measured "S_c$c" "$name" connect-read -t "$ADDR:$port" -c "$c" -d "$DUR" -T 10000
+		done
+	done
+	if ! alive; then
+		say "$p: the daemon died during the sandbox stage (see $W/logs/$p.log)"
+		emit died "$p" '{"error":"daemon died"}'
+	fi
+	stop
+}
+
+# The sandbox stage's profile: the system calls of each way of running
+# tiny, over SB_PROF_N connections at c=1, the server and everything it
+# starts, start-up included (a few calls against hundreds per connection).
+# With perf trace (tracepoints: a call costs about what it costs alone) the
+# server starts under it, in a process group of its own that SIGINT ends
+# (perf then writes its summary); without perf, strace -f -w -c attached
+# to the process that owns the port (ptrace: tens of µs more per call).
+# The report takes the difference to the same server without a sandbox.
+SB_PROF_N=${BENCH_SANDBOX_PROFILE_N:-200}
+sb_listening() { # PORT: waits up to 10 s for PORT to listen
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+sandbox_profile() {
+	local p r name port lp s i tool=strace f
+	if perf trace -s -o /dev/null -- true >/dev/null 2>&1; then
+		tool=perf
+	elif ! command -v strace >/dev/null; then
+		say "neither perf trace nor strace: the sandbox profile is skipped"
+		return 0
+	fi
+	mkdir -p "$W/profile"
+	: >"$W/profile/sandbox-summary.txt"
+	for p in porter tcpserver; do
+		peer_available "$p" || continue
+		conf_sandbox "$p"
+		for r in "${SB_RUN[@]}"; do
+			name=${r%% *} port=${r#* } f=$W/profile/sandbox.$name.txt
+			if [ "$tool" = perf ]; then
+				setsid perf trace -s -o "$f" -- "${CMD[@]}" >>"$W/logs/$p.log" 2>&1 &
+				s=$!
+				if sb_listening "$port"; then
+					"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n "$SB_PROF_N" -d 300 -T 20000 \
+						-L "$name" >>"$W/profile/sandbox-drive.jsonl" 2>>"$W/logs/load.log" || true
+				fi
+				kill -INT -- "-$s" 2>/dev/null || true
+				wait "$s" 2>/dev/null || true
+				# What SIGINT left (a server that ignores it) goes now.
+				kill -KILL -- "-$s" 2>/dev/null || true
+				for ((i = 0; i < 100; i++)); do
+					[ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
+					sleep 0.05
+				done
+			else
+				start "$p" profile || continue
+				"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n 20 -d 30 -T 10000 >/dev/null 2>&1 || true
+				lp=$(listener_pid "$port")
+				if [ -n "$lp" ]; then
+					strace -f -w -c -o "$f" -p "$lp" 2>/dev/null &
+					s=$!
+					for ((i = 0; i < 100; i++)); do
+						grep -q "^TracerPid:[[:space:]]*$s$" "/proc/$lp/status" 2>/dev/null && break
+						sleep 0.01
+					done
+					"$LOAD" connect-read -t "$ADDR:$port" -c 1 -n "$SB_PROF_N" -d 300 -T 20000 \
+						-L "$name" >>"$W/profile/sandbox-drive.jsonl" 2>>"$W/logs/load.log" || true
+					sleep 0.2
+					kill -INT "$s" 2>/dev/null || true
+					wait "$s" 2>/dev/null || true
+				fi
+				stop
+			fi
+			[ -s "$f" ] && echo "sandbox $name $SB_PROF_N $tool" >>"$W/profile/sandbox-summary.txt"
+		done
+	done
+}
+
 run_main() { # PEER
 	local p=$1
 	conf_main "$p"
@@ -1041,6 +1345,15 @@ if [[ $STAGES == *" tls "* ]]; then
 	fi
 fi
 
+sb_avail=()
+if [[ $STAGES == *" sandbox "* ]]; then
+	ROUND=0
+	sandbox_check
+	for p in porter tcpserver xinetd; do
+		if peer_available "$p"; then sb_avail+=("$p"); fi
+	done
+fi
+
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	say "round $ROUND of $ROUNDS"
 	for s in "${SINKS[@]}"; do
@@ -1077,6 +1390,14 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 			run_tls "$p"
 		done
 	fi
+	if [[ $STAGES == *" sandbox "* ]] && [ ${#sb_avail[@]} -gt 0 ]; then
+		nt=${#sb_avail[@]}
+		for ((k = 0; k < nt; k++)); do
+			p=${sb_avail[$(((k + ROUND - 1) % nt))]}
+			say "  $p: sandbox"
+			run_sandbox "$p"
+		done
+	fi
 	if [[ $STAGES == *" d "* ]]; then
 		for ((k = 0; k < n; k++)); do
 			p=${avail[$(((k + ROUND - 1) % n))]}
@@ -1090,6 +1411,11 @@ if [ ${#tls_avail[@]} -gt 0 ] && [ "${BENCH_TLS_PROFILE:-1}" = 1 ]; then
 	say "TLS profile (strace)"
 	ROUND=0
 	tls_profile
+fi
+if [ ${#sb_avail[@]} -gt 0 ] && [ "${BENCH_SANDBOX_PROFILE:-1}" = 1 ]; then
+	say "sandbox profile (perf trace or strace)"
+	ROUND=0
+	sandbox_profile
 fi
 if [ "$PROFILE" = 1 ]; then
 	say "profile (callgrind, strace)"

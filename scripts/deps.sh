@@ -73,6 +73,15 @@ sslscan
 testssl.sh
 "
 
+# The bench's sandbox stage runs firejail beside porterd's sandbox. It is
+# installed rather than unpacked like the other peers (bench/peers.sh): it
+# reads /etc/firejail/firejail.config and runs its helpers from
+# /usr/lib/x86_64-linux-gnu/firejail, paths compiled into it. It starts no
+# service; without its Recommends it brings nothing else.
+PACKAGES="$PACKAGES
+firejail
+"
+
 missing() {
 	for p in $PACKAGES; do
 		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || st=
