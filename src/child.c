@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -124,12 +125,18 @@ child_wait_over(struct svc *svc, const struct child *c)
 /* A server its system call filter killed: the kernel says so with SIGSYS,
  * and which call it was is not told to the parent. */
 static const char *
-child_sigsys(const struct svc *svc, int status)
+child_sigsys(const struct svc *svc, pid_t pid, int status)
 {
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS &&
-	    sandbox_has_filter(svc->conf->sandbox))
+	static char why[96];
+	const char *call;
+
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS ||
+	    !sandbox_has_filter(svc->conf->sandbox))
+		return NULL;
+	if ((call = sandbox_killed_call(pid)) == NULL)
 		return "seccomp";
-	return NULL;
+	snprintf(why, sizeof(why), "seccomp syscall=%s", call);
+	return why;
 }
 
 void
@@ -164,7 +171,7 @@ child_reap(void)
 				    .timeout = c->timed_out ? svc->conf->timeout : 0,
 				    .cgroup_fired =
 				        c->cg != NULL ? cgroup_conn_fired(c->cg, status) : 0,
-				    .reason = child_sigsys(svc, status) });
+				    .reason = child_sigsys(svc, c->pid, status) });
 			service_release(svc, &c->slot);
 			if (svc->conf->wait == 1)
 				child_wait_over(svc, c);

@@ -586,6 +586,11 @@ struct sandbox *sandbox_new(const struct service_config *, struct diag *);
 void sandbox_free(struct sandbox *);
 /* Whether it has a system call filter (a SIGSYS came from it). */
 bool sandbox_has_filter(const struct sandbox *);
+/* The kernel log's record of the call a filter killed a server for:
+ * watched from the first filtered spawn; the call's name, or NULL. */
+void sandbox_watch_kills(void);
+const char *sandbox_killed_call(pid_t pid);
+void sandbox_end(void);
 /* In the vfork child, around the change of credentials: system calls only.
  * On failure -1 with errno, and *stage names the step. */
 int sandbox_child_before_creds(const struct sandbox *, bool uid_change, const char **stage);

@@ -693,6 +693,7 @@ serve(void)
 	guard_end();
 	child_free_all();
 	cgroup_end();
+	sandbox_end();
 	resolve_end();
 	ident_end();
 	activate_end(handed_to > 0);

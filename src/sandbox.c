@@ -11,7 +11,9 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -525,6 +528,139 @@ bool
 sandbox_has_filter(const struct sandbox *sb)
 {
 	return sb != NULL && sb->syscalls.len > 0;
+}
+
+/* ------------------------------------------------------------ the kill */
+
+/*
+ * Which call the filter killed a server for is not told to its parent; the
+ * kernel writes it in an audit record (type 1326, "... pid=N ... syscall=M
+ * ..."), which reaches the kernel log when no audit daemon takes it. The log
+ * is opened, at its end, before the first filtered server starts; what it
+ * says is read without waiting when a server dies of SIGSYS. A record the
+ * kernel has not written yet, a log porterd may not read, or pids of
+ * another PID namespace leave the call unnamed.
+ */
+#define KILLS 32
+
+static int kmsg = -2; /* -2: not opened yet, -1: unreadable */
+static struct {
+	pid_t pid;
+	int nr;
+} kills[KILLS];
+static unsigned nkills;
+
+void
+sandbox_watch_kills(void)
+{
+	if (kmsg != -2)
+		return;
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
+}
+
+static void
+sandbox_read_kills(void)
+{
+	char rec[2048];
+	ssize_t n;
+
+	while (kmsg >= 0 &&
+	    ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE))) {
+		const char *p, *q;
+
+		if (n <= 0)
+			continue; /* EPIPE: records were overwritten; go on */
+		rec[n] = '\0';
+		if (strstr(rec, "type=1326") == NULL || (p = strstr(rec, " pid=")) == NULL ||
+		    (q = strstr(rec, " syscall=")) == NULL)
+			continue;
+		kills[nkills % KILLS].pid = (pid_t)atol(p + 5);
+		kills[nkills % KILLS].nr = atoi(q + 9);
+		nkills++;
+	}
+}
+
+/* The record of pid's kill, or -1. */
+static int
+sandbox_find_kill(pid_t pid)
+{
+	for (unsigned i = 0; i < KILLS && i < nkills; i++) {
+		unsigned k = (nkills - 1 - i) % KILLS;
+
+		if (kills[k].pid == pid)
+			return (int)k;
+	}
+	return -1;
+}
+
+#define KILL_WAIT_MS 25   /* for one record the kernel is still writing */
+#define KILL_BUDGET_MS 50 /* waited in all, each second: a flood of kills */
+
+static long
+sandbox_ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (long)((b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000);
+}
+
+/* The kernel's audit thread writes the record a moment after the kill:
+ * it is waited for a little, within a budget, so that a flood of killed
+ * servers cannot hold the loop. */
+static int
+sandbox_wait_kill(pid_t pid)
+{
+	static time_t second;
+	static long spent;
+	struct timespec a;
+	struct pollfd pfd = { kmsg, POLLIN, 0 };
+	int k = -1;
+	long left = KILL_WAIT_MS;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (a.tv_sec != second) {
+		second = a.tv_sec;
+		spent = 0;
+	}
+	while (k < 0 && left > 0 && spent < KILL_BUDGET_MS && poll(&pfd, 1, (int)left) > 0) {
+		sandbox_read_kills();
+		k = sandbox_find_kill(pid);
+		left = KILL_WAIT_MS - sandbox_ms_since(&a);
+	}
+	spent += sandbox_ms_since(&a);
+	return k;
+}
+
+const char *
+sandbox_killed_call(pid_t pid)
+{
+	static char buf[64];
+	char *name;
+	int k;
+
+	if (kmsg < 0)
+		return NULL;
+	sandbox_read_kills();
+	if ((k = sandbox_find_kill(pid)) < 0 && (k = sandbox_wait_kill(pid)) < 0)
+		return NULL;
+	kills[k].pid = 0;
+	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, kills[k].nr);
+	if (name == NULL)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s", name);
+	free(name);
+	return buf;
+}
+
+void
+sandbox_end(void)
+{
+	if (kmsg >= 0)
+		close(kmsg);
+	kmsg = -2;
 }
 
 /* ------------------------------------------------------------ the child */

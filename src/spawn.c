@@ -404,6 +404,8 @@ spawn_server(struct svc *svc, int conn, const struct peer *peer, const struct or
 			}
 	}
 	envbuf[n] = NULL;
+	if (sandbox_has_filter(s->sandbox))
+		sandbox_watch_kills();
 
 	if (s->ns != NULL) {
 		pid = spawn_clone(&c);
