@@ -20,7 +20,9 @@ import unittest
 from interop import ROOT, has_symbols, make, need
 
 MAN = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "man", "*.[58]")))
-EXAMPLES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "examples", "*.conf")))
+EXAMPLES = sorted(os.path.basename(p) for p in
+                  glob.glob(os.path.join(ROOT, "examples", "*.conf")) +
+                  glob.glob(os.path.join(ROOT, "examples", "*.socket")))
 # Installed with their layout under the documentation directory.
 TREES = sorted(os.path.relpath(p, ROOT) for p in
                glob.glob(os.path.join(ROOT, "examples", "fail2ban", "README.md")) +

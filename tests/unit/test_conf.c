@@ -963,7 +963,7 @@ test_attr_socket_type_protocol(void **state)
 
 	s = one(f, "socket_type = raw\nsocket_type = pipe\nprotocol = sctp\n", FINISH);
 	EXPECT_DIAGS(&f->d,
-	    "t.conf:3: socket_type: raw sockets are not supported by porter (stream or dgram)",
+	    "t.conf:3: socket_type: raw sockets are not supported by porter (stream, dgram, or seqpacket on a Unix socket)",
 	    "t.conf:4: socket_type: expected stream or dgram, not \"pipe\"",
 	    "t.conf:5: protocol: expected tcp or udp, not \"sctp\"");
 	assert_int_equal(s->socket_type, 0);
@@ -2239,7 +2239,7 @@ test_check_refused_value_is_not_missing(void **state)
 
 	one(f, UNL "socket_type = raw\nwait = no\nuser = root\nserver = /bin/true\n", CHECK);
 	EXPECT_DIAGS(&f->d,
-	    "t.conf:5: socket_type: raw sockets are not supported by porter (stream or dgram)");
+	    "t.conf:5: socket_type: raw sockets are not supported by porter (stream, dgram, or seqpacket on a Unix socket)");
 
 	one(f, "type = UNLISTED\nport = 0\n" BODY, CHECK);
 	EXPECT_DIAGS(&f->d, "t.conf:4: port: expected a number from 1 to 65535, not \"0\"");
