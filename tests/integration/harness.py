@@ -221,6 +221,22 @@ def entry(name, extra="", **attrs):
     return "\n".join(lines) + "\n"
 
 
+def check_conf(conf_text):
+    """porterd -t on a configuration template: its exit code and what it
+    said, with the file's name written CONF. Port n of the template is
+    7000 + n: -t binds nothing."""
+    text = re.sub(r"\{PORT(\d+)\}", lambda m: str(7000 + int(m.group(1))),
+                  conf_text.replace("{{", "{").replace("}}", "}"))
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write(text)
+    try:
+        r = subprocess.run([PORTERD, "-t", "-f", f.name], capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode, (r.stdout + r.stderr).replace(f.name, "CONF")
+    finally:
+        os.unlink(f.name)
+
+
 def refusals(d, sid, pattern=r"\S+"):
     """The clients of service sid refused so far, as porterd accounted for
     them: its FAIL lines (whose reason matches pattern) and the count of

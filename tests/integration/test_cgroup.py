@@ -12,7 +12,8 @@ import socket
 import subprocess
 import tempfile
 
-from harness import PORTERD, SLOW, PorterTest, converse, entry, recv_all, wait_for
+from harness import (PORTERD, SLOW, PorterTest, check_conf, converse, entry, recv_all,
+                     wait_for)
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 HOSTILE = os.path.join(HELPERS, "hostile")
@@ -25,19 +26,6 @@ def server(name, args, limits):
     return entry(name, limits, type="UNLISTED", port="{PORT0}", bind="127.0.0.1",
                  socket_type="stream", wait="no", user="root", server=HOSTILE,
                  server_args=args, log_on_success="PID EXIT")
-
-
-def check(conf_text):
-    """porterd -t on a configuration: its exit code and what it said."""
-    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
-        f.write(conf_text.replace("{{", "{").replace("}}", "}").replace("{PORT0}", "7001")
-                .replace("{PORT1}", "7002"))
-    try:
-        r = subprocess.run([PORTERD, "-t", "-f", f.name], capture_output=True, text=True,
-                           timeout=30)
-        return r.returncode, (r.stdout + r.stderr).replace(f.name, "CONF")
-    finally:
-        os.unlink(f.name)
 
 
 def service_dirs(pid, sid, ctl=None):
@@ -90,7 +78,7 @@ def dead(pid):
 
 class Cgroup(PorterTest):
     def setUp(self):
-        rc, out = check(server("probe", "escape", "pids_max = 8\nmemory_max = 32M"))
+        rc, out = check_conf(server("probe", "escape", "pids_max = 8\nmemory_max = 32M"))
         if rc != 0:
             if os.environ.get("CI"):
                 self.fail("no usable cgroup controller (CI must have one): " + out)
@@ -150,7 +138,7 @@ class Cgroup(PorterTest):
         self.assertRegex(r.stdout, r"cpu_max\s+= 100ms/1s")
 
     def test_check_refuses_limits_on_builtins(self):
-        rc, out = check(entry("echo", "memory_max = 32M", type="INTERNAL UNLISTED",
+        rc, out = check_conf(entry("echo", "memory_max = 32M", type="INTERNAL UNLISTED",
                               port="{PORT1}", socket_type="stream", wait="no"))
         self.assertEqual(rc, 78, out)
         self.assertIn("CONF:8: echo: memory_max: a builtin service starts no server to limit",
@@ -158,7 +146,7 @@ class Cgroup(PorterTest):
         # From the defaults it applies where it can and is dropped elsewhere.
         conf = ("defaults\n{{\n\tpids_max = 8\n\tcpu_max = 50%\n}}\n" + ECHO +
                 server("hog", "hog 1", ""))
-        rc, out = check(conf)
+        rc, out = check_conf(conf)
         self.assertEqual(rc, 0, out)
         with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
             f.write(conf.replace("{{", "{").replace("}}", "}").replace("{PORT0}", "7001")
@@ -251,12 +239,12 @@ class Cgroup(PorterTest):
 
     def test_check_refuses_service_limits_without_a_server(self):
         for attr in ("service_memory_max = 32M", "service_pids_max = 8"):
-            rc, out = check(entry("echo", attr, type="INTERNAL UNLISTED", port="{PORT1}",
+            rc, out = check_conf(entry("echo", attr, type="INTERNAL UNLISTED", port="{PORT1}",
                                   socket_type="stream", wait="no"))
             self.assertEqual(rc, 78, out)
             self.assertIn("CONF:8: echo: %s: a builtin service starts no server to limit"
                           % attr.split()[0], out)
-        rc, out = check("defaults\n{{\n\tservice_pids_max = 8\n}}\n" + ECHO +
+        rc, out = check_conf("defaults\n{{\n\tservice_pids_max = 8\n}}\n" + ECHO +
                         server("hog", "hog 1", "service_memory_max = 64M"))
         self.assertEqual(rc, 0, out)
 
@@ -264,6 +252,6 @@ class Cgroup(PorterTest):
         for attr, bad in (("memory_max", "12"), ("cpu_max", "0%"), ("cpu_max", "1ms/2s"),
                           ("pids_max", "0"), ("service_memory_max", "1K"),
                           ("service_pids_max", "0")):
-            rc, out = check(server("hog", "hog 1", "%s = %s" % (attr, bad)))
+            rc, out = check_conf(server("hog", "hog 1", "%s = %s" % (attr, bad)))
             self.assertEqual(rc, 78, out)
             self.assertRegex(out, r"CONF:\d+: %s: expected" % attr)

@@ -18,26 +18,13 @@ import tempfile
 import time
 import json
 
-from harness import PORTERD, SLOW, PorterTest, converse, entry
+from harness import PORTERD, SLOW, PorterTest, check_conf, converse, entry
 
 HELPERS = os.environ.get("HELPERS", os.path.abspath("build/tests/helpers"))
 PORTERCTL = os.environ.get("PORTERCTL", os.path.abspath("build/porterctl"))
 
 PLAIN = entry("echo", type="INTERNAL UNLISTED", id="plain", port="{PORT9}",
               bind="127.0.0.1", socket_type="stream", wait="no")
-
-
-def check(conf_text):
-    """porterd -t on a configuration: its exit code and what it said."""
-    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
-        f.write(conf_text.replace("{{", "{").replace("}}", "}")
-                .replace("{PORT0}", "7001").replace("{PORT9}", "7002"))
-    try:
-        r = subprocess.run([PORTERD, "-t", "-f", f.name], capture_output=True, text=True,
-                           timeout=30)
-        return r.returncode, (r.stdout + r.stderr).replace(f.name, "CONF")
-    finally:
-        os.unlink(f.name)
 
 
 class NamespaceTest(PorterTest):
@@ -359,7 +346,7 @@ class NamespaceTest(PorterTest):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_check_errors(self):
-        rc, out = check(self.server("x", "nnp", "bind_paths = relative\nhostname = no_underscores\n"
+        rc, out = check_conf(self.server("x", "nnp", "bind_paths = relative\nhostname = no_underscores\n"
                                     "tmp_size = 1K\nprotect_system = sometimes"))
         self.assertEqual(rc, 78, out)
         for msg in ('bind_paths: "relative" is not SOURCE or SOURCE:DESTINATION',
@@ -367,14 +354,14 @@ class NamespaceTest(PorterTest):
                     'tmp_size: expected a size of at least 64K',
                     'protect_system: unknown value "sometimes" (known: no yes full strict)'):
             self.assertIn(msg, out)
-        rc, out = check(self.server("x", "nnp", "bind_paths = /nonexistent/src:/mnt"))
+        rc, out = check_conf(self.server("x", "nnp", "bind_paths = /nonexistent/src:/mnt"))
         self.assertEqual(rc, 78, out)
         self.assertIn("bind_paths: /nonexistent/src: No such file or directory", out)
-        rc, out = check(self.server("x", "nnp", "root_directory = /nonexistent/root",
+        rc, out = check_conf(self.server("x", "nnp", "root_directory = /nonexistent/root",
                                     path="/bin/sh"))
         self.assertEqual(rc, 78, out)
         self.assertIn("root_directory /nonexistent/root: No such file or directory", out)
-        rc, out = check(self.server("x", "nnp", "read_only_paths = /nonexistent/ro\n"
+        rc, out = check_conf(self.server("x", "nnp", "read_only_paths = /nonexistent/ro\n"
                                     "tmp_size = 1M"))
         self.assertEqual(rc, 0, out)
         self.assertIn("read_only_paths: /nonexistent/ro: No such file or directory; "
@@ -382,7 +369,7 @@ class NamespaceTest(PorterTest):
         self.assertIn("tmp_size does nothing without private_tmp", out)
         # A root directory must hold the server.
         root = self.make_root()
-        rc, out = check(self.server("x", "nnp", "root_directory = %s" % root,
+        rc, out = check_conf(self.server("x", "nnp", "root_directory = %s" % root,
                                     path="/bin/nothing"))
         self.assertEqual(rc, 78, out)
         self.assertIn("server %s/bin/nothing: No such file or directory" % root, out)
