@@ -343,10 +343,18 @@ struct cgroup_conn {
 	char procs[CG_NCTL][CG_PATH + 16];
 	char svcdir[CG_NCTL][CG_PATH];
 	unsigned retries;
-	LIST_ENTRY(cgroup_conn) chain; /* waiting to be removed */
+	/* Kept for reuse (v1): whose it is and the limits it has, and the
+	 * counts it had when it was kept, which the EXIT words start from. */
+	char key[128];
+	unsigned long long limits[5];
+	unsigned long long base_oom_kill;
+	unsigned long long base_pids_max;
+	LIST_ENTRY(cgroup_conn) chain; /* waiting to be removed, or kept */
 };
 
 static LIST_HEAD(, cgroup_conn) pending = LIST_HEAD_INITIALIZER(pending);
+static LIST_HEAD(, cgroup_conn) kept = LIST_HEAD_INITIALIZER(kept);
+static unsigned nkept;
 static struct timer retry_timer;
 static unsigned long seq;
 
@@ -585,6 +593,115 @@ cg_limits_v2(struct cgroup_conn *g, const struct service_config *s)
 }
 
 static bool cg_remove(struct cgroup_conn *);
+static void cg_end_now(struct cgroup_conn *);
+static unsigned long long cg_value(const struct cgroup_conn *, int d, const char *file,
+    const char *key);
+
+/* ------------------------------------------------------------ reuse */
+
+/*
+ * A connection's cgroup that is empty when the connection ends is kept
+ * for the next connection of its service with the same limits: its
+ * directories and limits stay, so that connection costs no mkdir, no limit
+ * written and no rmdir in porterd's loop. The counts the EXIT words read
+ * go on from where the last connection left them: failcnt is reset, the
+ * others are remembered. Cgroup v1 only (v2 is untested here), and not
+ * where both pids limits are set, which pids.peak tells apart and nothing
+ * resets. A load drops what is kept.
+ */
+#define CG_KEPT_MAX 64     /* in all */
+#define CG_KEPT_PER_SVC 16 /* for one service */
+
+static void
+cg_limits_of(const struct service_config *s, unsigned long long *l)
+{
+	l[0] = s->memory_max;
+	l[1] = s->pids_max;
+	l[2] = ((unsigned long long)s->cpu_quota_us << 32) | s->cpu_period_us;
+	l[3] = s->service_memory_max;
+	l[4] = s->service_pids_max;
+}
+
+/* A kept cgroup for s, ready; -1 when there is none. */
+static int
+cg_take_kept(struct cgroup_conn **out, const struct service_config *s, const char *id)
+{
+	unsigned long long l[5];
+	struct cgroup_conn *k;
+
+	cg_limits_of(s, l);
+	LIST_FOREACH(k, &kept, chain)
+	if (strcmp(k->key, id) == 0 && memcmp(k->limits, l, sizeof(l)) == 0) {
+		LIST_REMOVE(k, chain);
+		nkept--;
+		free(*out);
+		*out = k;
+		return 0;
+	}
+	return -1;
+}
+
+/* Whether nothing is left in the connection's cgroups. */
+static bool
+cg_empty(const struct cgroup_conn *g)
+{
+	char buf[16];
+
+	for (int d = 0; d < CG_NCTL; d++)
+		if (g->procs[d][0] != '\0' && cg_read(g->procs[d], buf, sizeof(buf)) != 0)
+			return false;
+	return true;
+}
+
+/* Keeps g for reuse when it can be; false: it goes as before. */
+static bool
+cg_keep(struct cgroup_conn *g)
+{
+	const struct cgroup_conn *k;
+	unsigned same = 0;
+	char path[CG_PATH + 32];
+
+	if (g->version != 1 || nkept >= CG_KEPT_MAX || g->gone != 0 ||
+	    ((g->own & g->svc) & (1u << CG_PIDS)) || !cg_empty(g))
+		return false;
+	LIST_FOREACH(k, &kept, chain)
+	same += strcmp(k->key, g->key) == 0;
+	if (same >= CG_KEPT_PER_SVC)
+		return false;
+	if (g->used & (1u << CG_MEMORY)) {
+		static const char *const reset[] = { "memory.failcnt", "memory.memsw.failcnt",
+			"memory.max_usage_in_bytes" };
+
+		for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", g->dir[CG_MEMORY], reset[i]);
+			if (access(path, F_OK) == 0 && cg_write(path, "0") != 0)
+				return false;
+		}
+		snprintf(path, sizeof(path), "%s/memory.oom_control", g->dir[CG_MEMORY]);
+		if (!cg_read_key(path, "oom_kill", &g->base_oom_kill))
+			g->base_oom_kill = 0;
+	}
+	if (g->used & (1u << CG_PIDS))
+		g->base_pids_max = cg_value(g, CG_PIDS, "pids.events", "max");
+	g->retries = 0;
+	LIST_INSERT_HEAD(&kept, g, chain);
+	nkept++;
+	return true;
+}
+
+/* Removes what is kept: at a load, whose limits may have changed, and at
+ * exit. */
+static void
+cg_drop_kept(void)
+{
+	while (!LIST_EMPTY(&kept)) {
+		struct cgroup_conn *g = LIST_FIRST(&kept);
+
+		LIST_REMOVE(g, chain);
+		nkept--;
+		cg_end_now(g);
+	}
+}
 
 struct cgroup_conn *
 cgroup_conn_new(const struct service_config *s)
@@ -617,6 +734,8 @@ cgroup_conn_new(const struct service_config *s)
 		return NULL;
 	}
 	cg_name(s->id, id, sizeof(id));
+	if ((rc = cg_take_kept(&g, s, id)) == 0)
+		return g;
 	/* A directory left by an earlier porterd is skipped, not reused. */
 	for (int tries = 0; tries < 8; tries++) {
 		snprintf(n, sizeof(n), "%lu", ++seq);
@@ -645,6 +764,8 @@ cgroup_conn_new(const struct service_config *s)
 		free(g);
 		return NULL;
 	}
+	snprintf(g->key, sizeof(g->key), "%s", id);
+	cg_limits_of(s, g->limits);
 	return g;
 }
 
@@ -721,17 +842,24 @@ cgroup_conn_kill(struct cgroup_conn *g)
 	}
 }
 
-/* Whether a count in the connection's own directory is above zero. */
-static bool
-cg_count(const struct cgroup_conn *g, int d, const char *file, const char *key)
+/* A count in the connection's own directory; 0 when it cannot be read. */
+static unsigned long long
+cg_value(const struct cgroup_conn *g, int d, const char *file, const char *key)
 {
 	char path[CG_PATH + 32], buf[32];
 	unsigned long long v;
 
 	snprintf(path, sizeof(path), "%s/%s", g->dir[d], file);
 	if (key != NULL)
-		return cg_read_key(path, key, &v) && v > 0;
-	return cg_read(path, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) > 0;
+		return cg_read_key(path, key, &v) ? v : 0;
+	return cg_read(path, buf, sizeof(buf)) > 0 ? strtoull(buf, NULL, 10) : 0;
+}
+
+/* Whether a count in the connection's own directory is above zero. */
+static bool
+cg_count(const struct cgroup_conn *g, int d, const char *file, const char *key)
+{
+	return cg_value(g, d, file, key) > 0;
 }
 
 /* Whether the memory cgroup killed in the server's cgroup at all. */
@@ -745,7 +873,7 @@ cg_oom_killed(const struct cgroup_conn *g, int status)
 		return cg_count(g, 0, "memory.events", "oom_kill");
 	snprintf(path, sizeof(path), "%s/memory.oom_control", g->dir[CG_MEMORY]);
 	if (cg_read_key(path, "oom_kill", &v))
-		return v > 0;
+		return v > g->base_oom_kill;
 	/* Kernels before 4.13 have no oom_kill count. */
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
 	    (cg_count(g, CG_MEMORY, "memory.failcnt", NULL) ||
@@ -789,7 +917,7 @@ cg_fired_pids(const struct cgroup_conn *g)
 	int d = g->version == 2 ? 0 : CG_PIDS;
 	char path[CG_PATH + 32], buf[32];
 
-	if (!cg_count(g, d, "pids.events", "max"))
+	if (cg_value(g, d, "pids.events", "max") <= g->base_pids_max)
 		return 0;
 	if (!(g->svc & (1u << CG_PIDS)))
 		return CG_FIRED_PIDS;
@@ -861,6 +989,14 @@ cgroup_conn_end(struct cgroup_conn *g)
 	if (g == NULL)
 		return;
 	cgroup_conn_kill(g);
+	if (cg_keep(g))
+		return;
+	cg_end_now(g);
+}
+
+static void
+cg_end_now(struct cgroup_conn *g)
+{
 	if (cg_remove(g)) {
 		free(g);
 		return;
@@ -875,6 +1011,7 @@ cgroup_conn_end(struct cgroup_conn *g)
 void
 cgroup_end(void)
 {
+	cg_drop_kept();
 	while (!LIST_EMPTY(&pending)) {
 		struct cgroup_conn *g = LIST_FIRST(&pending);
 
@@ -897,6 +1034,7 @@ cgroup_apply(const struct config *cf)
 
 	if (!host_known || host.version == 0)
 		return;
+	cg_drop_kept();
 	for (size_t i = 0; i < cf->nsvc; i++) {
 		const struct service_config *s = cf->svc[i];
 

@@ -8,6 +8,7 @@ The tests need a cgroup controller porterd can use (root, v1 or v2); on a
 machine without one they skip, and under CI=true that is a failure."""
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -87,6 +88,23 @@ class Cgroup(PorterTest):
     def echo_answers(self, d):
         self.assertEqual(converse(d.ports[1], b"still here"), b"still here")
 
+    def settled(self, d, sid):
+        """After the service's connections: their cgroups are empty (kept
+        for the next connection, or removed), and at shutdown every
+        directory of the service goes."""
+        def empty():
+            for x in connection_dirs(d.proc.pid, sid):
+                with open(os.path.join(x, "cgroup.procs")) as f:
+                    if f.read() != "":
+                        return False
+            return True
+        wait_for(empty, 10, "the cgroups of %s to be empty" % sid)
+        self.echo_answers(d)
+        dirs = service_dirs(d.proc.pid, sid)
+        d.stop()
+        wait_for(lambda: not any(os.path.exists(x) for x in dirs), 10,
+                 "the cgroups of %s to be removed at exit" % sid)
+
     def test_memory_max_kills_the_hog(self):
         d = self.start(server("hog", "hog 1024", "memory_max = 32M") + ECHO)
         got = converse(d.port, timeout=20)
@@ -94,8 +112,7 @@ class Cgroup(PorterTest):
         self.assertNotIn(b"survived", got)
         d.wait_log(r"EXIT: hog signal=9 pid=\d+ oom$", 10)
         self.echo_answers(d)
-        wait_for(lambda: connection_dirs(d.proc.pid, "hog") == [], 10,
-                 "the hog's cgroup to be removed")
+        self.settled(d, "hog")
 
     def test_pids_max_caps_the_fork_bomb(self):
         d = self.start(server("bomb", "forkbomb", "pids_max = 8") + ECHO)
@@ -107,9 +124,7 @@ class Cgroup(PorterTest):
         # The server is one of the 8; a fork in flight may be counted late.
         self.assertLessEqual(int(m.group(1)), 8)
         d.wait_log(r"EXIT: bomb status=0 pid=\d+ pids_max$", 10)
-        wait_for(lambda: connection_dirs(d.proc.pid, "bomb") == [], 10,
-                 "the bomb's cgroup to be removed")
-        self.echo_answers(d)
+        self.settled(d, "bomb")
 
     def test_double_fork_does_not_outlive_the_connection(self):
         d = self.start(server("escape", "escape", "pids_max = 50") + ECHO)
@@ -122,20 +137,66 @@ class Cgroup(PorterTest):
             self.assertEqual(f.read(), b"")
         wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
         d.wait_log(r"EXIT: escape status=0 pid=\d+$", 10)
-        wait_for(lambda: connection_dirs(d.proc.pid, "escape") == [], 10,
-                 "the escape's cgroup to be removed")
-        self.echo_answers(d)
+        self.settled(d, "escape")
 
     def test_cpu_max_and_the_dump(self):
         d = self.start(server("cpu", "escape", "cpu_max = 100ms/1s") + ECHO)
         with socket.create_connection(("127.0.0.1", d.port), timeout=10 * SLOW) as s:
             pid = int(s.makefile("rb").readline())
         wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
-        wait_for(lambda: connection_dirs(d.proc.pid, "cpu") == [], 10,
-                 "the cgroup to be removed")
+        self.settled(d, "cpu")
         r = subprocess.run([PORTERD, "-T", "-f", d.conf], capture_output=True, text=True,
                            timeout=30)
         self.assertRegex(r.stdout, r"cpu_max\s+= 100ms/1s")
+
+    def test_cgroup_is_reused_with_fresh_counts(self):
+        # One program, told by its client what to do: say which memory
+        # cgroup it is in, use 64M, or fork 20 children.
+        script = os.path.join(tempfile.mkdtemp(prefix="porter-cg-"), "task")
+        self.addCleanup(shutil.rmtree, os.path.dirname(script), True)
+        with open(script, "w") as f:
+            f.write("#!/usr/bin/python3\n"
+                    "import os, sys\n"
+                    "what = sys.stdin.readline().strip()\n"
+                    "if what == 'where':\n"
+                    "    for line in open('/proc/self/cgroup'):\n"
+                    "        if ':memory:' in line:\n"
+                    "            print(line.split(':', 2)[2].strip())\n"
+                    "elif what == 'hog':\n"
+                    "    b = bytearray(64 << 20)\n"
+                    "    for i in range(0, len(b), 4096):\n"
+                    "        b[i] = 1\n"
+                    "elif what == 'fork':\n"
+                    "    for i in range(20):\n"
+                    "        try:\n"
+                    "            if os.fork() == 0:\n"
+                    "                os._exit(0)\n"
+                    "        except OSError:\n"
+                    "            break\n"
+                    "print('done', flush=True)\n")
+        os.chmod(script, 0o755)
+        d = self.start(entry("task", "memory_max = 32M\npids_max = 4", type="UNLISTED",
+                             port="{PORT0}", bind="127.0.0.1", socket_type="stream",
+                             wait="no", user="root", server=script,
+                             log_on_success="PID EXIT") + ECHO)
+        first = converse(d.port, b"where\n", timeout=20).split(b"\n")[0]
+        d.wait_log(r"EXIT: task status=0 pid=\d+$")
+        self.assertNotIn(b"done", converse(d.port, b"hog\n", timeout=20))
+        d.wait_log(r"EXIT: task signal=9 pid=\d+ oom$")
+        self.assertIn(b"done", converse(d.port, b"fork\n", timeout=20))
+        d.wait_log(r"EXIT: task status=0 pid=\d+ pids_max$")
+        # The same directory again, and its counts start afresh: the line
+        # says neither oom nor pids_max.
+        again = converse(d.port, b"where\n", timeout=20).split(b"\n")[0]
+        self.assertEqual(again, first)
+        d.wait_log(r"EXIT: task status=0 pid=\d+$", count=2)
+        self.assertEqual(d.count_log(r"EXIT: task .*(oom|pids_max)$"), 2, d.text())
+        # A reload drops what is kept: the next connection gets a new one.
+        d.reload()
+        d.wait_log(r"reload", timeout=10)
+        third = converse(d.port, b"where\n", timeout=20).split(b"\n")[0]
+        self.assertNotEqual(third, first)
+        self.settled(d, "task")
 
     def test_check_refuses_limits_on_builtins(self):
         rc, out = check_conf(entry("echo", "memory_max = 32M", type="INTERNAL UNLISTED",
@@ -176,9 +237,7 @@ class Cgroup(PorterTest):
             # The first holds on, untouched.
             self.assertEqual(d.count_log(r"EXIT: twice"), 1)
         d.wait_log(r"EXIT: twice status=0 pid=\d+$", 10)
-        wait_for(lambda: service_dirs(d.proc.pid, "twice") == [], 10,
-                 "the service's cgroup to be removed")
-        self.echo_answers(d)
+        self.settled(d, "twice")
 
     def test_service_memory_max_caps_the_sum(self):
         # 30M each fits each server's 40M, but not both in 48M together.
@@ -195,8 +254,7 @@ class Cgroup(PorterTest):
         # The kernel may kill the other too before the first one's pages
         # are freed; each fits its own limit, so neither line says oom.
         self.assertEqual(d.count_log(r" oom$"), 0, d.text())
-        wait_for(lambda: service_dirs(d.proc.pid, "hogs") == [], 10,
-                 "the service's cgroup to be removed")
+        self.settled(d, "hogs")
 
     def test_service_limit_only_still_kills_the_rest(self):
         # No per-connection limit: each server still has a cgroup of its
@@ -207,9 +265,7 @@ class Cgroup(PorterTest):
         # The server exits at once, so its directory may be gone already;
         # the grandchild, which left its session, dies only with it.
         wait_for(lambda: dead(pid), 5, "the grandchild %d to die" % pid)
-        wait_for(lambda: service_dirs(d.proc.pid, "esc") == [], 10,
-                 "the service's cgroup to be removed")
-        self.echo_answers(d)
+        self.settled(d, "esc")
 
     def test_reload_rewrites_service_pids_max_in_place(self):
         conf = server("grow", "forkhold 5", "service_pids_max = %d") + ECHO
