@@ -1012,8 +1012,10 @@ def sb_profile_lines():
                  else None)
             bits.append(f"the cgroup {more('porter-cgroup')} (the child "
                         "moves itself into its cgroups), and porterd's own CPU per connection "
-                        f"rises by {fmt(d)} µs at c=1: it makes and removes the connection's "
-                        "directories in each hierarchy, in its loop")
+                        f"rises by {fmt(d)} µs at c=1: in its loop it reads what the "
+                        "connection's cgroup counted, kills what is left, and keeps the emptied "
+                        "cgroup for the next connection (a directory is made only when none is "
+                        "kept)")
         if spawn("porter-ns") is not None:
             bits.append(f"the namespaces {more('porter-ns')} (the PID and "
                         "mount namespaces are made inside clone; private_tmp's mounts take "
@@ -1162,8 +1164,8 @@ def sandbox_section(standalone):
             txt += (f"; the parts' sum is {fmt(sum(v for _, v in parts), 2)} ms and the whole "
                     f"sandbox adds {fmt(SB['porter-full']['cost1'], 2)} ms")
         txt += (". The cgroup part alone sets `pids_max` too, which under cgroup v1 is a "
-                "second hierarchy (a directory made and removed per connection in each): "
-                "an upper bound on what `memory_max` alone costs in the whole sandbox.")
+                "second hierarchy to join and empty per connection: an upper bound on what "
+                "`memory_max` alone costs in the whole sandbox.")
         lines.append(txt + "\n")
     lines += sb_profile_lines()
     return lines
