@@ -220,6 +220,31 @@ parse_id(const char *v, unsigned long *out)
 	return true;
 }
 
+/* A user or group, a name or a number; false when there is none. */
+static bool
+check_id(const char *v, bool group, unsigned *out)
+{
+	unsigned long n;
+
+	if (parse_id(v, &n)) {
+		*out = (unsigned)n;
+		return true;
+	}
+	if (group) {
+		const struct group *gr = getgrnam(v);
+
+		if (gr != NULL)
+			*out = (unsigned)gr->gr_gid;
+		return gr != NULL;
+	} else {
+		const struct passwd *pw = getpwnam(v);
+
+		if (pw != NULL)
+			*out = (unsigned)pw->pw_uid;
+		return pw != NULL;
+	}
+}
+
 static void
 check_credentials(struct service_config *s, struct diag *d)
 {
@@ -251,47 +276,14 @@ check_credentials(struct service_config *s, struct diag *d)
 		}
 	}
 	if (conf_service_has(s, A_GROUP)) {
-		if (parse_id(s->group, &n)) {
-			s->gid = (gid_t)n;
+		unsigned gid;
+
+		if (check_id(s->group, true, &gid)) {
+			s->gid = (gid_t)gid;
 			s->have_gid = true;
-		} else {
-			struct group *gr = getgrnam(s->group);
-
-			if (gr == NULL)
-				diag_error(d, conf_service_at(s, A_GROUP),
-				    "%s: group %s does not exist", s->id, s->group);
-			else {
-				s->gid = gr->gr_gid;
-				s->have_gid = true;
-			}
-		}
-	}
-}
-
-static bool parse_id(const char *v, unsigned long *out);
-
-/* A user or group, a name or a number; false when there is none. */
-static bool
-check_id(const char *v, bool group, unsigned *out)
-{
-	unsigned long n;
-
-	if (parse_id(v, &n)) {
-		*out = (unsigned)n;
-		return true;
-	}
-	if (group) {
-		const struct group *gr = getgrnam(v);
-
-		if (gr != NULL)
-			*out = (unsigned)gr->gr_gid;
-		return gr != NULL;
-	} else {
-		const struct passwd *pw = getpwnam(v);
-
-		if (pw != NULL)
-			*out = (unsigned)pw->pw_uid;
-		return pw != NULL;
+		} else
+			diag_error(d, conf_service_at(s, A_GROUP), "%s: group %s does not exist",
+			    s->id, s->group);
 	}
 }
 
