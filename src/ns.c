@@ -129,12 +129,9 @@ ns_add_bind(struct ns_plan *p, const char *attr, const char *src, const char *pa
 /* Paths of a list as the server sees them; a missing one is a warning now
  * and a step skipped when a server starts. */
 static void
-ns_add_paths(struct ns_plan *p, const struct service_config *s, enum attr_id a, enum step_kind kind,
-    int ro, struct diag *d)
+ns_add_paths(struct ns_plan *p, const struct service_config *s, enum attr_id a,
+    const struct strv *v, enum step_kind kind, int ro, struct diag *d)
 {
-	const struct strv *v = a == A_READ_WRITE_PATHS ? &s->read_write_paths :
-	    a == A_READ_ONLY_PATHS                     ? &s->read_only_paths :
-	                                                 &s->inaccessible_paths;
 	struct stat st;
 
 	for (size_t i = 0; i < v->n; i++) {
@@ -157,9 +154,9 @@ ns_add_paths(struct ns_plan *p, const struct service_config *s, enum attr_id a, 
 
 /* bind_paths and bind_read_only_paths: SRC[:DST], SRC on the host. */
 static bool
-ns_add_binds(struct ns_plan *p, const struct service_config *s, enum attr_id a, struct diag *d)
+ns_add_binds(struct ns_plan *p, const struct service_config *s, enum attr_id a,
+    const struct strv *v, struct diag *d)
 {
-	const struct strv *v = a == A_BIND_PATHS ? &s->bind_paths : &s->bind_read_only_paths;
 	bool ok = true;
 
 	for (size_t i = 0; i < v->n; i++) {
@@ -288,11 +285,11 @@ ns_plan_new(const struct service_config *s, struct diag *d)
 			ns_add(p, ST_TMPFS, "protect_home", NULL, home[i])->src =
 			    mem_strdup("mode=755");
 	}
-	ns_add_paths(p, s, A_READ_WRITE_PATHS, ST_BIND, -1, d);
-	ns_add_paths(p, s, A_READ_ONLY_PATHS, ST_BIND, 1, d);
-	ns_add_paths(p, s, A_INACCESSIBLE_PATHS, ST_HIDE, 0, d);
-	ok &= ns_add_binds(p, s, A_BIND_PATHS, d);
-	ok &= ns_add_binds(p, s, A_BIND_READ_ONLY_PATHS, d);
+	ns_add_paths(p, s, A_READ_WRITE_PATHS, &s->read_write_paths, ST_BIND, -1, d);
+	ns_add_paths(p, s, A_READ_ONLY_PATHS, &s->read_only_paths, ST_BIND, 1, d);
+	ns_add_paths(p, s, A_INACCESSIBLE_PATHS, &s->inaccessible_paths, ST_HIDE, 0, d);
+	ok &= ns_add_binds(p, s, A_BIND_PATHS, &s->bind_paths, d);
+	ok &= ns_add_binds(p, s, A_BIND_READ_ONLY_PATHS, &s->bind_read_only_paths, d);
 	if (s->private_tmp) {
 		snprintf(p->tmp_data, sizeof(p->tmp_data), "mode=1777,size=%llu",
 		    (unsigned long long)s->tmp_size);
