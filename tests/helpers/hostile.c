@@ -66,39 +66,10 @@ hog(long mb)
 	return 0;
 }
 
-static int
-forkbomb(void)
-{
-	int n = 0;
-
-	for (;;) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			break;
-		if (pid == 0) {
-			pause();
-			_exit(0);
-		}
-		if (++n >= 10000)
-			break;
-	}
-	printf("forked %d\n", n);
-	return 0;
-}
-
-/* Until the client closes: what the server holds stays counted. */
+/* Forks children that wait, until fork fails or there are want of them;
+ * says how many. */
 static void
-hold(void)
-{
-	char buf[256];
-
-	while (read(0, buf, sizeof(buf)) > 0)
-		;
-}
-
-static int
-forkhold(long want)
+forks(long want)
 {
 	long n = 0;
 
@@ -114,6 +85,22 @@ forkhold(long want)
 	}
 	printf("forked %ld\n", n);
 	fflush(stdout);
+}
+
+/* Until the client closes: what the server holds stays counted. */
+static void
+hold(void)
+{
+	char buf[256];
+
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int
+forkhold(long want)
+{
+	forks(want);
 	hold();
 	return 0;
 }
@@ -346,8 +333,10 @@ main(int argc, char **argv)
 
 	if (argc > 2 && strcmp(mode, "hog") == 0)
 		return hog(atol(argv[2]));
-	if (strcmp(mode, "forkbomb") == 0)
-		return forkbomb();
+	if (strcmp(mode, "forkbomb") == 0) {
+		forks(10000);
+		return 0;
+	}
 	if (argc > 2 && strcmp(mode, "forkhold") == 0)
 		return forkhold(atol(argv[2]));
 	if (argc > 2 && strcmp(mode, "hoghold") == 0)
