@@ -1171,18 +1171,17 @@ def sandbox_section(standalone):
     return lines
 
 
-if args.only == "tls":
-    now_tls = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
-                                              datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sec = "\n".join(tls_section(True)) + "\n"
+def write_only_section(head, sec):
+    """A stage run alone: its section replaces the one of the same head in
+    the results, or goes before D's when there is none yet."""
     try:
         with open(args.out) as f:
             text = f.read()
     except OSError:
         text = "# porter benchmark results\n\n"
-    i = text.find(TLS_HEAD)
+    i = text.find(head)
     if i >= 0:
-        j = text.find("\n## ", i + len(TLS_HEAD))
+        j = text.find("\n## ", i + len(head))
         text = text[:i] + sec + (text[j + 1:] if j >= 0 else "")
     else:
         j = text.find("\n## D: ")
@@ -1192,26 +1191,19 @@ if args.only == "tls":
         f.write(text)
     raise SystemExit(0)
 
+
+def results_time():
+    return datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
+                                           datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+if args.only == "tls":
+    now_tls = results_time()
+    write_only_section(TLS_HEAD, "\n".join(tls_section(True)) + "\n")
+
 if args.only == "sandbox":
-    now_sb = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
-                                             datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    sec = "\n".join(sandbox_section(True)) + "\n"
-    try:
-        with open(args.out) as f:
-            text = f.read()
-    except OSError:
-        text = "# porter benchmark results\n\n"
-    i = text.find(SB_HEAD)
-    if i >= 0:
-        j = text.find("\n## ", i + len(SB_HEAD))
-        text = text[:i] + sec + (text[j + 1:] if j >= 0 else "")
-    else:
-        j = text.find("\n## D: ")
-        j = j + 1 if j >= 0 else len(text)
-        text = text[:j] + sec + text[j:]
-    with open(args.out, "w") as f:
-        f.write(text)
-    raise SystemExit(0)
+    now_sb = results_time()
+    write_only_section(SB_HEAD, "\n".join(sandbox_section(True)) + "\n")
 
 if args.only == "proxy":
     now_px = datetime.datetime.fromtimestamp(os.path.getmtime(args.results),
