@@ -107,6 +107,25 @@ class NamespaceTest(PorterTest):
         self.assertFalse(os.path.exists("/usr/porter-ns-test"))
         self.assert_plain(d)
 
+    def test_protect_system_full_and_protect_home_choices(self):
+        d = self.start(
+            self.server("etc", "write /etc/porter-ns-test", "protect_system = full", port=0) +
+            self.server("var", "write %s/full" % self.dir, "protect_system = full", port=1) +
+            self.server("ro", "write /root/porter-ns-test", "protect_home = read-only",
+                        port=2) +
+            self.server("tmpfs", "write /root/porter-ns-test", "protect_home = tmpfs",
+                        port=3) +
+            PLAIN, nports=10)
+        # full: /etc too, but not the rest of the system.
+        self.assertEqual(self.ask(d, 0), "EROFS\nend\n")
+        self.assertFalse(os.path.exists("/etc/porter-ns-test"))
+        self.assertEqual(self.ask(d, 1), "ok\nend\n")
+        self.assertEqual(self.ask(d, 2), "EROFS\nend\n")
+        # tmpfs: an empty, writable home that is gone with the connection.
+        self.assertEqual(self.ask(d, 3), "ok\nend\n")
+        self.assertFalse(os.path.exists("/root/porter-ns-test"))
+        self.assert_plain(d)
+
     def test_inaccessible_paths_and_protect_home(self):
         secret_dir = os.path.join(self.dir, "secrets")
         os.makedirs(secret_dir)

@@ -91,11 +91,13 @@ class UnixTest(PorterTest):
     def test_stream_service_and_what_the_server_sees(self):
         p = self.path("env.sock")
         d = self.start_unix(self.svc("env", "unix:" + p,
-                                     "socket_mode = 0660\nsocket_group = nogroup"))
+                                     "socket_mode = 0660\nsocket_user = daemon\n"
+                                     "socket_group = nogroup"))
         st = os.stat(p)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
         self.assertEqual(st.st_gid, 65534)
+        self.assertEqual(st.st_uid, 1)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             s.connect(p)
